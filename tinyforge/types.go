@@ -1,0 +1,162 @@
+// Package tinyforge is the Tinyforge API as DESIGN §5 defines it: the wire types both sides share
+// and the Client the action uses. The reference server lives in tinyforge/server.
+package tinyforge
+
+import "encoding/json"
+
+// Workload is one Tinyforge workload as GET /api/workloads/{id} returns it. Repo credentials are
+// never part of it.
+type Workload struct {
+	// ID is the workload's numeric id; ids start at 1.
+	ID int64 `json:"id"`
+	// Name is the workload's unique name.
+	Name string `json:"name"`
+	// SourceType is "dockerfile", "static" or another word; only the first two can use GitOps.
+	SourceType string `json:"source_type"`
+	// SourceConfig is the live source_config JSON object.
+	SourceConfig json.RawMessage `json:"source_config,omitempty"`
+	// Version grows with every change of SourceConfig; the edit form sends it back for
+	// optimistic concurrency.
+	Version int64 `json:"version"`
+	// GitOps is the workload's GitOps settings.
+	GitOps GitOpsSettings `json:"gitops"`
+	// UIURL is {public URL}/apps/{id}, the panel page.
+	UIURL string `json:"ui_url,omitempty"`
+}
+
+// WorkloadSummary is one row of GET /api/workloads.
+type WorkloadSummary struct {
+	ID         int64          `json:"id"`
+	Name       string         `json:"name"`
+	SourceType string         `json:"source_type"`
+	GitOps     GitOpsSettings `json:"gitops"`
+}
+
+// GitOpsSettings is the "gitops" object of a workload.
+type GitOpsSettings struct {
+	// Enabled reports whether the workload reads its config from the repo file.
+	Enabled bool `json:"enabled"`
+	// Path is the file's path in the repo; ".tinyforge.yml" by default.
+	Path string `json:"path"`
+	// LastSyncAt is the RFC 3339 UTC time of the last accepted Sync, or "" if never.
+	LastSyncAt string `json:"last_sync_at"`
+	// CommitSHA is the commit the last accepted Sync applied, or "".
+	CommitSHA string `json:"commit_sha"`
+	// FileSHA is the git blob SHA-1 of the file the last accepted Sync applied, or "".
+	FileSHA string `json:"file_sha"`
+}
+
+// RepoSettings are a workload's repo coordinates, as POST and PATCH /api/workloads take them.
+// AccessToken is write-only: the server never returns it.
+type RepoSettings struct {
+	// Provider is "github", "gitea" or "gitlab".
+	Provider string `json:"provider"`
+	// BaseURL is the forge root as a browser sees it; for GitHub the API root.
+	BaseURL string `json:"base_url"`
+	Owner   string `json:"owner"`
+	Repo    string `json:"repo"`
+	Branch  string `json:"branch"`
+	// AccessToken is the forge token used to read the repo; stored encrypted.
+	AccessToken string `json:"access_token,omitempty"`
+}
+
+// CreateWorkloadRequest is the body of POST /api/workloads.
+type CreateWorkloadRequest struct {
+	Name         string          `json:"name"`
+	SourceType   string          `json:"source_type"`
+	SourceConfig json.RawMessage `json:"source_config,omitempty"`
+	Repo         *RepoSettings   `json:"repo,omitempty"`
+}
+
+// UpdateWorkloadRequest is the body of PATCH /api/workloads/{id} (the edit form). Version is
+// required with SourceConfig and must equal the current version, else 409.
+type UpdateWorkloadRequest struct {
+	SourceConfig json.RawMessage `json:"source_config,omitempty"`
+	Version      *int64          `json:"version,omitempty"`
+	Repo         *RepoSettings   `json:"repo,omitempty"`
+}
+
+// DriftEntry is one declared field whose repo value differs from live, after normalization.
+// The same shape is used by the CLI JSON, the API and Go code.
+type DriftEntry struct {
+	Field     string `json:"field"`
+	RepoValue string `json:"repo_value"`
+	LiveValue string `json:"live_value"`
+}
+
+// GitOpsView is GET /api/workloads/{id}/gitops and the answer of PUT.
+type GitOpsView struct {
+	Enabled bool   `json:"enabled"`
+	Path    string `json:"path"`
+	// Status is one of disabled, ok, no_file, fetch_failed, invalid.
+	Status string `json:"status"`
+	// Message explains Status for people; it never contains a token.
+	Message string `json:"message"`
+	// Raw is the file's text at CommitSHA, or "".
+	Raw       string `json:"raw"`
+	CommitSHA string `json:"commit_sha"`
+	FileSHA   string `json:"file_sha"`
+	// Diagnostics lists the file's problems when Status is invalid.
+	Diagnostics       []Diagnostic `json:"diagnostics,omitempty"`
+	Drift             []DriftEntry `json:"drift"`
+	ManagedFields     []string     `json:"managed_fields"`
+	LastSyncAt        string       `json:"last_sync_at"`
+	LastSyncCommitSHA string       `json:"last_sync_commit_sha"`
+}
+
+// Diagnostic is one problem in a .tinyforge.yml, as DESIGN §3 shapes it.
+type Diagnostic struct {
+	Severity string `json:"severity"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Field    string `json:"field"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// SetGitOpsRequest is the body of PUT /api/workloads/{id}/gitops.
+type SetGitOpsRequest struct {
+	Enabled bool   `json:"enabled"`
+	Path    string `json:"path"`
+}
+
+// SyncRequest is the body of POST /api/workloads/{id}/gitops/sync. A non-empty CommitSHA or
+// FileSHA pins the Sync to what was reviewed: the server answers 409 when the fetched file differs.
+type SyncRequest struct {
+	CommitSHA string `json:"commit_sha,omitempty"`
+	FileSHA   string `json:"file_sha,omitempty"`
+}
+
+// Change is one field a Sync applied.
+type Change struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// SyncResult is the answer of a successful Sync.
+type SyncResult struct {
+	Applied    []Change `json:"applied"`
+	CommitSHA  string   `json:"commit_sha"`
+	FileSHA    string   `json:"file_sha"`
+	LastSyncAt string   `json:"last_sync_at"`
+}
+
+// Event is one audit row of GET /api/workloads/{id}/events.
+type Event struct {
+	ID         int64    `json:"id"`
+	At         string   `json:"at"`
+	Actor      string   `json:"actor"`
+	WorkloadID int64    `json:"workload_id"`
+	Action     string   `json:"action"`
+	CommitSHA  string   `json:"commit_sha"`
+	FileSHA    string   `json:"file_sha"`
+	Changes    []Change `json:"changes"`
+	// Outcome is "applied" or "refused: <reason>".
+	Outcome string `json:"outcome"`
+}
+
+// ErrorBody is every error answer: {"error": "..."}.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
