@@ -1,0 +1,354 @@
+package tinyforge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	// maxResponseBytes caps a successful answer body; larger answers are an error.
+	maxResponseBytes = 4 << 20
+	// maxErrorBytes caps how much of an error answer is read for its message.
+	maxErrorBytes = 64 << 10
+	// maxAttempts is how many times an idempotent GET is tried on 5xx, 429 or a transport error.
+	maxAttempts = 3
+	// maxRetryWait caps one wait between attempts, including a server's Retry-After.
+	maxRetryWait = 5 * time.Second
+	// defaultTimeout is the per-attempt timeout of the default HTTP client.
+	defaultTimeout = 20 * time.Second
+)
+
+// Client calls the Tinyforge API of DESIGN §5 with a bearer token. Build it with NewClient; the
+// zero value is not usable. A Client is safe for concurrent use.
+type Client struct {
+	base  *url.URL // the server root, without the /api suffix
+	token string
+	hc    *http.Client
+	// retryBase is the first wait between GET attempts; it doubles each time (capped).
+	retryBase time.Duration
+}
+
+// NewClient returns a Client for the Tinyforge server at baseURL (its root, e.g.
+// "https://tinyforge.example.com"; a trailing "/api" is accepted) authenticating with token.
+// hc may be nil for a client with a 20 s per-request timeout. The Client never follows a redirect
+// to another host, so the token is never sent anywhere but baseURL's host.
+func NewClient(baseURL, token string, hc *http.Client) (*Client, error) {
+	u, err := url.Parse(strings.TrimSpace(baseURL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("tinyforge: base url %q must be an absolute http(s) URL like https://tinyforge.example.com", baseURL)
+	}
+	if u.User != nil {
+		return nil, errors.New("tinyforge: base url must not carry credentials; pass the token separately")
+	}
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api")
+	u.RawQuery, u.Fragment, u.RawPath = "", "", ""
+	var c http.Client
+	if hc != nil {
+		c = *hc
+	} else {
+		c.Timeout = defaultTimeout
+	}
+	c.CheckRedirect = sameHostRedirects
+	return &Client{base: u, token: token, hc: &c, retryBase: 250 * time.Millisecond}, nil
+}
+
+// sameHostRedirects follows at most 5 redirects and only within the original host.
+func sameHostRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("tinyforge: stopped after 5 redirects")
+	}
+	if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+		return fmt.Errorf("tinyforge: refusing redirect to another origin (%s); set the Tinyforge URL to the server's real address", req.URL.Host)
+	}
+	return nil
+}
+
+// UIURL is the panel page of workload id, {base}/apps/{id}, pinned to a file and commit when
+// they are non-empty: {base}/apps/{id}?file=<fileSHA>&commit=<commitSHA>#gitops.
+func (c *Client) UIURL(id int64, fileSHA, commitSHA string) string {
+	u := *c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/apps/" + strconv.FormatInt(id, 10)
+	q := url.Values{}
+	if fileSHA != "" {
+		q.Set("file", fileSHA)
+	}
+	if commitSHA != "" {
+		q.Set("commit", commitSHA)
+	}
+	u.RawQuery = q.Encode()
+	u.Fragment = "gitops"
+	return u.String()
+}
+
+// ListWorkloads calls GET /api/workloads, filtered by exact name when name is not "".
+func (c *Client) ListWorkloads(ctx context.Context, name string) ([]WorkloadSummary, error) {
+	p := "/api/workloads"
+	if name != "" {
+		p += "?name=" + url.QueryEscape(name)
+	}
+	var out []WorkloadSummary
+	if err := c.do(ctx, http.MethodGet, p, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetWorkload calls GET /api/workloads/{id}: the live config, version and GitOps settings.
+// It never makes the server contact the forge.
+func (c *Client) GetWorkload(ctx context.Context, id int64) (*Workload, error) {
+	var out Workload
+	if err := c.do(ctx, http.MethodGet, workloadPath(id, ""), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FindWorkload resolves the action's `workload` input: an all-digit value is an id (GET
+// /api/workloads/{id}); anything else is a name, looked up with GET /api/workloads?name= and
+// then read by id. A name that matches nothing wraps ErrNotFound.
+func (c *Client) FindWorkload(ctx context.Context, idOrName string) (*Workload, error) {
+	idOrName = strings.TrimSpace(idOrName)
+	if idOrName == "" {
+		return nil, errors.New("tinyforge: empty workload; give a workload id or name")
+	}
+	if id, err := strconv.ParseInt(idOrName, 10, 64); err == nil && id > 0 {
+		return c.GetWorkload(ctx, id)
+	}
+	list, err := c.ListWorkloads(ctx, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range list {
+		if w.Name == idOrName {
+			return c.GetWorkload(ctx, w.ID)
+		}
+	}
+	return nil, fmt.Errorf("tinyforge: no workload named %q visible to this token; check the name or use the workload id: %w", idOrName, ErrNotFound)
+}
+
+// CreateWorkload calls POST /api/workloads (admin) and returns the new workload.
+func (c *Client) CreateWorkload(ctx context.Context, req CreateWorkloadRequest) (*Workload, error) {
+	var out Workload
+	if err := c.do(ctx, http.MethodPost, "/api/workloads", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdateWorkload calls PATCH /api/workloads/{id} (admin, the edit form). A stale Version wraps
+// ErrConflict.
+func (c *Client) UpdateWorkload(ctx context.Context, id int64, req UpdateWorkloadRequest) (*Workload, error) {
+	var out Workload
+	if err := c.do(ctx, http.MethodPatch, workloadPath(id, ""), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetGitOps calls GET /api/workloads/{id}/gitops: the file's status, text, drift and managed
+// fields. The server fetches the file from the forge (or its cache) to answer.
+func (c *Client) GetGitOps(ctx context.Context, id int64) (*GitOpsView, error) {
+	var out GitOpsView
+	if err := c.do(ctx, http.MethodGet, workloadPath(id, "/gitops"), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetGitOps calls PUT /api/workloads/{id}/gitops (admin) to enable or disable GitOps and set
+// the file path; it returns the new GitOps view.
+func (c *Client) SetGitOps(ctx context.Context, id int64, req SetGitOpsRequest) (*GitOpsView, error) {
+	var out GitOpsView
+	if err := c.do(ctx, http.MethodPut, workloadPath(id, "/gitops"), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Sync calls POST /api/workloads/{id}/gitops/sync (admin). It is never retried: a Sync that
+// may or may not have been applied must be re-checked with GetWorkload by the caller.
+func (c *Client) Sync(ctx context.Context, id int64, req SyncRequest) (*SyncResult, error) {
+	var out SyncResult
+	if err := c.do(ctx, http.MethodPost, workloadPath(id, "/gitops/sync"), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Events calls GET /api/workloads/{id}/events (admin): the audit rows, newest first.
+func (c *Client) Events(ctx context.Context, id int64) ([]Event, error) {
+	var out []Event
+	if err := c.do(ctx, http.MethodGet, workloadPath(id, "/events"), nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func workloadPath(id int64, suffix string) string {
+	return "/api/workloads/" + strconv.FormatInt(id, 10) + suffix
+}
+
+// do sends one API call and decodes a 2xx JSON answer into out. GETs are retried on transport
+// errors, 429 and 5xx; other methods are sent once.
+func (c *Client) do(ctx context.Context, method, pathAndQuery string, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("tinyforge: encode %s request: %w", method, err)
+		}
+	}
+	ref, err := url.Parse(pathAndQuery)
+	if err != nil {
+		return fmt.Errorf("tinyforge: bad request path: %w", err)
+	}
+	u := *c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + ref.Path
+	u.RawQuery = ref.RawQuery
+	attempts := 1
+	if method == http.MethodGet {
+		attempts = maxAttempts
+	}
+	var lastErr error
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 {
+			if err := sleepCtx(ctx, c.wait(attempt, lastErr)); err != nil {
+				return fmt.Errorf("tinyforge: %s %s: %w (last error: %s)", method, ref.Path, err, redact(lastErr.Error(), c.token))
+			}
+		}
+		retry, err := c.once(ctx, method, u.String(), ref.Path, body, out)
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		if !retry {
+			return err
+		}
+	}
+	return lastErr
+}
+
+// retryAfterError marks a retryable answer and carries the server's Retry-After, if any.
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+func (c *Client) wait(attempt int, last error) time.Duration {
+	d := c.retryBase << (attempt - 1)
+	var ra *retryAfterError
+	if errors.As(last, &ra) && ra.after > d {
+		d = ra.after
+	}
+	return min(d, maxRetryWait)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// once sends a single attempt; retry reports whether a GET may be tried again.
+func (c *Client) once(ctx context.Context, method, fullURL, path string, body []byte, out any) (retry bool, err error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, fullURL, rd)
+	if err != nil {
+		return false, fmt.Errorf("tinyforge: build request: %s", redact(err.Error(), c.token))
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// The error text may quote the URL; it never includes headers, but redact anyway.
+		msg := redact(err.Error(), c.token)
+		if ctx.Err() != nil {
+			return false, fmt.Errorf("tinyforge: %s %s: %s: %w", method, path, msg, ctx.Err())
+		}
+		return true, fmt.Errorf("tinyforge: %s %s: %s; check that the Tinyforge URL is reachable", method, path, msg)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+		apiErr := &APIError{Method: method, Path: path, StatusCode: resp.StatusCode, Message: errorMessage(data, resp.StatusCode, c.token)}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+			return true, &retryAfterError{err: apiErr, after: retryAfter(resp.Header.Get("Retry-After"))}
+		}
+		return false, apiErr
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return true, fmt.Errorf("tinyforge: %s %s: read answer: %s", method, path, redact(err.Error(), c.token))
+	}
+	if len(data) > maxResponseBytes {
+		return false, fmt.Errorf("tinyforge: %s %s: answer larger than %d bytes; check the Tinyforge URL", method, path, maxResponseBytes)
+	}
+	if out == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return false, fmt.Errorf("tinyforge: %s %s: answer is not the expected JSON (%v); check that the URL points at a Tinyforge server", method, path, err)
+	}
+	return false, nil
+}
+
+// errorMessage extracts {"error": "..."} from an error body, falling back to the status text.
+// The result is single-line, at most 500 bytes and never contains token.
+func errorMessage(data []byte, status int, token string) string {
+	var eb ErrorBody
+	msg := ""
+	if json.Unmarshal(data, &eb) == nil && eb.Error != "" {
+		msg = eb.Error
+	} else {
+		msg = http.StatusText(status)
+		if msg == "" {
+			msg = "unexpected status"
+		}
+	}
+	msg = strings.Join(strings.Fields(redact(msg, token)), " ")
+	if len(msg) > 500 {
+		msg = strings.ToValidUTF8(msg[:500], "") + "…"
+	}
+	return msg
+}
+
+// retryAfter parses a Retry-After header in seconds or as an HTTP date; 0 when absent or bad.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

@@ -1,0 +1,87 @@
+package tinyforge
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors a Client call can wrap. Test them with errors.Is; the concrete error is an
+// *APIError carrying the status code and the server's message.
+var (
+	// ErrUnauthorized is a 401: no token, or a token the server does not know.
+	ErrUnauthorized = errors.New("tinyforge: unauthorized")
+	// ErrForbidden is a 403: the token's role or workload limit does not allow the call.
+	ErrForbidden = errors.New("tinyforge: forbidden")
+	// ErrNotFound is a 404: no such workload (or endpoint).
+	ErrNotFound = errors.New("tinyforge: not found")
+	// ErrConflict is a 409: a stale version, a GitOps status other than ok, or a pinned
+	// commit/file that no longer matches what the server fetched.
+	ErrConflict = errors.New("tinyforge: conflict")
+	// ErrInvalid is a 400 or 422: the request or the merged config is invalid.
+	ErrInvalid = errors.New("tinyforge: invalid request")
+)
+
+// APIError is a non-2xx answer of the Tinyforge API. Its message comes from the server's
+// {"error": "..."} body and never contains the client's token.
+type APIError struct {
+	// Method and Path are the request's method and URL path, e.g. "GET", "/api/workloads/1".
+	Method, Path string
+	// StatusCode is the HTTP status code, e.g. 404.
+	StatusCode int
+	// Message is the server's error text, or the HTTP status text when the body had none.
+	Message string
+}
+
+// Error reports the call, the status and the server's message, and says what to check next.
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("tinyforge api: %s %s: %d: %s", e.Method, e.Path, e.StatusCode, e.Message)
+	if hint := hintFor(e.StatusCode); hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrNotFound) and the other sentinels match by status code.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.StatusCode == 401
+	case ErrForbidden:
+		return e.StatusCode == 403
+	case ErrNotFound:
+		return e.StatusCode == 404
+	case ErrConflict:
+		return e.StatusCode == 409
+	case ErrInvalid:
+		return e.StatusCode == 400 || e.StatusCode == 422
+	}
+	return false
+}
+
+func hintFor(code int) string {
+	switch code {
+	case 401:
+		return "check the Tinyforge token"
+	case 403:
+		return "use a token whose role and workload allow this call"
+	case 404:
+		return "check the Tinyforge URL and the workload id or name"
+	case 409:
+		return "reload the workload and try again"
+	case 413:
+		return "send a smaller request body"
+	}
+	if code >= 500 {
+		return "the Tinyforge server failed; retry later or check its log"
+	}
+	return ""
+}
+
+// redact replaces every occurrence of secret in s; an empty secret changes nothing.
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "[REDACTED]")
+}
