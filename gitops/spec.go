@@ -172,7 +172,7 @@ const MaxDiagnostics = 100
 
 func (p *parser) parseDocument(data []byte) *Spec {
 	if len(data) > MaxFileSize {
-		p.errAt(0, 0, "", "file-too-large", "the file is %d bytes; the limit is %d bytes (64 KiB)", len(data), MaxFileSize)
+		p.errAt(0, 0, "", "file-too-large", "the file is larger than the limit of %d bytes (64 KiB); keep it small, it declares only a few fields", MaxFileSize)
 		return nil
 	}
 	if !utf8.Valid(data) {

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"runtime"
+	"runtime/debug"
+	"strings"
+)
+
+// Exit codes of the CLI and the action (DESIGN §6).
+const (
+	// ExitOK: no fail-on condition happened.
+	ExitOK = 0
+	// ExitFailed: the file is invalid or missing, or drifts, and that condition is in fail-on.
+	ExitFailed = 1
+	// ExitUsage: the command line was wrong.
+	ExitUsage = 2
+	// ExitError: the check could not finish (unreadable file, Tinyforge or forge unreachable).
+	ExitError = 3
+)
+
+// Command is the tinyforge-check program with its environment injected, so tests run it with
+// their own streams, environment and files. Zero fields are not usable: main sets them all.
+type Command struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads an environment variable; the only way the program sees the environment.
+	Getenv func(string) string
+	// Open opens a file for reading; os.Open in production.
+	Open func(string) (fs.File, error)
+}
+
+const mainUsage = `tinyforge-check lints .tinyforge.yml and shows how it differs from a Tinyforge
+workload's live config.
+
+Usage:
+  tinyforge-check lint  [--source-type T] [--format text|json|github|sarif] [PATH...]
+  tinyforge-check drift --live FILE.json [--source-type T] [--format text|json|markdown] [PATH]
+  tinyforge-check action     run as a CI check (the default under GITHUB_ACTIONS=true)
+  tinyforge-check version
+  tinyforge-check help [COMMAND]
+
+Exit codes: 0 nothing to fail on, 1 invalid file, missing file or drift, 2 usage error,
+3 the check could not finish. Run "tinyforge-check help COMMAND" for a command's flags.
+`
+
+// Main runs the program with args (without the program name) and returns its exit code.
+func (c *Command) Main(args []string) int {
+	if len(args) == 0 {
+		if c.Getenv("GITHUB_ACTIONS") == "true" {
+			if run, ok := c.subcommands()["action"]; ok {
+				return run(nil)
+			}
+		}
+		fmt.Fprint(c.Stderr, mainUsage)
+		return ExitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 {
+			if run, ok := c.subcommands()[rest[0]]; ok {
+				return run([]string{"--help"})
+			}
+			fmt.Fprintf(c.Stderr, "tinyforge-check: unknown command %q\n\n%s", rest[0], mainUsage)
+			return ExitUsage
+		}
+		fmt.Fprint(c.Stdout, mainUsage)
+		return ExitOK
+	case "version", "--version":
+		fmt.Fprintf(c.Stdout, "tinyforge-check %s (%s)\n", version(), runtime.Version())
+		return ExitOK
+	}
+	run, ok := c.subcommands()[name]
+	if !ok {
+		fmt.Fprintf(c.Stderr, "tinyforge-check: unknown command %q\n\n%s", name, mainUsage)
+		return ExitUsage
+	}
+	return run(rest)
+}
+
+// subcommands maps each command name to its entry point.
+func (c *Command) subcommands() map[string]func([]string) int {
+	cmds := map[string]func([]string) int{
+		"lint":  c.runLint,
+		"drift": c.runDrift,
+	}
+	return cmds
+}
+
+// version is the module version this binary was built from, or "devel".
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// newFlagSet returns a flag set that prints usage to stdout for --help and to stderr on error.
+func (c *Command) newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprint(c.Stdout, usage)
+		fmt.Fprintln(c.Stdout, "\nFlags:")
+		fs.SetOutput(c.Stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parseFlags parses args; it returns an exit code and false when the command must stop (help
+// was shown, or the command line was wrong).
+func (c *Command) parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+		return ExitOK, false
+	}
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "tinyforge-check %s: %v\nRun \"tinyforge-check help %s\" for usage.\n", fs.Name(), err, fs.Name())
+		return ExitUsage, false
+	}
+	return 0, true
+}
+
+// usageError reports a bad command line and returns ExitUsage.
+func (c *Command) usageError(cmd, format string, args ...any) int {
+	fmt.Fprintf(c.Stderr, "tinyforge-check %s: %s\nRun \"tinyforge-check help %s\" for usage.\n", cmd, fmt.Sprintf(format, args...), cmd)
+	return ExitUsage
+}
+
+// checkSourceType validates a --source-type value: "" (unknown), dockerfile or static.
+func checkSourceType(t string) error {
+	switch t {
+	case "", "dockerfile", "static":
+		return nil
+	}
+	return fmt.Errorf("source type %q cannot use GitOps: only dockerfile and static workloads read .tinyforge.yml", t)
+}
+
+// oneOf validates an enumerated flag value.
+func oneOf(flagName, value string, allowed ...string) error {
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("--%s must be one of %s, not %q", flagName, strings.Join(allowed, ", "), value)
+}
+
+// errNotFound marks a file that does not exist.
+var errNotFound = errors.New("file not found")
+
+// unwrapPathError drops the *fs.PathError wrapper, whose text repeats the path.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// readSpecFile reads a file to lint, or standard input for "-". Files over the size limit are
+// cut at limit+1 bytes so the parser reports them without holding them whole.
+func (c *Command) readSpecFile(path string, limit int) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(io.LimitReader(c.Stdin, int64(limit)+1))
+	}
+	f, err := c.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, errNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", path, unwrapPathError(err))
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory; pass the path of a file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+	}
+	return data, nil
+}

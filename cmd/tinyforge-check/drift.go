@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+)
+
+const driftUsage = `Usage: tinyforge-check drift --live FILE.json [--source-type T] [--format text|json] [PATH]
+
+Compare the fields a .tinyforge.yml declares (default: ./.tinyforge.yml) with a workload's live
+source_config, after normalization (deploy_strategy "" or unset equals recreate; port compares by
+integer value; a missing healthcheck equals ""), and preview whether a Sync would be accepted.
+Fields the file does not declare are never compared.
+
+--live reads a bare source_config JSON object, e.g. {"port": 8080, "deploy_strategy": ""}; the
+source type then comes from --source-type.
+
+Formats:
+  text  a summary line, one line per differing field, and the Sync preview
+  json  {"path","valid","source_type","diagnostics":[...],"drift":[{"field","repo_value","live_value"}],
+         "managed_fields":[...],"sync":{"valid","error"}}
+
+Exit codes: 0 in sync, 1 drift or an invalid file, 2 usage error, 3 the live config could not be
+read.
+`
+
+// driftReport is the drift command's result, in the JSON shape of DESIGN §6.
+type driftReport struct {
+	Path          string              `json:"path"`
+	Valid         bool                `json:"valid"`
+	SourceType    string              `json:"source_type"`
+	Diagnostics   gitops.Diagnostics  `json:"diagnostics"`
+	Drift         []gitops.DriftEntry `json:"drift"`
+	ManagedFields []string            `json:"managed_fields"`
+	Sync          syncPreview         `json:"sync"`
+}
+
+// syncPreview says whether Tinyforge would accept a Sync of the file over the live config.
+type syncPreview struct {
+	Valid bool   `json:"valid"`
+	Error string `json:"error"`
+}
+
+func (c *Command) runDrift(args []string) int {
+	fs := c.newFlagSet("drift", driftUsage)
+	live := fs.String("live", "", "path of a JSON file holding the live source_config object")
+	sourceType := fs.String("source-type", "", "the workload's source type, dockerfile or static")
+	format := fs.String("format", "text", "output format: text or json")
+	if code, ok := c.parseFlags(fs, args); !ok {
+		return code
+	}
+	if err := oneOf("format", *format, "text", "json"); err != nil {
+		return c.usageError("drift", "%v", err)
+	}
+	if err := checkSourceType(*sourceType); err != nil {
+		return c.usageError("drift", "%v", err)
+	}
+	if *live == "" {
+		return c.usageError("drift", "--live FILE.json is required: the live source_config to compare with")
+	}
+	if fs.NArg() > 1 {
+		return c.usageError("drift", "drift takes one file, got %d", fs.NArg())
+	}
+	path := gitops.DefaultPath
+	if fs.NArg() == 1 {
+		path = fs.Arg(0)
+	}
+	liveConfig, err := c.readLive(*live)
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
+		return ExitError
+	}
+	report, err := c.driftFile(path, *sourceType, liveConfig)
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
+		return ExitError
+	}
+	if err := writeDrift(c.Stdout, *format, report); err != nil {
+		fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
+		return ExitError
+	}
+	if !report.Valid || len(report.Drift) > 0 {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// readLive reads and checks a live source_config file: one JSON object.
+func (c *Command) readLive(path string) (json.RawMessage, error) {
+	const limit = 1 << 20
+	data, err := c.readSpecFile(path, limit)
+	if errors.Is(err, errNotFound) {
+		return nil, fmt.Errorf("live config %s: %w; pass a JSON file with the workload's source_config", path, errNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("live config %s is larger than 1 MiB; pass the workload's source_config object only", path)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+		return nil, fmt.Errorf("live config %s must be a JSON object such as {\"port\": 8080}: %w", path, describeJSONError(err))
+	}
+	return data, nil
+}
+
+// describeJSONError turns a JSON decoding error into words without Go type names.
+func describeJSONError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return errors.New("it is null")
+	case errors.As(err, &syn):
+		return fmt.Errorf("invalid JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Errorf("found a JSON %s at the top level", typ.Value)
+	}
+	return errors.New("invalid JSON")
+}
+
+// driftFile lints the file and, when it is valid, compares it with live.
+func (c *Command) driftFile(path, sourceType string, live json.RawMessage) (driftReport, error) {
+	r := driftReport{Path: path, SourceType: sourceType, Drift: []gitops.DriftEntry{}, ManagedFields: []string{}, Diagnostics: gitops.Diagnostics{}}
+	data, err := c.readSpecFile(path, gitops.MaxFileSize)
+	if errors.Is(err, errNotFound) {
+		r.Diagnostics = gitops.Diagnostics{{Severity: gitops.SeverityError, Code: "no-file",
+			Message: "the file does not exist; create it, or pass the path of your .tinyforge.yml"}}
+		r.Sync.Error = "there is no file to sync"
+		return r, nil
+	}
+	if err != nil {
+		return r, err
+	}
+	spec, diags := gitops.Lint(data, sourceType)
+	if diags != nil {
+		r.Diagnostics = diags
+	}
+	if spec == nil {
+		r.Sync.Error = "the file is invalid; fix the problems above"
+		return r, nil
+	}
+	r.Valid = true
+	r.ManagedFields = spec.ManagedFields()
+	if r.Drift, err = gitops.Drift(spec, sourceType, live); err != nil {
+		return r, err
+	}
+	if _, err := gitops.PreviewSync(spec, live); err != nil {
+		r.Sync.Error = err.Error()
+	} else {
+		r.Sync.Valid = true
+	}
+	return r, nil
+}
+
+func writeDrift(w io.Writer, format string, r driftReport) error {
+	if format == "json" {
+		return writeJSON(w, r)
+	}
+	for _, d := range r.Diagnostics {
+		fmt.Fprintln(w, textLine(r.Path, d))
+	}
+	path := oneLine(r.Path)
+	switch {
+	case !r.Valid:
+		fmt.Fprintf(w, "%s: invalid: %d %s; nothing compared\n", path, len(r.Diagnostics.Errors()), plural(len(r.Diagnostics.Errors()), "problem", "problems"))
+		return nil
+	case len(r.Drift) == 0:
+		fmt.Fprintf(w, "%s: in sync with live (%d %s managed)\n", path, len(r.ManagedFields), plural(len(r.ManagedFields), "field", "fields"))
+	default:
+		fmt.Fprintf(w, "%s: %d %s from live: Sync required\n", path, len(r.Drift), plural(len(r.Drift), "field differs", "fields differ"))
+		for _, d := range r.Drift {
+			fmt.Fprintf(w, "  %s: repo %s, live %s\n", d.Field, oneLine(d.RepoValue), oneLine(d.LiveValue))
+		}
+	}
+	if r.Sync.Valid {
+		fmt.Fprintln(w, "Sync preview: Tinyforge would accept a Sync of this file")
+	} else {
+		fmt.Fprintf(w, "Sync preview: Tinyforge would refuse a Sync of this file: %s\n", oneLine(r.Sync.Error))
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"sort"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+)
+
+// The subset of SARIF 2.1.0 that code scanning reads.
+type sarifDoc struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool    sarifTool     `json:"tool"`
+	Results []sarifResult `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	InformationURI string      `json:"informationUri"`
+	Version        string      `json:"version"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifRule struct {
+	ID string `json:"id"`
+}
+
+type sarifResult struct {
+	RuleID    string          `json:"ruleId"`
+	Level     string          `json:"level"`
+	Message   sarifMessage    `json:"message"`
+	Locations []sarifLocation `json:"locations"`
+}
+
+type sarifMessage struct {
+	Text string `json:"text"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation sarifPhysical `json:"physicalLocation"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           *sarifRegion  `json:"region,omitempty"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
+}
+
+// sarifLog converts lint results to one SARIF run, with a rule per code that occurred.
+func sarifLog(results []fileResult) sarifDoc {
+	run := sarifRun{
+		Tool: sarifTool{Driver: sarifDriver{
+			Name:           "tinyforge-check",
+			InformationURI: "https://github.com/tinyforge/tinyforge-check",
+			Version:        version(),
+			Rules:          []sarifRule{},
+		}},
+		Results: []sarifResult{},
+	}
+	codes := map[string]bool{}
+	for _, r := range results {
+		for _, d := range r.Diagnostics {
+			codes[d.Code] = true
+			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: r.Path}}}
+			if d.Line > 0 {
+				loc.PhysicalLocation.Region = &sarifRegion{StartLine: d.Line, StartColumn: d.Column}
+			}
+			level := "error"
+			if d.Severity == gitops.SeverityWarning {
+				level = "warning"
+			}
+			run.Results = append(run.Results, sarifResult{RuleID: d.Code, Level: level, Message: sarifMessage{Text: d.Message}, Locations: []sarifLocation{loc}})
+		}
+	}
+	for code := range codes {
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{ID: code})
+	}
+	sort.Slice(run.Tool.Driver.Rules, func(i, j int) bool { return run.Tool.Driver.Rules[i].ID < run.Tool.Driver.Rules[j].ID })
+	return sarifDoc{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}}
+}
