@@ -1,0 +1,203 @@
+// Package checker is one check run of tinyforge-check: from the run's inputs, through lint, the
+// live config and drift, to a Report, the commit status, the PR comment, the job summary and the
+// annotations (DESIGN §6). It owns the small interfaces it consumes (LiveSource, FileReader,
+// StatusSetter, CommentUpserter); adapters to the forge providers and the Tinyforge client live in
+// cmd/tinyforge-check, the only place that knows environment variable names. Rendering is pure
+// and deterministic: no clock, no environment.
+package checker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+)
+
+// Sentinel errors the interfaces' implementations return (wrapped) so the checker can tell
+// cases apart with errors.Is.
+var (
+	// ErrFileNotFound: the file does not exist at that ref.
+	ErrFileNotFound = errors.New("file not found")
+	// ErrFileTooLarge: the file is larger than gitops.MaxFileSize.
+	ErrFileTooLarge = errors.New("file too large")
+	// ErrForbidden: the token may not do this (a fork PR's read-only token, a 403).
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotFound: the workload (or repo) does not exist, or the token cannot see it.
+	ErrNotFound = errors.New("not found")
+)
+
+// Workload is the live side of a check: what GET /api/workloads/{id} returns, in the checker's
+// terms.
+type Workload struct {
+	// ID is the Tinyforge workload id (ids start at 1).
+	ID int64
+	// Name is the workload's name.
+	Name string
+	// SourceType is "dockerfile", "static" or another word.
+	SourceType string
+	// SourceConfig is the live source_config JSON object.
+	SourceConfig json.RawMessage
+	// GitOpsEnabled reports whether GitOps is on for the workload.
+	GitOpsEnabled bool
+	// GitOpsPath is the file path Tinyforge reads; "" means the default.
+	GitOpsPath string
+	// UIURL is the workload's panel page, {public URL}/apps/{id}; "" when unknown.
+	UIURL string
+}
+
+// LiveSource reads workloads from Tinyforge. Errors wrap ErrNotFound for a 404 (and, from
+// FindWorkload, for an unknown name); any other error makes the verdict error.
+type LiveSource interface {
+	// GetWorkload returns the workload with this id (GET /api/workloads/{id}).
+	GetWorkload(ctx context.Context, id int64) (*Workload, error)
+	// FindWorkload returns the id of the workload with this exact name (GET /api/workloads?name=).
+	FindWorkload(ctx context.Context, name string) (int64, error)
+}
+
+// FileReader reads a file of the repo at a commit through the forge API. It returns an error
+// wrapping ErrFileNotFound when the file does not exist at ref, and ErrFileTooLarge when it is
+// larger than gitops.MaxFileSize.
+type FileReader interface {
+	ReadFile(ctx context.Context, ref, path string) ([]byte, error)
+}
+
+// Status is one commit status to set.
+type Status struct {
+	// SHA is the commit the status goes on: a PR's head, or the pushed commit.
+	SHA string
+	// State is the status state.
+	State State
+	// Context is the status context, e.g. "tinyforge/gitops".
+	Context string
+	// Description is at most MaxDescription characters.
+	Description string
+	// TargetURL is the pinned Sync link, or "".
+	TargetURL string
+}
+
+// StatusSetter sets commit statuses. A 403 is returned wrapping ErrForbidden.
+type StatusSetter interface {
+	SetStatus(ctx context.Context, st Status) error
+}
+
+// CommentAction says what an upsert did.
+type CommentAction string
+
+// The comment actions.
+const (
+	CommentCreated   CommentAction = "created"
+	CommentUpdated   CommentAction = "updated"
+	CommentUnchanged CommentAction = "unchanged"
+	CommentSkipped   CommentAction = "skipped"
+)
+
+// CommentRequest is the sticky PR comment to write. The implementation finds the comment by
+// the hidden marker carrying Context (only among comments of its own identity), edits it in
+// place, never overwrites one whose marker has a higher run id, and makes no write when Body
+// equals the existing body without its marker line.
+type CommentRequest struct {
+	// Number is the PR (or merge request) number.
+	Number int
+	// Context is the status context the comment belongs to.
+	Context string
+	// RunID is this run's id, carried in the marker; 0 when unknown.
+	RunID int64
+	// Body is the comment without its marker line.
+	Body string
+	// UpdateOnly asks to update an existing comment but never to create one.
+	UpdateOnly bool
+}
+
+// CommentResult is what an upsert did.
+type CommentResult struct {
+	// Action is created, updated, unchanged or skipped.
+	Action CommentAction
+	// URL is the comment's web address, when there is a comment.
+	URL string
+	// Reason explains a skip, e.g. "a newer run owns the comment".
+	Reason string
+}
+
+// CommentUpserter writes the one sticky comment per (PR, status context). A 403 is returned
+// wrapping ErrForbidden.
+type CommentUpserter interface {
+	UpsertComment(ctx context.Context, req CommentRequest) (CommentResult, error)
+}
+
+// Checker runs checks. Every dependency may be nil: without Live the run is lint only (verdict
+// skipped), without Status or Comments nothing is written, without Files a pull_request_target
+// run cannot read the PR's file (verdict error) and a PR has no base column. The zero value
+// lints the workspace only.
+type Checker struct {
+	// Workspace is the repo checkout, rooted at the repo; nil when there is none.
+	Workspace fs.FS
+	// Live reads the workload from Tinyforge; nil when there are no Tinyforge credentials.
+	Live LiveSource
+	// Files reads files at a commit through the forge API.
+	Files FileReader
+	// Status sets the commit status.
+	Status StatusSetter
+	// Comments writes the sticky PR comment.
+	Comments CommentUpserter
+}
+
+// The event names the checker distinguishes; any other name is treated like push.
+const (
+	EventPullRequest       = "pull_request"
+	EventPullRequestTarget = "pull_request_target"
+	EventPush              = "push"
+	EventWorkflowDispatch  = "workflow_dispatch"
+	// EventMergeRequest is a GitLab merge request pipeline.
+	EventMergeRequest = "merge_request"
+)
+
+// Event is what triggered the run.
+type Event struct {
+	// Name is the event name, e.g. "pull_request"; "" for a local run.
+	Name string
+	// CommitSHA is the commit the check is about: the PR head on PR events, else the pushed or
+	// checked-out commit. "" for a local run (then no status is set).
+	CommitSHA string
+	// PR is set on pull request (and merge request) events.
+	PR *PullRequest
+}
+
+// PullRequest is the PR a run is about.
+type PullRequest struct {
+	// Number is the PR number.
+	Number int
+	// HeadSHA is the PR branch's head commit; the status goes there.
+	HeadSHA string
+	// BaseSHA is the base branch commit the PR compares against; "" when unknown.
+	BaseSHA string
+	// Fork reports whether the head lives in another repository.
+	Fork bool
+}
+
+// Inputs are one run's settings, already read from the environment by the caller.
+type Inputs struct {
+	// Path is the path input; "" means Tinyforge's GitOps path, else gitops.DefaultPath.
+	Path string
+	// Workload is the workload's id or name; required when Checker.Live is set.
+	Workload string
+	// SourceType is the source type for an offline lint, used when there is no live workload.
+	SourceType string
+	// FailOn is the fail-on input.
+	FailOn FailOn
+	// Comment is the comment input.
+	Comment CommentMode
+	// StatusContext is the status context; "" means DefaultStatusContext.
+	StatusContext string
+	// Forge is the code host, for the status state mapping.
+	Forge Forge
+	// Event is what triggered the run.
+	Event Event
+	// RunID is carried in the comment marker; later runs have higher ids.
+	RunID int64
+	// LiveMissingReason explains why Checker.Live is nil (e.g. "no tinyforge-token: a fork PR
+	// gets no secrets"); used in the skipped notice.
+	LiveMissingReason string
+	// Secrets are values (tokens) that must never appear in the report: every occurrence in an
+	// error text is replaced by "***" before anything is rendered or written.
+	Secrets []string
+}

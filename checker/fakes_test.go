@@ -1,0 +1,116 @@
+package checker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// fakeLive is an in-memory Tinyforge: workloads by id, with an optional error for every call.
+type fakeLive struct {
+	workloads []*Workload
+	err       error
+	calls     []string
+}
+
+func (f *fakeLive) GetWorkload(_ context.Context, id int64) (*Workload, error) {
+	f.calls = append(f.calls, fmt.Sprintf("get %d", id))
+	if f.err != nil {
+		return nil, f.err
+	}
+	for _, w := range f.workloads {
+		if w.ID == id {
+			c := *w
+			return &c, nil
+		}
+	}
+	return nil, fmt.Errorf("tinyforge: workload %d: 404: %w", id, ErrNotFound)
+}
+
+func (f *fakeLive) FindWorkload(_ context.Context, name string) (int64, error) {
+	f.calls = append(f.calls, "find "+name)
+	if f.err != nil {
+		return 0, f.err
+	}
+	for _, w := range f.workloads {
+		if w.Name == name {
+			return w.ID, nil
+		}
+	}
+	return 0, fmt.Errorf("tinyforge: no workload named %q: %w", name, ErrNotFound)
+}
+
+// fakeFiles is a forge's file API: contents by "ref:path".
+type fakeFiles struct {
+	files map[string]string
+	err   error
+	calls []string
+}
+
+func (f *fakeFiles) ReadFile(_ context.Context, ref, path string) ([]byte, error) {
+	f.calls = append(f.calls, ref+":"+path)
+	if f.err != nil {
+		return nil, f.err
+	}
+	s, ok := f.files[ref+":"+path]
+	if !ok {
+		return nil, fmt.Errorf("%s at %s: %w", path, ref, ErrFileNotFound)
+	}
+	if s == "TOO-LARGE" {
+		return nil, fmt.Errorf("%s at %s: %w", path, ref, ErrFileTooLarge)
+	}
+	return []byte(s), nil
+}
+
+func (f *fakeFiles) sortedCalls() []string {
+	c := append([]string(nil), f.calls...)
+	sort.Strings(c)
+	return c
+}
+
+// fakeStatus records statuses.
+type fakeStatus struct {
+	got []Status
+	err error
+}
+
+func (f *fakeStatus) SetStatus(_ context.Context, st Status) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.got = append(f.got, st)
+	return nil
+}
+
+// fakeComments is one PR's sticky comment, behaving as the providers' upsert does.
+type fakeComments struct {
+	body    *string
+	runID   int64
+	got     []CommentRequest
+	err     error
+	written int
+}
+
+func (f *fakeComments) UpsertComment(_ context.Context, req CommentRequest) (CommentResult, error) {
+	f.got = append(f.got, req)
+	if f.err != nil {
+		return CommentResult{}, f.err
+	}
+	url := fmt.Sprintf("https://forge.test/pr/%d#comment-1", req.Number)
+	switch {
+	case f.body == nil && req.UpdateOnly:
+		return CommentResult{Action: CommentSkipped, Reason: "nothing to report"}, nil
+	case f.body == nil:
+		f.body, f.runID = &req.Body, req.RunID
+		f.written++
+		return CommentResult{Action: CommentCreated, URL: url}, nil
+	case f.runID > req.RunID:
+		return CommentResult{Action: CommentSkipped, URL: url, Reason: "a newer run owns the comment"}, nil
+	case strings.TrimSpace(*f.body) == strings.TrimSpace(req.Body):
+		return CommentResult{Action: CommentUnchanged, URL: url}, nil
+	}
+	f.body, f.runID = &req.Body, req.RunID
+	f.written++
+	return CommentResult{Action: CommentUpdated, URL: url}, nil
+}

@@ -1,0 +1,302 @@
+package checker
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Size limits of the rendered markdown, in bytes (bytes bound characters from above).
+const (
+	// MaxCommentBody bounds a comment body without its marker line; GitHub refuses comments of
+	// 65,536 characters or more, and the marker takes the rest.
+	MaxCommentBody = 64000
+	// MaxSummary bounds the job summary; GitHub refuses step summaries over 1 MiB.
+	MaxSummary = 1<<20 - 4096
+)
+
+// Caps of the comment; the job summary shows everything.
+const (
+	maxCommentDiagnostics = 50
+	maxCellRunes          = 200
+	maxMessageRunes       = 500
+)
+
+const truncationNote = "\n\n**Truncated:** this report is longer than a comment may be; the full report is in the job summary of this run.\n"
+
+// RenderComment renders the PR comment body (without the marker line): verdict, counts and the
+// pinned Sync link first, then the drift table (three-way on PRs), the diagnostics, and the
+// file folded. The output depends only on r (no clock, no run number), escapes every value
+// that comes from the repo or Tinyforge, and is at most MaxCommentBody bytes, with a visible
+// note when it had to be cut. `tinyforge-check drift --format markdown` prints the same text.
+func RenderComment(r *Report) string {
+	return render(r, false)
+}
+
+// RenderSummary renders the job summary: the comment's content without its caps, plus the
+// run's notices, at most MaxSummary bytes.
+func RenderSummary(r *Report) string {
+	return render(r, true)
+}
+
+func render(r *Report, summary bool) string {
+	limit := MaxCommentBody
+	if summary {
+		limit = MaxSummary
+	}
+	head := renderHead(r, summary)
+	body := renderBody(r, summary)
+	file := renderFile(r)
+	out := head + body + file
+	if len(out) <= limit {
+		return out
+	}
+	if file != "" {
+		out = head + body + fmt.Sprintf("\n_The file (%d bytes) is too large to show here; it is in the job summary of this run._\n", len(r.File))
+		if summary {
+			out = head + body + fmt.Sprintf("\n_The file (%d bytes) is too large to show here._\n", len(r.File))
+		}
+		if len(out) <= limit {
+			return out
+		}
+	}
+	return cutLines(out, limit-len(truncationNote)) + truncationNote
+}
+
+// cutLines returns the longest prefix of s of at most n bytes that ends at a line break.
+func cutLines(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return ""
+}
+
+func title(r *Report) string {
+	switch r.Verdict {
+	case VerdictInSync:
+		return "✅ Tinyforge GitOps: in sync"
+	case VerdictDrift:
+		return "⚠️ Tinyforge GitOps: drift"
+	case VerdictInvalid:
+		if r.File != nil && r.Diagnostics.HasErrors() {
+			return "❌ Tinyforge GitOps: invalid file"
+		}
+		return "❌ Tinyforge GitOps: cannot use GitOps"
+	case VerdictNoFile:
+		if r.BaseHasFile {
+			return "❌ Tinyforge GitOps: file removed"
+		}
+		return "❌ Tinyforge GitOps: no file"
+	case VerdictDisabled:
+		return "⏸️ Tinyforge GitOps: GitOps disabled"
+	case VerdictSkipped:
+		return "ℹ️ Tinyforge GitOps: lint only"
+	}
+	return "⛔ Tinyforge GitOps: the check could not finish"
+}
+
+func renderHead(r *Report, summary bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n", title(r))
+	fmt.Fprintf(&b, "**%s**", escapeInline(r.Description(), maxMessageRunes))
+	if r.showReason() {
+		fmt.Fprintf(&b, " — %s", escapeInline(r.Reason, maxMessageRunes))
+	}
+	b.WriteString("\n\n")
+	var facts []string
+	if w := r.Workload; w != nil {
+		facts = append(facts, fmt.Sprintf("Workload **%s** (#%d, %s)", escapeInline(w.Name, maxCellRunes), w.ID, escapeInline(w.SourceType, 40)))
+	} else if r.SourceType != "" {
+		facts = append(facts, fmt.Sprintf("Source type %s", escapeInline(r.SourceType, 40)))
+	}
+	facts = append(facts, "File "+escapeInline(r.Path, maxCellRunes))
+	if r.FileSHA != "" {
+		facts = append(facts, "blob "+escapeInline(short(r.FileSHA), 12))
+	}
+	if sha := r.Status.SHA; sha != "" {
+		facts = append(facts, "commit "+escapeInline(short(sha), 12))
+	}
+	facts = append(facts, "check "+escapeInline(r.StatusContext, maxCellRunes))
+	b.WriteString(strings.Join(facts, " · "))
+	b.WriteString("\n")
+	if r.SyncURL != "" {
+		what := "Open the workload in Tinyforge"
+		if r.Verdict == VerdictDrift {
+			what = "Review and Sync in Tinyforge"
+		}
+		fmt.Fprintf(&b, "\n**[%s](%s)** — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed.\n", what, escapeURL(r.SyncURL))
+	}
+	if r.TinyforgePath != "" {
+		fmt.Fprintf(&b, "\n> [!WARNING]\n> The path input %s differs from the GitOps path %s set in Tinyforge; Tinyforge syncs %s.\n",
+			escapeInline(r.Path, maxCellRunes), escapeInline(r.TinyforgePath, maxCellRunes), escapeInline(r.TinyforgePath, maxCellRunes))
+	}
+	if s := r.Sync; s != nil {
+		if s.Valid {
+			b.WriteString("\nSync preview: a Sync of this file would be accepted.\n")
+		} else {
+			fmt.Fprintf(&b, "\nSync preview: **a Sync of this file would be refused**: %s\n", escapeInline(s.Error, maxMessageRunes))
+		}
+	}
+	if summary && len(r.Notices) > 0 {
+		b.WriteString("\n")
+		for _, n := range r.Notices {
+			fmt.Fprintf(&b, "- %s: %s\n", n.Level, escapeInline(n.Message, maxMessageRunes))
+		}
+	}
+	return b.String()
+}
+
+func renderBody(r *Report, summary bool) string {
+	var b strings.Builder
+	if len(r.Rows) > 0 {
+		b.WriteString("\n")
+		if r.Event.PR != nil {
+			b.WriteString("| Field | Base branch | This branch | Live | |\n|---|---|---|---|---|\n")
+			for _, row := range r.Rows {
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", row.Field, escapeInline(row.Base, maxCellRunes),
+					escapeInline(row.Head, maxCellRunes), escapeInline(row.Live, maxCellRunes), row.Tag)
+			}
+		} else {
+			b.WriteString("| Field | This commit | Live | |\n|---|---|---|---|\n")
+			for _, row := range r.Rows {
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", row.Field,
+					escapeInline(row.Head, maxCellRunes), escapeInline(row.Live, maxCellRunes), row.Tag)
+			}
+		}
+	}
+	if len(r.Diagnostics) > 0 {
+		b.WriteString("\n")
+		limit := len(r.Diagnostics)
+		if !summary && limit > maxCommentDiagnostics {
+			limit = maxCommentDiagnostics
+		}
+		for _, d := range r.Diagnostics[:limit] {
+			fmt.Fprintf(&b, "- **%s** %s:%d:%d: %s \\[%s\\]\n", d.Severity, escapeInline(r.Path, maxCellRunes), d.Line, d.Column,
+				escapeInline(d.Message, maxMessageRunes), escapeInline(d.Code, 60))
+		}
+		if rest := len(r.Diagnostics) - limit; rest > 0 {
+			fmt.Fprintf(&b, "- … and %d more in the job summary of this run\n", rest)
+		}
+	}
+	return b.String()
+}
+
+func renderFile(r *Report) string {
+	if len(r.File) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n<details><summary>%s (%d bytes)</summary>\n\n<pre>%s</pre>\n\n</details>\n",
+		escapeInline(r.Path, maxCellRunes), len(r.File), escapeBlock(string(r.File)))
+}
+
+// showReason reports whether the Reason adds to the description.
+func (r *Report) showReason() bool {
+	switch r.Verdict {
+	case VerdictInSync, VerdictDrift:
+		return false
+	case VerdictInvalid:
+		return !r.Diagnostics.HasErrors()
+	}
+	return r.Reason != ""
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// escapeInline makes a value safe inside a markdown paragraph or table cell: one line, no HTML,
+// no table pipes, no backticks, no @mentions, no emphasis or link syntax, no control or bidi
+// characters, at most n runes.
+func escapeInline(s string, n int) string {
+	s = truncateRunes(s, n)
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/4)
+	for i, w := 0, 0; i < len(s); i += w {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		w = size
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			b.WriteRune(utf8.RuneError)
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '"':
+			b.WriteString("&quot;")
+		case r == '|':
+			b.WriteString("&#124;")
+		case r == '`':
+			b.WriteString("&#96;")
+		case r == '@':
+			b.WriteString("@\u200b") // a zero-width space after @ keeps it from mentioning anyone
+		case strings.ContainsRune(`\*_[]~$`, r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case unicode.IsControl(r):
+			b.WriteByte(' ')
+		case unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// escapeBlock makes a multi-line text safe inside <pre>: no HTML, no @mentions, no control or
+// bidi characters other than newlines and tabs.
+func escapeBlock(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/8)
+	for i, w := 0, 0; i < len(s); i += w {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		w = size
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			b.WriteRune(utf8.RuneError)
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '@':
+			b.WriteString("@\u200b")
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == '\r':
+		case unicode.IsControl(r):
+			b.WriteRune(utf8.RuneError)
+		case unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// escapeURL keeps a URL usable as a markdown link target: characters that would end the
+// target or start markup are percent-encoded.
+func escapeURL(u string) string {
+	var b strings.Builder
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>\"'`|\\[]@", c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

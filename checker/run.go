@@ -1,0 +1,598 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+)
+
+// Tag says, for one declared field of a PR, how this branch relates to the base branch and live.
+type Tag string
+
+// The row tags.
+const (
+	// TagInSync: this branch equals live.
+	TagInSync Tag = "in sync"
+	// TagChanged: this PR changes the field, to a value that differs from live.
+	TagChanged Tag = "changed by this PR"
+	// TagDrifted: the base branch already declared this value and live differs.
+	TagDrifted Tag = "already drifted"
+	// TagReverts: the base branch differed from live and this PR brings it back to live.
+	TagReverts Tag = "PR reverts drift"
+	// TagDiffers: outside a PR, the file differs from live.
+	TagDiffers Tag = "differs from live"
+	// TagUnmanaged: the base branch declared the field and this PR removes it.
+	TagUnmanaged Tag = "no longer managed by this PR"
+)
+
+// Placeholder values in rows.
+const (
+	// NotDeclared: the file does not declare the field.
+	NotDeclared = "(not declared)"
+	// NoBaseFile: the base branch has no file.
+	NoBaseFile = "(no file)"
+	// BaseInvalid: the base branch's file is invalid.
+	BaseInvalid = "(invalid file)"
+	// BaseUnavailable: the base branch's file could not be read.
+	BaseUnavailable = "(unavailable)"
+)
+
+// Row is one declared field of the drift table.
+type Row struct {
+	// Field is the dotted path, e.g. "deploy.port".
+	Field string
+	// Base is the base branch's value on a PR (or a placeholder); "" outside a PR.
+	Base string
+	// Head is this branch's (or commit's) value, or NotDeclared.
+	Head string
+	// Live is the live value, gitops.Unset when missing.
+	Live string
+	// Drift reports whether Head differs from Live; false for an undeclared Head.
+	Drift bool
+	// Tag relates the three values.
+	Tag Tag
+}
+
+// SyncPreview says whether a Sync of this file would be accepted (DESIGN §4).
+type SyncPreview struct {
+	// Valid reports whether the merged config would pass validation.
+	Valid bool
+	// Error names the offending key (never its value) when Valid is false.
+	Error string
+}
+
+// NoticeLevel is the level of a Notice, as the workflow command that prints it.
+type NoticeLevel string
+
+// The notice levels.
+const (
+	LevelNotice  NoticeLevel = "notice"
+	LevelWarning NoticeLevel = "warning"
+	LevelError   NoticeLevel = "error"
+)
+
+// Notice is a message about the run itself (not about a line of the file).
+type Notice struct {
+	Level   NoticeLevel
+	Message string
+}
+
+// Report is the outcome of one run: everything the status, comment, summary, annotations and
+// outputs are rendered from.
+type Report struct {
+	// Verdict is the run's outcome.
+	Verdict Verdict
+	// Reason explains the verdict in one sentence when it is not in_sync or drift.
+	Reason string
+	// Path is the file's path in the repo.
+	Path string
+	// SourceType is the source type used for the source-aware rules ("" when unknown).
+	SourceType string
+	// Workload is the live workload, nil when none was read.
+	Workload *Workload
+	// Event is the triggering event.
+	Event Event
+	// StatusContext is the status context used.
+	StatusContext string
+	// FailOn is the fail-on setting the exit code follows.
+	FailOn FailOn
+	// Forge is the code host.
+	Forge Forge
+	// File is the file's bytes, nil when there is no file.
+	File []byte
+	// FileSHA is the git blob SHA-1 of File, "" when there is no file.
+	FileSHA string
+	// Diagnostics are the file's problems, sorted.
+	Diagnostics gitops.Diagnostics
+	// ManagedFields are the fields the file declares, in schema order.
+	ManagedFields []string
+	// Rows is the drift table, one row per field declared on this branch (or on the base).
+	Rows []Row
+	// Drift lists the declared fields that differ from live.
+	Drift []gitops.DriftEntry
+	// Sync is the Sync preview, nil when not computed.
+	Sync *SyncPreview
+	// SyncURL is the workload page pinned to this file and commit, "" when unknown.
+	SyncURL string
+	// TinyforgePath is Tinyforge's GitOps path when it differs from the path input; else "".
+	TinyforgePath string
+	// BaseHasFile reports, on a PR whose branch has no file, that the base branch has one
+	// (the PR removes it).
+	BaseHasFile bool
+	// Notices are messages about the run (skipped drift, path mismatch, read-only token...).
+	Notices []Notice
+	// Status is the commit status set (or that would have been set); zero when none.
+	Status Status
+	// StatusWritten reports whether Status was written.
+	StatusWritten bool
+	// Comment is what the comment upsert did; Action "" when none was attempted.
+	Comment CommentResult
+	// PublishFailed reports that writing the status or the comment failed for a reason other
+	// than a read-only token.
+	PublishFailed bool
+}
+
+// Valid reports whether a file exists and has no error diagnostic.
+func (r *Report) Valid() bool {
+	return r.File != nil && !r.Diagnostics.HasErrors()
+}
+
+// ExitCode is the process exit code of the run (DESIGN §6). A failed status or comment write
+// counts as an error.
+func (r *Report) ExitCode() int {
+	code := ExitCode(r.Verdict, r.FailOn)
+	if code == ExitOK && r.PublishFailed && r.FailOn.Error {
+		return ExitError
+	}
+	return code
+}
+
+func (r *Report) notice(level NoticeLevel, format string, args ...any) {
+	r.Notices = append(r.Notices, Notice{Level: level, Message: fmt.Sprintf(format, args...)})
+}
+
+// Run performs one check: it resolves the workload, reads and lints the file, computes drift
+// and the Sync preview, then sets the commit status and writes the PR comment. Operational
+// failures become the error verdict in the Report; Run returns an error only for inputs that
+// make no sense (a usage error: exit code 2).
+func (c *Checker) Run(ctx context.Context, in Inputs) (*Report, error) {
+	if in.Path != "" {
+		p := strings.TrimPrefix(in.Path, "./")
+		if !fs.ValidPath(p) || p == "." {
+			return nil, fmt.Errorf("path %q: give a path relative to the repo root, without \"..\" segments", truncateRunes(in.Path, 80))
+		}
+		in.Path = p
+	}
+	if c.Live != nil && strings.TrimSpace(in.Workload) == "" {
+		return nil, errors.New("workload: missing: give the Tinyforge workload's id or name")
+	}
+	if in.Comment == "" {
+		in.Comment = CommentAuto
+	}
+	if in.StatusContext == "" {
+		in.StatusContext = DefaultStatusContext
+	}
+	r := &Report{Event: in.Event, StatusContext: in.StatusContext, FailOn: in.FailOn, Forge: in.Forge}
+	c.evaluate(ctx, in, r)
+	redactReport(r, in.Secrets)
+	c.publish(ctx, in, r)
+	redactReport(r, in.Secrets)
+	return r, nil
+}
+
+// headSHA is the reviewed commit: the PR head on PR events (never a test-merge commit), else
+// the event's commit.
+func (ev Event) headSHA() string {
+	if ev.PR != nil && ev.PR.HeadSHA != "" {
+		return ev.PR.HeadSHA
+	}
+	return ev.CommitSHA
+}
+
+// redactReport removes secrets from every text that can carry an error message.
+func redactReport(r *Report, secrets []string) {
+	r.Reason = Redact(r.Reason, secrets)
+	for i := range r.Notices {
+		r.Notices[i].Message = Redact(r.Notices[i].Message, secrets)
+	}
+	if r.Sync != nil {
+		r.Sync.Error = Redact(r.Sync.Error, secrets)
+	}
+}
+
+// evaluate fills the report's verdict, file, diagnostics and drift.
+func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
+	var w *Workload
+	liveFailed := false
+	if c.Live != nil {
+		var err error
+		w, err = c.resolveWorkload(ctx, strings.TrimSpace(in.Workload))
+		if err != nil {
+			liveFailed = true
+			r.Verdict = VerdictError
+			r.Reason = fmt.Sprintf("could not read workload %q from Tinyforge: %v", truncateRunes(in.Workload, 80), err)
+		} else {
+			r.Workload = w
+		}
+	} else {
+		reason := in.LiveMissingReason
+		if reason == "" {
+			reason = "no Tinyforge credentials were given"
+		}
+		r.notice(LevelNotice, "drift not checked: %s; linting only", reason)
+	}
+
+	r.SourceType = in.SourceType
+	if w != nil {
+		r.SourceType = w.SourceType
+	}
+	lintType := r.SourceType
+	if r.SourceType != "" && !gitops.SupportsGitOps(r.SourceType) {
+		lintType = ""
+		if r.Verdict == "" {
+			r.Verdict = VerdictInvalid
+			r.Reason = fmt.Sprintf("source type %q cannot use GitOps: only dockerfile and static workloads can read their config from the repo", truncateRunes(r.SourceType, 40))
+		}
+	}
+
+	r.Path = in.Path
+	if w != nil && w.GitOpsPath != "" {
+		if r.Path == "" {
+			r.Path = w.GitOpsPath
+		} else if r.Path != w.GitOpsPath {
+			r.TinyforgePath = w.GitOpsPath
+			r.notice(LevelWarning, "the path input %q differs from the GitOps path %q set in Tinyforge: Tinyforge syncs %q", r.Path, w.GitOpsPath, w.GitOpsPath)
+		}
+	}
+	if r.Path == "" {
+		r.Path = gitops.DefaultPath
+	}
+
+	data, err := c.readHead(ctx, in.Event, r.Path)
+	switch {
+	case errors.Is(err, ErrFileNotFound):
+	case errors.Is(err, ErrFileTooLarge):
+		r.File = []byte{}
+		r.Diagnostics = gitops.Diagnostics{{Severity: gitops.SeverityError, Code: "file-too-large",
+			Message: fmt.Sprintf("the file is larger than the limit of %d bytes (64 KiB)", gitops.MaxFileSize)}}
+	case err != nil:
+		if r.Verdict == "" {
+			r.Verdict = VerdictError
+			r.Reason = fmt.Sprintf("could not read %s: %v", r.Path, err)
+		}
+		return
+	default:
+		r.File = data
+		r.FileSHA = gitops.FileSHA(data)
+	}
+	var spec *gitops.Spec
+	if data != nil {
+		spec, r.Diagnostics = gitops.Lint(data, lintType)
+		r.ManagedFields = spec.ManagedFields()
+	}
+	if w != nil && w.UIURL != "" {
+		r.SyncURL = pinnedURL(w.UIURL, r.FileSHA, in.Event.headSHA())
+	}
+
+	switch {
+	case r.Verdict != "":
+		return // error from Tinyforge, or a source type that cannot use GitOps
+	case r.Diagnostics.HasErrors():
+		r.Verdict = VerdictInvalid
+		r.Reason = fmt.Sprintf("%s has %s", r.Path, plural(len(r.Diagnostics.Errors()), "error", "errors"))
+		return
+	case w != nil && !w.GitOpsEnabled:
+		r.Verdict = VerdictDisabled
+		r.Reason = "GitOps is disabled for this workload in Tinyforge: the file is not read, so there is nothing to compare"
+		return
+	case r.File == nil:
+		r.Verdict = VerdictNoFile
+		r.Reason = fmt.Sprintf("there is no %s at this commit", r.Path)
+		if pr := in.Event.PR; pr != nil && pr.BaseSHA != "" && c.Files != nil {
+			if _, err := c.Files.ReadFile(ctx, pr.BaseSHA, r.Path); err == nil {
+				r.BaseHasFile = true
+				r.Reason = fmt.Sprintf("this PR removes %s", r.Path)
+			}
+		}
+		return
+	case liveFailed || w == nil:
+		r.Verdict = VerdictSkipped
+		r.Reason = "the file is valid; drift was not checked because there are no Tinyforge credentials"
+		return
+	}
+
+	comps, err := gitops.Compare(spec, r.SourceType, w.SourceConfig)
+	if err != nil {
+		r.Verdict = VerdictError
+		r.Reason = fmt.Sprintf("could not compare with the live config: %v", err)
+		return
+	}
+	for _, cp := range comps {
+		if !cp.Equal {
+			r.Drift = append(r.Drift, gitops.DriftEntry{Field: cp.Field, RepoValue: cp.RepoValue, LiveValue: cp.LiveValue})
+		}
+	}
+	if _, err := gitops.PreviewSync(spec, w.SourceConfig); err != nil {
+		r.Sync = &SyncPreview{Error: err.Error()}
+	} else {
+		r.Sync = &SyncPreview{Valid: true}
+	}
+	r.Rows = c.rows(ctx, in.Event, r, comps, w)
+	if len(r.Drift) > 0 {
+		r.Verdict = VerdictDrift
+	} else {
+		r.Verdict = VerdictInSync
+	}
+}
+
+// resolveWorkload finds the workload by id, then by name.
+func (c *Checker) resolveWorkload(ctx context.Context, ref string) (*Workload, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
+		w, err := c.Live.GetWorkload(ctx, id)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return w, err
+		}
+	}
+	id, err := c.Live.FindWorkload(ctx, ref)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("no workload with id or name %q: check the workload input and that the token may read it: %w", truncateRunes(ref, 80), err)
+		}
+		return nil, err
+	}
+	return c.Live.GetWorkload(ctx, id)
+}
+
+// readHead reads this branch's file: through the forge API at the PR head under
+// pull_request_target (never the PR's code), else from the workspace checkout.
+func (c *Checker) readHead(ctx context.Context, ev Event, path string) ([]byte, error) {
+	if ev.Name == EventPullRequestTarget {
+		if c.Files == nil || ev.PR == nil || ev.PR.HeadSHA == "" {
+			return nil, errors.New("pull_request_target needs the forge API and the PR head commit to read the PR's file: give the token input")
+		}
+		return c.Files.ReadFile(ctx, ev.PR.HeadSHA, path)
+	}
+	if c.Workspace != nil {
+		return readWorkspace(c.Workspace, path)
+	}
+	if c.Files != nil && ev.CommitSHA != "" {
+		return c.Files.ReadFile(ctx, ev.CommitSHA, path)
+	}
+	return nil, errors.New("no workspace and no forge API to read the file from: check out the repo first")
+}
+
+func readWorkspace(fsys fs.FS, path string) ([]byte, error) {
+	f, err := fsys.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, ErrFileNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory: point the path input at the YAML file", path)
+	}
+	// One byte past the limit lets gitops.Lint report the size.
+	data, err := io.ReadAll(io.LimitReader(f, gitops.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
+}
+
+// rows builds the drift table; on PRs it reads the base branch's file for the base column.
+func (c *Checker) rows(ctx context.Context, ev Event, r *Report, head []gitops.Comparison, w *Workload) []Row {
+	headBy := map[string]gitops.Comparison{}
+	for _, cp := range head {
+		headBy[cp.Field] = cp
+	}
+	if ev.PR == nil {
+		rows := make([]Row, 0, len(head))
+		for _, cp := range head {
+			tag := TagInSync
+			if !cp.Equal {
+				tag = TagDiffers
+			}
+			rows = append(rows, Row{Field: cp.Field, Head: cp.RepoValue, Live: cp.LiveValue, Drift: !cp.Equal, Tag: tag})
+		}
+		return rows
+	}
+
+	basePlaceholder := ""
+	baseBy := map[string]gitops.Comparison{}
+	switch {
+	case c.Files == nil || ev.PR.BaseSHA == "":
+		basePlaceholder = BaseUnavailable
+	default:
+		data, err := c.Files.ReadFile(ctx, ev.PR.BaseSHA, r.Path)
+		switch {
+		case errors.Is(err, ErrFileNotFound):
+			basePlaceholder = NoBaseFile
+		case err != nil:
+			basePlaceholder = BaseUnavailable
+			r.notice(LevelWarning, "could not read the base branch's %s: %v", r.Path, err)
+		default:
+			spec, _ := gitops.Lint(data, "")
+			if spec == nil {
+				basePlaceholder = BaseInvalid
+				break
+			}
+			comps, err := gitops.Compare(spec, "", w.SourceConfig)
+			if err != nil {
+				basePlaceholder = BaseUnavailable
+				break
+			}
+			for _, cp := range comps {
+				baseBy[cp.Field] = cp
+			}
+		}
+	}
+
+	var rows []Row
+	for _, f := range []string{gitops.FieldPort, gitops.FieldHealthcheck, gitops.FieldDeployStrategy} {
+		h, inHead := headBy[f]
+		b, inBase := baseBy[f]
+		if !inHead && !inBase {
+			continue
+		}
+		row := Row{Field: f, Head: NotDeclared, Base: NotDeclared}
+		if basePlaceholder != "" {
+			row.Base = basePlaceholder
+		} else if inBase {
+			row.Base = b.RepoValue
+		}
+		if !inHead {
+			row.Live = b.LiveValue
+			row.Tag = TagUnmanaged
+			rows = append(rows, row)
+			continue
+		}
+		row.Head, row.Live, row.Drift = h.RepoValue, h.LiveValue, !h.Equal
+		switch {
+		case basePlaceholder != "" && basePlaceholder != NoBaseFile:
+			row.Tag = map[bool]Tag{true: TagInSync, false: TagDiffers}[h.Equal]
+		case inBase && b.RepoValue == h.RepoValue:
+			row.Tag = map[bool]Tag{true: TagInSync, false: TagDrifted}[h.Equal]
+		case h.Equal && inBase && !b.Equal:
+			row.Tag = TagReverts
+		case h.Equal:
+			row.Tag = TagInSync
+		default:
+			row.Tag = TagChanged
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// pinnedURL is the UI page pinned to the reviewed file and commit (DESIGN §5):
+// {ui_url}?file=<file_sha>&commit=<sha>#gitops. Only http(s) pages are linked.
+func pinnedURL(ui, fileSHA, commit string) string {
+	u, err := url.Parse(ui)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" || u.RawQuery != "" {
+		return ""
+	}
+	var q []string
+	if fileSHA != "" {
+		q = append(q, "file="+url.QueryEscape(fileSHA))
+	}
+	if commit != "" {
+		q = append(q, "commit="+url.QueryEscape(commit))
+	}
+	s := u.String()
+	if len(q) > 0 {
+		s += "?" + strings.Join(q, "&")
+	}
+	return s + "#gitops"
+}
+
+// publish sets the commit status and writes the PR comment.
+func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
+	sha := in.Event.headSHA()
+	r.Status = Status{SHA: sha, State: StatusState(r.Verdict, in.Forge, in.FailOn), Context: in.StatusContext,
+		Description: r.Description(), TargetURL: r.SyncURL}
+	if c.Status != nil && sha != "" {
+		err := c.Status.SetStatus(ctx, r.Status)
+		switch {
+		case err == nil:
+			r.StatusWritten = true
+		case errors.Is(err, ErrForbidden):
+			r.notice(LevelNotice, "could not set the commit status: the token is read-only (a fork PR gets a read-only token); see the job summary")
+		default:
+			r.PublishFailed = true
+			r.notice(LevelError, "could not set the commit status: %v", err)
+		}
+	}
+
+	pr := in.Event.PR
+	if pr == nil || c.Comments == nil || in.Comment == CommentNever {
+		return
+	}
+	updateOnly := false
+	if in.Comment == CommentAuto {
+		switch r.Verdict {
+		case VerdictError:
+			return // keep the last real report rather than replace it with an outage
+		case VerdictInSync, VerdictDisabled, VerdictSkipped:
+			updateOnly = true
+		}
+	}
+	res, err := c.Comments.UpsertComment(ctx, CommentRequest{Number: pr.Number, Context: in.StatusContext,
+		RunID: in.RunID, Body: RenderComment(r), UpdateOnly: updateOnly})
+	switch {
+	case err == nil:
+		r.Comment = res
+	case errors.Is(err, ErrForbidden):
+		r.Comment = CommentResult{Action: CommentSkipped, Reason: "the token is read-only"}
+		r.notice(LevelNotice, "could not write the PR comment: the token is read-only (a fork PR gets a read-only token); see the job summary")
+	default:
+		r.PublishFailed = true
+		r.notice(LevelError, "could not write the PR comment: %v", err)
+	}
+}
+
+// Description is the commit status description: at most MaxDescription characters, with the
+// counts.
+func (r *Report) Description() string {
+	var s string
+	switch r.Verdict {
+	case VerdictInSync:
+		if n := len(r.ManagedFields); n == 0 {
+			s = "In sync: the file declares no field"
+		} else {
+			s = fmt.Sprintf("In sync: %s match live", plural(n, "declared field", "declared fields"))
+		}
+	case VerdictDrift:
+		n := len(r.Drift)
+		verb := "differs"
+		if n != 1 {
+			verb = "differ"
+		}
+		s = fmt.Sprintf("%s %s from live: Sync required", plural(n, "field", "fields"), verb)
+	case VerdictInvalid:
+		if n := len(r.Diagnostics.Errors()); n > 0 {
+			s = fmt.Sprintf("%s in %s: fix the file", plural(n, "error", "errors"), r.Path)
+		} else {
+			s = fmt.Sprintf("Source type %s cannot use GitOps", r.SourceType)
+		}
+	case VerdictNoFile:
+		s = fmt.Sprintf("No %s at this commit", r.Path)
+	case VerdictDisabled:
+		s = "GitOps is disabled for this workload in Tinyforge: nothing to compare"
+	case VerdictSkipped:
+		s = "File valid; drift not checked: no Tinyforge credentials (fork PR?)"
+	default:
+		s = "Check could not finish: see the job log"
+	}
+	return truncateRunes(s, MaxDescription)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// truncateRunes cuts s to at most n runes, ending with "…" when cut.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}

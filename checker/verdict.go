@@ -1,0 +1,194 @@
+package checker
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Verdict is the outcome of one check run (DESIGN §6). The zero value is not a verdict.
+type Verdict string
+
+// The verdicts of DESIGN §6.
+const (
+	// VerdictInSync: the file is valid and every declared field equals live.
+	VerdictInSync Verdict = "in_sync"
+	// VerdictDrift: the file is valid and at least one declared field differs from live.
+	VerdictDrift Verdict = "drift"
+	// VerdictInvalid: the file breaks a rule, or the workload's source type cannot use GitOps.
+	VerdictInvalid Verdict = "invalid"
+	// VerdictNoFile: there is no file at the path.
+	VerdictNoFile Verdict = "no_file"
+	// VerdictDisabled: GitOps is disabled for the workload in Tinyforge.
+	VerdictDisabled Verdict = "disabled"
+	// VerdictSkipped: lint only; there were no Tinyforge credentials (e.g. a fork PR).
+	VerdictSkipped Verdict = "skipped"
+	// VerdictError: the check could not finish (Tinyforge or the forge unreachable, 401/403/404).
+	VerdictError Verdict = "error"
+)
+
+// Exit codes of the CLI and the action (DESIGN §6).
+const (
+	// ExitOK: no fail-on condition happened.
+	ExitOK = 0
+	// ExitFailed: invalid/no_file with "invalid" in fail-on, or drift with "drift" in fail-on.
+	ExitFailed = 1
+	// ExitUsage: a usage error (bad flag or input value).
+	ExitUsage = 2
+	// ExitError: the check could not finish, with "error" in fail-on.
+	ExitError = 3
+)
+
+// FailOn is the set of conditions that make the run fail (the fail-on input). The zero value
+// fails on nothing; DefaultFailOn is what an empty input means.
+type FailOn struct {
+	// Invalid fails the run on the invalid and no_file verdicts.
+	Invalid bool
+	// Drift fails the run on the drift verdict.
+	Drift bool
+	// Error fails the run on the error verdict.
+	Error bool
+}
+
+// DefaultFailOn is the fail-on default, "invalid,error".
+var DefaultFailOn = FailOn{Invalid: true, Error: true}
+
+// ParseFailOn parses the fail-on input: a comma-separated list of invalid, drift and error, or
+// "none". Blank means DefaultFailOn.
+func ParseFailOn(s string) (FailOn, error) {
+	if strings.TrimSpace(s) == "" {
+		return DefaultFailOn, nil
+	}
+	var f FailOn
+	for _, w := range strings.Split(s, ",") {
+		switch strings.ToLower(strings.TrimSpace(w)) {
+		case "invalid":
+			f.Invalid = true
+		case "drift":
+			f.Drift = true
+		case "error":
+			f.Error = true
+		case "none", "":
+		default:
+			return FailOn{}, fmt.Errorf("fail-on: unknown condition %q: use a comma-separated list of invalid, drift, error, or none", truncateRunes(w, 40))
+		}
+	}
+	return f, nil
+}
+
+// String returns the canonical input form, e.g. "invalid,error", or "none".
+func (f FailOn) String() string {
+	var parts []string
+	if f.Invalid {
+		parts = append(parts, "invalid")
+	}
+	if f.Drift {
+		parts = append(parts, "drift")
+	}
+	if f.Error {
+		parts = append(parts, "error")
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ",")
+}
+
+// Fails reports whether the verdict is a fail-on condition.
+func (f FailOn) Fails(v Verdict) bool {
+	switch v {
+	case VerdictInvalid, VerdictNoFile:
+		return f.Invalid
+	case VerdictDrift:
+		return f.Drift
+	case VerdictError:
+		return f.Error
+	}
+	return false
+}
+
+// ExitCode returns the process exit code for a verdict under f (DESIGN §6): a condition not in
+// fail-on is reported but exits 0.
+func ExitCode(v Verdict, f FailOn) int {
+	if !f.Fails(v) {
+		return ExitOK
+	}
+	if v == VerdictError {
+		return ExitError
+	}
+	return ExitFailed
+}
+
+// CommentMode is the comment input. The zero value behaves as CommentAuto.
+type CommentMode string
+
+// The comment modes.
+const (
+	// CommentAuto posts a first comment only when there is something to report, and keeps an
+	// existing one up to date.
+	CommentAuto CommentMode = "auto"
+	// CommentAlways posts or updates the comment on every PR run.
+	CommentAlways CommentMode = "always"
+	// CommentNever never writes a comment.
+	CommentNever CommentMode = "never"
+)
+
+// ParseCommentMode parses the comment input; blank means CommentAuto.
+func ParseCommentMode(s string) (CommentMode, error) {
+	switch m := CommentMode(strings.ToLower(strings.TrimSpace(s))); m {
+	case "":
+		return CommentAuto, nil
+	case CommentAuto, CommentAlways, CommentNever:
+		return m, nil
+	}
+	return "", fmt.Errorf("comment: unknown mode %q: use auto, always or never", truncateRunes(s, 40))
+}
+
+// Forge names the code host the run reports to. The zero value is no forge (the CLI).
+type Forge string
+
+// The forges of DESIGN §7.
+const (
+	ForgeGitHub Forge = "github"
+	ForgeGitea  Forge = "gitea"
+	ForgeGitLab Forge = "gitlab"
+)
+
+// State is a commit status state, in the check's own terms; each provider maps it to its
+// forge's words (GitHub has no warning state).
+type State string
+
+// The commit status states.
+const (
+	StatePending State = "pending"
+	StateSuccess State = "success"
+	StateWarning State = "warning"
+	StateFailure State = "failure"
+	StateError   State = "error"
+)
+
+// StatusState maps a verdict to a commit status state (DESIGN §6): in_sync success; drift
+// success on GitHub and GitLab, warning on Gitea/Forgejo, failure when fail-on includes drift;
+// invalid and no_file failure; disabled and skipped success; error error.
+func StatusState(v Verdict, forge Forge, f FailOn) State {
+	switch v {
+	case VerdictInSync, VerdictDisabled, VerdictSkipped:
+		return StateSuccess
+	case VerdictDrift:
+		if f.Drift {
+			return StateFailure
+		}
+		if forge == ForgeGitea {
+			return StateWarning
+		}
+		return StateSuccess
+	case VerdictInvalid, VerdictNoFile:
+		return StateFailure
+	}
+	return StateError
+}
+
+// DefaultStatusContext is the status-context default.
+const DefaultStatusContext = "tinyforge/gitops"
+
+// MaxDescription is the longest commit status description, in characters.
+const MaxDescription = 140

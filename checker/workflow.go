@@ -1,0 +1,198 @@
+package checker
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+)
+
+// MaxAnnotationsPerLevel is how many annotations of each level (error, warning, notice) a run
+// prints as workflow commands; GitHub shows no more per step. The rest are still printed as
+// plain lines and listed in the job summary.
+const MaxAnnotationsPerLevel = 10
+
+// EscapeData escapes the message of a workflow command as the runner unescapes it: % \r \n.
+func EscapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// EscapeProperty escapes a workflow command property value: EscapeData plus : and ,.
+func EscapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// Neutralize makes untrusted text safe to print as one line of a job log: control, bidi and
+// line-separator characters become U+FFFD, a leading "::" (after spaces) gets a fullwidth first
+// colon and every "##[" a fullwidth bracket, so the runner never reads the line as a workflow
+// command (GitHub's runner accepts "::cmd::" after leading whitespace and the legacy "##[cmd]"
+// anywhere in a line).
+func Neutralize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, w := 0, 0; i < len(s); i += w {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		w = size
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			b.WriteRune(utf8.RuneError)
+		case r == '\t':
+			b.WriteByte(' ')
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' || r == '\u0085':
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := strings.ReplaceAll(b.String(), "##[", "##［")
+	trimmed := strings.TrimLeftFunc(out, unicode.IsSpace)
+	if strings.HasPrefix(trimmed, "::") {
+		lead := len(out) - len(trimmed)
+		out = out[:lead] + "：" + trimmed[1:]
+	}
+	return out
+}
+
+// Redact replaces every occurrence of each non-empty secret in s with "***".
+func Redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "***")
+		}
+	}
+	return s
+}
+
+// WriteMasks prints ::add-mask:: for each secret (and each line of a multi-line one). Call it
+// first, and only when GITHUB_ACTIONS=true: elsewhere the line would print the secret.
+func WriteMasks(w io.Writer, secrets []string) error {
+	var b strings.Builder
+	for _, s := range secrets {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "::add-mask::%s\n", EscapeData(s))
+		if strings.ContainsAny(s, "\r\n") {
+			for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+				if strings.TrimSpace(line) != "" {
+					fmt.Fprintf(&b, "::add-mask::%s\n", EscapeData(line))
+				}
+			}
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteLog prints the run's result to stdout: the notices and diagnostics as workflow commands
+// (annotations at file:line:col, at most MaxAnnotationsPerLevel per level) and the same as plain
+// lines "path:line:col: severity: message [code]", then a verdict line. Untrusted text is
+// escaped in commands and neutralized in plain lines.
+func WriteLog(w io.Writer, r *Report) error {
+	var b strings.Builder
+	count := map[string]int{}
+	annotate := func(level string, props []string, title, msg string) {
+		if count[level] >= MaxAnnotationsPerLevel {
+			return
+		}
+		count[level]++
+		props = append(props, "title="+EscapeProperty(title))
+		fmt.Fprintf(&b, "::%s %s::%s\n", level, strings.Join(props, ","), EscapeData(msg))
+	}
+	for _, n := range r.Notices {
+		annotate(string(n.Level), nil, "tinyforge-check", n.Message)
+	}
+	for _, d := range r.Diagnostics {
+		props := []string{"file=" + EscapeProperty(r.Path)}
+		if d.Line > 0 {
+			props = append(props, "line="+strconv.Itoa(d.Line))
+			if d.Column > 0 {
+				props = append(props, "col="+strconv.Itoa(d.Column))
+			}
+		}
+		annotate(string(d.Severity), props, "tinyforge-check ["+d.Code+"]", d.Message)
+	}
+	if r.Verdict == VerdictError && r.Reason != "" {
+		annotate("error", nil, "tinyforge-check", r.Reason)
+	}
+	for _, n := range r.Notices {
+		fmt.Fprintf(&b, "%s\n", Neutralize(fmt.Sprintf("tinyforge-check: %s: %s", n.Level, n.Message)))
+	}
+	for _, d := range r.Diagnostics {
+		fmt.Fprintf(&b, "%s\n", Neutralize(fmt.Sprintf("%s:%d:%d: %s: %s [%s]", r.Path, d.Line, d.Column, d.Severity, d.Message, d.Code)))
+	}
+	line := fmt.Sprintf("tinyforge-check: %s: %s", r.Verdict, r.Description())
+	if r.showReason() {
+		line += " (" + r.Reason + ")"
+	}
+	fmt.Fprintf(&b, "%s\n", Neutralize(line))
+	for _, d := range r.Drift {
+		fmt.Fprintf(&b, "%s\n", Neutralize(fmt.Sprintf("  %s: repo %s, live %s", d.Field, d.RepoValue, d.LiveValue)))
+	}
+	if r.SyncURL != "" {
+		fmt.Fprintf(&b, "%s\n", Neutralize("  sync: "+r.SyncURL))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Output is one step output.
+type Output struct {
+	Name, Value string
+}
+
+// Outputs returns the step outputs of DESIGN §6, in a fixed order: verdict, valid, drift,
+// drift-count, drift-json, sync-url, comment-url.
+func Outputs(r *Report) []Output {
+	drift := r.Drift
+	if drift == nil {
+		drift = []gitops.DriftEntry{}
+	}
+	js, err := json.Marshal(drift)
+	if err != nil {
+		js = []byte("[]")
+	}
+	return []Output{
+		{"verdict", string(r.Verdict)},
+		{"valid", strconv.FormatBool(r.Valid())},
+		{"drift", strconv.FormatBool(r.Verdict == VerdictDrift)},
+		{"drift-count", strconv.Itoa(len(r.Drift))},
+		{"drift-json", string(js)},
+		{"sync-url", r.SyncURL},
+		{"comment-url", r.Comment.URL},
+	}
+}
+
+// WriteFileCommand appends one entry to a GitHub file command (GITHUB_OUTPUT, GITHUB_ENV) in
+// the multi-line form name<<DELIMITER / value / DELIMITER, with a delimiter drawn from rnd
+// (crypto/rand when nil) that does not occur in the value, so no value can end the entry early
+// and inject another.
+func WriteFileCommand(w io.Writer, rnd io.Reader, name, value string) error {
+	if name == "" || strings.ContainsAny(name, "\r\n=<") {
+		return fmt.Errorf("file command name %q: use a non-empty name without newlines, = or <", name)
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	for range 8 {
+		buf := make([]byte, 16)
+		if _, err := io.ReadFull(rnd, buf); err != nil {
+			return fmt.Errorf("make a file command delimiter: %w", err)
+		}
+		delim := "ghadelimiter_" + hex.EncodeToString(buf)
+		if strings.Contains(value, delim) {
+			continue
+		}
+		_, err := fmt.Fprintf(w, "%s<<%s\n%s\n%s\n", name, delim, value, delim)
+		return err
+	}
+	return errors.New("make a file command delimiter: every candidate occurs in the value; check the random source")
+}
