@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// run executes the CLI in-process with the given environment and files, returning the exit
+// code, stdout and stderr. Files are read from the real disk unless memFS has them.
+func run(t *testing.T, env map[string]string, memFS fstest.MapFS, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	c := &Command{
+		Stdin:  strings.NewReader(stdin),
+		Stdout: &stdout,
+		Stderr: &stderr,
+		Getenv: func(k string) string { return env[k] },
+		Open: func(name string) (fs.File, error) {
+			if memFS != nil {
+				return memFS.Open(name)
+			}
+			return os.Open(name)
+		},
+	}
+	code := c.Main(args)
+	return code, stdout.String(), stderr.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (go test ./cmd/tinyforge-check -update creates it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
+
+var lintFiles = []string{
+	"../../testdata/valid/full.yml",
+	"../../testdata/invalid/many-problems.yml",
+	"../../testdata/invalid/no-fields.yml",
+	"../../testdata/invalid/empty.yml",
+}
+
+func TestLintFormatsGolden(t *testing.T) {
+	for _, format := range []string{"text", "json", "github", "sarif"} {
+		t.Run(format, func(t *testing.T) {
+			code, out, errOut := run(t, nil, nil, "", append([]string{"lint", "--format", format}, lintFiles...)...)
+			if code != ExitFailed {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, ExitFailed, errOut)
+			}
+			golden(t, "lint."+format+".golden", out)
+		})
+	}
+}
+
+// keysOf returns the sorted keys of a JSON object.
+func keysOf(t *testing.T, raw json.RawMessage) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("not a JSON object: %s", raw)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// TestLintJSONShape pins the exact shape of DESIGN §6: {"files":[{"path","valid","diagnostics":[§3]}]}.
+func TestLintJSONShape(t *testing.T) {
+	_, out, _ := run(t, nil, nil, "", "lint", "--format", "json", "../../testdata/invalid/unknown-keys.yml", "../../testdata/valid/full.yml")
+	var doc struct {
+		Files []json.RawMessage `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"files"}, keysOf(t, json.RawMessage(out))); diff != "" {
+		t.Errorf("top-level keys (-want +got):\n%s", diff)
+	}
+	if len(doc.Files) != 2 {
+		t.Fatalf("want 2 files, got %d", len(doc.Files))
+	}
+	for _, f := range doc.Files {
+		if diff := cmp.Diff([]string{"diagnostics", "path", "valid"}, keysOf(t, f)); diff != "" {
+			t.Errorf("file keys (-want +got):\n%s", diff)
+		}
+		var file struct {
+			Diagnostics []json.RawMessage `json:"diagnostics"`
+		}
+		json.Unmarshal(f, &file)
+		for _, d := range file.Diagnostics {
+			if diff := cmp.Diff([]string{"code", "column", "field", "line", "message", "severity"}, keysOf(t, d)); diff != "" {
+				t.Errorf("diagnostic keys (-want +got):\n%s", diff)
+			}
+		}
+	}
+	if !strings.Contains(out, `"diagnostics": []`) {
+		t.Errorf("a clean file must have an empty diagnostics array, not null:\n%s", out)
+	}
+}
+
+func TestDriftJSONShape(t *testing.T) {
+	code, out, errOut := run(t, nil, nil, "", "drift", "--format", "json", "--source-type", "dockerfile",
+		"--live", "../../testdata/sample/live.json", "../../testdata/sample/.tinyforge.yml")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want %d; stderr %s", code, ExitFailed, errOut)
+	}
+	if diff := cmp.Diff([]string{"diagnostics", "drift", "managed_fields", "path", "source_type", "sync", "valid"}, keysOf(t, json.RawMessage(out))); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+	var r struct {
+		Drift []json.RawMessage `json:"drift"`
+		Sync  json.RawMessage   `json:"sync"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"error", "valid"}, keysOf(t, r.Sync)); diff != "" {
+		t.Errorf("sync keys (-want +got):\n%s", diff)
+	}
+	if len(r.Drift) != 2 {
+		t.Fatalf("want 2 drift entries, got %s", out)
+	}
+	for _, d := range r.Drift {
+		if diff := cmp.Diff([]string{"field", "live_value", "repo_value"}, keysOf(t, d)); diff != "" {
+			t.Errorf("drift keys (-want +got):\n%s", diff)
+		}
+	}
+	golden(t, "drift.json.golden", out)
+}
+
+func TestDriftTextGolden(t *testing.T) {
+	_, out, _ := run(t, nil, nil, "", "drift", "--source-type", "dockerfile", "--live", "../../testdata/sample/live.json", "../../testdata/sample/.tinyforge.yml")
+	golden(t, "drift.text.golden", out)
+}
+
+func TestExitCodes(t *testing.T) {
+	mem := fstest.MapFS{
+		"ok.yml":         {Data: []byte("version: 1\ndeploy:\n  port: 8080\n")},
+		"warn.yml":       {Data: []byte("version: 1\n")},
+		"bad.yml":        {Data: []byte("version: 2\n")},
+		"static.yml":     {Data: []byte("version: 1\ndeploy:\n  port: 8080\n")},
+		"live.json":      {Data: []byte(`{"port": 8080}`)},
+		"drifted.json":   {Data: []byte(`{"port": 80}`)},
+		"list.json":      {Data: []byte(`[1]`)},
+		"broken.json":    {Data: []byte(`{"port":`)},
+		".tinyforge.yml": {Data: []byte("version: 1\ndeploy:\n  port: 8080\n")},
+	}
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"lint valid", []string{"lint", "ok.yml"}, ExitOK},
+		{"lint default path", []string{"lint"}, ExitOK},
+		{"lint warning only", []string{"lint", "warn.yml"}, ExitOK},
+		{"lint invalid", []string{"lint", "bad.yml"}, ExitFailed},
+		{"lint one of two invalid", []string{"lint", "ok.yml", "bad.yml"}, ExitFailed},
+		{"lint missing file", []string{"lint", "nope.yml"}, ExitFailed},
+		{"lint static with port", []string{"lint", "--source-type", "static", "static.yml"}, ExitFailed},
+		{"lint unknown source type", []string{"lint", "--source-type", "compose", "ok.yml"}, ExitUsage},
+		{"lint bad format", []string{"lint", "--format", "xml", "ok.yml"}, ExitUsage},
+		{"lint unknown flag", []string{"lint", "--frmat", "json"}, ExitUsage},
+		{"drift in sync", []string{"drift", "--live", "live.json", "ok.yml"}, ExitOK},
+		{"drift differs", []string{"drift", "--live", "drifted.json", "ok.yml"}, ExitFailed},
+		{"drift invalid file", []string{"drift", "--live", "live.json", "bad.yml"}, ExitFailed},
+		{"drift missing file", []string{"drift", "--live", "live.json", "nope.yml"}, ExitFailed},
+		{"drift missing live", []string{"drift", "--live", "nope.json", "ok.yml"}, ExitError},
+		{"drift live not an object", []string{"drift", "--live", "list.json", "ok.yml"}, ExitError},
+		{"drift live broken", []string{"drift", "--live", "broken.json", "ok.yml"}, ExitError},
+		{"drift without live", []string{"drift", "ok.yml"}, ExitUsage},
+		{"drift two files", []string{"drift", "--live", "live.json", "ok.yml", "ok.yml"}, ExitUsage},
+		{"no command", nil, ExitUsage},
+		{"unknown command", []string{"frobnicate"}, ExitUsage},
+		{"version", []string{"version"}, ExitOK},
+		{"help", []string{"help"}, ExitOK},
+		{"help lint", []string{"help", "lint"}, ExitOK},
+		{"help unknown", []string{"help", "nope"}, ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := run(t, nil, mem, "", tt.args...)
+			if code != tt.want {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestLintStdin(t *testing.T) {
+	code, out, _ := run(t, nil, nil, "version: 1\ndeploy:\n  prot: 1\n", "lint", "-")
+	if code != ExitFailed || !strings.HasPrefix(out, "-:3:3: error: unknown key \"prot\"; did you mean \"port\"?") {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	for _, cmd := range []string{"lint", "drift"} {
+		code, out, errOut := run(t, nil, nil, "", cmd, "--help")
+		if code != ExitOK || !strings.Contains(out, "Usage: tinyforge-check "+cmd) || !strings.Contains(out, "Exit codes") || errOut != "" {
+			t.Errorf("%s --help: exit %d\nstdout %q\nstderr %q", cmd, code, out, errOut)
+		}
+		if !strings.Contains(out, "-format") {
+			t.Errorf("%s --help does not list its flags:\n%s", cmd, out)
+		}
+	}
+}
+
+func TestUsageErrorsSayWhatToDo(t *testing.T) {
+	_, _, errOut := run(t, nil, nil, "", "drift", "ok.yml")
+	if !strings.Contains(errOut, "--live FILE.json is required") || !strings.Contains(errOut, `tinyforge-check help drift`) {
+		t.Errorf("stderr %q", errOut)
+	}
+}
+
+// TestUntrustedTextCannotFormCommands lints a file whose keys and values try to start workflow
+// commands or break lines, in every format, and checks no output line is a command that the
+// tool did not write itself.
+func TestUntrustedTextCannotFormCommands(t *testing.T) {
+	hostile := "version: 1\n\"x\\n::set-output name=a::b\": 1\ndeploy:\n  deploy_strategy: \"r\\r\\n::add-mask::%0Afoo,bar:baz\"\n  \"\\u2028::warning::x\": 2\n"
+	mem := fstest.MapFS{"h.yml": {Data: []byte(hostile)}}
+	for _, format := range []string{"text", "github", "json", "sarif"} {
+		_, out, _ := run(t, nil, mem, "", "lint", "--format", format, "h.yml")
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		if format == "text" && len(lines) != 3 {
+			t.Errorf("text: want 3 lines (one per problem), got %d:\n%s", len(lines), out)
+		}
+		for _, line := range lines {
+			trimmed := strings.TrimLeft(line, " \t")
+			if !strings.HasPrefix(trimmed, "::") {
+				continue
+			}
+			if format != "github" || !strings.HasPrefix(line, "::error file=h.yml,line=") {
+				t.Errorf("%s: a line forms a workflow command: %q", format, line)
+			}
+		}
+	}
+}
+
+// FuzzWorkflowCommand checks that any message and path become exactly one command line whose
+// properties cannot be split and whose data cannot break the line.
+func FuzzWorkflowCommand(f *testing.F) {
+	f.Add("path.yml", "unknown key \"x\"", 3, 4)
+	f.Add("a,b:c.yml", "x\r\n::set-output name=a::b%0A", 1, 1)
+	f.Fuzz(func(t *testing.T, path, msg string, line, col int) {
+		d := diagFor(msg, line, col)
+		out := workflowCommand(path, d)
+		if strings.ContainsAny(out, "\r\n") {
+			t.Fatalf("command spans lines: %q", out)
+		}
+		head, data, ok := strings.Cut(out[2:], "::")
+		if !ok || !strings.HasPrefix(out, "::error ") {
+			t.Fatalf("malformed command %q", out)
+		}
+		for _, prop := range strings.Split(strings.TrimPrefix(head, "error "), ",") {
+			name, value, ok := strings.Cut(prop, "=")
+			if !ok || strings.Contains(value, ":") || !strings.Contains("file line col title", name) {
+				t.Fatalf("bad property %q in %q", prop, out)
+			}
+		}
+		if got := unescapeData(data); got != msg+" ["+d.Code+"]" {
+			t.Fatalf("data does not round-trip: %q -> %q", msg, got)
+		}
+		text := textLine(path, d)
+		if strings.ContainsAny(text, "\r\n\u2028\u2029\u0085") {
+			t.Fatalf("text line spans lines: %q", text)
+		}
+	})
+}

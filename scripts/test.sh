@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: dependencies, formatting, vet, race-enabled tests, a short
+# fuzz smoke of every fuzz target, and a build of the action binary exactly as the Dockerfile
+# builds it. Run from anywhere: bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+FUZZTIME=${FUZZTIME:-8s}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "dependencies"
+bash scripts/deps.sh
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
+if [[ -n $unformatted ]]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+step "fuzz smoke ($FUZZTIME per target)"
+for file in $(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./.cache/' | sort); do
+  dir=$(dirname "$file")
+  for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$file" | awk '{print $2}'); do
+    echo "fuzz $dir $target"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$dir" >/tmp/fuzz-$$.log 2>&1 || { cat /tmp/fuzz-$$.log; exit 1; }
+    tail -n 1 /tmp/fuzz-$$.log
+  done
+done
+
+step "build the action binary as the Dockerfile does"
+mkdir -p bin
+CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/tinyforge-check ./cmd/tinyforge-check
+ls -l bin/tinyforge-check
+./bin/tinyforge-check version
+
+step "README's first command"
+./bin/tinyforge-check drift --live testdata/sample/live.json --source-type dockerfile testdata/sample/.tinyforge.yml || [[ $? -eq 1 ]]
+
+echo
+echo "all checks passed"
