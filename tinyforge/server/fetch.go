@@ -1,0 +1,209 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+)
+
+// Forge is what the server needs from a forge: the head commit of a branch and a file at a
+// commit. Implementations must honour ctx and wrap ErrFileNotFound / ErrFileTooLarge.
+type Forge interface {
+	// BranchHead returns the SHA of branch's head commit.
+	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
+	// DownloadFile returns the file at path as of commit ref, at most maxBytes bytes.
+	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
+}
+
+// ForgeOpener builds the Forge client of one repo: provider is "github", "gitea" or "gitlab",
+// baseURL the forge root (the API root for GitHub) and token the decrypted access token ("" for
+// anonymous). Its errors must not contain token.
+type ForgeOpener func(provider, baseURL, token string) (Forge, error)
+
+// Errors a Forge's DownloadFile wraps.
+var (
+	// ErrFileNotFound means the file does not exist at that commit (a 404): status no_file.
+	ErrFileNotFound = errors.New("file not found at this commit")
+	// ErrFileTooLarge means the file is larger than the cap: status invalid.
+	ErrFileTooLarge = errors.New("file larger than the size cap")
+)
+
+// fetchResult is the outcome of fetching and linting a workload's GitOps file.
+type fetchResult struct {
+	Status  gitops.FetchStatus
+	Message string
+	Raw     []byte
+	// CommitSHA is the branch head the file was read at ("" when the head is unknown).
+	CommitSHA string
+	// FileSHA is the git blob SHA-1 of Raw ("" when there is no file).
+	FileSHA string
+	Spec    *gitops.Spec
+	Diags   gitops.Diagnostics
+}
+
+// fetch resolves the branch head, reads the file at that commit (from the cache when this
+// commit was read before), and lints it for the workload's source type. It returns within the
+// fetch timeout even when the forge ignores its context.
+func (s *Server) fetch(ctx context.Context, wl *Workload) fetchResult {
+	if !gitops.SupportsGitOps(wl.SourceType) {
+		return fetchResult{Status: gitops.StatusDisabled, Message: fmt.Sprintf("source type %q cannot use GitOps; only dockerfile and static workloads can", wl.SourceType)}
+	}
+	if !wl.GitOpsEnabled {
+		return fetchResult{Status: gitops.StatusDisabled, Message: "GitOps is disabled for this workload; an admin can enable it with PUT /api/workloads/{id}/gitops"}
+	}
+	if wl.Repo.Provider == "" {
+		return fetchResult{Status: gitops.StatusFetchFailed, Message: "the workload has no repo; an admin can set it with PATCH /api/workloads/{id}"}
+	}
+	token, err := s.cipher.Open(wl.ID, wl.Repo.SealedToken)
+	if err != nil {
+		return fetchResult{Status: gitops.StatusFetchFailed, Message: err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.fetchTimeout)
+	defer cancel()
+	done := make(chan fetchResult, 1)
+	go func() { done <- s.fetchFromForge(ctx, wl, token) }()
+	select {
+	case res := <-done:
+		return res
+	case <-ctx.Done():
+		return fetchResult{Status: gitops.StatusFetchFailed, Message: fmt.Sprintf("the forge did not answer within %s; check that %s is reachable and retry", s.fetchTimeout, wl.Repo.BaseURL)}
+	}
+}
+
+func (s *Server) fetchFromForge(ctx context.Context, wl *Workload, token string) fetchResult {
+	fail := func(what string, err error) fetchResult {
+		msg := what + ": " + redactSecret(err.Error(), token)
+		if errors.Is(err, context.DeadlineExceeded) {
+			msg = fmt.Sprintf("%s: the forge did not answer within %s", what, s.fetchTimeout)
+		}
+		return fetchResult{Status: gitops.StatusFetchFailed, Message: clip(msg, 500) + "; check the repo settings and the forge, then retry"}
+	}
+	forge, err := s.openForge(wl.Repo.Provider, wl.Repo.BaseURL, token)
+	if err != nil {
+		return fail("cannot use the forge", err)
+	}
+	head, err := forge.BranchHead(ctx, wl.Repo.Owner, wl.Repo.Name, wl.Repo.Branch)
+	if err != nil {
+		return fail(fmt.Sprintf("cannot resolve branch %q", wl.Repo.Branch), err)
+	}
+	if head == "" {
+		return fetchResult{Status: gitops.StatusFetchFailed, Message: fmt.Sprintf("the forge returned no head commit for branch %q", wl.Repo.Branch)}
+	}
+	key := cacheKey(wl, head)
+	ent, ok := s.cache.get(key)
+	if !ok {
+		data, err := forge.DownloadFile(ctx, wl.Repo.Owner, wl.Repo.Name, head, wl.GitOpsPath, gitops.MaxFileSize)
+		switch {
+		case errors.Is(err, ErrFileNotFound):
+			ent = cacheEntry{notFound: true}
+		case errors.Is(err, ErrFileTooLarge) || (err == nil && len(data) > gitops.MaxFileSize):
+			ent = cacheEntry{tooLarge: true}
+		case err != nil:
+			res := fail(fmt.Sprintf("cannot download %s at %s", wl.GitOpsPath, short(head)), err)
+			res.CommitSHA = head
+			return res
+		default:
+			ent = cacheEntry{raw: data}
+		}
+		s.cache.put(key, ent)
+	}
+	switch {
+	case ent.notFound:
+		return fetchResult{Status: gitops.StatusNoFile, CommitSHA: head,
+			Message: fmt.Sprintf("%s does not exist at %s on branch %q; add it or change the GitOps path", wl.GitOpsPath, short(head), wl.Repo.Branch)}
+	case ent.tooLarge:
+		return fetchResult{Status: gitops.StatusInvalid, CommitSHA: head,
+			Message: fmt.Sprintf("%s is larger than %d KiB; a .tinyforge.yml must be at most 64 KiB", wl.GitOpsPath, gitops.MaxFileSize>>10)}
+	}
+	res := fetchResult{Raw: ent.raw, CommitSHA: head, FileSHA: gitops.FileSHA(ent.raw)}
+	res.Spec, res.Diags = gitops.Lint(ent.raw, wl.SourceType)
+	if res.Diags.HasErrors() || res.Spec == nil {
+		n := len(res.Diags.Errors())
+		res.Status, res.Spec = gitops.StatusInvalid, nil
+		res.Message = fmt.Sprintf("%s has %d error(s); fix them and push", wl.GitOpsPath, n)
+		return res
+	}
+	res.Status = gitops.StatusOK
+	return res
+}
+
+// cacheKey identifies the file of one repo at one commit; the content at a commit never
+// changes, so an entry stays valid until evicted.
+func cacheKey(wl *Workload, commit string) string {
+	return strings.Join([]string{wl.Repo.Provider, wl.Repo.BaseURL, wl.Repo.Owner, wl.Repo.Name, wl.GitOpsPath, commit}, "\x00")
+}
+
+type cacheEntry struct {
+	raw      []byte
+	notFound bool
+	tooLarge bool
+}
+
+// fileCache is a bounded map from cacheKey to file content, evicting the oldest entry first.
+type fileCache struct {
+	mu    sync.Mutex
+	max   int
+	m     map[string]cacheEntry
+	order []string
+}
+
+func newFileCache(max int) *fileCache {
+	return &fileCache{max: max, m: make(map[string]cacheEntry, max)}
+}
+
+func (c *fileCache) get(k string) (cacheEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	return e, ok
+}
+
+func (c *fileCache) put(k string, e cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; ok {
+		c.m[k] = e
+		return
+	}
+	for len(c.order) >= c.max {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.m[k] = e
+	c.order = append(c.order, k)
+}
+
+// redactSecret removes secret from s, also in its URL-escaped forms (a forge error may quote a
+// URL carrying it); an empty secret changes nothing.
+func redactSecret(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+		s = strings.ReplaceAll(s, form, "[REDACTED]")
+	}
+	return s
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// timeString formats t as the API's RFC 3339 UTC timestamps.
+func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -1,0 +1,223 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/tinyforge"
+)
+
+// Audit actions and outcomes written to event_log.
+const (
+	// ActionSync is one Sync attempt, applied or refused.
+	ActionSync = "sync"
+	// ActionGitOpsSettings is a change of the GitOps enabled flag or path.
+	ActionGitOpsSettings = "gitops_settings"
+	// OutcomeApplied marks an accepted write; refusals are "refused: <reason>".
+	OutcomeApplied = "applied"
+)
+
+// MaxGitOpsPathBytes is the longest accepted GitOps file path.
+const MaxGitOpsPathBytes = 255
+
+// CheckGitOpsPath returns "" when p is an acceptable GitOps file path (DESIGN §5: only
+// A-Z a-z 0-9 . _ - /, no leading "/", no empty, "." or ".." segment, ending in .yml or .yaml,
+// at most 255 bytes), else the rule it breaks. The reason never quotes p.
+func CheckGitOpsPath(p string) string {
+	switch {
+	case p == "":
+		return "the path is empty"
+	case len(p) > MaxGitOpsPathBytes:
+		return fmt.Sprintf("the path is longer than %d bytes", MaxGitOpsPathBytes)
+	case strings.HasPrefix(p, "/"):
+		return "the path must be relative to the repo root (no leading /)"
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == '/') {
+			return "the path may only contain A-Z a-z 0-9 . _ - /"
+		}
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return `the path must not contain an empty, "." or ".." segment`
+		}
+	}
+	if !strings.HasSuffix(p, ".yml") && !strings.HasSuffix(p, ".yaml") {
+		return "the path must end in .yml or .yaml"
+	}
+	return ""
+}
+
+func (s *Server) getGitOps(w http.ResponseWriter, r *http.Request, _ caller, id int64) {
+	wl, ok := s.load(w, r, id)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(wl, s.fetch(r.Context(), wl)))
+}
+
+// view renders a fetch result as the API's GitOps view, with drift against the live config.
+func (s *Server) view(wl *Workload, res fetchResult) tinyforge.GitOpsView {
+	v := tinyforge.GitOpsView{
+		Enabled: wl.GitOpsEnabled, Path: wl.GitOpsPath, Status: string(res.Status), Message: res.Message,
+		Raw: string(res.Raw), CommitSHA: res.CommitSHA, FileSHA: res.FileSHA,
+		Drift: []tinyforge.DriftEntry{}, ManagedFields: []string{},
+		LastSyncAt: wl.GitOpsLastSyncAt, LastSyncCommitSHA: wl.GitOpsCommitSHA,
+	}
+	for _, d := range res.Diags {
+		v.Diagnostics = append(v.Diagnostics, tinyforge.Diagnostic{Severity: string(d.Severity), Line: d.Line, Column: d.Column, Field: d.Field, Code: d.Code, Message: d.Message})
+	}
+	if res.Spec == nil {
+		return v
+	}
+	v.ManagedFields = append(v.ManagedFields, res.Spec.ManagedFields()...)
+	drift, err := gitops.Drift(res.Spec, wl.SourceType, wl.SourceConfig)
+	if err != nil {
+		v.Message = "cannot compare with the live config: " + err.Error()
+		return v
+	}
+	for _, d := range drift {
+		v.Drift = append(v.Drift, tinyforge.DriftEntry{Field: d.Field, RepoValue: d.RepoValue, LiveValue: d.LiveValue})
+	}
+	return v
+}
+
+// putGitOpsRequest is SetGitOpsRequest with presence: an absent or "" path keeps the stored one.
+type putGitOpsRequest struct {
+	Enabled *bool   `json:"enabled"`
+	Path    *string `json:"path"`
+}
+
+func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c caller, id int64) {
+	var req putGitOpsRequest
+	if !decode(w, r, &req, false) {
+		return
+	}
+	if req.Enabled == nil {
+		writeError(w, http.StatusBadRequest, `"enabled" (true or false) is required`)
+		return
+	}
+	if req.Path != nil && *req.Path != "" {
+		if why := CheckGitOpsPath(*req.Path); why != "" {
+			writeError(w, http.StatusBadRequest, "invalid GitOps path: "+why)
+			return
+		}
+	}
+	wl, ok := s.load(w, r, id)
+	if !ok {
+		return
+	}
+	if !gitops.SupportsGitOps(wl.SourceType) {
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("source type %q cannot use GitOps; only dockerfile and static workloads can", wl.SourceType))
+		return
+	}
+	path := wl.GitOpsPath
+	if req.Path != nil && *req.Path != "" {
+		path = *req.Path
+	}
+	ev := &tinyforge.Event{At: timeString(s.now()), Actor: c.actor(), WorkloadID: id, Action: ActionGitOpsSettings, Outcome: OutcomeApplied}
+	if *req.Enabled != wl.GitOpsEnabled {
+		ev.Changes = append(ev.Changes, tinyforge.Change{Field: "gitops.enabled", From: fmt.Sprint(wl.GitOpsEnabled), To: fmt.Sprint(*req.Enabled)})
+	}
+	if path != wl.GitOpsPath {
+		ev.Changes = append(ev.Changes, tinyforge.Change{Field: "gitops.path", From: wl.GitOpsPath, To: path})
+	}
+	if len(ev.Changes) == 0 {
+		ev = nil // nothing changed: no write, no audit row
+	} else if err := s.store.SetGitOps(r.Context(), id, *req.Enabled, path, ev); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
+			return
+		}
+		s.internal(w, "save GitOps settings", err)
+		return
+	}
+	wl.GitOpsEnabled, wl.GitOpsPath = *req.Enabled, path
+	writeJSON(w, http.StatusOK, s.view(wl, s.fetch(r.Context(), wl)))
+}
+
+// syncError is a refused Sync: the HTTP status and the reason for the client and the audit row.
+type syncError struct {
+	status int
+	reason string
+}
+
+func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id int64) {
+	var req tinyforge.SyncRequest
+	if !decode(w, r, &req, true) {
+		return
+	}
+	unlock := s.lockWorkload(id)
+	defer unlock()
+
+	wl, ok := s.load(w, r, id)
+	if !ok {
+		return
+	}
+	ev := tinyforge.Event{Actor: c.actor(), WorkloadID: id, Action: ActionSync}
+	refuse := func(se syncError) {
+		ev.At = timeString(s.now())
+		ev.Outcome = "refused: " + se.reason
+		if err := s.store.AddEvent(r.Context(), &ev); err != nil {
+			s.internal(w, "write the audit row of a refused Sync", err)
+			return
+		}
+		writeError(w, se.status, "Sync refused: "+se.reason)
+	}
+
+	res := s.fetch(r.Context(), wl)
+	ev.CommitSHA, ev.FileSHA = res.CommitSHA, res.FileSHA
+	if res.Status != gitops.StatusOK {
+		refuse(syncError{http.StatusConflict, fmt.Sprintf("GitOps status is %s, not ok: %s", res.Status, res.Message)})
+		return
+	}
+	if req.CommitSHA != "" && !strings.EqualFold(req.CommitSHA, res.CommitSHA) {
+		refuse(syncError{http.StatusConflict, fmt.Sprintf("the reviewed commit %s is no longer the head of branch %q (now %s); review the new commit and Sync again", short(req.CommitSHA), wl.Repo.Branch, short(res.CommitSHA))})
+		return
+	}
+	if req.FileSHA != "" && !strings.EqualFold(req.FileSHA, res.FileSHA) {
+		refuse(syncError{http.StatusConflict, fmt.Sprintf("the reviewed file %s differs from %s at %s (file %s); review the new file and Sync again", short(req.FileSHA), wl.GitOpsPath, short(res.CommitSHA), short(res.FileSHA))})
+		return
+	}
+
+	plan := gitops.BuildPlan(res.Spec)
+	at := timeString(s.now())
+	var applied []tinyforge.Change
+	var invalid error
+	_, err := s.store.CommitSync(r.Context(), id, func(live json.RawMessage) (SyncDecision, error) {
+		d := SyncDecision{Event: ev}
+		d.Event.At = at
+		merged, err := gitops.MergeAndValidate(live, plan, gitops.ValidateSourceConfig)
+		if err != nil {
+			invalid = err
+			d.Event.Outcome = "refused: merged source_config is invalid: " + err.Error()
+			return d, nil
+		}
+		drift, err := gitops.Drift(res.Spec, wl.SourceType, live)
+		if err != nil {
+			return d, fmt.Errorf("compare with live config: %w", err)
+		}
+		applied = []tinyforge.Change{}
+		for _, ch := range gitops.Changes(drift) {
+			applied = append(applied, tinyforge.Change{Field: ch.Field, From: ch.From, To: ch.To})
+		}
+		d.NewConfig, d.CommitSHA, d.SyncAt = merged, res.CommitSHA, at
+		d.Event.Changes, d.Event.Outcome = applied, OutcomeApplied
+		return d, nil
+	})
+	if err != nil {
+		s.log.Error("sync not applied", "workload", id, "err", err)
+		writeError(w, http.StatusInternalServerError, "Sync not applied: the config and its audit row could not be written together; nothing changed, see the server log")
+		return
+	}
+	if invalid != nil {
+		writeError(w, http.StatusUnprocessableEntity, "Sync refused: the merged source_config is invalid ("+invalid.Error()+"); nothing was written, fix the file or the live config")
+		return
+	}
+	writeJSON(w, http.StatusOK, tinyforge.SyncResult{Applied: applied, CommitSHA: res.CommitSHA, FileSHA: res.FileSHA, LastSyncAt: at})
+}

@@ -1,0 +1,455 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/tinyforge/tinyforge-check/tinyforge"
+)
+
+func TestGitOpsViewStatuses(t *testing.T) {
+	type setup func(e *env)
+	tests := []struct {
+		name       string
+		sourceType string
+		live       string
+		enable     bool
+		setup      setup
+		want       tinyforge.GitOpsView
+		wantMsg    string // substring of Message
+	}{
+		{
+			name: "disabled", sourceType: "dockerfile", live: `{}`,
+			want:    tinyforge.GitOpsView{Path: ".tinyforge.yml", Status: "disabled"},
+			wantMsg: "disabled",
+		},
+		{
+			name: "other source type", sourceType: "compose", live: `{}`,
+			want:    tinyforge.GitOpsView{Path: ".tinyforge.yml", Status: "disabled"},
+			wantMsg: `source type "compose" cannot use GitOps`,
+		},
+		{
+			name: "ok with drift", sourceType: "dockerfile", live: `{"port":"8080","deploy_strategy":"","build_command":"make"}`, enable: true,
+			setup: func(e *env) { e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile)) },
+			want: tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "ok", Raw: goodFile, CommitSHA: "c1", FileSHA: blobSHA1([]byte(goodFile)),
+				Drift: []tinyforge.DriftEntry{
+					{Field: "deploy.healthcheck", RepoValue: "/healthz", LiveValue: "(unset)"},
+					{Field: "deploy.deploy_strategy", RepoValue: "rolling", LiveValue: `""`},
+				},
+				ManagedFields: []string{"deploy.port", "deploy.healthcheck", "deploy.deploy_strategy"}},
+		},
+		{
+			name: "no file", sourceType: "static", live: `{}`, enable: true,
+			setup:   func(e *env) { e.forge.push("main", "c2", "README.md", []byte("hi")) },
+			want:    tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "no_file", CommitSHA: "c2"},
+			wantMsg: "does not exist at c2",
+		},
+		{
+			name: "invalid for static", sourceType: "static", live: `{}`, enable: true,
+			setup:   func(e *env) { e.forge.push("main", "c3", ".tinyforge.yml", []byte(goodFile)) },
+			want:    tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "invalid", Raw: goodFile, CommitSHA: "c3", FileSHA: blobSHA1([]byte(goodFile))},
+			wantMsg: "2 error(s)",
+		},
+		{
+			name: "forge 500", sourceType: "dockerfile", live: `{}`, enable: true,
+			setup: func(e *env) {
+				e.forge.push("main", "c4", ".tinyforge.yml", []byte(goodFile))
+				e.forge.headErr = fmt.Errorf("GET https://gitea.example.com/api/v1/repos/acme/app/branches/main?token=%s: 500 Internal Server Error", forgeCanary)
+			},
+			want:    tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "fetch_failed"},
+			wantMsg: "500 Internal Server Error",
+		},
+		{
+			name: "download fails", sourceType: "dockerfile", live: `{}`, enable: true,
+			setup: func(e *env) {
+				e.forge.push("main", "c5", ".tinyforge.yml", []byte(goodFile))
+				e.forge.fileErr = fmt.Errorf("redirect to http://10.0.0.1/raw refused: address not allowed (Authorization: token %s)", forgeCanary)
+			},
+			want:    tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "fetch_failed", CommitSHA: "c5"},
+			wantMsg: "address not allowed",
+		},
+		{
+			name: "oversized", sourceType: "dockerfile", live: `{}`, enable: true,
+			setup: func(e *env) {
+				e.forge.push("main", "c6", ".tinyforge.yml", []byte("version: 1\n#"+strings.Repeat("x", 70<<10)))
+			},
+			want:    tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "invalid", CommitSHA: "c6"},
+			wantMsg: "larger than 64 KiB",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			w := e.createWorkload("app", tt.sourceType, tt.live)
+			if tt.setup != nil {
+				tt.setup(e)
+			}
+			if tt.enable {
+				e.enable(w.ID)
+			}
+			var got tinyforge.GitOpsView
+			e.doJSON("GET", fmt.Sprintf("/api/workloads/%d/gitops", w.ID), e.viewer, "", 200, &got)
+			if !strings.Contains(got.Message, tt.wantMsg) {
+				t.Errorf("message %q does not contain %q", got.Message, tt.wantMsg)
+			}
+			if strings.Contains(got.Message, forgeCanary) {
+				t.Errorf("message leaks the forge token: %q", got.Message)
+			}
+			if tt.want.Status == "invalid" && tt.want.Raw != "" && len(got.Diagnostics) == 0 {
+				t.Error("invalid file without diagnostics")
+			}
+			if tt.want.Drift == nil {
+				tt.want.Drift = []tinyforge.DriftEntry{}
+			}
+			if tt.want.ManagedFields == nil {
+				tt.want.ManagedFields = []string{}
+			}
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(tinyforge.GitOpsView{}, "Message", "Diagnostics")); diff != "" {
+				t.Errorf("view (-want +got):\n%s", diff)
+			}
+			e.forge.mu.Lock()
+			gotToken := e.forge.gotToken
+			e.forge.mu.Unlock()
+			if tt.enable && gotToken != forgeCanary {
+				t.Errorf("forge opened with token %q, want the decrypted repo token", gotToken)
+			}
+		})
+	}
+}
+
+func TestForgeHangAnswersInTime(t *testing.T) {
+	for _, ignoreCtx := range []bool{false, true} {
+		t.Run(fmt.Sprintf("forge ignores ctx=%v", ignoreCtx), func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.FetchTimeout = 100 * time.Millisecond })
+			w := e.createWorkload("app", "dockerfile", `{}`)
+			e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+			e.enable(w.ID)
+			e.forge.mu.Lock()
+			e.forge.hang, e.forge.ignore = true, ignoreCtx
+			e.forge.mu.Unlock()
+			var got tinyforge.GitOpsView
+			e.doJSON("GET", fmt.Sprintf("/api/workloads/%d/gitops", w.ID), e.viewer, "", 200, &got)
+			if got.Status != "fetch_failed" || !strings.Contains(got.Message, "did not answer within 100ms") {
+				t.Errorf("status %q message %q, want fetch_failed after the deadline", got.Status, got.Message)
+			}
+		})
+	}
+}
+
+func TestRepeatedViewUsesCache(t *testing.T) {
+	e := newEnv(t)
+	w := e.createWorkload("app", "dockerfile", `{}`)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	e.enable(w.ID) // first view: 1 head + 1 download
+	path := fmt.Sprintf("/api/workloads/%d/gitops", w.ID)
+	for range 3 {
+		e.doJSON("GET", path, e.viewer, "", 200, nil)
+	}
+	heads, loads := e.forge.counts()
+	if heads != 4 || loads != 1 {
+		t.Errorf("after 4 views of one head: %d head requests, %d downloads; want 4 and 1", heads, loads)
+	}
+	// A new commit is downloaded once.
+	e.forge.push("main", "c2", ".tinyforge.yml", []byte(strings.Replace(goodFile, "8080", "9090", 1)))
+	var v tinyforge.GitOpsView
+	e.doJSON("GET", path, e.viewer, "", 200, &v)
+	e.doJSON("GET", path, e.viewer, "", 200, nil)
+	heads, loads = e.forge.counts()
+	if heads != 6 || loads != 2 || v.CommitSHA != "c2" {
+		t.Errorf("after a push: %d heads, %d downloads, commit %q; want 6, 2, c2", heads, loads, v.CommitSHA)
+	}
+	// A failed download is not cached.
+	e.forge.push("main", "c3", ".tinyforge.yml", []byte(goodFile))
+	e.forge.fileErr = errors.New("502 bad gateway")
+	e.doJSON("GET", path, e.viewer, "", 200, &v)
+	e.forge.fileErr = nil
+	e.doJSON("GET", path, e.viewer, "", 200, &v)
+	if _, loads = e.forge.counts(); loads != 4 || v.Status != "ok" {
+		t.Errorf("after a failed download and a retry: %d downloads, status %q; want 4, ok", loads, v.Status)
+	}
+}
+
+func TestSync(t *testing.T) {
+	live := `{"port":3000,"dockerfile_path":"Dockerfile"}`
+	tests := []struct {
+		name        string
+		sourceType  string
+		live        string
+		file        string
+		noFile      bool
+		disable     bool
+		body        string
+		wantStatus  int
+		wantConfig  string
+		wantVersion int64
+		wantApplied []tinyforge.Change
+		wantOutcome string // prefix
+	}{
+		{
+			name: "applied", sourceType: "dockerfile", live: live, file: goodFile, body: `{}`, wantStatus: 200,
+			wantConfig: `{"deploy_strategy":"rolling","dockerfile_path":"Dockerfile","healthcheck":"/healthz","port":8080}`, wantVersion: 2,
+			wantApplied: []tinyforge.Change{{Field: "deploy.port", From: "3000", To: "8080"}, {Field: "deploy.healthcheck", From: "(unset)", To: "/healthz"},
+				{Field: "deploy.deploy_strategy", From: "(unset)", To: "rolling"}},
+			wantOutcome: "applied",
+		},
+		{
+			name: "pinned to the fetched commit and file", sourceType: "dockerfile", live: live, file: goodFile,
+			body: `{"commit_sha":"c1","file_sha":"` + blobSHA1([]byte(goodFile)) + `"}`, wantStatus: 200,
+			wantConfig: `{"deploy_strategy":"rolling","dockerfile_path":"Dockerfile","healthcheck":"/healthz","port":8080}`, wantVersion: 2,
+			wantApplied: []tinyforge.Change{{Field: "deploy.port", From: "3000", To: "8080"}, {Field: "deploy.healthcheck", From: "(unset)", To: "/healthz"},
+				{Field: "deploy.deploy_strategy", From: "(unset)", To: "rolling"}},
+			wantOutcome: "applied",
+		},
+		{
+			name: "in sync already", sourceType: "static", live: `{"deploy_strategy":"rolling"}`, file: "version: 1\ndeploy:\n  deploy_strategy: rolling\n",
+			body: ``, wantStatus: 200, wantConfig: `{"deploy_strategy":"rolling"}`, wantVersion: 1, wantApplied: []tinyforge.Change{}, wantOutcome: "applied",
+		},
+		{
+			name: "stale commit", sourceType: "dockerfile", live: live, file: goodFile, body: `{"commit_sha":"c0"}`, wantStatus: 409,
+			wantConfig: live, wantVersion: 1, wantOutcome: "refused: the reviewed commit c0",
+		},
+		{
+			name: "other file", sourceType: "dockerfile", live: live, file: goodFile, body: `{"file_sha":"0000"}`, wantStatus: 409,
+			wantConfig: live, wantVersion: 1, wantOutcome: "refused: the reviewed file 0000",
+		},
+		{
+			name: "no file", sourceType: "dockerfile", live: live, noFile: true, body: `{}`, wantStatus: 409,
+			wantConfig: live, wantVersion: 1, wantOutcome: "refused: GitOps status is no_file",
+		},
+		{
+			name: "invalid file", sourceType: "dockerfile", live: live, file: "version: 2\n", body: `{}`, wantStatus: 409,
+			wantConfig: live, wantVersion: 1, wantOutcome: "refused: GitOps status is invalid",
+		},
+		{
+			name: "disabled", sourceType: "dockerfile", live: live, file: goodFile, disable: true, body: `{}`, wantStatus: 409,
+			wantConfig: live, wantVersion: 1, wantOutcome: "refused: GitOps status is disabled",
+		},
+		{
+			name: "undeclared live field invalid", sourceType: "static", live: `{"port":0}`, file: "version: 1\ndeploy:\n  deploy_strategy: rolling\n",
+			body: `{}`, wantStatus: 422, wantConfig: `{"port":0}`, wantVersion: 1, wantOutcome: "refused: merged source_config is invalid",
+		},
+		{
+			name: "declared live field invalid is fixed", sourceType: "dockerfile", live: `{"port":"abc"}`, file: "version: 1\ndeploy:\n  port: 80\n",
+			body: `{}`, wantStatus: 200, wantConfig: `{"port":80}`, wantVersion: 2,
+			wantApplied: []tinyforge.Change{{Field: "deploy.port", From: "abc", To: "80"}}, wantOutcome: "applied",
+		},
+		{
+			name: "malformed body", sourceType: "dockerfile", live: live, file: goodFile, body: `{"commit_sha":1}`, wantStatus: 400,
+			wantConfig: live, wantVersion: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			w := e.createWorkload("app", tt.sourceType, tt.live)
+			if tt.noFile {
+				e.forge.push("main", "c1", "README.md", []byte("x"))
+			} else {
+				e.forge.push("main", "c1", ".tinyforge.yml", []byte(tt.file))
+			}
+			if !tt.disable {
+				e.enable(w.ID)
+			}
+			code, b := e.do("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), e.admin, tt.body)
+			if code != tt.wantStatus {
+				t.Fatalf("status %d %s, want %d", code, b, tt.wantStatus)
+			}
+			var after tinyforge.Workload
+			e.doJSON("GET", fmt.Sprintf("/api/workloads/%d", w.ID), e.viewer, "", 200, &after)
+			if string(after.SourceConfig) != mustCompact(t, tt.wantConfig) || after.Version != tt.wantVersion {
+				t.Errorf("live after: %s v%d, want %s v%d", after.SourceConfig, after.Version, tt.wantConfig, tt.wantVersion)
+			}
+			evs := e.events(w.ID)
+			var syncs []tinyforge.Event
+			for _, ev := range evs {
+				if ev.Action == ActionSync {
+					syncs = append(syncs, ev)
+				}
+			}
+			if tt.wantOutcome == "" {
+				if len(syncs) != 0 {
+					t.Errorf("a rejected request wrote %d sync audit rows", len(syncs))
+				}
+				return
+			}
+			if len(syncs) != 1 || !strings.HasPrefix(syncs[0].Outcome, tt.wantOutcome) {
+				t.Fatalf("sync audit rows %+v, want one with outcome %q", syncs, tt.wantOutcome)
+			}
+			ev := syncs[0]
+			if ev.Actor != "token:admin#1" || ev.WorkloadID != w.ID {
+				t.Errorf("audit actor %q workload %d", ev.Actor, ev.WorkloadID)
+			}
+			if code != 200 {
+				if after.GitOps.LastSyncAt != "" || after.GitOps.CommitSHA != "" {
+					t.Errorf("a refused Sync set the sync columns: %+v", after.GitOps)
+				}
+				return
+			}
+			var res tinyforge.SyncResult
+			json.Unmarshal([]byte(b), &res)
+			want := tinyforge.SyncResult{Applied: tt.wantApplied, CommitSHA: "c1", FileSHA: blobSHA1([]byte(tt.file)), LastSyncAt: res.LastSyncAt}
+			if diff := cmp.Diff(want, res); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
+			}
+			if _, err := time.Parse(time.RFC3339, res.LastSyncAt); err != nil {
+				t.Errorf("last_sync_at %q: %v", res.LastSyncAt, err)
+			}
+			wantSettings := tinyforge.GitOpsSettings{Enabled: true, Path: ".tinyforge.yml", LastSyncAt: res.LastSyncAt, CommitSHA: "c1", FileSHA: res.FileSHA}
+			if diff := cmp.Diff(wantSettings, after.GitOps); diff != "" {
+				t.Errorf("gitops settings after Sync (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantApplied, ev.Changes); diff != "" || ev.CommitSHA != "c1" || ev.FileSHA != res.FileSHA {
+				t.Errorf("audit row %+v; changes diff:\n%s", ev, diff)
+			}
+		})
+	}
+}
+
+func mustCompact(t *testing.T, s string) string {
+	t.Helper()
+	c, err := compactObject(json.RawMessage(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A Sync whose audit row cannot be written changes nothing and answers 500.
+func TestSyncFailsClosedWhenAuditFails(t *testing.T) {
+	e := newEnv(t)
+	w := e.createWorkload("app", "dockerfile", `{"port":3000}`)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	e.enable(w.ID)
+	if _, err := e.store.db.Exec(`CREATE TRIGGER no_audit BEFORE INSERT ON event_log BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	code, b := e.do("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), e.admin, `{}`)
+	if code != 500 || !strings.Contains(b, "nothing changed") {
+		t.Errorf("Sync with a failing audit = %d %s, want 500 nothing changed", code, b)
+	}
+	var after tinyforge.Workload
+	e.doJSON("GET", fmt.Sprintf("/api/workloads/%d", w.ID), e.viewer, "", 200, &after)
+	if string(after.SourceConfig) != `{"port":3000}` || after.Version != 1 || after.GitOps.LastSyncAt != "" || after.GitOps.CommitSHA != "" {
+		t.Errorf("workload changed although the audit failed: %s v%d %+v", after.SourceConfig, after.Version, after.GitOps)
+	}
+	// A refused Sync whose audit cannot be written is a 500 too, not a silent 409.
+	e.forge.push("main", "c2", "README.md", nil)
+	e.forge.push("main", "c3", ".tinyforge.yml", nil)
+	if code, _ := e.do("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), e.admin, `{}`); code != 500 {
+		t.Errorf("refused Sync with a failing audit = %d, want 500", code)
+	}
+}
+
+// 50 concurrent Syncs and 50 concurrent edit-form saves on one workload: every save either lands
+// or gets 409 and retries, no update is lost, each Sync attempt leaves one audit row, and no
+// client sees a database-busy error.
+func TestConcurrentSyncsAndPatches(t *testing.T) {
+	e := newEnv(t)
+	w := e.createWorkload("app", "dockerfile", `{"port":3000}`)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte("version: 1\ndeploy:\n  port: 8080\n"))
+	e.enable(w.ID)
+	const n = 50
+	path := fmt.Sprintf("/api/workloads/%d", w.ID)
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			code, b := e.do("POST", path+"/gitops/sync", e.admin, `{"commit_sha":"c1"}`)
+			if code != 200 {
+				errs <- fmt.Sprintf("sync %d: %d %s", i, code, b)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for attempt := 0; ; attempt++ {
+				var cur tinyforge.Workload
+				code, b := e.do("GET", path, e.admin, "")
+				if code != 200 || json.Unmarshal([]byte(b), &cur) != nil {
+					errs <- fmt.Sprintf("get %d: %d %s", i, code, b)
+					return
+				}
+				var cfg map[string]any
+				json.Unmarshal(cur.SourceConfig, &cfg)
+				cfg[fmt.Sprintf("k%02d", i)] = i
+				body, _ := json.Marshal(map[string]any{"source_config": cfg, "version": cur.Version})
+				code, b = e.do("PATCH", path, e.admin, string(body))
+				if code == 200 {
+					return
+				}
+				if code != 409 || attempt > 500 {
+					errs <- fmt.Sprintf("patch %d: %d %s", i, code, b)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+	var final tinyforge.Workload
+	e.doJSON("GET", path, e.admin, "", 200, &final)
+	var cfg map[string]any
+	json.Unmarshal(final.SourceConfig, &cfg)
+	for i := range n {
+		if cfg[fmt.Sprintf("k%02d", i)] != float64(i) {
+			t.Errorf("edit %d lost: config %s", i, final.SourceConfig)
+		}
+	}
+	if cfg["port"] != float64(8080) {
+		t.Errorf("Sync lost: port %v", cfg["port"])
+	}
+	syncs := 0
+	for _, ev := range e.events(w.ID) {
+		if ev.Action == ActionSync {
+			syncs++
+			if ev.Outcome != OutcomeApplied {
+				t.Errorf("sync audit outcome %q", ev.Outcome)
+			}
+		}
+	}
+	if syncs != n {
+		t.Errorf("%d sync audit rows for %d Syncs", syncs, n)
+	}
+}
+
+// The forge token never shows in answers, messages or audit rows, whatever the error path.
+func TestForgeTokenNeverLeaks(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.FetchTimeout = 50 * time.Millisecond })
+	w := e.createWorkload("app", "dockerfile", `{}`)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	e.enable(w.ID)
+	sync := fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID)
+	faults := []func(f *fakeForge){
+		func(f *fakeForge) { f.headErr = fmt.Errorf("401 for token %s", forgeCanary) },
+		func(f *fakeForge) { f.fileErr = fmt.Errorf("Authorization: token %s rejected", forgeCanary) },
+		func(f *fakeForge) { f.hang = true },
+	}
+	for i, fault := range faults {
+		e.forge.push("main", fmt.Sprintf("f%d", i), ".tinyforge.yml", []byte(goodFile))
+		e.forge.mu.Lock()
+		e.forge.headErr, e.forge.fileErr, e.forge.hang = nil, nil, false
+		fault(e.forge)
+		e.forge.mu.Unlock()
+		// e.do fails the test on any answer that contains the canary.
+		e.do("GET", fmt.Sprintf("/api/workloads/%d/gitops", w.ID), e.viewer, "")
+		e.do("POST", sync, e.admin, `{}`)
+	}
+	for _, ev := range e.events(w.ID) {
+		if strings.Contains(fmt.Sprint(ev), forgeCanary) || strings.Contains(fmt.Sprint(ev), "FORGE_CANARY") {
+			t.Errorf("audit row leaks the token: %+v", ev)
+		}
+	}
+	e.do("GET", fmt.Sprintf("/api/workloads/%d", w.ID), e.admin, "")
+	e.do("GET", "/api/workloads", e.admin, "")
+}

@@ -1,0 +1,253 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tinyforge/tinyforge-check/tinyforge"
+)
+
+// forgeCanary is the repo access token of test workloads: it must never appear in any answer,
+// message or audit row.
+const forgeCanary = "ghp_FORGE_CANARY_t0ken_xyz"
+
+// fakeForge is an in-process Forge: branches point at commits, commits hold files. Faults are
+// injected per call. It counts calls so tests can check the cache.
+type fakeForge struct {
+	mu       sync.Mutex
+	branches map[string]string            // branch -> commit
+	files    map[string]map[string][]byte // commit -> path -> content
+	headErr  error
+	fileErr  error
+	hang     bool // block until ctx ends... or never, when ignoreCtx
+	ignore   bool // hang without honouring ctx
+	heads    int
+	loads    int
+	gotToken string
+}
+
+func newFakeForge() *fakeForge {
+	return &fakeForge{branches: map[string]string{}, files: map[string]map[string][]byte{}}
+}
+
+// push makes a new commit on branch with path set to content (nil deletes it).
+func (f *fakeForge) push(branch, commit, path string, content []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	prev := f.files[f.branches[branch]]
+	files := map[string][]byte{}
+	for k, v := range prev {
+		files[k] = v
+	}
+	if content == nil {
+		delete(files, path)
+	} else {
+		files[path] = content
+	}
+	f.files[commit] = files
+	f.branches[branch] = commit
+}
+
+func (f *fakeForge) counts() (heads, loads int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.heads, f.loads
+}
+
+func (f *fakeForge) wait(ctx context.Context) error {
+	if f.ignore {
+		time.Sleep(2 * time.Second)
+		return fmt.Errorf("too late")
+	}
+	<-ctx.Done()
+	return fmt.Errorf("dial forge: %w", ctx.Err())
+}
+
+func (f *fakeForge) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
+	f.mu.Lock()
+	f.heads++
+	hang, err, head := f.hang, f.headErr, f.branches[branch]
+	f.mu.Unlock()
+	if hang {
+		return "", f.wait(ctx)
+	}
+	if err != nil {
+		return "", err
+	}
+	if head == "" {
+		return "", fmt.Errorf("branch %s: 404 not found", branch)
+	}
+	return head, nil
+}
+
+func (f *fakeForge) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
+	f.mu.Lock()
+	f.loads++
+	err := f.fileErr
+	data, ok := f.files[ref][path]
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("GET %s at %s: 404: %w", path, ref, ErrFileNotFound)
+	}
+	if int64(len(data)) > maxBytes {
+		return nil, ErrFileTooLarge
+	}
+	return data, nil
+}
+
+// env is one test server: store, HTTP server, forge and tokens of each kind.
+type env struct {
+	t      *testing.T
+	store  *Store
+	srv    *Server
+	http   *httptest.Server
+	forge  *fakeForge
+	admin  string
+	viewer string
+	// limited is a viewer token limited to workload 1; limitedAdmin an admin one.
+	limited, limitedAdmin string
+	revoked               string
+}
+
+type envOption func(*Config)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "tf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key := bytes.Repeat([]byte{7}, KeySize)
+	ci, err := NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, store: st, forge: newFakeForge()}
+	cfg := Config{Store: st, Cipher: ci, PublicURL: "https://tf.example.com",
+		OpenForge: func(provider, baseURL, token string) (Forge, error) {
+			e.forge.mu.Lock()
+			e.forge.gotToken = token
+			e.forge.mu.Unlock()
+			return e.forge, nil
+		}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if e.srv, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	e.http = httptest.NewServer(e.srv.Handler())
+	t.Cleanup(e.http.Close)
+	mk := func(name, role string, wl int64) string {
+		sec, _, err := st.CreateToken(ctx, name, role, wl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sec
+	}
+	e.admin = mk("admin", RoleAdmin, 0)
+	e.viewer = mk("viewer", RoleViewer, 0)
+	e.limited = mk("limited", RoleViewer, 1)
+	e.limitedAdmin = mk("limited-admin", RoleAdmin, 1)
+	e.revoked = mk("revoked", RoleAdmin, 0)
+	toks, _ := st.ListTokens(ctx)
+	for _, tk := range toks {
+		if tk.Name == "revoked" {
+			if err := st.RevokeToken(ctx, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return e
+}
+
+// do sends a request with token (none when "") and returns status and body.
+func (e *env) do(method, path, token, body string) (int, string) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.http.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(b), forgeCanary) || strings.Contains(string(b), e.admin) {
+		e.t.Errorf("%s %s: answer leaks a token: %s", method, path, b)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// doJSON is do that decodes a 2xx answer into out and fails the test on another status.
+func (e *env) doJSON(method, path, token, body string, wantStatus int, out any) {
+	e.t.Helper()
+	code, b := e.do(method, path, token, body)
+	if code != wantStatus {
+		e.t.Fatalf("%s %s = %d %s, want %d", method, path, code, b, wantStatus)
+	}
+	if out != nil {
+		if err := json.Unmarshal([]byte(b), out); err != nil {
+			e.t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+}
+
+// createWorkload creates a workload on the fake forge's "main" branch.
+func (e *env) createWorkload(name, sourceType, cfg string) tinyforge.Workload {
+	e.t.Helper()
+	body := fmt.Sprintf(`{"name":%q,"source_type":%q,"source_config":%s,"repo":{"provider":"gitea","base_url":"https://gitea.example.com","owner":"acme","repo":"app","branch":"main","access_token":%q}}`,
+		name, sourceType, cfg, forgeCanary)
+	var w tinyforge.Workload
+	e.doJSON("POST", "/api/workloads", e.admin, body, 201, &w)
+	return w
+}
+
+func (e *env) enable(id int64) tinyforge.GitOpsView {
+	e.t.Helper()
+	var v tinyforge.GitOpsView
+	e.doJSON("PUT", fmt.Sprintf("/api/workloads/%d/gitops", id), e.admin, `{"enabled":true,"path":".tinyforge.yml"}`, 200, &v)
+	return v
+}
+
+func (e *env) events(id int64) []tinyforge.Event {
+	e.t.Helper()
+	var evs []tinyforge.Event
+	e.doJSON("GET", fmt.Sprintf("/api/workloads/%d/events", id), e.admin, "", 200, &evs)
+	return evs
+}
+
+// blobSHA1 is `git hash-object` of data, computed here independently of gitops.FileSHA.
+func blobSHA1(data []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+const goodFile = "version: 1\ndeploy:\n  port: 8080\n  healthcheck: /healthz\n  deploy_strategy: rolling\n"

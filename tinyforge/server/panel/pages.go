@@ -1,0 +1,314 @@
+package panel
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/tinyforge"
+)
+
+// shaRE is what a commit SHA or file fingerprint in a link or form may look like.
+var shaRE = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+
+// permit checks, before any Backend call, that the principal may act on workload id (its
+// workload limit) and, when admin is set, that it is an admin; it renders 403 otherwise.
+func (p *Panel) permit(w http.ResponseWriter, r *http.Request, rq request, id int64, admin bool) bool {
+	pr := rq.s.p
+	if pr.WorkloadID != 0 && pr.WorkloadID != id {
+		p.renderError(w, r, &rq, http.StatusForbidden, "error.other_workload", "")
+		return false
+	}
+	if admin && !pr.IsAdmin() {
+		p.renderError(w, r, &rq, http.StatusForbidden, "error.admin_only", "")
+		return false
+	}
+	return true
+}
+
+func (p *Panel) pathID(w http.ResponseWriter, r *http.Request, rq request) (int64, bool) {
+	id, ok := workloadID(r)
+	if !ok {
+		p.renderError(w, r, &rq, http.StatusNotFound, "error.not_found", "")
+	}
+	return id, ok
+}
+
+type listPage struct {
+	base
+	Workloads []tinyforge.WorkloadSummary
+}
+
+func (p *Panel) listPage(w http.ResponseWriter, r *http.Request, rq request) {
+	list, err := p.backend.ListWorkloads(r.Context(), rq.s.p)
+	if err != nil {
+		p.backendError(w, r, rq, err)
+		return
+	}
+	b := p.base(r, &rq, "list")
+	b.Notice = p.show(rq.lang, p.sessions.takeFlash(rq.s.id))
+	p.render(w, rq.lang, "list", http.StatusOK, listPage{base: b, Workloads: list})
+}
+
+// liveRow is one key of the live source_config.
+type liveRow struct {
+	Key, Value string
+	// Managed reports whether the GitOps file declares this key.
+	Managed bool
+}
+
+// driftRow is one declared field in the drift view.
+type driftRow struct {
+	Field, Repo, Live, Normalization string
+	Equal                            bool
+}
+
+// gitopsPanel is everything the #gitops panel shows.
+type gitopsPanel struct {
+	View *View
+	// Error explains why the view could not be loaded.
+	Error *shownNotice
+	Rows  []driftRow
+	// ReviewedFile and ReviewedCommit come from ?file= and ?commit= (the PR comment's link).
+	ReviewedFile, ReviewedCommit string
+	// Mismatch: the fetched file (or, without ?file=, the commit) is not the reviewed one;
+	// Sync is disabled.
+	Mismatch bool
+	// CommitMoved: the branch head differs from ?commit= but the file is the reviewed one.
+	CommitMoved bool
+	// CanSync: an admin, status ok, and no mismatch.
+	CanSync bool
+	// ConfirmURL is the confirm page, the no-JavaScript path to Sync.
+	ConfirmURL string
+}
+
+type workloadPage struct {
+	base
+	W       *tinyforge.Workload
+	Live    []liveRow
+	GitOps  gitopsPanel
+	IsAdmin bool
+	// Supported reports whether the workload's source type can use GitOps.
+	Supported bool
+}
+
+func (p *Panel) workloadPage(w http.ResponseWriter, r *http.Request, rq request) {
+	id, ok := p.pathID(w, r, rq)
+	if !ok || !p.permit(w, r, rq, id, false) {
+		return
+	}
+	p.showWorkload(w, r, rq, id, "workload", http.StatusOK, p.sessions.takeFlash(rq.s.id))
+}
+
+// showWorkload renders the workload page (or its confirm page) with an optional notice.
+func (p *Panel) showWorkload(w http.ResponseWriter, r *http.Request, rq request, id int64, page string, status int, n *notice) {
+	wl, err := p.backend.Workload(r.Context(), rq.s.p, id)
+	if err != nil {
+		p.backendError(w, r, rq, err)
+		return
+	}
+	data := workloadPage{base: p.base(r, &rq, page), W: wl, IsAdmin: rq.s.p.IsAdmin(), Supported: gitops.SupportsGitOps(wl.SourceType)}
+	data.Notice = p.show(rq.lang, n)
+	gp := gitopsPanel{ConfirmURL: confirmURL(id, r.URL.Query())}
+	q := r.URL.Query()
+	gp.ReviewedFile, gp.ReviewedCommit = q.Get("file"), q.Get("commit")
+	view, err := p.backend.GitOps(r.Context(), rq.s.p, id)
+	switch {
+	case err != nil:
+		status, key := errorStatus(err)
+		if status == http.StatusUnauthorized {
+			p.backendError(w, r, rq, err)
+			return
+		}
+		gp.Error = p.show(rq.lang, &notice{Kind: "error", Key: key, Detail: errorDetail(err, rq.s.p.Credential)})
+	default:
+		view.Message = redact(view.Message, rq.s.p.Credential)
+		gp.View = view
+		gp.Rows = driftRows(view)
+		gp.Mismatch, gp.CommitMoved = pinState(view, gp.ReviewedFile, gp.ReviewedCommit)
+		gp.CanSync = data.IsAdmin && view.Status == string(gitops.StatusOK) && !gp.Mismatch &&
+			shaRE.MatchString(view.CommitSHA) && shaRE.MatchString(view.FileSHA)
+	}
+	data.GitOps = gp
+	data.Live = liveRows(wl.SourceConfig, managedKeys(gp.View))
+	p.render(w, rq.lang, page, status, data)
+}
+
+// confirmURL is the no-JavaScript confirm page, keeping the reviewed pins of the link.
+func confirmURL(id int64, q url.Values) string {
+	keep := url.Values{}
+	for _, k := range []string{"file", "commit"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	u := "/apps/" + strconv.FormatInt(id, 10) + "/sync"
+	if len(keep) > 0 {
+		u += "?" + keep.Encode()
+	}
+	return u
+}
+
+// pinState compares what the link says was reviewed with what was fetched. The file
+// fingerprint decides when the link has one (after a merge the commit differs but the file is
+// the same); without it, a commit that moved is a mismatch.
+func pinState(v *View, file, commit string) (mismatch, moved bool) {
+	commitDiffers := commit != "" && !strings.EqualFold(commit, v.CommitSHA)
+	if file != "" {
+		if !strings.EqualFold(file, v.FileSHA) || v.FileSHA == "" {
+			return true, false
+		}
+		return false, commitDiffers
+	}
+	return commitDiffers, false
+}
+
+// driftRows is the drift view: every declared field with its comparison, or only the drift
+// when the Backend gave no comparisons.
+func driftRows(v *View) []driftRow {
+	var rows []driftRow
+	if v.Comparisons != nil {
+		for _, c := range v.Comparisons {
+			rows = append(rows, driftRow{Field: c.Field, Repo: c.RepoValue, Live: c.LiveValue, Normalization: c.Normalization, Equal: c.Equal})
+		}
+		return rows
+	}
+	for _, d := range v.Drift {
+		rows = append(rows, driftRow{Field: d.Field, Repo: d.RepoValue, Live: d.LiveValue})
+	}
+	return rows
+}
+
+// managedKeys maps the source_config keys the file declares (e.g. "port" for "deploy.port").
+func managedKeys(v *View) map[string]bool {
+	out := map[string]bool{}
+	if v == nil || !v.Enabled {
+		return out
+	}
+	for _, f := range v.ManagedFields {
+		out[strings.TrimPrefix(f, "deploy.")] = true
+	}
+	return out
+}
+
+// liveRows lists the live source_config's keys, sorted, values as compact JSON text (strings
+// bare).
+func liveRows(cfg json.RawMessage, managed map[string]bool) []liveRow {
+	obj, err := decodeObject(cfg)
+	if err != nil {
+		return []liveRow{{Key: "(source_config)", Value: string(cfg)}}
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	rows := make([]liveRow, 0, len(keys))
+	for _, k := range keys {
+		rows = append(rows, liveRow{Key: k, Value: valueText(obj[k]), Managed: managed[k]})
+	}
+	return rows
+}
+
+// decodeObject decodes a JSON object keeping numbers as written; empty or null is {}.
+func decodeObject(raw json.RawMessage) (map[string]any, error) {
+	trimmed := bytes.TrimSpace(raw)
+	obj := map[string]any{}
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return obj, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("more than one JSON value")
+	}
+	if obj == nil {
+		obj = map[string]any{}
+	}
+	return obj, nil
+}
+
+// valueText renders a decoded JSON value: a string as itself, anything else as compact JSON.
+func valueText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "?"
+	}
+	return strings.TrimRight(buf.String(), "\n")
+}
+
+// confirmPage is the Sync confirmation as a page, for browsers without JavaScript.
+func (p *Panel) confirmPage(w http.ResponseWriter, r *http.Request, rq request) {
+	id, ok := p.pathID(w, r, rq)
+	if !ok || !p.permit(w, r, rq, id, true) {
+		return
+	}
+	p.showWorkload(w, r, rq, id, "confirm", http.StatusOK, nil)
+}
+
+// sync posts a Sync pinned to the commit and file fingerprint the confirm dialog showed.
+func (p *Panel) sync(w http.ResponseWriter, r *http.Request, rq request) {
+	id, ok := p.pathID(w, r, rq)
+	if !ok || !p.permit(w, r, rq, id, true) {
+		return
+	}
+	commit, file := r.PostForm.Get("commit_sha"), r.PostForm.Get("file_sha")
+	if !shaRE.MatchString(commit) || !shaRE.MatchString(file) {
+		p.showWorkload(w, r, rq, id, "workload", http.StatusBadRequest, &notice{Kind: "error", Key: "sync.unpinned"})
+		return
+	}
+	res, err := p.backend.Sync(r.Context(), rq.s.p, id, tinyforge.SyncRequest{CommitSHA: commit, FileSHA: file})
+	if err != nil {
+		p.actionFailed(w, r, rq, id, "sync.failed", err)
+		return
+	}
+	p.sessions.setFlash(rq.s.id, &notice{Kind: "ok", Key: "sync.done", Args: []any{len(res.Applied), shortSHA(res.CommitSHA)}})
+	http.Redirect(w, r, "/apps/"+strconv.FormatInt(id, 10)+"#gitops", http.StatusSeeOther)
+}
+
+// actionFailed shows the workload page again with the refused action's reason and status.
+func (p *Panel) actionFailed(w http.ResponseWriter, r *http.Request, rq request, id int64, key string, err error) {
+	status, _ := errorStatus(err)
+	if status == http.StatusUnauthorized || status == http.StatusNotFound {
+		p.backendError(w, r, rq, err)
+		return
+	}
+	if status >= 500 {
+		p.log.Error("backend action failed", "path", r.URL.Path, "err", redact(err.Error(), rq.s.p.Credential))
+	}
+	p.showWorkload(w, r, rq, id, "workload", status, &notice{Kind: "error", Key: key, Detail: errorDetail(err, rq.s.p.Credential)})
+}
+
+// setGitOps saves the enable toggle and the file path.
+func (p *Panel) setGitOps(w http.ResponseWriter, r *http.Request, rq request) {
+	id, ok := p.pathID(w, r, rq)
+	if !ok || !p.permit(w, r, rq, id, true) {
+		return
+	}
+	req := tinyforge.SetGitOpsRequest{Enabled: r.PostForm.Get("enabled") == "on", Path: strings.TrimSpace(r.PostForm.Get("path"))}
+	if err := p.backend.SetGitOps(r.Context(), rq.s.p, id, req); err != nil {
+		p.actionFailed(w, r, rq, id, "gitops.save_failed", err)
+		return
+	}
+	key := "gitops.disabled_done"
+	if req.Enabled {
+		key = "gitops.enabled_done"
+	}
+	p.sessions.setFlash(rq.s.id, &notice{Kind: "ok", Key: key})
+	http.Redirect(w, r, "/apps/"+strconv.FormatInt(id, 10)+"#gitops", http.StatusSeeOther)
+}

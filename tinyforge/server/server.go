@@ -1,0 +1,473 @@
+// Package server is the reference Tinyforge GitOps server of DESIGN §5: the API handlers, the
+// SQLite store, token auth, repo-token encryption, the forge fetch with its commit-SHA cache,
+// and the audited, per-workload-locked Sync.
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/tinyforge/tinyforge-check/tinyforge"
+)
+
+const (
+	// MaxRequestBytes caps every request body; larger bodies get 413.
+	MaxRequestBytes = 1 << 20
+	// DefaultFetchTimeout is the overall deadline of one forge fetch (head SHA + download).
+	DefaultFetchTimeout = 10 * time.Second
+)
+
+// Config is what New needs. Store, Cipher and OpenForge are required.
+type Config struct {
+	Store  *Store
+	Cipher *Cipher
+	// OpenForge builds the forge client for a workload's repo.
+	OpenForge ForgeOpener
+	// PublicURL is the server's root as browsers see it, for ui_url; "" derives it from the
+	// request's Host.
+	PublicURL string
+	// Logger receives request errors; nil discards them.
+	Logger *slog.Logger
+	// FetchTimeout is the overall deadline of one forge fetch; 0 means DefaultFetchTimeout.
+	FetchTimeout time.Duration
+	// Now is the clock for sync times; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the Tinyforge API. Build it with New and mount Handler(); the zero value is
+// not usable.
+type Server struct {
+	store        *Store
+	cipher       *Cipher
+	openForge    ForgeOpener
+	publicURL    string
+	log          *slog.Logger
+	fetchTimeout time.Duration
+	now          func() time.Time
+	cache        *fileCache
+
+	locksMu sync.Mutex
+	locks   map[int64]*sync.Mutex
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Cipher == nil || cfg.OpenForge == nil {
+		return nil, errors.New("server: Store, Cipher and OpenForge are required")
+	}
+	s := &Server{
+		store: cfg.Store, cipher: cfg.Cipher, openForge: cfg.OpenForge,
+		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
+		fetchTimeout: cfg.FetchTimeout, now: cfg.Now, cache: newFileCache(512),
+		locks: map[int64]*sync.Mutex{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.fetchTimeout <= 0 {
+		s.fetchTimeout = DefaultFetchTimeout
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Handler returns the API routes (under /api) and /healthz on one ServeMux. Callers that add
+// pages can wrap it or route "/" elsewhere.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.Register(mux)
+	return mux
+}
+
+// Register adds the API routes and /healthz to mux, so another handler set (the panel pages)
+// can share it.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", s.health)
+	mux.HandleFunc("GET /api/workloads", s.authed(RoleViewer, false, s.listWorkloads))
+	mux.HandleFunc("POST /api/workloads", s.authed(RoleAdmin, false, s.createWorkload))
+	mux.HandleFunc("GET /api/workloads/{id}", s.authed(RoleViewer, true, s.getWorkload))
+	mux.HandleFunc("PATCH /api/workloads/{id}", s.authed(RoleAdmin, true, s.patchWorkload))
+	mux.HandleFunc("GET /api/workloads/{id}/gitops", s.authed(RoleViewer, true, s.getGitOps))
+	mux.HandleFunc("PUT /api/workloads/{id}/gitops", s.authed(RoleAdmin, true, s.putGitOps))
+	mux.HandleFunc("POST /api/workloads/{id}/gitops/sync", s.authed(RoleAdmin, true, s.postSync))
+	mux.HandleFunc("GET /api/workloads/{id}/events", s.authed(RoleAdmin, true, s.getEvents))
+	// JSON answers for wrong methods and unknown API paths, instead of ServeMux's plain text.
+	for _, p := range []string{"/api/workloads", "/api/workloads/{id}", "/api/workloads/{id}/gitops", "/api/workloads/{id}/gitops/sync", "/api/workloads/{id}/events"} {
+		mux.HandleFunc(p, methodNotAllowed)
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API endpoint; see docs/tinyforge-api.md")
+	})
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed here; see docs/tinyforge-api.md")
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.db.PingContext(r.Context()); err != nil {
+		s.log.Error("health: database unreachable", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "database unreachable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// caller is the authenticated token of a request.
+type caller struct {
+	Token
+}
+
+// actor is how the audit log names the caller; never the secret.
+func (c caller) actor() string { return "token:" + c.Name + "#" + strconv.FormatInt(c.ID, 10) }
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller, id int64)
+
+// authed checks the bearer token (401), the role (403), the {id} (404 when not a positive
+// integer) and the token's workload limit (403) before calling h.
+func (s *Server) authed(role string, perWorkload bool, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tinyforge"`)
+			writeError(w, http.StatusUnauthorized, "missing bearer token; send Authorization: Bearer <token>")
+			return
+		}
+		tok, err := s.store.Authenticate(r.Context(), secret)
+		if errors.Is(err, ErrBadToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tinyforge", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unknown or revoked token; create one with `tinyforge-server token create`")
+			return
+		}
+		if err != nil {
+			s.internal(w, "authenticate", err)
+			return
+		}
+		if role == RoleAdmin && tok.Role != RoleAdmin {
+			writeError(w, http.StatusForbidden, "this needs an admin token; the token's role is "+tok.Role)
+			return
+		}
+		var id int64
+		if perWorkload {
+			id, err = strconv.ParseInt(r.PathValue("id"), 10, 64)
+			if err != nil || id <= 0 {
+				writeError(w, http.StatusNotFound, "workload ids are positive integers; look a name up with GET /api/workloads?name=")
+				return
+			}
+			if tok.WorkloadID != 0 && tok.WorkloadID != id {
+				writeError(w, http.StatusForbidden, "this token is limited to another workload")
+				return
+			}
+		} else if tok.WorkloadID != 0 && r.Method != http.MethodGet {
+			writeError(w, http.StatusForbidden, "a token limited to one workload cannot create workloads")
+			return
+		}
+		h(w, r, caller{tok}, id)
+	}
+}
+
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+func (s *Server) listWorkloads(w http.ResponseWriter, r *http.Request, c caller, _ int64) {
+	list, err := s.store.ListWorkloads(r.Context(), r.URL.Query().Get("name"), c.WorkloadID)
+	if err != nil {
+		s.internal(w, "list workloads", err)
+		return
+	}
+	out := make([]tinyforge.WorkloadSummary, 0, len(list))
+	for _, wl := range list {
+		out = append(out, tinyforge.WorkloadSummary{ID: wl.ID, Name: wl.Name, SourceType: wl.SourceType, GitOps: settings(wl)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func settings(wl *Workload) tinyforge.GitOpsSettings {
+	return tinyforge.GitOpsSettings{Enabled: wl.GitOpsEnabled, Path: wl.GitOpsPath, LastSyncAt: wl.GitOpsLastSyncAt,
+		CommitSHA: wl.GitOpsCommitSHA, FileSHA: wl.GitOpsFileSHA}
+}
+
+func (s *Server) wire(r *http.Request, wl *Workload) tinyforge.Workload {
+	return tinyforge.Workload{ID: wl.ID, Name: wl.Name, SourceType: wl.SourceType, SourceConfig: wl.SourceConfig,
+		Version: wl.Version, GitOps: settings(wl), UIURL: s.baseURL(r) + "/apps/" + strconv.FormatInt(wl.ID, 10)}
+}
+
+func (s *Server) baseURL(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) getWorkload(w http.ResponseWriter, r *http.Request, _ caller, id int64) {
+	wl, ok := s.load(w, r, id)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.wire(r, wl))
+}
+
+// load reads workload id, answering 404 or 500 itself when it cannot.
+func (s *Server) load(w http.ResponseWriter, r *http.Request, id int64) (*Workload, bool) {
+	wl, err := s.store.GetWorkload(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
+		return nil, false
+	}
+	if err != nil {
+		s.internal(w, "read workload", err)
+		return nil, false
+	}
+	return wl, true
+}
+
+func (s *Server) createWorkload(w http.ResponseWriter, r *http.Request, c caller, _ int64) {
+	var req tinyforge.CreateWorkloadRequest
+	if !decode(w, r, &req, false) {
+		return
+	}
+	if msg := checkName(req.Name); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if msg := checkWord("source_type", req.SourceType); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	nw := NewWorkload{Name: req.Name, SourceType: req.SourceType, SourceConfig: req.SourceConfig}
+	var seal func(int64) ([]byte, error)
+	if req.Repo != nil {
+		repo, msg := checkRepo(req.Repo)
+		if msg != "" {
+			writeError(w, http.StatusBadRequest, msg)
+			return
+		}
+		nw.Repo = repo
+		if tok := req.Repo.AccessToken; tok != "" {
+			seal = func(id int64) ([]byte, error) { return s.cipher.Seal(id, tok) }
+		}
+	}
+	wl, err := s.store.CreateWorkload(r.Context(), nw, seal)
+	switch {
+	case errors.Is(err, ErrNotObject):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case errors.Is(err, ErrNameTaken):
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		s.internal(w, "create workload", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.wire(r, wl))
+}
+
+func (s *Server) patchWorkload(w http.ResponseWriter, r *http.Request, c caller, id int64) {
+	var req tinyforge.UpdateWorkloadRequest
+	if !decode(w, r, &req, false) {
+		return
+	}
+	if req.SourceConfig == nil && req.Repo == nil {
+		writeError(w, http.StatusBadRequest, `nothing to change; send "source_config" with "version", and/or "repo"`)
+		return
+	}
+	var u Update
+	if req.SourceConfig != nil {
+		if req.Version == nil {
+			writeError(w, http.StatusBadRequest, `"source_config" needs the "version" it was read at`)
+			return
+		}
+		u.SourceConfig, u.Version = req.SourceConfig, *req.Version
+	}
+	if req.Repo != nil {
+		repo, msg := checkRepo(req.Repo)
+		if msg != "" {
+			writeError(w, http.StatusBadRequest, msg)
+			return
+		}
+		u.Repo = &repo
+		if tok := req.Repo.AccessToken; tok != "" {
+			u.Seal = func(id int64) ([]byte, error) { return s.cipher.Seal(id, tok) }
+		}
+	}
+	err := s.store.UpdateWorkload(r.Context(), id, u)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
+		return
+	case errors.Is(err, ErrNotObject):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case errors.Is(err, ErrVersionConflict):
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		s.internal(w, "update workload", err)
+		return
+	}
+	s.getWorkload(w, r, c, id)
+}
+
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, _ caller, id int64) {
+	if _, ok := s.load(w, r, id); !ok {
+		return
+	}
+	evs, err := s.store.Events(r.Context(), id, 0)
+	if err != nil {
+		s.internal(w, "read events", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, evs)
+}
+
+// internal logs err (which never holds a secret: tokens stay in headers and sealed columns)
+// and answers 500 without details.
+func (s *Server) internal(w http.ResponseWriter, what string, err error) {
+	s.log.Error(what, "err", err)
+	writeError(w, http.StatusInternalServerError, what+" failed; see the server log")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, tinyforge.ErrorBody{Error: msg})
+}
+
+// decode reads a JSON body of at most MaxRequestBytes into v, answering 413 or 400 itself.
+// allowEmpty accepts an empty body (v keeps its zero value).
+func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", MaxRequestBytes))
+		return false
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "could not read the request body")
+		return false
+	}
+	if allowEmpty && strings.TrimSpace(string(body)) == "" {
+		return true
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "request body is not the expected JSON: "+jsonProblem(err))
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "request body has data after the JSON object")
+		return false
+	}
+	return true
+}
+
+// jsonProblem describes a decode error without quoting the body (which may hold a token).
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be %s", te.Field, te.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if len(f) > 66 {
+			f = f[:64] + `…"`
+		}
+		return "unknown field " + f
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "body is empty or truncated"
+	}
+	return "malformed JSON"
+}
+
+func checkName(name string) string {
+	if strings.TrimSpace(name) == "" || len(name) > 200 {
+		return `"name" must be 1 to 200 bytes`
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return `"name" must not contain control characters`
+		}
+	}
+	return ""
+}
+
+func checkWord(field, v string) string {
+	if v == "" || len(v) > 64 {
+		return fmt.Sprintf("%q must be 1 to 64 bytes", field)
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return fmt.Sprintf("%q must be a word of letters, digits, '_', '-' or '.'", field)
+		}
+	}
+	return ""
+}
+
+// checkRepo validates repo coordinates; the message never quotes the access token.
+func checkRepo(r *tinyforge.RepoSettings) (Repo, string) {
+	switch r.Provider {
+	case "github", "gitea", "gitlab":
+	default:
+		return Repo{}, `"repo.provider" must be "github", "gitea" or "gitlab"`
+	}
+	u, err := url.Parse(r.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return Repo{}, `"repo.base_url" must be an http(s) URL without credentials, query or fragment, like https://gitea.example.com`
+	}
+	for _, f := range []struct{ name, v string }{{"repo.owner", r.Owner}, {"repo.repo", r.Repo}, {"repo.branch", r.Branch}} {
+		if f.v == "" || len(f.v) > 255 || strings.ContainsAny(f.v, "\x00\r\n\t ?#\\") || strings.Contains(f.v, "..") {
+			return Repo{}, fmt.Sprintf("%q must be 1 to 255 bytes without whitespace, '?', '#', '\\' or '..'", f.name)
+		}
+	}
+	if strings.ContainsAny(r.AccessToken, "\x00\r\n") {
+		return Repo{}, `"repo.access_token" must not contain line breaks`
+	}
+	return Repo{Provider: r.Provider, BaseURL: strings.TrimSuffix(r.BaseURL, "/"), Owner: r.Owner, Name: r.Repo, Branch: r.Branch}, ""
+}
+
+// lockWorkload takes workload id's Sync lock and returns its release.
+func (s *Server) lockWorkload(id int64) func() {
+	s.locksMu.Lock()
+	m, ok := s.locks[id]
+	if !ok {
+		m = &sync.Mutex{}
+		s.locks[id] = m
+	}
+	s.locksMu.Unlock()
+	m.Lock()
+	return m.Unlock
+}

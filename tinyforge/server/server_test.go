@@ -1,0 +1,303 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tinyforge/tinyforge-check/tinyforge"
+)
+
+func TestAuthorizationMatrix(t *testing.T) {
+	e := newEnv(t)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	e.createWorkload("one", "dockerfile", `{}`)
+	e.createWorkload("two", "dockerfile", `{}`)
+	e.enable(1)
+	e.enable(2)
+
+	tokens := []struct{ name, secret string }{
+		{"none", ""}, {"unknown", "tfk_unknown"}, {"not bearer", "garbage"}, {"revoked", e.revoked},
+		{"viewer", e.viewer}, {"admin", e.admin}, {"viewer limited to 1", e.limited}, {"admin limited to 1", e.limitedAdmin},
+	}
+	repo := `{"repo":{"provider":"gitea","base_url":"https://gitea.example.com","owner":"acme","repo":"app","branch":"main"}}`
+	n := 0
+	create := func() string { n++; return fmt.Sprintf(`{"name":"new-%d","source_type":"static"}`, n) }
+	tests := []struct {
+		method, path string
+		body         func() string
+		want         [8]int // in the order of tokens
+	}{
+		{"GET", "/healthz", nil, [8]int{200, 200, 200, 200, 200, 200, 200, 200}},
+		{"GET", "/api/workloads", nil, [8]int{401, 401, 401, 401, 200, 200, 200, 200}},
+		{"POST", "/api/workloads", create, [8]int{401, 401, 401, 401, 403, 201, 403, 403}},
+		{"GET", "/api/workloads/1", nil, [8]int{401, 401, 401, 401, 200, 200, 200, 200}},
+		{"GET", "/api/workloads/2", nil, [8]int{401, 401, 401, 401, 200, 200, 403, 403}},
+		{"GET", "/api/workloads/99", nil, [8]int{401, 401, 401, 401, 404, 404, 403, 403}},
+		{"GET", "/api/workloads/x", nil, [8]int{401, 401, 401, 401, 404, 404, 404, 404}},
+		{"PATCH", "/api/workloads/1", func() string { return repo }, [8]int{401, 401, 401, 401, 403, 200, 403, 200}},
+		{"PATCH", "/api/workloads/2", func() string { return repo }, [8]int{401, 401, 401, 401, 403, 200, 403, 403}},
+		{"GET", "/api/workloads/1/gitops", nil, [8]int{401, 401, 401, 401, 200, 200, 200, 200}},
+		{"GET", "/api/workloads/2/gitops", nil, [8]int{401, 401, 401, 401, 200, 200, 403, 403}},
+		{"PUT", "/api/workloads/1/gitops", func() string { return `{"enabled":true,"path":".tinyforge.yml"}` }, [8]int{401, 401, 401, 401, 403, 200, 403, 200}},
+		{"PUT", "/api/workloads/2/gitops", func() string { return `{"enabled":true}` }, [8]int{401, 401, 401, 401, 403, 200, 403, 403}},
+		{"POST", "/api/workloads/1/gitops/sync", func() string { return `{}` }, [8]int{401, 401, 401, 401, 403, 200, 403, 200}},
+		{"POST", "/api/workloads/2/gitops/sync", func() string { return `` }, [8]int{401, 401, 401, 401, 403, 200, 403, 403}},
+		{"GET", "/api/workloads/1/events", nil, [8]int{401, 401, 401, 401, 403, 200, 403, 200}},
+		{"GET", "/api/workloads/2/events", nil, [8]int{401, 401, 401, 401, 403, 200, 403, 403}},
+		{"DELETE", "/api/workloads/1", nil, [8]int{405, 405, 405, 405, 405, 405, 405, 405}},
+		{"GET", "/api/nothing", nil, [8]int{404, 404, 404, 404, 404, 404, 404, 404}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			var got [8]int
+			for i, tok := range tokens {
+				body := ""
+				if tt.body != nil {
+					body = tt.body()
+				}
+				code, b := e.do(tt.method, tt.path, tok.secret, body)
+				got[i] = code
+				if code >= 400 {
+					var eb tinyforge.ErrorBody
+					if err := json.Unmarshal([]byte(b), &eb); err != nil || eb.Error == "" {
+						t.Errorf("%s: error answer %q is not {\"error\": ...}", tok.name, b)
+					}
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("status by token %v (-want +got):\n%s", tokenNames(tokens), diff)
+			}
+		})
+	}
+}
+
+func tokenNames(ts []struct{ name, secret string }) []string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.name)
+	}
+	return out
+}
+
+func TestListLimitedAndByName(t *testing.T) {
+	e := newEnv(t)
+	e.createWorkload("one", "dockerfile", `{}`)
+	e.createWorkload("two words", "static", `{}`)
+	tests := []struct {
+		token, query string
+		want         []string
+	}{
+		{e.viewer, "", []string{"one", "two words"}},
+		{e.viewer, "?name=two+words", []string{"two words"}},
+		{e.viewer, "?name=three", []string{}},
+		{e.limited, "", []string{"one"}},
+		{e.limited, "?name=two+words", []string{}},
+	}
+	for _, tt := range tests {
+		var list []tinyforge.WorkloadSummary
+		e.doJSON("GET", "/api/workloads"+tt.query, tt.token, "", 200, &list)
+		got := []string{}
+		for _, w := range list {
+			got = append(got, w.Name)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("list %q (-want +got):\n%s", tt.query, diff)
+		}
+	}
+}
+
+func TestCreateGetPatch(t *testing.T) {
+	e := newEnv(t)
+	w := e.createWorkload("api", "dockerfile", `{"port": 3000, "dockerfile_path": "Dockerfile"}`)
+	want := tinyforge.Workload{ID: 1, Name: "api", SourceType: "dockerfile", SourceConfig: json.RawMessage(`{"port":3000,"dockerfile_path":"Dockerfile"}`),
+		Version: 1, GitOps: tinyforge.GitOpsSettings{Path: ".tinyforge.yml"}, UIURL: "https://tf.example.com/apps/1"}
+	if diff := cmp.Diff(want, w); diff != "" {
+		t.Errorf("created (-want +got):\n%s", diff)
+	}
+	var got tinyforge.Workload
+	e.doJSON("GET", "/api/workloads/1", e.viewer, "", 200, &got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+	// The forge token is stored encrypted: the plaintext is nowhere in the database file's rows.
+	var sealed []byte
+	if err := e.store.db.QueryRow(`SELECT repo_token FROM workloads WHERE id = 1`).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	if len(sealed) == 0 || strings.Contains(string(sealed), forgeCanary) {
+		t.Errorf("repo token stored as %q, want ciphertext", sealed)
+	}
+
+	tests := []struct {
+		name        string
+		body        string
+		wantStatus  int
+		wantVersion int64
+		wantConfig  string
+	}{
+		{"edit with current version", `{"source_config":{"port":3001},"version":1}`, 200, 2, `{"port":3001}`},
+		{"stale version", `{"source_config":{"port":3002},"version":1}`, 409, 2, `{"port":3001}`},
+		{"config without version", `{"source_config":{"port":3002}}`, 400, 2, `{"port":3001}`},
+		{"not an object", `{"source_config":[1],"version":2}`, 400, 2, `{"port":3001}`},
+		{"unknown field", `{"source_confg":{},"version":2}`, 400, 2, `{"port":3001}`},
+		{"empty patch", `{}`, 400, 2, `{"port":3001}`},
+		{"repo only keeps version", `{"repo":{"provider":"github","base_url":"https://api.github.com","owner":"o","repo":"r","branch":"b"}}`, 200, 2, `{"port":3001}`},
+		{"bad provider", `{"repo":{"provider":"svn","base_url":"https://x","owner":"o","repo":"r","branch":"b"}}`, 400, 2, `{"port":3001}`},
+		{"base url with credentials", `{"repo":{"provider":"gitea","base_url":"https://u:` + forgeCanary + `@x","owner":"o","repo":"r","branch":"b"}}`, 400, 2, `{"port":3001}`},
+		{"body too large", `{"source_config":{"k":"` + strings.Repeat("a", MaxRequestBytes) + `"},"version":2}`, 413, 2, `{"port":3001}`},
+		{"malformed", `{"source_config":`, 400, 2, `{"port":3001}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, b := e.do("PATCH", "/api/workloads/1", e.admin, tt.body)
+			if code != tt.wantStatus {
+				t.Fatalf("status %d %s, want %d", code, b, tt.wantStatus)
+			}
+			var got tinyforge.Workload
+			e.doJSON("GET", "/api/workloads/1", e.admin, "", 200, &got)
+			if got.Version != tt.wantVersion || string(got.SourceConfig) != tt.wantConfig {
+				t.Errorf("after: version %d config %s, want %d %s", got.Version, got.SourceConfig, tt.wantVersion, tt.wantConfig)
+			}
+		})
+	}
+}
+
+func TestCreateRejects(t *testing.T) {
+	e := newEnv(t)
+	e.createWorkload("taken", "static", `{}`)
+	tests := []struct {
+		body string
+		want int
+	}{
+		{`{"name":"","source_type":"static"}`, 400},
+		{`{"name":"x","source_type":""}`, 400},
+		{`{"name":"x","source_type":"a b"}`, 400},
+		{`{"name":"x\u0000","source_type":"static"}`, 400},
+		{`{"name":"x","source_type":"static","source_config":"str"}`, 400},
+		{`{"name":"x","source_type":"static","repo":{"provider":"gitea","base_url":"gitea.example.com","owner":"o","repo":"r","branch":"b"}}`, 400},
+		{`{"name":"x","source_type":"static","repo":{"provider":"gitea","base_url":"https://g","owner":"../o","repo":"r","branch":"b"}}`, 400},
+		{`{"name":"taken","source_type":"static"}`, 409},
+		{`{"name":"x","source_type":"compose"}`, 201}, // any word is accepted
+	}
+	for _, tt := range tests {
+		if code, b := e.do("POST", "/api/workloads", e.admin, tt.body); code != tt.want {
+			t.Errorf("POST %s = %d %s, want %d", tt.body, code, b, tt.want)
+		}
+	}
+}
+
+func TestPutGitOpsPath(t *testing.T) {
+	e := newEnv(t)
+	e.createWorkload("app", "dockerfile", `{}`)
+	e.createWorkload("other", "compose", `{}`)
+	tests := []struct {
+		name     string
+		id       int
+		path     string // JSON string literal content
+		want     int
+		wantPath string
+	}{
+		{"default", 1, ".tinyforge.yml", 200, ".tinyforge.yml"},
+		{"nested yaml", 1, "deploy/tinyforge.yaml", 200, "deploy/tinyforge.yaml"},
+		{"empty keeps current", 1, "", 200, "deploy/tinyforge.yaml"},
+		{"absolute", 1, "/etc/tinyforge.yml", 400, ""},
+		{"dot dot", 1, "../secrets.yml", 400, ""},
+		{"inner dot dot", 1, "a/../../b.yml", 400, ""},
+		{"dot segment", 1, "./a.yml", 400, ""},
+		{"empty segment", 1, "a//b.yml", 400, ""},
+		{"backslash", 1, `a\\..\\b.yml`, 400, ""},
+		{"NUL", 1, `a\u0000.yml`, 400, ""},
+		{"newline", 1, `a\n.yml`, 400, ""},
+		{"space", 1, "a b.yml", 400, ""},
+		{"url-encoded traversal", 1, "%2e%2e/a.yml", 400, ""},
+		{"url-encoded slash", 1, "a%2f..%2fb.yml", 400, ""},
+		{"unicode", 1, "dépl.yml", 400, ""},
+		{"not yaml", 1, "tinyforge.json", 400, ""},
+		{"trailing slash", 1, "a.yml/", 400, ""},
+		{"255 bytes", 1, strings.Repeat("a", 251) + ".yml", 200, strings.Repeat("a", 251) + ".yml"},
+		{"256 bytes", 1, strings.Repeat("a", 252) + ".yml", 400, ""},
+		{"unsupported source type", 2, ".tinyforge.yml", 422, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, b := e.do("PUT", fmt.Sprintf("/api/workloads/%d/gitops", tt.id), e.admin, `{"enabled":false,"path":"`+tt.path+`"}`)
+			if code != tt.want {
+				t.Fatalf("status %d %s, want %d", code, b, tt.want)
+			}
+			if code != 200 {
+				return
+			}
+			var v tinyforge.GitOpsView
+			json.Unmarshal([]byte(b), &v)
+			if v.Path != tt.wantPath || v.Status != "disabled" {
+				t.Errorf("view path %q status %q, want %q disabled", v.Path, v.Status, tt.wantPath)
+			}
+		})
+	}
+}
+
+func FuzzCheckGitOpsPath(f *testing.F) {
+	for _, s := range []string{".tinyforge.yml", "../a.yml", "a/b.yaml", "/x.yml", "a//b.yml", "\x00.yml"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if CheckGitOpsPath(p) != "" {
+			return
+		}
+		// Whatever is accepted stays inside the repo and names a YAML file.
+		if strings.HasPrefix(p, "/") || strings.Contains(p, "..") && containsSegment(p, "..") || len(p) > 255 ||
+			!(strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) || strings.ContainsAny(p, "\\\x00%: \n") {
+			t.Fatalf("accepted %q", p)
+		}
+	})
+}
+
+func containsSegment(p, seg string) bool {
+	for _, s := range strings.Split(p, "/") {
+		if s == seg {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	secret, tok, err := e.store.CreateToken(ctx, "ci", RoleViewer, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) < 40 {
+		t.Errorf("secret %q is not a long tfk_ token", secret)
+	}
+	got, err := e.store.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tok, got); diff != "" {
+		t.Errorf("authenticated token (-want +got):\n%s", diff)
+	}
+	// Only the hash is stored.
+	var n int
+	e.store.db.QueryRow(`SELECT COUNT(*) FROM api_tokens WHERE CAST(hash AS TEXT) LIKE ? OR name LIKE ?`, "%"+secret[4:]+"%", "%"+secret[4:]+"%").Scan(&n)
+	if n != 0 {
+		t.Error("token secret is stored in clear")
+	}
+	if err := e.store.RevokeToken(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Authenticate(ctx, secret); err != ErrBadToken {
+		t.Errorf("revoked token: err = %v, want ErrBadToken", err)
+	}
+	if err := e.store.RevokeToken(ctx, 999); err == nil {
+		t.Error("revoking an unknown token succeeded")
+	}
+	if _, _, err := e.store.CreateToken(ctx, "x", "root", 0); err == nil {
+		t.Error("role root accepted")
+	}
+}
