@@ -1,0 +1,506 @@
+// Package forgefake provides stateful fakes of GitHub, Gitea/Forgejo and
+// GitLab for tests: httptest servers holding repositories (files at commits,
+// branch heads), PR comments and commit statuses, with fault injection
+// (rate limits, 5xx bursts, stored-then-502 POSTs, cross-origin redirects,
+// read-only tokens), request recording, and validation of every request and
+// response against the forge's official API description so the fakes cannot
+// drift from the real services.
+//
+// Start one with NewGitHub, NewGitea or NewGitLab; each is closed by the
+// test's cleanup. All methods are safe for concurrent use.
+package forgefake
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Options configure a fake. The zero value serves without latency and
+// without spec validation (GitLab has no machine-readable description).
+type Options struct {
+	// Spec validates every request and response; a violation fails the test
+	// and the request is answered 400. Use Specs.GitHub / Specs.Gitea.
+	Spec *Spec
+	// Latency, when positive, delays each request by a random duration in
+	// [0, Latency) before it is handled.
+	Latency time.Duration
+}
+
+// Token describes what a bearer of a token may do.
+type Token struct {
+	// Login is the identity comments and statuses are written as.
+	Login string
+	// ReadOnly makes every write answer 403 (the token of a fork PR).
+	ReadOnly bool
+	// Integration makes GET /user answer 403 "Resource not accessible by
+	// integration" (GitHub's job token; Login should be github-actions[bot]).
+	Integration bool
+}
+
+// Comment is a PR/MR comment held by a fake.
+type Comment struct {
+	ID      int64
+	Author  string
+	Body    string
+	Created time.Time
+	Updated time.Time
+}
+
+// Status is a commit status held by a fake, in the check's vocabulary as the
+// forge stored it (GitLab: its own state names).
+type Status struct {
+	ID          int64
+	State       string
+	Context     string
+	Description string
+	TargetURL   string
+	Creator     string
+}
+
+// Request is one recorded request.
+type Request struct {
+	Method string
+	Path   string // escaped path
+	Query  string // raw query
+	Header http.Header
+	Body   []byte
+	Status int // the status answered
+}
+
+// FaultKind selects what a Fault does.
+type FaultKind int
+
+// The faults a fake can inject.
+const (
+	// FaultStatus answers Status (e.g. 500, 502) without handling.
+	FaultStatus FaultKind = iota + 1
+	// FaultStoreThen502 handles the request (a POST is stored), then
+	// answers 502 instead of the real answer.
+	FaultStoreThen502
+	// FaultRateLimit answers GitHub's secondary rate limit: 403 with
+	// Retry-After: RetryAfter (seconds) and the documentation URL.
+	FaultRateLimit
+	// FaultTooManyRequests answers 429 with Retry-After: RetryAfter.
+	FaultTooManyRequests
+	// FaultRedirect answers 307 to RedirectTo + the request's path and
+	// query (another origin).
+	FaultRedirect
+)
+
+// Fault injects a failure into matching requests.
+type Fault struct {
+	Kind FaultKind
+	// Method matches the request method; empty matches all.
+	Method string
+	// PathContains matches requests whose path contains it; empty matches
+	// all.
+	PathContains string
+	// Times is how many matching requests are affected; 0 means all.
+	Times int
+	// Status is the code FaultStatus answers.
+	Status int
+	// RetryAfter is the Retry-After, in seconds, of the rate-limit faults.
+	RetryAfter int
+	// RedirectTo is the origin FaultRedirect sends the client to.
+	RedirectTo string
+}
+
+// repo is one repository's state.
+type repo struct {
+	branches map[string]string            // branch -> head commit sha
+	commits  map[string]map[string][]byte // sha -> path -> content
+	comments map[int][]*Comment           // PR number -> comments, by id
+	statuses map[string][]*Status         // sha -> statuses, oldest first
+}
+
+// core holds what every fake shares: state, tokens, faults, recording and
+// the validating middleware.
+type core struct {
+	t       testing.TB
+	srv     *httptest.Server
+	opts    Options
+	forge   string
+	mu      sync.Mutex
+	repos   map[string]*repo
+	tokens  map[string]Token
+	faults  []*faultState
+	reqs    []Request
+	nextID  int64
+	clock   time.Time
+	handler http.Handler
+}
+
+type faultState struct {
+	Fault
+	used int
+}
+
+func newCore(t testing.TB, forge string, opts Options) *core {
+	return &core{
+		t:      t,
+		opts:   opts,
+		forge:  forge,
+		repos:  map[string]*repo{},
+		tokens: map[string]Token{},
+		nextID: 1000,
+		clock:  time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	}
+}
+
+func (c *core) start(h http.Handler) {
+	c.handler = h
+	c.srv = httptest.NewServer(http.HandlerFunc(c.serve))
+	c.t.Cleanup(c.srv.Close)
+}
+
+// URL is the fake's root URL (GitHub: the API root; Gitea and GitLab: the
+// web root, the API living under /api/v1 and /api/v4).
+func (c *core) URL() string { return c.srv.URL }
+
+// Client returns an http.Client for the fake (plain, no retries).
+func (c *core) Client() *http.Client { return c.srv.Client() }
+
+// AddToken registers a token.
+func (c *core) AddToken(token string, tk Token) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tokens[token] = tk
+}
+
+// AddRepo creates an empty repository (idempotent).
+func (c *core) AddRepo(owner, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.repo(owner, name, true)
+}
+
+func (c *core) repo(owner, name string, create bool) *repo {
+	k := strings.ToLower(owner + "/" + name)
+	r := c.repos[k]
+	if r == nil && create {
+		r = &repo{branches: map[string]string{}, commits: map[string]map[string][]byte{},
+			comments: map[int][]*Comment{}, statuses: map[string][]*Status{}}
+		c.repos[k] = r
+	}
+	return r
+}
+
+// PutFile commits content at path on branch (creating the repository and
+// branch if needed), moves the branch head to the new commit and returns its
+// sha. Other files of the previous head are kept.
+func (c *core) PutFile(owner, name, branch, path string, content []byte) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.repo(owner, name, true)
+	files := map[string][]byte{}
+	if head, ok := r.branches[branch]; ok {
+		for p, b := range r.commits[head] {
+			files[p] = b
+		}
+	}
+	path = strings.TrimPrefix(path, "/")
+	if content == nil {
+		delete(files, path)
+	} else {
+		files[path] = append([]byte(nil), content...)
+	}
+	c.nextID++
+	h := sha1.Sum([]byte(fmt.Sprintf("%s/%s@%s#%d:%s", owner, name, branch, c.nextID, path)))
+	sha := hex.EncodeToString(h[:])
+	r.commits[sha] = files
+	r.branches[branch] = sha
+	return sha
+}
+
+// DeleteFile commits the removal of path on branch and returns the new head.
+func (c *core) DeleteFile(owner, name, branch, path string) string {
+	return c.PutFile(owner, name, branch, path, nil)
+}
+
+// BranchHead returns the head commit of branch ("" if none).
+func (c *core) BranchHead(owner, name, branch string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.repo(owner, name, false); r != nil {
+		return r.branches[branch]
+	}
+	return ""
+}
+
+// AddComment stores a comment on PR number as author (seeding state, e.g. a
+// human comment) and returns its id.
+func (c *core) AddComment(owner, name string, number int, author, body string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addComment(c.repo(owner, name, true), number, author, body).ID
+}
+
+func (c *core) addComment(r *repo, number int, author, body string) *Comment {
+	c.nextID++
+	now := c.now()
+	cm := &Comment{ID: c.nextID, Author: author, Body: body, Created: now, Updated: now}
+	r.comments[number] = append(r.comments[number], cm)
+	return cm
+}
+
+func (c *core) now() time.Time {
+	c.clock = c.clock.Add(time.Second)
+	return c.clock
+}
+
+// Comments returns copies of the comments on PR number, oldest first.
+func (c *core) Comments(owner, name string, number int) []Comment {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.repo(owner, name, false)
+	if r == nil {
+		return nil
+	}
+	out := make([]Comment, 0, len(r.comments[number]))
+	for _, cm := range r.comments[number] {
+		out = append(out, *cm)
+	}
+	return out
+}
+
+// Statuses returns copies of the statuses of commit sha, oldest first.
+func (c *core) Statuses(owner, name, sha string) []Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.repo(owner, name, false)
+	if r == nil {
+		return nil
+	}
+	out := make([]Status, 0, len(r.statuses[sha]))
+	for _, s := range r.statuses[sha] {
+		out = append(out, *s)
+	}
+	return out
+}
+
+// SetFault adds a fault; faults are tried in the order added.
+func (c *core) SetFault(f Fault) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.faults = append(c.faults, &faultState{Fault: f})
+}
+
+// ClearFaults removes every fault.
+func (c *core) ClearFaults() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.faults = nil
+}
+
+// Requests returns the requests served so far, in order.
+func (c *core) Requests() []Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Request(nil), c.reqs...)
+}
+
+// ResetRequests forgets the recorded requests.
+func (c *core) ResetRequests() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reqs = nil
+}
+
+// fault returns the first active fault matching r, consuming one use.
+func (c *core) fault(r *http.Request) *Fault {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.faults {
+		if f.Times > 0 && f.used >= f.Times {
+			continue
+		}
+		if f.Method != "" && !strings.EqualFold(f.Method, r.Method) {
+			continue
+		}
+		if f.PathContains != "" && !strings.Contains(r.URL.Path, f.PathContains) {
+			continue
+		}
+		f.used++
+		ff := f.Fault
+		return &ff
+	}
+	return nil
+}
+
+// token returns the token of a request as the forge reads it.
+func (c *core) token(r *http.Request) (Token, bool) {
+	var raw string
+	switch c.forge {
+	case "gitlab":
+		raw = r.Header.Get("Private-Token")
+		if raw == "" {
+			raw = r.Header.Get("Job-Token")
+		}
+		if raw == "" {
+			raw, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		}
+	default:
+		a := r.Header.Get("Authorization")
+		if v, ok := strings.CutPrefix(a, "Bearer "); ok {
+			raw = v
+		} else if v, ok := strings.CutPrefix(a, "token "); ok {
+			raw = v
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tk, ok := c.tokens[raw]
+	return tk, ok && raw != ""
+}
+
+// serve records, delays, validates and dispatches a request, then validates
+// the answer before sending it.
+func (c *core) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if c.opts.Latency > 0 {
+		time.Sleep(rand.N(c.opts.Latency))
+	}
+	rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body}
+	defer func() {
+		c.mu.Lock()
+		c.reqs = append(c.reqs, rec)
+		c.mu.Unlock()
+	}()
+
+	if c.opts.Spec != nil {
+		if err := c.opts.Spec.ValidateRequest(r, body); err != nil {
+			c.t.Errorf("forgefake %s: %v", c.forge, err)
+			rec.Status = http.StatusBadRequest
+			http.Error(w, "request violates the API description", http.StatusBadRequest)
+			return
+		}
+	}
+	f := c.fault(r)
+	if f != nil && f.Kind != FaultStoreThen502 {
+		rec.Status = c.writeFault(w, r, f)
+		return
+	}
+	rw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
+	c.handler.ServeHTTP(rw, r)
+	if c.opts.Spec != nil {
+		if err := c.opts.Spec.ValidateResponse(r, body, rw.status, rw.header, rw.body.Bytes()); err != nil {
+			c.t.Errorf("forgefake %s: %v", c.forge, err)
+		}
+	}
+	if f != nil { // stored, then the answer is lost
+		rec.Status = http.StatusBadGateway
+		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
+		return
+	}
+	for k, v := range rw.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rw.status)
+	w.Write(rw.body.Bytes())
+	rec.Status = rw.status
+}
+
+func (c *core) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) int {
+	switch f.Kind {
+	case FaultStatus:
+		http.Error(w, http.StatusText(f.Status), f.Status)
+		return f.Status
+	case FaultRateLimit:
+		w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`)
+		return http.StatusForbidden
+	case FaultTooManyRequests:
+		w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
+		http.Error(w, "429 Too Many Requests", http.StatusTooManyRequests)
+		return http.StatusTooManyRequests
+	case FaultRedirect:
+		target := strings.TrimSuffix(f.RedirectTo, "/") + r.URL.RequestURI()
+		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+		return http.StatusTemporaryRedirect
+	}
+	http.Error(w, "unknown fault", http.StatusInternalServerError)
+	return http.StatusInternalServerError
+}
+
+// bufferedWriter holds an answer until it has been validated.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(s int) {
+	if !b.wrote {
+		b.status, b.wrote = s, true
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	b.wrote = true
+	return b.body.Write(p)
+}
+
+// writeJSON answers v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(v)
+}
+
+// sortedComments returns comments by id.
+func sortedComments(cs []*Comment) []*Comment {
+	out := append([]*Comment(nil), cs...)
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Foreign is a server at another origin that records what reaches it, to
+// prove no credential follows a redirect there.
+type Foreign struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []Request
+}
+
+// NewForeign starts a recording server answering 404 to everything.
+func NewForeign(t testing.TB) *Foreign {
+	f := &Foreign{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		f.mu.Lock()
+		f.reqs = append(f.reqs, Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body, Status: 404})
+		f.mu.Unlock()
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// URL is the foreign server's origin.
+func (f *Foreign) URL() string { return f.srv.URL }
+
+// Requests returns what reached the foreign server.
+func (f *Foreign) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.reqs...)
+}

@@ -1,0 +1,233 @@
+package providers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"code.gitea.io/sdk/gitea"
+)
+
+// Gitea reports to Gitea or Forgejo through the Gitea SDK, constructed with
+// SetGiteaVersion("") so it never probes /api/v1/version. The token is added
+// per request ("Authorization: token ...") for the forge's origin only.
+// Create it with NewGitea; it is safe for concurrent use.
+type Gitea struct {
+	base string // web root without trailing slash, e.g. https://gitea.example.com
+	hc   *http.Client
+	opts Options
+}
+
+// NewGitea builds a Gitea/Forgejo provider. Options.BaseURL is the forge's
+// web root (GITHUB_SERVER_URL in Gitea/Forgejo Actions), without /api/v1.
+func NewGitea(o Options) (*Gitea, error) {
+	u, err := parseBase(o.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(u.Path, "/api/v1/") {
+		return nil, fmt.Errorf("gitea URL %q ends in /api/v1: pass the web root (e.g. https://gitea.example.com)", o.BaseURL)
+	}
+	tok := ""
+	if o.Token != "" {
+		tok = "token " + o.Token
+	}
+	return &Gitea{base: strings.TrimSuffix(u.String(), "/"), hc: withAuth(o.HTTPClient, u, "Authorization", tok), opts: o}, nil
+}
+
+// client returns an SDK client bound to ctx (the SDK has no per-call
+// context). Construction makes no request.
+func (g *Gitea) client(ctx context.Context) (*gitea.Client, error) {
+	c, err := gitea.NewClient(g.base, gitea.SetGiteaVersion(""), gitea.SetHTTPClient(g.hc), gitea.SetContext(ctx))
+	if err != nil {
+		return nil, wrapOp("build gitea client", err, g.opts.Token)
+	}
+	return c, nil
+}
+
+// err converts an SDK failure: an HTTP answer becomes an APIError, anything
+// else an opError; the token is redacted either way.
+func (g *Gitea) err(op string, resp *gitea.Response, err error) error {
+	if err == nil {
+		return nil
+	}
+	if resp != nil && resp.Response != nil && resp.StatusCode >= 300 {
+		e := newAPIError(op, resp.StatusCode, err.Error(), g.opts.Token)
+		e.RateLimited = resp.StatusCode == http.StatusTooManyRequests
+		return e
+	}
+	return wrapOp(op, err, g.opts.Token)
+}
+
+// giteaState maps the check's state onto Gitea's, which has warning.
+func giteaState(s State) (gitea.StatusState, error) {
+	switch s {
+	case StatePending, StateSuccess, StateWarning, StateFailure, StateError:
+		return gitea.StatusState(s), nil
+	}
+	return "", fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
+}
+
+// SetStatus sets a commit status: POST /api/v1/repos/{owner}/{repo}/statuses/{sha}
+// (operation repoCreateStatus). A 403 wraps ErrForbidden.
+func (g *Gitea) SetStatus(ctx context.Context, owner, repo string, st CommitStatus) error {
+	state, err := giteaState(st.State)
+	if err != nil {
+		return err
+	}
+	c, err := g.client(ctx)
+	if err != nil {
+		return err
+	}
+	_, resp, err := c.CreateStatus(owner, repo, st.SHA, gitea.CreateStatusOption{
+		State:       state,
+		TargetURL:   st.TargetURL,
+		Description: truncateDescription(st.Description, MaxDescription),
+		Context:     st.Context,
+	})
+	return g.err("create commit status", resp, err)
+}
+
+// UpsertComment keeps the one sticky comment of req.Context on PR req.Number
+// current. Operations: GET /api/v1/user (userGetCurrent), GET
+// /api/v1/repos/{owner}/{repo}/issues/{index}/comments (issueGetComments,
+// unpaginated), POST on the same path (issueCreateComment), PATCH and DELETE
+// /api/v1/repos/{owner}/{repo}/issues/comments/{id} (issueEditComment,
+// issueDeleteComment).
+func (g *Gitea) UpsertComment(ctx context.Context, owner, repo string, req CommentRequest) (CommentResult, error) {
+	return upsert(ctx, &giteaComments{g: g, owner: owner, repo: repo, number: int64(req.Number)}, req, g.opts.verifyDelay())
+}
+
+type giteaComments struct {
+	g           *Gitea
+	owner, repo string
+	number      int64
+}
+
+func (s *giteaComments) identity(ctx context.Context) (string, error) {
+	if s.g.opts.Login != "" {
+		return s.g.opts.Login, nil
+	}
+	c, err := s.g.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	u, resp, err := c.GetMyUserInfo()
+	if err != nil {
+		return "", s.g.err("read the token's user", resp, err)
+	}
+	return u.UserName, nil
+}
+
+func gtComment(c *gitea.Comment) comment {
+	out := comment{ID: c.ID, Body: c.Body, URL: c.HTMLURL}
+	if c.Poster != nil {
+		out.Author = c.Poster.UserName
+	}
+	return out
+}
+
+func (s *giteaComments) list(ctx context.Context) ([]comment, error) {
+	c, err := s.g.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Gitea answers the whole list at once; follow a Link next page anyway
+	// (deduplicated) in case a fork paginates.
+	seen := map[int64]bool{}
+	var out []comment
+	opt := gitea.ListIssueCommentOptions{}
+	for page := 1; page <= 1000; {
+		opt.Page = page
+		cs, resp, err := c.ListIssueComments(s.owner, s.repo, s.number, opt)
+		if err != nil {
+			return nil, s.g.err("list comments", resp, err)
+		}
+		for _, x := range cs {
+			if !seen[x.ID] {
+				seen[x.ID] = true
+				out = append(out, gtComment(x))
+			}
+		}
+		if resp == nil || resp.NextPage <= page {
+			return out, nil
+		}
+		page = resp.NextPage
+	}
+	return out, nil
+}
+
+func (s *giteaComments) create(ctx context.Context, body string) (comment, error) {
+	c, err := s.g.client(ctx)
+	if err != nil {
+		return comment{}, err
+	}
+	x, resp, err := c.CreateIssueComment(s.owner, s.repo, s.number, gitea.CreateIssueCommentOption{Body: body})
+	if err != nil {
+		return comment{}, s.g.err("create comment", resp, err)
+	}
+	return gtComment(x), nil
+}
+
+func (s *giteaComments) edit(ctx context.Context, id int64, body string) (comment, error) {
+	c, err := s.g.client(ctx)
+	if err != nil {
+		return comment{}, err
+	}
+	x, resp, err := c.EditIssueComment(s.owner, s.repo, id, gitea.EditIssueCommentOption{Body: body})
+	if err != nil {
+		return comment{}, s.g.err("update comment", resp, err)
+	}
+	return gtComment(x), nil
+}
+
+func (s *giteaComments) remove(ctx context.Context, id int64) error {
+	c, err := s.g.client(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := c.DeleteIssueComment(s.owner, s.repo, id)
+	return s.g.err("delete comment", resp, err)
+}
+
+// DownloadFile returns the file at path on ref, at most maxBytes bytes (0
+// means DefaultMaxFileBytes): GET /api/v1/repos/{owner}/{repo}/raw/{filepath}?ref=
+// (repoGetRawFile). Errors wrap ErrFileNotFound (404) or ErrFileTooLarge.
+func (g *Gitea) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
+	c, err := g.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc, resp, err := c.GetFileReader(owner, repo, ref, strings.TrimPrefix(path, "/"))
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("download %s at %s: %w", path, ref, ErrFileNotFound)
+		}
+		return nil, g.err("download file", resp, err)
+	}
+	defer rc.Close()
+	b, err := readCapped(rc, maxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("download %s at %s: %w", path, ref, err)
+	}
+	return b, nil
+}
+
+// BranchHead returns the commit SHA at the head of branch: GET
+// /api/v1/repos/{owner}/{repo}/branches/{branch} (repoGetBranch). A missing
+// branch wraps ErrNotFound.
+func (g *Gitea) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
+	c, err := g.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	b, resp, err := c.GetRepoBranch(owner, repo, branch)
+	if err != nil {
+		return "", g.err("read branch head", resp, err)
+	}
+	if b.Commit == nil || b.Commit.ID == "" {
+		return "", fmt.Errorf("read branch head: the forge returned no commit id: check the branch name")
+	}
+	return b.Commit.ID, nil
+}

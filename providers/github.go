@@ -1,0 +1,263 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/google/go-github/v62/github"
+)
+
+// GitHub reports to GitHub.com or GitHub Enterprise Server through go-github.
+// The token is added per request for the API origin only (go-github's
+// WithAuthToken would send it on cross-origin redirects too). Create it with
+// NewGitHub; it is safe for concurrent use.
+type GitHub struct {
+	client *github.Client
+	opts   Options
+}
+
+// NewGitHub builds a GitHub provider. Options.BaseURL is the API root:
+// "https://api.github.com" (the default when empty) or
+// "https://ghe.example.com/api/v3" for GitHub Enterprise Server.
+func NewGitHub(o Options) (*GitHub, error) {
+	if o.BaseURL == "" {
+		o.BaseURL = "https://api.github.com"
+	}
+	base, err := parseBase(o.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	hc := withAuth(o.HTTPClient, base, "Authorization", bearer(o.Token))
+	c := github.NewClient(hc)
+	c.BaseURL = base
+	c.UploadURL = base
+	return &GitHub{client: c, opts: o}, nil
+}
+
+func bearer(token string) string {
+	if token == "" {
+		return ""
+	}
+	return "Bearer " + token
+}
+
+// parseBase validates a forge URL and returns it with a trailing slash.
+func parseBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("forge URL %q is not an absolute http(s) URL: pass e.g. https://api.github.com", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("forge URL must not carry credentials, a query or a fragment: pass only scheme, host and path")
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u, nil
+}
+
+// githubState maps the check's state onto GitHub's (no warning: success).
+func githubState(s State) (string, error) {
+	switch s {
+	case StatePending, StateSuccess, StateFailure, StateError:
+		return string(s), nil
+	case StateWarning:
+		return "success", nil
+	}
+	return "", fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
+}
+
+// SetStatus sets a commit status: POST /repos/{owner}/{repo}/statuses/{sha}
+// (operation repos/create-commit-status). A 403 (fork PR token) wraps
+// ErrForbidden.
+func (g *GitHub) SetStatus(ctx context.Context, owner, repo string, st CommitStatus) error {
+	state, err := githubState(st.State)
+	if err != nil {
+		return err
+	}
+	rs := &github.RepoStatus{
+		State:       github.String(state),
+		Context:     github.String(st.Context),
+		Description: github.String(truncateDescription(st.Description, MaxDescription)),
+	}
+	if st.TargetURL != "" {
+		rs.TargetURL = github.String(st.TargetURL)
+	}
+	_, _, err = g.client.Repositories.CreateStatus(ctx, owner, repo, st.SHA, rs)
+	return g.err("create commit status", err)
+}
+
+// err converts go-github errors into APIError / opError without the token.
+func (g *GitHub) err(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *github.RateLimitError
+	var ab *github.AbuseRateLimitError
+	var er *github.ErrorResponse
+	switch {
+	case errors.As(err, &rl):
+		e := newAPIError(op, rl.Response.StatusCode, rl.Message, g.opts.Token)
+		e.RateLimited = true
+		return e
+	case errors.As(err, &ab):
+		e := newAPIError(op, ab.Response.StatusCode, ab.Message, g.opts.Token)
+		e.RateLimited = true
+		return e
+	case errors.As(err, &er) && er.Response != nil:
+		msg := er.Message
+		for _, d := range er.Errors {
+			if d.Message != "" {
+				msg += "; " + d.Message
+			} else if d.Field != "" {
+				msg += "; " + d.Field + " " + d.Code
+			}
+		}
+		return newAPIError(op, er.Response.StatusCode, msg, g.opts.Token)
+	}
+	return wrapOp(op, err, g.opts.Token)
+}
+
+// UpsertComment keeps the one sticky comment of req.Context on PR req.Number
+// current. Operations: GET /user (users/get-authenticated; skipped for a job
+// token, whose identity is github-actions[bot]), GET
+// /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/list-comments,
+// 100 per page, every page), POST on the same path (issues/create-comment),
+// PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
+// (issues/update-comment) and DELETE on it (issues/delete-comment, duplicates
+// of racing runs only).
+func (g *GitHub) UpsertComment(ctx context.Context, owner, repo string, req CommentRequest) (CommentResult, error) {
+	return upsert(ctx, &githubComments{g: g, owner: owner, repo: repo, number: req.Number}, req, g.opts.verifyDelay())
+}
+
+type githubComments struct {
+	g           *GitHub
+	owner, repo string
+	number      int
+}
+
+func (s *githubComments) identity(ctx context.Context) (string, error) {
+	if s.g.opts.Login != "" {
+		return s.g.opts.Login, nil
+	}
+	if s.g.opts.JobToken {
+		return githubActionsBot, nil
+	}
+	u, _, err := s.g.client.Users.Get(ctx, "")
+	if err != nil {
+		var er *github.ErrorResponse
+		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden &&
+			strings.Contains(er.Message, "Resource not accessible by integration") {
+			return githubActionsBot, nil
+		}
+		return "", s.g.err("read the token's user", err)
+	}
+	return u.GetLogin(), nil
+}
+
+func ghComment(c *github.IssueComment) comment {
+	return comment{ID: c.GetID(), Author: c.GetUser().GetLogin(), Body: c.GetBody(), URL: c.GetHTMLURL()}
+}
+
+func (s *githubComments) list(ctx context.Context) ([]comment, error) {
+	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	var out []comment
+	for page := 0; page < 1000; page++ {
+		cs, resp, err := s.g.client.Issues.ListComments(ctx, s.owner, s.repo, s.number, opt)
+		if err != nil {
+			return nil, s.g.err("list comments", err)
+		}
+		for _, c := range cs {
+			out = append(out, ghComment(c))
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
+	return nil, errors.New("list comments: more than 1000 pages: the PR has too many comments")
+}
+
+func (s *githubComments) create(ctx context.Context, body string) (comment, error) {
+	c, _, err := s.g.client.Issues.CreateComment(ctx, s.owner, s.repo, s.number, &github.IssueComment{Body: github.String(body)})
+	if err != nil {
+		return comment{}, s.g.err("create comment", err)
+	}
+	return ghComment(c), nil
+}
+
+func (s *githubComments) edit(ctx context.Context, id int64, body string) (comment, error) {
+	c, _, err := s.g.client.Issues.EditComment(ctx, s.owner, s.repo, id, &github.IssueComment{Body: github.String(body)})
+	if err != nil {
+		return comment{}, s.g.err("update comment", err)
+	}
+	return ghComment(c), nil
+}
+
+func (s *githubComments) remove(ctx context.Context, id int64) error {
+	_, err := s.g.client.Issues.DeleteComment(ctx, s.owner, s.repo, id)
+	return s.g.err("delete comment", err)
+}
+
+// DownloadFile returns the file at path on ref, at most maxBytes bytes (0
+// means DefaultMaxFileBytes): GET /repos/{owner}/{repo}/contents/{path}?ref=
+// with the raw media type (repos/get-content). Errors wrap ErrFileNotFound
+// (404) or ErrFileTooLarge; anything else is a transport or forge failure.
+func (g *GitHub) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
+	u := fmt.Sprintf("repos/%s/%s/contents/%s", url.PathEscape(owner), url.PathEscape(repo), escapePath(path))
+	if ref != "" {
+		u += "?ref=" + url.QueryEscape(ref)
+	}
+	req, err := g.client.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, wrapOp("download file", err, g.opts.Token)
+	}
+	req.Header.Set("Accept", "application/vnd.github.raw+json")
+	resp, err := g.client.BareDo(ctx, req)
+	if err != nil {
+		var er *github.ErrorResponse
+		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("download %s at %s: %w", path, ref, ErrFileNotFound)
+		}
+		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden &&
+			strings.Contains(er.Message, "too large") {
+			return nil, fmt.Errorf("download %s at %s: %w", path, ref, ErrFileTooLarge)
+		}
+		return nil, g.err("download file", err)
+	}
+	defer resp.Body.Close()
+	b, err := readCapped(resp.Body, maxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("download %s at %s: %w", path, ref, err)
+	}
+	return b, nil
+}
+
+// escapePath escapes each segment of a repository path.
+func escapePath(p string) string {
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// BranchHead returns the commit SHA at the head of branch: GET
+// /repos/{owner}/{repo}/git/ref/heads/{branch} (git/get-ref), a small answer
+// that names the branch unambiguously (no tag of the same name). A missing
+// branch wraps ErrNotFound.
+func (g *GitHub) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
+	ref, _, err := g.client.Git.GetRef(ctx, owner, repo, "heads/"+branch)
+	if err != nil {
+		return "", g.err("read branch head", err)
+	}
+	sha := ref.GetObject().GetSHA()
+	if sha == "" {
+		return "", errors.New("read branch head: the forge returned no commit sha: check the branch name")
+	}
+	return sha, nil
+}

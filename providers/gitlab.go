@@ -1,0 +1,277 @@
+package providers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// GitLab reports to GitLab through its REST API v4 (GitLab publishes no
+// complete machine-readable description; see docs/forges.md). The token goes
+// in PRIVATE-TOKEN (JOB-TOKEN for Options.JobToken), for the forge's origin
+// only. Create it with NewGitLab; it is safe for concurrent use.
+type GitLab struct {
+	base *url.URL // web root with trailing slash
+	hc   *http.Client
+	opts Options
+}
+
+// NewGitLab builds a GitLab provider. Options.BaseURL is the web root
+// ("https://gitlab.com", CI_SERVER_URL), without /api/v4. owner arguments may
+// name nested groups ("group/subgroup").
+func NewGitLab(o Options) (*GitLab, error) {
+	u, err := parseBase(o.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(u.Path, "/api/v4/") {
+		return nil, fmt.Errorf("gitlab URL %q ends in /api/v4: pass the web root (e.g. https://gitlab.com)", o.BaseURL)
+	}
+	header := "PRIVATE-TOKEN"
+	if o.JobToken {
+		header = "JOB-TOKEN"
+	}
+	return &GitLab{base: u, hc: withAuth(o.HTTPClient, u, header, o.Token), opts: o}, nil
+}
+
+// project returns the API path prefix of a project: /api/v4/projects/{url-encoded path}.
+func (g *GitLab) project(owner, repo string) string {
+	return "api/v4/projects/" + url.PathEscape(owner+"/"+repo)
+}
+
+// do sends one request to the API and decodes a JSON answer into out (when
+// non-nil). Non-2xx answers become an APIError.
+func (g *GitLab) do(ctx context.Context, op, method, path string, in, out any) (*http.Response, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, wrapOp(op, err, g.opts.Token)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, g.base.String()+path, body)
+	if err != nil {
+		return nil, wrapOp(op, err, g.opts.Token)
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		return nil, wrapOp(op, err, g.opts.Token)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return resp, g.apiErr(op, resp)
+	}
+	if out != nil && resp.StatusCode != http.StatusNoContent {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return resp, wrapOp(op+": decode answer", err, g.opts.Token)
+		}
+	}
+	return resp, nil
+}
+
+// apiErr reads GitLab's {"message": ...} or {"error": ...} error body.
+func (g *GitLab) apiErr(op string, resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	var m struct {
+		Message any    `json:"message"`
+		Error   string `json:"error"`
+	}
+	msg := ""
+	if json.Unmarshal(b, &m) == nil {
+		switch v := m.Message.(type) {
+		case string:
+			msg = v
+		case nil:
+			msg = m.Error
+		default:
+			j, _ := json.Marshal(v)
+			msg = string(j)
+		}
+	}
+	e := newAPIError(op, resp.StatusCode, msg, g.opts.Token)
+	e.RateLimited = resp.StatusCode == http.StatusTooManyRequests
+	return e
+}
+
+// gitlabState maps the check's state onto GitLab's commit-status states.
+func gitlabState(s State) (string, error) {
+	switch s {
+	case StatePending:
+		return "pending", nil
+	case StateSuccess, StateWarning:
+		return "success", nil
+	case StateFailure, StateError:
+		return "failed", nil
+	}
+	return "", fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
+}
+
+// SetStatus sets a commit status: POST /api/v4/projects/{id}/statuses/{sha}
+// with state, name (the context), description and target_url. A 403 wraps
+// ErrForbidden.
+func (g *GitLab) SetStatus(ctx context.Context, owner, repo string, st CommitStatus) error {
+	state, err := gitlabState(st.State)
+	if err != nil {
+		return err
+	}
+	in := map[string]string{
+		"state":       state,
+		"name":        st.Context,
+		"description": truncateDescription(st.Description, MaxDescription),
+	}
+	if st.TargetURL != "" {
+		in["target_url"] = st.TargetURL
+	}
+	_, err = g.do(ctx, "create commit status", http.MethodPost, g.project(owner, repo)+"/statuses/"+url.PathEscape(st.SHA), in, nil)
+	return err
+}
+
+// UpsertComment keeps the one sticky note of req.Context on MR req.Number
+// (the iid) current. Operations: GET /api/v4/user, GET
+// /api/v4/projects/{id}/merge_requests/{iid}/notes (100 per page, every
+// page), POST on the same path, PUT and DELETE
+// /api/v4/projects/{id}/merge_requests/{iid}/notes/{note_id}.
+func (g *GitLab) UpsertComment(ctx context.Context, owner, repo string, req CommentRequest) (CommentResult, error) {
+	return upsert(ctx, &gitlabNotes{g: g, owner: owner, repo: repo, iid: req.Number}, req, g.opts.verifyDelay())
+}
+
+type gitlabNotes struct {
+	g           *GitLab
+	owner, repo string
+	iid         int
+}
+
+type glNote struct {
+	ID     int64  `json:"id"`
+	Body   string `json:"body"`
+	System bool   `json:"system"`
+	Author struct {
+		Username string `json:"username"`
+	} `json:"author"`
+}
+
+func (s *gitlabNotes) path() string {
+	return s.g.project(s.owner, s.repo) + "/merge_requests/" + strconv.Itoa(s.iid) + "/notes"
+}
+
+func (s *gitlabNotes) note(n glNote) comment {
+	web := s.g.base.String() + s.owner + "/" + s.repo + "/-/merge_requests/" + strconv.Itoa(s.iid) + "#note_" + strconv.FormatInt(n.ID, 10)
+	return comment{ID: n.ID, Author: n.Author.Username, Body: n.Body, URL: web}
+}
+
+func (s *gitlabNotes) identity(ctx context.Context) (string, error) {
+	if s.g.opts.Login != "" {
+		return s.g.opts.Login, nil
+	}
+	var u struct {
+		Username string `json:"username"`
+	}
+	if _, err := s.g.do(ctx, "read the token's user", http.MethodGet, "api/v4/user", nil, &u); err != nil {
+		return "", err
+	}
+	return u.Username, nil
+}
+
+func (s *gitlabNotes) list(ctx context.Context) ([]comment, error) {
+	var out []comment
+	page := "1"
+	for i := 0; i < 1000 && page != ""; i++ {
+		var notes []glNote
+		resp, err := s.g.do(ctx, "list notes", http.MethodGet, s.path()+"?per_page=100&sort=asc&order_by=created_at&page="+url.QueryEscape(page), nil, &notes)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range notes {
+			if !n.System {
+				out = append(out, s.note(n))
+			}
+		}
+		page = resp.Header.Get("X-Next-Page")
+		if page == "" {
+			if next := linkNext(resp.Header.Get("Link")); next != "" {
+				if u, err := url.Parse(next); err == nil {
+					page = u.Query().Get("page")
+				}
+			}
+		}
+		if _, err := strconv.Atoi(page); page != "" && err != nil {
+			return nil, fmt.Errorf("list notes: the forge sent a bad next page %q: check the GitLab version", page)
+		}
+	}
+	return out, nil
+}
+
+func (s *gitlabNotes) create(ctx context.Context, body string) (comment, error) {
+	var n glNote
+	_, err := s.g.do(ctx, "create note", http.MethodPost, s.path(), map[string]string{"body": body}, &n)
+	return s.note(n), err
+}
+
+func (s *gitlabNotes) edit(ctx context.Context, id int64, body string) (comment, error) {
+	var n glNote
+	_, err := s.g.do(ctx, "update note", http.MethodPut, s.path()+"/"+strconv.FormatInt(id, 10), map[string]string{"body": body}, &n)
+	return s.note(n), err
+}
+
+func (s *gitlabNotes) remove(ctx context.Context, id int64) error {
+	_, err := s.g.do(ctx, "delete note", http.MethodDelete, s.path()+"/"+strconv.FormatInt(id, 10), nil, nil)
+	return err
+}
+
+// DownloadFile returns the file at path on ref, at most maxBytes bytes (0
+// means DefaultMaxFileBytes): GET
+// /api/v4/projects/{id}/repository/files/{url-encoded path}/raw?ref=. Errors
+// wrap ErrFileNotFound (404) or ErrFileTooLarge.
+func (g *GitLab) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
+	p := g.project(owner, repo) + "/repository/files/" + url.PathEscape(strings.TrimPrefix(path, "/")) + "/raw?ref=" + url.QueryEscape(ref)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base.String()+p, nil)
+	if err != nil {
+		return nil, wrapOp("download file", err, g.opts.Token)
+	}
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		return nil, wrapOp("download file", err, g.opts.Token)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("download %s at %s: %w", path, ref, ErrFileNotFound)
+	}
+	if resp.StatusCode >= 300 {
+		return nil, g.apiErr("download file", resp)
+	}
+	b, err := readCapped(resp.Body, maxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("download %s at %s: %w", path, ref, err)
+	}
+	return b, nil
+}
+
+// BranchHead returns the commit SHA at the head of branch: GET
+// /api/v4/projects/{id}/repository/branches/{branch}. A missing branch wraps
+// ErrNotFound.
+func (g *GitLab) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
+	var b struct {
+		Commit struct {
+			ID string `json:"id"`
+		} `json:"commit"`
+	}
+	if _, err := g.do(ctx, "read branch head", http.MethodGet, g.project(owner, repo)+"/repository/branches/"+url.PathEscape(branch), nil, &b); err != nil {
+		return "", err
+	}
+	if b.Commit.ID == "" {
+		return "", errors.New("read branch head: the forge returned no commit id: check the branch name")
+	}
+	return b.Commit.ID, nil
+}

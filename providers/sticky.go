@@ -1,0 +1,254 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// markerPrefix and markerSuffix frame the hidden first line of a sticky
+// comment: <!-- tinyforge-check:{context} run={runID} -->.
+const (
+	markerPrefix = "<!-- tinyforge-check:"
+	markerSuffix = " -->"
+)
+
+// Marker returns the hidden first line identifying the sticky comment of a
+// status context, e.g. "<!-- tinyforge-check:tinyforge/gitops run=42 -->".
+// Contexts that could break the HTML comment are rejected by UpsertComment.
+func Marker(context string, runID int64) string {
+	return markerPrefix + context + " run=" + strconv.FormatInt(runID, 10) + markerSuffix
+}
+
+// ParseMarker reads the marker from the first line of a comment body. ok is
+// false when the first line is not exactly a marker (a marker quoted anywhere
+// else does not count).
+func ParseMarker(body string) (context string, runID int64, ok bool) {
+	line, _, _ := strings.Cut(body, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if !strings.HasPrefix(line, markerPrefix) || !strings.HasSuffix(line, markerSuffix) {
+		return "", 0, false
+	}
+	inner := line[len(markerPrefix) : len(line)-len(markerSuffix)]
+	i := strings.LastIndex(inner, " run=")
+	if i <= 0 {
+		return "", 0, false
+	}
+	context, digits := inner[:i], inner[i+len(" run="):]
+	if digits == "" || len(digits) > 19 || strings.TrimLeft(digits, "0123456789") != "" {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || validContext(context) != nil {
+		return "", 0, false
+	}
+	return context, n, true
+}
+
+// validContext refuses status contexts that cannot live inside the marker.
+func validContext(c string) error {
+	switch {
+	case c == "":
+		return errors.New("status context is empty: set status-context")
+	case len(c) > 255:
+		return errors.New("status context is longer than 255 bytes: shorten status-context")
+	case !utf8.ValidString(c):
+		return errors.New("status context is not valid UTF-8: fix status-context")
+	case strings.Contains(c, "--"), strings.ContainsAny(c, "<>\r\n"):
+		return fmt.Errorf("status context %q contains \"--\", \"<\", \">\" or a line break: choose a plain name like tinyforge/gitops", c)
+	}
+	return nil
+}
+
+// stripMarker returns a body without its first (marker) line.
+func stripMarker(body string) string {
+	_, rest, _ := strings.Cut(body, "\n")
+	return rest
+}
+
+// comment is one issue/MR comment as the sticky logic sees it.
+type comment struct {
+	ID     int64
+	Author string
+	Body   string
+	URL    string
+}
+
+// commentStore is what the sticky logic needs from a forge for one PR.
+type commentStore interface {
+	identity(ctx context.Context) (string, error)
+	list(ctx context.Context) ([]comment, error)
+	create(ctx context.Context, body string) (comment, error)
+	edit(ctx context.Context, id int64, body string) (comment, error)
+	remove(ctx context.Context, id int64) error
+}
+
+// maxConvergeRounds bounds the verify-and-repair loop of upsert.
+const maxConvergeRounds = 8
+
+// upsert keeps exactly one marker comment per (PR, context), written by our
+// identity, holding the body of the highest run seen. Forges offer no
+// conditional writes, so every run that wrote re-reads after a delay and
+// repairs what a racing run did (a stale write of a lower run, a duplicate
+// create); a run never overwrites a comment whose marker has a higher run id.
+func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time.Duration) (CommentResult, error) {
+	if err := validContext(req.Context); err != nil {
+		return CommentResult{}, err
+	}
+	if req.RunID < 0 {
+		return CommentResult{}, errors.New("run id is negative: pass the CI run id")
+	}
+	if req.Number <= 0 {
+		return CommentResult{}, errors.New("pull request number must be positive: pass the PR (MR) number")
+	}
+	desired := Marker(req.Context, req.RunID) + "\n" + req.Body
+	if n := utf8.RuneCountInString(desired); n > MaxCommentBody {
+		return CommentResult{}, fmt.Errorf("comment is %d characters, over the forge limit of %d: shorten the body", n, MaxCommentBody)
+	}
+	login, err := s.identity(ctx)
+	if err != nil {
+		return forbiddenSkip("read the token's identity", err)
+	}
+	var res CommentResult
+	recreated := false
+	for round := 0; round < maxConvergeRounds; round++ {
+		if round > 0 && verify > 0 {
+			if err := sleep(ctx, verify); err != nil {
+				return res, err
+			}
+		}
+		all, err := s.list(ctx)
+		if err != nil {
+			return forbiddenSkip("list comments", err)
+		}
+		ours := markerComments(all, login, req.Context)
+		if len(ours) == 0 {
+			if res.Action != "" && recreated {
+				// Ours vanished twice (deleted by someone): stop fighting.
+				return res, errors.New("the sticky comment was deleted while being written: rerun the check")
+			}
+			recreated = res.Action != ""
+			c, err := createOrAdopt(ctx, s, login, req.Context, desired)
+			if err != nil {
+				return forbiddenSkip("create comment", err)
+			}
+			res = CommentResult{Action: CommentCreated, URL: c.URL}
+			continue // verify: a racing run may have created one too
+		}
+		survivor := ours[0] // lowest id
+		top := ours[0]
+		for _, c := range ours[1:] {
+			if c.run > top.run {
+				top = c
+			}
+		}
+		if res.Action == "" { // first look: decide what this run does
+			switch {
+			case top.run > req.RunID && stripMarker(top.Body) != req.Body:
+				res = CommentResult{Action: CommentSkipped, URL: survivor.URL,
+					Reason: fmt.Sprintf("a newer run (%d) already wrote the comment", top.run)}
+			case stripMarker(top.Body) == req.Body:
+				res = CommentResult{Action: CommentUnchanged, URL: survivor.URL}
+			default:
+				res = CommentResult{Action: CommentUpdated, URL: survivor.URL}
+			}
+		}
+		want := top.Body
+		mine := res.Action == CommentCreated || res.Action == CommentUpdated
+		if mine && req.RunID >= top.run && stripMarker(top.Body) != req.Body {
+			want = desired
+		}
+		wrote := false
+		if stripMarker(survivor.Body) != stripMarker(want) {
+			c, err := s.edit(ctx, survivor.ID, want)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return forbiddenSkip("update comment", err)
+			}
+			if err == nil && c.URL != "" {
+				survivor.URL = c.URL
+			}
+			wrote = true
+		}
+		for _, c := range ours[1:] {
+			if err := s.remove(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return forbiddenSkip("delete duplicate comment", err)
+			}
+			wrote = true
+		}
+		res.URL = survivor.URL
+		if !wrote {
+			return res, nil
+		}
+	}
+	return res, errors.New("the sticky comment kept changing under concurrent runs: rerun the check")
+}
+
+// forbiddenSkip turns a 401/403 into a skipped result (fork PRs get a
+// read-only token: a notice, not a crash) while still returning the error.
+func forbiddenSkip(op string, err error) (CommentResult, error) {
+	if errors.Is(err, ErrForbidden) {
+		return CommentResult{Action: CommentSkipped, Reason: "the token may not " + op + " (read-only token, e.g. a fork PR)"}, err
+	}
+	return CommentResult{}, err
+}
+
+// createOrAdopt creates the comment. A POST is never retried blindly: after
+// an ambiguous failure (5xx, timeout) it re-lists and adopts the comment if it
+// was stored, and only creates once more if it was not.
+func createOrAdopt(ctx context.Context, s commentStore, login, context, body string) (comment, error) {
+	c, err := s.create(ctx, body)
+	if err == nil || !ambiguous(err) {
+		return c, err
+	}
+	all, lerr := s.list(ctx)
+	if lerr != nil {
+		return comment{}, errors.Join(err, lerr)
+	}
+	for _, o := range markerComments(all, login, context) {
+		if o.Body == body {
+			return o.comment, nil
+		}
+	}
+	return s.create(ctx, body)
+}
+
+// markerComment is a comment of ours carrying a marker.
+type markerComment struct {
+	comment
+	run int64
+}
+
+// markerComments returns the comments written by login whose first line is
+// the marker of context, by ascending id.
+func markerComments(all []comment, login, context string) []markerComment {
+	var out []markerComment
+	for _, c := range all {
+		if !strings.EqualFold(c.Author, login) {
+			continue
+		}
+		ctx, run, ok := ParseMarker(c.Body)
+		if !ok || ctx != context {
+			continue
+		}
+		out = append(out, markerComment{comment: c, run: run})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
