@@ -377,26 +377,36 @@ func (c *core) serve(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(rand.N(c.opts.Latency))
 	}
 	rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body}
-	defer func() {
-		c.mu.Lock()
-		c.reqs = append(c.reqs, rec)
-		c.mu.Unlock()
-	}()
+	rw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
+	c.handle(rw, r, body)
+	// Record before answering, so a client that got its answer sees the
+	// request in Requests().
+	rec.Status = rw.status
+	c.mu.Lock()
+	c.reqs = append(c.reqs, rec)
+	c.mu.Unlock()
+	for k, v := range rw.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rw.status)
+	w.Write(rw.body.Bytes())
+}
 
+// handle validates the request, applies faults and runs the forge's handler
+// into rw, validating its answer.
+func (c *core) handle(rw *bufferedWriter, r *http.Request, body []byte) {
 	if c.opts.Spec != nil {
 		if err := c.opts.Spec.ValidateRequest(r, body); err != nil {
 			c.t.Errorf("forgefake %s: %v", c.forge, err)
-			rec.Status = http.StatusBadRequest
-			http.Error(w, "request violates the API description", http.StatusBadRequest)
+			http.Error(rw, "request violates the API description", http.StatusBadRequest)
 			return
 		}
 	}
 	f := c.fault(r)
 	if f != nil && f.Kind != FaultStoreThen502 {
-		rec.Status = c.writeFault(w, r, f)
+		c.writeFault(rw, r, f)
 		return
 	}
-	rw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
 	c.handler.ServeHTTP(rw, r)
 	if c.opts.Spec != nil {
 		if err := c.opts.Spec.ValidateResponse(r, body, rw.status, rw.header, rw.body.Bytes()); err != nil {
@@ -404,40 +414,29 @@ func (c *core) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if f != nil { // stored, then the answer is lost
-		rec.Status = http.StatusBadGateway
-		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
-		return
+		*rw = bufferedWriter{header: http.Header{}, status: http.StatusOK}
+		http.Error(rw, "502 Bad Gateway", http.StatusBadGateway)
 	}
-	for k, v := range rw.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rw.status)
-	w.Write(rw.body.Bytes())
-	rec.Status = rw.status
 }
 
-func (c *core) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) int {
+func (c *core) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 	switch f.Kind {
 	case FaultStatus:
 		http.Error(w, http.StatusText(f.Status), f.Status)
-		return f.Status
 	case FaultRateLimit:
 		w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)
 		fmt.Fprint(w, `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`)
-		return http.StatusForbidden
 	case FaultTooManyRequests:
 		w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
 		http.Error(w, "429 Too Many Requests", http.StatusTooManyRequests)
-		return http.StatusTooManyRequests
 	case FaultRedirect:
 		target := strings.TrimSuffix(f.RedirectTo, "/") + r.URL.RequestURI()
 		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
-		return http.StatusTemporaryRedirect
+	default:
+		http.Error(w, "unknown fault", http.StatusInternalServerError)
 	}
-	http.Error(w, "unknown fault", http.StatusInternalServerError)
-	return http.StatusInternalServerError
 }
 
 // bufferedWriter holds an answer until it has been validated.

@@ -158,7 +158,10 @@ func LoadGiteaSpec(path string) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.multiSegment = []*regexp.Regexp{regexp.MustCompile(`^(/repos/[^/]+/[^/]+/raw/)(.+)$`)}
+	s.multiSegment = []*regexp.Regexp{
+		regexp.MustCompile(`^(/repos/[^/]+/[^/]+/raw/)(.+)$`),
+		regexp.MustCompile(`^(/repos/[^/]+/[^/]+/branches/)(.+)$`),
+	}
 	s.Load = time.Since(start)
 	return s, nil
 }

@@ -1,0 +1,313 @@
+package forgefake
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// Gitea is a stateful fake of the Gitea/Forgejo API v1 (under /api/v1).
+// Like Gitea it answers the whole issue-comment list at once (no
+// pagination), names a status's state "status" and accepts "warning".
+type Gitea struct {
+	*core
+}
+
+// NewGitea starts a fake Gitea. Pass Options{Spec: specs.Gitea(t)} to
+// validate every request and response against Gitea's swagger.
+func NewGitea(t testing.TB, opts Options) *Gitea {
+	g := &Gitea{core: newCore(t, "gitea", opts)}
+	mux := http.NewServeMux()
+	const p = "/api/v1"
+	mux.HandleFunc("GET "+p+"/user", g.user)
+	mux.HandleFunc("POST "+p+"/repos/{owner}/{repo}/statuses/{sha}", g.createStatus)
+	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/issues/{number}/comments", g.listComments)
+	mux.HandleFunc("POST "+p+"/repos/{owner}/{repo}/issues/{number}/comments", g.createComment)
+	mux.HandleFunc("PATCH "+p+"/repos/{owner}/{repo}/issues/comments/{id}", g.editComment)
+	mux.HandleFunc("DELETE "+p+"/repos/{owner}/{repo}/issues/comments/{id}", g.deleteComment)
+	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/raw/{path...}", g.raw)
+	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/branches/{branch...}", g.branch)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { gtError(w, http.StatusNotFound, "not found") })
+	g.start(mux)
+	return g
+}
+
+func gtError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]any{"message": msg, "url": "https://gitea.example/api/swagger"})
+	writeJSON(w, status, b)
+}
+
+func (g *Gitea) auth(w http.ResponseWriter, r *http.Request, write bool) (Token, bool) {
+	tk, ok := g.token(r)
+	if !ok {
+		gtError(w, http.StatusUnauthorized, "user does not exist or token is invalid")
+		return tk, false
+	}
+	if write && tk.ReadOnly {
+		gtError(w, http.StatusForbidden, "token does not have at least one of required scope(s): [write:issue write:repository]")
+		return tk, false
+	}
+	return tk, true
+}
+
+func (g *Gitea) base(r *http.Request) string { return "http://" + r.Host }
+
+func gtUser(base, login string) map[string]any {
+	return map[string]any{
+		"id": loginID(login), "login": login, "login_name": "", "source_id": 0, "full_name": login,
+		"email": strings.Trim(strings.ReplaceAll(login, "[bot]", "-bot"), "-") + "@noreply.gitea.example",
+		"avatar_url": base + "/avatars/" + login, "html_url": base + "/" + login, "language": "en-US",
+		"is_admin": false, "last_login": "2026-01-01T00:00:00Z", "created": "2020-01-01T00:00:00Z",
+		"restricted": false, "active": true, "prohibit_login": false, "location": "", "website": "",
+		"description": "", "visibility": "public", "followers_count": 0, "following_count": 0, "starred_repos_count": 0,
+	}
+}
+
+func (g *Gitea) user(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, false)
+	if !ok {
+		return
+	}
+	b, _ := json.Marshal(gtUser(g.base(r), tk.Login))
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (g *Gitea) createStatus(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, true)
+	if !ok {
+		return
+	}
+	var in struct {
+		State       string `json:"state"`
+		TargetURL   string `json:"target_url"`
+		Description string `json:"description"`
+		Context     string `json:"context"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		gtError(w, http.StatusBadRequest, "invalid JSON")
+		return
+	}
+	if utf8.RuneCountInString(in.Description) > 140 {
+		gtError(w, http.StatusUnprocessableEntity, "description is too long (maximum is 140 characters)")
+		return
+	}
+	g.mu.Lock()
+	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	sha := r.PathValue("sha")
+	if rp == nil || rp.commits[sha] == nil {
+		g.mu.Unlock()
+		gtError(w, http.StatusNotFound, "commit not found")
+		return
+	}
+	g.nextID++
+	st := &Status{ID: g.nextID, State: in.State, Context: in.Context, Description: in.Description, TargetURL: in.TargetURL, Creator: tk.Login}
+	rp.statuses[sha] = append(rp.statuses[sha], st)
+	ts := g.now().Format(time.RFC3339)
+	g.mu.Unlock()
+	b, _ := json.Marshal(map[string]any{
+		"id": st.ID, "status": st.State, "target_url": st.TargetURL, "description": st.Description,
+		"url": g.base(r) + "/api/v1/repos/" + r.PathValue("owner") + "/" + r.PathValue("repo") + "/statuses/" + sha,
+		"context": st.Context, "creator": gtUser(g.base(r), tk.Login), "created_at": ts, "updated_at": ts,
+	})
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (g *Gitea) commentJSON(r *http.Request, number int, c *Comment) map[string]any {
+	base := g.base(r)
+	rp := base + "/" + r.PathValue("owner") + "/" + r.PathValue("repo")
+	return map[string]any{
+		"id": c.ID, "html_url": rp + "/pulls/" + strconv.Itoa(number) + "#issuecomment-" + strconv.FormatInt(c.ID, 10),
+		"pull_request_url": rp + "/pulls/" + strconv.Itoa(number), "issue_url": "",
+		"user": gtUser(base, c.Author), "original_author": "", "original_author_id": 0,
+		"body": c.Body, "assets": []any{},
+		"created_at": c.Created.Format(time.RFC3339), "updated_at": c.Updated.Format(time.RFC3339),
+	}
+}
+
+func (g *Gitea) listComments(w http.ResponseWriter, r *http.Request) {
+	if _, ok := g.auth(w, r, false); !ok {
+		return
+	}
+	number, err := strconv.Atoi(r.PathValue("number"))
+	if err != nil {
+		gtError(w, http.StatusNotFound, "issue not found")
+		return
+	}
+	g.mu.Lock()
+	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	out := []map[string]any{}
+	if rp != nil {
+		for _, c := range sortedComments(rp.comments[number]) { // all at once, as Gitea
+			out = append(out, g.commentJSON(r, number, c))
+		}
+	}
+	g.mu.Unlock()
+	if rp == nil {
+		gtError(w, http.StatusNotFound, "repository not found")
+		return
+	}
+	b, _ := json.Marshal(out)
+	writeJSON(w, http.StatusOK, b)
+}
+
+func gtBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var in struct {
+		Body string `json:"body"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Body == "" {
+		gtError(w, http.StatusUnprocessableEntity, "body is required")
+		return "", false
+	}
+	if utf8.RuneCountInString(in.Body) > 65536 {
+		gtError(w, http.StatusUnprocessableEntity, "body is too long (maximum is 65536 characters)")
+		return "", false
+	}
+	return in.Body, true
+}
+
+func (g *Gitea) createComment(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, true)
+	if !ok {
+		return
+	}
+	number, err := strconv.Atoi(r.PathValue("number"))
+	if err != nil {
+		gtError(w, http.StatusNotFound, "issue not found")
+		return
+	}
+	body, ok := gtBody(w, r)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	if rp == nil {
+		g.mu.Unlock()
+		gtError(w, http.StatusNotFound, "repository not found")
+		return
+	}
+	c := g.addComment(rp, number, tk.Login, body)
+	out := g.commentJSON(r, number, c)
+	g.mu.Unlock()
+	b, _ := json.Marshal(out)
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (g *Gitea) editComment(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, true)
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	body, ok := gtBody(w, r)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	var c *Comment
+	var number int
+	if rp != nil {
+		number, _, c = findComment(rp, id)
+	}
+	switch {
+	case c == nil:
+		g.mu.Unlock()
+		gtError(w, http.StatusNotFound, "comment not found")
+		return
+	case !strings.EqualFold(c.Author, tk.Login):
+		g.mu.Unlock()
+		gtError(w, http.StatusForbidden, "not the comment's poster")
+		return
+	}
+	c.Body, c.Updated = body, g.now()
+	out := g.commentJSON(r, number, c)
+	g.mu.Unlock()
+	b, _ := json.Marshal(out)
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (g *Gitea) deleteComment(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, true)
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	var c *Comment
+	var n, i int
+	if rp != nil {
+		n, i, c = findComment(rp, id)
+	}
+	switch {
+	case c == nil:
+		gtError(w, http.StatusNotFound, "comment not found")
+	case !strings.EqualFold(c.Author, tk.Login):
+		gtError(w, http.StatusForbidden, "not the comment's poster")
+	default:
+		rp.comments[n] = append(rp.comments[n][:i:i], rp.comments[n][i+1:]...)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (g *Gitea) raw(w http.ResponseWriter, r *http.Request) {
+	if _, ok := g.auth(w, r, false); !ok {
+		return
+	}
+	g.mu.Lock()
+	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	var content []byte
+	found := false
+	if rp != nil {
+		ref := r.URL.Query().Get("ref")
+		if ref == "" {
+			ref = "main"
+		}
+		if files, ok := resolve(rp, ref); ok {
+			content, found = files[r.PathValue("path")]
+		}
+	}
+	g.mu.Unlock()
+	if !found {
+		gtError(w, http.StatusNotFound, "file not found")
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	w.Write(content)
+}
+
+func (g *Gitea) branch(w http.ResponseWriter, r *http.Request) {
+	if _, ok := g.auth(w, r, false); !ok {
+		return
+	}
+	name := r.PathValue("branch")
+	g.mu.Lock()
+	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	sha := ""
+	if rp != nil {
+		sha = rp.branches[name]
+	}
+	g.mu.Unlock()
+	if sha == "" {
+		gtError(w, http.StatusNotFound, "branch not found")
+		return
+	}
+	b, _ := json.Marshal(map[string]any{
+		"name": name,
+		"commit": map[string]any{
+			"id": sha, "message": "update\n", "timestamp": "2026-01-02T03:04:05Z",
+			"url": g.base(r) + "/" + r.PathValue("owner") + "/" + r.PathValue("repo") + "/commit/" + sha,
+		},
+		"protected": false, "required_approvals": 0, "enable_status_check": false,
+		"status_check_contexts": []string{}, "user_can_push": true, "user_can_merge": true,
+		"effective_branch_protection_name": "",
+	})
+	writeJSON(w, http.StatusOK, b)
+}

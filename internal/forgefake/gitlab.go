@@ -1,0 +1,339 @@
+package forgefake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// GitLab is a stateful fake of the GitLab REST API v4 (under /api/v4),
+// following GitLab's REST documentation (GitLab publishes no complete
+// machine-readable description, so nothing is validated against a spec).
+// Projects are addressed by URL-encoded path; notes are paginated with
+// X-Next-Page and Link headers (per_page up to 100, default 20); tokens are
+// read from PRIVATE-TOKEN, JOB-TOKEN or a Bearer Authorization.
+type GitLab struct {
+	*core
+}
+
+// NewGitLab starts a fake GitLab.
+func NewGitLab(t testing.TB, opts Options) *GitLab {
+	g := &GitLab{core: newCore(t, "gitlab", opts)}
+	mux := http.NewServeMux()
+	const p = "/api/v4/projects/{project}"
+	mux.HandleFunc("GET /api/v4/user", g.user)
+	mux.HandleFunc("POST "+p+"/statuses/{sha}", g.createStatus)
+	mux.HandleFunc("GET "+p+"/merge_requests/{iid}/notes", g.listNotes)
+	mux.HandleFunc("POST "+p+"/merge_requests/{iid}/notes", g.createNote)
+	mux.HandleFunc("PUT "+p+"/merge_requests/{iid}/notes/{id}", g.editNote)
+	mux.HandleFunc("DELETE "+p+"/merge_requests/{iid}/notes/{id}", g.deleteNote)
+	mux.HandleFunc("GET "+p+"/repository/files/{path}/raw", g.raw)
+	mux.HandleFunc("GET "+p+"/repository/branches/{branch}", g.branch)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { glError(w, http.StatusNotFound, "404 Not Found") })
+	g.start(mux)
+	return g
+}
+
+func glError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]any{"message": msg})
+	writeJSON(w, status, b)
+}
+
+// gitlabStates are the states POST /projects/:id/statuses/:sha accepts.
+func gitlabStates() []string {
+	return []string{"pending", "running", "success", "failed", "canceled", "skipped"}
+}
+
+func (g *GitLab) auth(w http.ResponseWriter, r *http.Request, write bool) (Token, bool) {
+	tk, ok := g.token(r)
+	if !ok {
+		glError(w, http.StatusUnauthorized, "401 Unauthorized")
+		return tk, false
+	}
+	if write && tk.ReadOnly {
+		glError(w, http.StatusForbidden, "403 Forbidden")
+		return tk, false
+	}
+	return tk, true
+}
+
+func (g *GitLab) project(w http.ResponseWriter, r *http.Request) (*repo, bool) {
+	p := r.PathValue("project") // unescaped: "group/sub/name"
+	var rp *repo
+	if i := strings.LastIndex(p, "/"); i > 0 {
+		rp = g.repo(p[:i], p[i+1:], false)
+	}
+	if rp == nil {
+		glError(w, http.StatusNotFound, "404 Project Not Found")
+		return nil, false
+	}
+	return rp, true
+}
+
+func glUser(base, login string) map[string]any {
+	return map[string]any{"id": loginID(login), "username": login, "name": login, "state": "active",
+		"avatar_url": base + "/uploads/" + login, "web_url": base + "/" + login}
+}
+
+func (g *GitLab) base(r *http.Request) string { return "http://" + r.Host }
+
+func (g *GitLab) user(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, false)
+	if !ok {
+		return
+	}
+	b, _ := json.Marshal(glUser(g.base(r), tk.Login))
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (g *GitLab) createStatus(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, true)
+	if !ok {
+		return
+	}
+	var in struct {
+		State       string `json:"state"`
+		Name        string `json:"name"`
+		Context     string `json:"context"`
+		TargetURL   string `json:"target_url"`
+		Description string `json:"description"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		glError(w, http.StatusBadRequest, "400 Bad request - invalid JSON")
+		return
+	}
+	valid := false
+	for _, s := range gitlabStates() {
+		valid = valid || s == in.State
+	}
+	if !valid {
+		glError(w, http.StatusBadRequest, "state does not have a valid value")
+		return
+	}
+	if in.Name == "" {
+		in.Name = in.Context
+	}
+	if in.Name == "" {
+		in.Name = "default"
+	}
+	g.mu.Lock()
+	rp, ok := g.project(w, r)
+	if !ok {
+		g.mu.Unlock()
+		return
+	}
+	sha := r.PathValue("sha")
+	if rp.commits[sha] == nil {
+		g.mu.Unlock()
+		glError(w, http.StatusNotFound, "404 References for commit Not Found")
+		return
+	}
+	g.nextID++
+	st := &Status{ID: g.nextID, State: in.State, Context: in.Name, Description: in.Description, TargetURL: in.TargetURL, Creator: tk.Login}
+	rp.statuses[sha] = append(rp.statuses[sha], st)
+	ts := g.now().Format(time.RFC3339)
+	g.mu.Unlock()
+	b, _ := json.Marshal(map[string]any{"id": st.ID, "sha": sha, "status": st.State, "name": st.Context,
+		"target_url": st.TargetURL, "description": st.Description, "created_at": ts, "author": glUser(g.base(r), tk.Login)})
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (g *GitLab) noteJSON(r *http.Request, c *Comment) map[string]any {
+	return map[string]any{"id": c.ID, "type": nil, "body": c.Body, "author": glUser(g.base(r), c.Author),
+		"created_at": c.Created.Format(time.RFC3339), "updated_at": c.Updated.Format(time.RFC3339),
+		"system": false, "noteable_type": "MergeRequest", "noteable_iid": r.PathValue("iid")}
+}
+
+func (g *GitLab) listNotes(w http.ResponseWriter, r *http.Request) {
+	if _, ok := g.auth(w, r, false); !ok {
+		return
+	}
+	iid, _ := strconv.Atoi(r.PathValue("iid"))
+	perPage, page := 20, 1
+	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
+		perPage = min(v, 100)
+	}
+	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
+		page = v
+	}
+	g.mu.Lock()
+	rp, ok := g.project(w, r)
+	if !ok {
+		g.mu.Unlock()
+		return
+	}
+	all := sortedComments(rp.comments[iid])
+	if r.URL.Query().Get("sort") != "asc" { // GitLab's default is newest first
+		for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
+			all[i], all[j] = all[j], all[i]
+		}
+	}
+	out := []map[string]any{}
+	for i := (page - 1) * perPage; i < len(all) && i < page*perPage; i++ {
+		out = append(out, g.noteJSON(r, all[i]))
+	}
+	g.mu.Unlock()
+	last := max(1, (len(all)+perPage-1)/perPage)
+	h := w.Header()
+	h.Set("X-Page", strconv.Itoa(page))
+	h.Set("X-Per-Page", strconv.Itoa(perPage))
+	h.Set("X-Total", strconv.Itoa(len(all)))
+	h.Set("X-Total-Pages", strconv.Itoa(last))
+	if page < last {
+		h.Set("X-Next-Page", strconv.Itoa(page+1))
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(page+1))
+		h.Set("Link", fmt.Sprintf(`<%s%s?%s>; rel="next"`, g.base(r), r.URL.EscapedPath(), q.Encode()))
+	} else {
+		h.Set("X-Next-Page", "")
+	}
+	b, _ := json.Marshal(out)
+	writeJSON(w, http.StatusOK, b)
+}
+
+func glBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var in struct {
+		Body string `json:"body"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Body == "" {
+		glError(w, http.StatusBadRequest, "400 Bad request - body is missing")
+		return "", false
+	}
+	if utf8.RuneCountInString(in.Body) > 1_000_000 {
+		glError(w, http.StatusBadRequest, "Note is too long (maximum is 1000000 characters)")
+		return "", false
+	}
+	return in.Body, true
+}
+
+func (g *GitLab) createNote(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, true)
+	if !ok {
+		return
+	}
+	iid, _ := strconv.Atoi(r.PathValue("iid"))
+	body, ok := glBody(w, r)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	rp, ok := g.project(w, r)
+	if !ok {
+		g.mu.Unlock()
+		return
+	}
+	c := g.addComment(rp, iid, tk.Login, body)
+	out := g.noteJSON(r, c)
+	g.mu.Unlock()
+	b, _ := json.Marshal(out)
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (g *GitLab) editNote(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, true)
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	body, ok := glBody(w, r)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	rp, ok := g.project(w, r)
+	if !ok {
+		return
+	}
+	_, _, c := findComment(rp, id)
+	switch {
+	case c == nil:
+		glError(w, http.StatusNotFound, "404 Note Not Found")
+	case !strings.EqualFold(c.Author, tk.Login):
+		glError(w, http.StatusForbidden, "403 Forbidden")
+	default:
+		c.Body, c.Updated = body, g.now()
+		b, _ := json.Marshal(g.noteJSON(r, c))
+		writeJSON(w, http.StatusOK, b)
+	}
+}
+
+func (g *GitLab) deleteNote(w http.ResponseWriter, r *http.Request) {
+	tk, ok := g.auth(w, r, true)
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	rp, ok := g.project(w, r)
+	if !ok {
+		return
+	}
+	n, i, c := findComment(rp, id)
+	switch {
+	case c == nil:
+		glError(w, http.StatusNotFound, "404 Note Not Found")
+	case !strings.EqualFold(c.Author, tk.Login):
+		glError(w, http.StatusForbidden, "403 Forbidden")
+	default:
+		rp.comments[n] = append(rp.comments[n][:i:i], rp.comments[n][i+1:]...)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (g *GitLab) raw(w http.ResponseWriter, r *http.Request) {
+	if _, ok := g.auth(w, r, false); !ok {
+		return
+	}
+	ref := r.URL.Query().Get("ref")
+	if ref == "" {
+		glError(w, http.StatusBadRequest, "ref is missing")
+		return
+	}
+	g.mu.Lock()
+	rp, ok := g.project(w, r)
+	if !ok {
+		g.mu.Unlock()
+		return
+	}
+	files, okRef := resolve(rp, ref)
+	content, found := files[r.PathValue("path")]
+	g.mu.Unlock()
+	if !okRef || !found {
+		glError(w, http.StatusNotFound, "404 File Not Found")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Gitlab-File-Path", url.PathEscape(r.PathValue("path")))
+	w.WriteHeader(http.StatusOK)
+	w.Write(content)
+}
+
+func (g *GitLab) branch(w http.ResponseWriter, r *http.Request) {
+	if _, ok := g.auth(w, r, false); !ok {
+		return
+	}
+	name := r.PathValue("branch")
+	g.mu.Lock()
+	rp, ok := g.project(w, r)
+	if !ok {
+		g.mu.Unlock()
+		return
+	}
+	sha := rp.branches[name]
+	g.mu.Unlock()
+	if sha == "" {
+		glError(w, http.StatusNotFound, "404 Branch Not Found")
+		return
+	}
+	b, _ := json.Marshal(map[string]any{"name": name, "merged": false, "protected": false, "default": name == "main",
+		"commit": map[string]any{"id": sha, "short_id": sha[:8], "title": "update", "message": "update\n"}})
+	writeJSON(w, http.StatusOK, b)
+}
