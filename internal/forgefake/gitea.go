@@ -59,7 +59,7 @@ func (g *Gitea) base(r *http.Request) string { return "http://" + r.Host }
 func gtUser(base, login string) map[string]any {
 	return map[string]any{
 		"id": loginID(login), "login": login, "login_name": "", "source_id": 0, "full_name": login,
-		"email": strings.Trim(strings.ReplaceAll(login, "[bot]", "-bot"), "-") + "@noreply.gitea.example",
+		"email":      strings.Trim(strings.ReplaceAll(login, "[bot]", "-bot"), "-") + "@noreply.gitea.example",
 		"avatar_url": base + "/avatars/" + login, "html_url": base + "/" + login, "language": "en-US",
 		"is_admin": false, "last_login": "2026-01-01T00:00:00Z", "created": "2020-01-01T00:00:00Z",
 		"restricted": false, "active": true, "prohibit_login": false, "location": "", "website": "",
@@ -110,7 +110,7 @@ func (g *Gitea) createStatus(w http.ResponseWriter, r *http.Request) {
 	g.mu.Unlock()
 	b, _ := json.Marshal(map[string]any{
 		"id": st.ID, "status": st.State, "target_url": st.TargetURL, "description": st.Description,
-		"url": g.base(r) + "/api/v1/repos/" + r.PathValue("owner") + "/" + r.PathValue("repo") + "/statuses/" + sha,
+		"url":     g.base(r) + "/api/v1/repos/" + r.PathValue("owner") + "/" + r.PathValue("repo") + "/statuses/" + sha,
 		"context": st.Context, "creator": gtUser(g.base(r), tk.Login), "created_at": ts, "updated_at": ts,
 	})
 	writeJSON(w, http.StatusCreated, b)
