@@ -112,7 +112,7 @@ func (f *fakeForge) DownloadFile(ctx context.Context, owner, repo, ref, path str
 
 // env is one test server: store, HTTP server, forge and tokens of each kind.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *Store
 	srv    *Server
 	http   *httptest.Server
@@ -126,7 +126,7 @@ type env struct {
 
 type envOption func(*Config)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := Open(ctx, filepath.Join(t.TempDir(), "tf.db"))

@@ -1,0 +1,378 @@
+// Command tinyforge-server is the reference Tinyforge GitOps server of DESIGN §5 on SQLite.
+//
+//	tinyforge-server serve --db PATH --addr HOST:PORT [--public-url URL] [--dev]
+//	                       [--secret-key-file PATH] [--allow-forge-net CIDR]...
+//	tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID]
+//	tinyforge-server token list --db PATH
+//	tinyforge-server token revoke --db PATH --id ID
+//
+// The key that encrypts repo access tokens comes from TINYFORGE_SECRET_KEY (base64 of 32 bytes)
+// or --secret-key-file; without one, serve refuses to start unless --dev.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tinyforge/tinyforge-check/providers"
+	"github.com/tinyforge/tinyforge-check/tinyforge/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(a.run(ctx, os.Args[1:]))
+}
+
+// app is one invocation: its streams, environment and (for tests) hooks.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// listening, when set, is told the address serve listens on.
+	listening func(addr net.Addr)
+	// resolver and dial replace the forge client's DNS lookups and dials (tests); nil is the
+	// real network.
+	resolver providers.Resolver
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+const usage = `usage:
+  tinyforge-server serve --db PATH --addr HOST:PORT [--public-url URL] [--dev] [--secret-key-file PATH] [--allow-forge-net CIDR]...
+  tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID]
+  tinyforge-server token list --db PATH
+  tinyforge-server token revoke --db PATH --id ID
+`
+
+// run executes args and returns the exit code: 0 ok, 1 failure, 2 usage error.
+func (a *app) run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(a.stderr, usage)
+		return 2
+	}
+	switch {
+	case args[0] == "serve":
+		return a.serve(ctx, args[1:])
+	case args[0] == "token" && len(args) > 1 && args[1] == "create":
+		return a.tokenCreate(ctx, args[2:])
+	case args[0] == "token" && len(args) > 1 && args[1] == "list":
+		return a.tokenList(ctx, args[2:])
+	case args[0] == "token" && len(args) > 1 && args[1] == "revoke":
+		return a.tokenRevoke(ctx, args[2:])
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
+		fmt.Fprint(a.stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(a.stderr, "unknown command %q\n%s", strings.Join(args, " "), usage)
+	return 2
+}
+
+// cidrList is a repeatable --allow-forge-net flag.
+type cidrList []netip.Prefix
+
+func (c *cidrList) String() string {
+	var s []string
+	for _, p := range *c {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (c *cidrList) Set(v string) error {
+	p, err := netip.ParsePrefix(strings.TrimSpace(v))
+	if err != nil {
+		ip, ipErr := netip.ParseAddr(strings.TrimSpace(v))
+		if ipErr != nil {
+			return fmt.Errorf("%q is not a CIDR like 10.0.0.0/8 or an IP address", v)
+		}
+		p = netip.PrefixFrom(ip, ip.BitLen())
+	}
+	*c = append(*c, p.Masked())
+	return nil
+}
+
+func (a *app) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	return fs
+}
+
+func (a *app) serve(ctx context.Context, args []string) int {
+	fs := a.flags("serve")
+	db := fs.String("db", "", "SQLite database `path` (created if missing)")
+	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on")
+	publicURL := fs.String("public-url", "", "the server's root `URL` as browsers see it, for ui_url (default http://ADDR)")
+	dev := fs.Bool("dev", false, "development mode: without a secret key, create one in a 0600 file beside the database")
+	keyFile := fs.String("secret-key-file", "", "`file` holding the base64 32-byte key that encrypts repo tokens (else TINYFORGE_SECRET_KEY)")
+	var allow cidrList
+	fs.Var(&allow, "allow-forge-net", "`CIDR` of private or loopback forge addresses the server may fetch from (repeatable); link-local is never allowed")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *db == "" || fs.NArg() > 0 {
+		fmt.Fprintf(a.stderr, "serve needs --db PATH and no other arguments\n%s", usage)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(a.stderr, nil))
+	key, err := a.secretKey(*keyFile, *db, *dev, log)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		return 1
+	}
+	cipher, err := server.NewCipher(key)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		return 1
+	}
+	st, err := server.Open(ctx, *db)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		return 1
+	}
+	defer st.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "tinyforge-server: listen on %s: %v\n", *addr, err)
+		return 1
+	}
+	pub := *publicURL
+	if pub == "" {
+		pub = "http://" + ln.Addr().String()
+	}
+	srv, err := server.New(server.Config{Store: st, Cipher: cipher, PublicURL: pub, Logger: log,
+		OpenForge: forgeOpener(a.forgeHTTPClient(allow, log))})
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		return 1
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("tinyforge-server listening", "addr", ln.Addr().String(), "public_url", pub, "allow_forge_net", allow.String())
+	if a.listening != nil {
+		a.listening(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		return 1
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		fmt.Fprintln(a.stderr, "tinyforge-server: shutdown:", err)
+		return 1
+	}
+	return 0
+}
+
+// secretKey finds the repo-token key: --secret-key-file, else TINYFORGE_SECRET_KEY, else (only
+// with --dev) a generated key file beside the database.
+func (a *app) secretKey(keyFile, db string, dev bool, log *slog.Logger) ([]byte, error) {
+	if keyFile != "" {
+		return server.ReadKeyFile(keyFile)
+	}
+	if v := a.getenv("TINYFORGE_SECRET_KEY"); v != "" {
+		k, err := server.ParseKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("TINYFORGE_SECRET_KEY: %w", err)
+		}
+		return k, nil
+	}
+	if !dev {
+		return nil, errors.New("no secret key to encrypt repo access tokens: set TINYFORGE_SECRET_KEY (base64 of 32 random bytes, e.g. `head -c 32 /dev/urandom | base64`) or pass --secret-key-file, or use --dev for a local trial")
+	}
+	path := server.DevKeyPath(db)
+	k, created, err := server.EnsureDevKey(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Warn("DEV MODE: created a NEW secret key file; repo tokens are encrypted with it and are lost without it. Do not use --dev in production.", "key_file", path)
+		fmt.Fprintf(a.stderr, "\n*** DEV MODE: generated secret key in %s (mode 0600). Keep it beside the database; never use --dev in production. ***\n\n", path)
+	} else {
+		log.Warn("DEV MODE: using the generated secret key file; do not use --dev in production", "key_file", path)
+	}
+	return k, nil
+}
+
+// forgeHTTPClient is the shared client for all forge calls: SSRF-safe dials (private and
+// loopback forges only inside allow, link-local never), 64 KiB-scale bodies, retries that fit
+// in the server's 10 s fetch deadline.
+func (a *app) forgeHTTPClient(allow []netip.Prefix, log *slog.Logger) *http.Client {
+	d := &providers.SafeDialer{Allow: allow, Resolver: a.resolver, Dial: a.dial}
+	return providers.NewHTTPClient(providers.HTTPConfig{
+		DialContext:    d.DialContext,
+		AttemptTimeout: 5 * time.Second,
+		Retries:        2,
+		MinWait:        200 * time.Millisecond,
+		MaxWait:        time.Second,
+		MaxRetryAfter:  3 * time.Second,
+		MaxBodyBytes:   1 << 20,
+		Logger:         log,
+		UserAgent:      "tinyforge-server",
+	})
+}
+
+// forgeOpener builds a provider for a workload's repo on the shared client hc.
+func forgeOpener(hc *http.Client) server.ForgeOpener {
+	return func(provider, baseURL, token string) (server.Forge, error) {
+		o := providers.Options{BaseURL: baseURL, Token: token, HTTPClient: hc}
+		var (
+			f   forge
+			err error
+		)
+		switch provider {
+		case "github":
+			f, err = providers.NewGitHub(o)
+		case "gitea":
+			f, err = providers.NewGitea(o)
+		case "gitlab":
+			f, err = providers.NewGitLab(o)
+		default:
+			return nil, fmt.Errorf("unknown forge provider %q; use github, gitea or gitlab", provider)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return forgeAdapter{f}, nil
+	}
+}
+
+// forge is what the providers offer for fetching.
+type forge interface {
+	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
+	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
+}
+
+// forgeAdapter maps the providers' file errors to the server's.
+type forgeAdapter struct{ f forge }
+
+func (a forgeAdapter) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
+	return a.f.BranchHead(ctx, owner, repo, branch)
+}
+
+func (a forgeAdapter) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
+	b, err := a.f.DownloadFile(ctx, owner, repo, ref, path, maxBytes)
+	switch {
+	case errors.Is(err, providers.ErrFileNotFound):
+		return nil, fmt.Errorf("%w: %w", server.ErrFileNotFound, err)
+	case errors.Is(err, providers.ErrFileTooLarge):
+		return nil, fmt.Errorf("%w: %w", server.ErrFileTooLarge, err)
+	}
+	return b, err
+}
+
+func (a *app) openStore(ctx context.Context, db string) (*server.Store, bool) {
+	if db == "" {
+		fmt.Fprintf(a.stderr, "missing --db PATH\n%s", usage)
+		return nil, false
+	}
+	st, err := server.Open(ctx, db)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		return nil, false
+	}
+	return st, true
+}
+
+func (a *app) tokenCreate(ctx context.Context, args []string) int {
+	fs := a.flags("token create")
+	db := fs.String("db", "", "SQLite database `path` (created if missing)")
+	role := fs.String("role", "", "`role`: admin or viewer")
+	name := fs.String("name", "", "a `name` for the token (shown in the audit log)")
+	workload := fs.Int64("workload", 0, "limit the token to this workload `id` (default: all workloads)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *db == "" || *name == "" || (*role != server.RoleAdmin && *role != server.RoleViewer) || *workload < 0 || fs.NArg() > 0 {
+		fmt.Fprintf(a.stderr, "token create needs --db PATH --role admin|viewer --name NAME [--workload ID]\n%s", usage)
+		return 2
+	}
+	st, ok := a.openStore(ctx, *db)
+	if !ok {
+		return 1
+	}
+	defer st.Close()
+	secret, _, err := st.CreateToken(ctx, *name, *role, *workload)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		return 1
+	}
+	fmt.Fprintln(a.stdout, secret)
+	return 0
+}
+
+func (a *app) tokenList(ctx context.Context, args []string) int {
+	fs := a.flags("token list")
+	db := fs.String("db", "", "SQLite database `path`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	st, ok := a.openStore(ctx, *db)
+	if !ok {
+		return 1
+	}
+	defer st.Close()
+	toks, err := st.ListTokens(ctx)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		return 1
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tWORKLOAD\tCREATED\tREVOKED")
+	for _, t := range toks {
+		wl := "all"
+		if t.WorkloadID != 0 {
+			wl = fmt.Sprint(t.WorkloadID)
+		}
+		rev := "-"
+		if t.RevokedAt != "" {
+			rev = t.RevokedAt
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, wl, t.CreatedAt, rev)
+	}
+	tw.Flush()
+	return 0
+}
+
+func (a *app) tokenRevoke(ctx context.Context, args []string) int {
+	fs := a.flags("token revoke")
+	db := fs.String("db", "", "SQLite database `path`")
+	id := fs.Int64("id", 0, "the token `id` (see token list)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *id <= 0 {
+		fmt.Fprintf(a.stderr, "token revoke needs --id ID (see token list)\n%s", usage)
+		return 2
+	}
+	st, ok := a.openStore(ctx, *db)
+	if !ok {
+		return 1
+	}
+	defer st.Close()
+	if err := st.RevokeToken(ctx, *id); err != nil {
+		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		return 1
+	}
+	fmt.Fprintf(a.stdout, "token %d revoked\n", *id)
+	return 0
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// newApp returns an app writing to buffers, with env as its environment.
+func newApp(env map[string]string) (*app, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &app{stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}, &out, &errb
+}
+
+func TestTokenCommands(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "sub.db")
+
+	a, out, errb := newApp(nil)
+	if code := a.run(ctx, []string{"token", "create", "--db", db, "--role", "admin", "--name", "ci"}); code != 0 {
+		t.Fatalf("token create = %d, stderr %s", code, errb)
+	}
+	// stdout is the token and nothing else.
+	if !regexp.MustCompile(`^tfk_[A-Za-z0-9_-]{43}\n$`).MatchString(out.String()) {
+		t.Errorf("token create printed %q, want one token line", out.String())
+	}
+	secret := strings.TrimSpace(out.String())
+
+	a, out, _ = newApp(nil)
+	if code := a.run(ctx, []string{"token", "create", "--db", db, "--role", "viewer", "--name", "pr-check", "--workload", "3"}); code != 0 {
+		t.Fatal("second token create failed")
+	}
+	a, out, _ = newApp(nil)
+	if code := a.run(ctx, []string{"token", "revoke", "--db", db, "--id", "1"}); code != 0 {
+		t.Fatal("token revoke failed")
+	}
+	a, out, _ = newApp(nil)
+	if code := a.run(ctx, []string{"token", "list", "--db", db}); code != 0 {
+		t.Fatal("token list failed")
+	}
+	if strings.Contains(out.String(), secret) || strings.Contains(out.String(), secret[4:20]) {
+		t.Errorf("token list prints the secret:\n%s", out)
+	}
+	want := []string{"ID NAME ROLE WORKLOAD CREATED REVOKED", "1 ci admin all revoked", "2 pr-check viewer 3 valid"}
+	var got []string
+	for i, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		f := strings.Fields(line)
+		if i == 0 {
+			got = append(got, strings.Join(f, " "))
+			continue
+		}
+		state := "valid"
+		if f[5] != "-" {
+			state = "revoked"
+		}
+		got = append(got, strings.Join([]string{f[0], f[1], f[2], f[3], state}, " "))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("token list (-want +got):\n%s", diff)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	tests := [][]string{
+		{},
+		{"frobnicate"},
+		{"token"},
+		{"token", "create", "--db", db, "--role", "root", "--name", "x"},
+		{"token", "create", "--db", db, "--role", "admin"},
+		{"token", "create", "--role", "admin", "--name", "x"},
+		{"token", "revoke", "--db", db},
+		{"serve"},
+		{"serve", "--db", db, "--allow-forge-net", "not-a-cidr"},
+	}
+	for _, args := range tests {
+		a, out, _ := newApp(nil)
+		if code := a.run(context.Background(), args); code != 2 {
+			t.Errorf("run %q = %d, want 2", args, code)
+		}
+		if out.Len() != 0 {
+			t.Errorf("run %q wrote to stdout: %q", args, out)
+		}
+	}
+}
+
+func TestServeNeedsSecretKey(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tf.db")
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"no key", nil, []string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, "no secret key"},
+		{"bad env key", map[string]string{"TINYFORGE_SECRET_KEY": "c2hvcnQ="}, []string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, "TINYFORGE_SECRET_KEY: secret key decodes to 5 bytes"},
+		{"missing key file", nil, []string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--secret-key-file", filepath.Join(dir, "nope")}, "read secret key file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, _, errb := newApp(tt.env)
+			if code := a.run(context.Background(), tt.args); code != 1 {
+				t.Errorf("serve = %d, want 1", code)
+			}
+			if !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("stderr %q does not contain %q", errb, tt.want)
+			}
+		})
+	}
+}
+
+// startServe runs `serve` with args on 127.0.0.1:0 until the test ends and returns its base
+// URL and its stderr.
+func startServe(t *testing.T, a *app, errb *bytes.Buffer, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	a.listening = func(addr net.Addr) { addrc <- addr.String() }
+	done := make(chan int, 1)
+	go func() { done <- a.run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)) }()
+	select {
+	case addr := <-addrc:
+		t.Cleanup(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("serve exited %d", code)
+			}
+		})
+		return "http://" + addr
+	case code := <-done:
+		cancel()
+		t.Fatalf("serve exited %d before listening: %s", code, errb)
+	}
+	return ""
+}
+
+func TestServeDevCreatesKeyFile(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tf.db")
+	a, _, errb := newApp(nil)
+	var mu sync.Mutex
+	a.stderr = lockedWriter{&mu, errb}
+	base := startServe(t, a, errb, "--db", db, "--dev")
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz = %d", resp.StatusCode)
+	}
+	fi, err := os.Stat(db + ".secret-key")
+	if err != nil {
+		t.Fatalf("--dev did not create the key file: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", fi.Mode().Perm())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(errb.String(), "*** DEV MODE: generated secret key in "+db+".secret-key") {
+		t.Errorf("--dev did not say so loudly; stderr:\n%s", errb)
+	}
+	key, _ := os.ReadFile(db + ".secret-key")
+	if strings.Contains(errb.String(), strings.TrimSpace(string(key))) {
+		t.Error("the generated key was printed")
+	}
+}
+
+// lockedWriter serializes writes from the server goroutine and reads by the test.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
