@@ -1,0 +1,373 @@
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tinyforge/tinyforge-check/internal/forgefake"
+)
+
+const ctxName = "tinyforge/gitops"
+
+func body(runID int64, text string) string { return Marker(ctxName, runID) + "\n" + text }
+
+func TestUpsertComment(t *testing.T) {
+	type seed struct {
+		author, body string
+	}
+	tests := []struct {
+		name       string
+		seeds      []seed
+		req        CommentRequest
+		wantAction CommentAction
+		wantBodies []string // every comment on the PR afterwards, by id
+		wantWrites int      // state-changing requests
+		wantReason bool
+	}{
+		{
+			name:       "creates the first comment",
+			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: CommentCreated,
+			wantBodies: []string{body(10, "in sync")},
+			wantWrites: 1,
+		},
+		{
+			name:       "unchanged body makes no write, even from a newer run",
+			seeds:      []seed{{botLogin, body(5, "in sync")}},
+			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: CommentUnchanged,
+			wantBodies: []string{body(5, "in sync")},
+		},
+		{
+			name:       "newer run updates in place",
+			seeds:      []seed{{"alice", "LGTM"}, {botLogin, body(5, "drift: 1 field")}},
+			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: CommentUpdated,
+			wantBodies: []string{"LGTM", body(10, "in sync")},
+			wantWrites: 1,
+		},
+		{
+			name:       "older run never overwrites a newer run's comment",
+			seeds:      []seed{{botLogin, body(20, "drift: 2 fields")}},
+			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: CommentSkipped,
+			wantBodies: []string{body(20, "drift: 2 fields")},
+			wantReason: true,
+		},
+		{
+			name: "human comments quoting the marker are never edited",
+			seeds: []seed{
+				{"alice", body(1, "I copied your comment")},                 // marker on first line, not ours
+				{botLogin, "see above:\n" + body(1, "not on the first line")}, // ours, marker not first
+				{botLogin, body(3, "other context")[0:0] + Marker("other/ctx", 3) + "\nother"},
+			},
+			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: CommentCreated,
+			wantBodies: []string{body(1, "I copied your comment"), "see above:\n" + body(1, "not on the first line"),
+				Marker("other/ctx", 3) + "\nother", body(10, "in sync")},
+			wantWrites: 1,
+		},
+		{
+			name: "duplicates of racing runs converge on the lowest id with the highest run's body",
+			seeds: []seed{
+				{botLogin, body(4, "old")},
+				{botLogin, body(9, "newest")},
+				{botLogin, body(6, "middle")},
+			},
+			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 8, Body: "mine"},
+			wantAction: CommentSkipped,
+			wantBodies: []string{body(9, "newest")},
+			wantWrites: 3, // edit the survivor, delete two duplicates
+			wantReason: true,
+		},
+	}
+	for _, fc := range forgeCases() {
+		for _, tt := range tests {
+			t.Run(fc.name+"/"+tt.name, func(t *testing.T) {
+				f, p := fc.setup(t, forgefake.Options{}, nil)
+				for _, s := range tt.seeds {
+					f.AddComment(owner, repoName, 7, s.author, s.body)
+				}
+				res, err := p.UpsertComment(context.Background(), owner, repoName, tt.req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Action != tt.wantAction {
+					t.Errorf("action = %q, want %q (reason %q)", res.Action, tt.wantAction, res.Reason)
+				}
+				if (res.Reason != "") != tt.wantReason {
+					t.Errorf("reason = %q", res.Reason)
+				}
+				if res.URL == "" {
+					t.Error("no comment URL")
+				}
+				var got []string
+				for _, c := range f.Comments(owner, repoName, 7) {
+					got = append(got, c.Body)
+				}
+				if diff := cmp.Diff(tt.wantBodies, got); diff != "" {
+					t.Errorf("comments (-want +got):\n%s", diff)
+				}
+				if w := writes(f.Requests()); len(w) != tt.wantWrites {
+					t.Errorf("writes = %v, want %d", w, tt.wantWrites)
+				}
+			})
+		}
+	}
+}
+
+func TestUpsertCommentRequests(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := fc.setup(t, forgefake.Options{}, nil)
+			id := f.AddComment(owner, repoName, 7, botLogin, body(1, "old"))
+			f.ResetRequests()
+			if _, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "new"}); err != nil {
+				t.Fatal(err)
+			}
+			reqs := f.Requests()
+			var got []string
+			for _, r := range reqs {
+				got = append(got, r.Method+" "+r.Path)
+			}
+			want := []string{
+				"GET " + fc.apiPrefix + "/user",
+				"GET " + fc.commentsPath(7),
+				fc.editMethod + " " + fc.commentPath(id),
+				"GET " + fc.commentsPath(7), // verify after the write
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+			var gotBody map[string]any
+			if err := json.Unmarshal(reqs[2].Body, &gotBody); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(map[string]any{"body": body(2, "new")}, gotBody); diff != "" {
+				t.Errorf("edit body (-want +got):\n%s", diff)
+			}
+			if fc.pageSize > 0 && !strings.Contains(reqs[1].Query, "per_page=100") {
+				t.Errorf("list query = %q, want per_page=100", reqs[1].Query)
+			}
+		})
+	}
+}
+
+// TestUpsertCommentManyPages: 250 comments (3 pages of 100) still find the
+// marker on the last page, and the update costs one list per page.
+func TestUpsertCommentManyPages(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := fc.setup(t, forgefake.Options{}, nil)
+			for i := 0; i < 249; i++ {
+				f.AddComment(owner, repoName, 7, "alice", fmt.Sprintf("comment %d", i))
+			}
+			f.AddComment(owner, repoName, 7, botLogin, body(1, "old"))
+			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "new"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Action != CommentUpdated {
+				t.Errorf("action = %q, want updated", res.Action)
+			}
+			cs := f.Comments(owner, repoName, 7)
+			if len(cs) != 250 || cs[249].Body != body(2, "new") {
+				t.Errorf("comments = %d, last = %q", len(cs), cs[len(cs)-1].Body)
+			}
+			lists := 0
+			for _, r := range f.Requests() {
+				if r.Method == http.MethodGet && r.Path == fc.commentsPath(7) {
+					lists++
+				}
+			}
+			wantLists := 2 // unpaginated: the look and the verification
+			if fc.pageSize > 0 {
+				wantLists = 6 // 3 pages, twice
+			}
+			if lists != wantLists {
+				t.Errorf("list requests = %d, want %d", lists, wantLists)
+			}
+		})
+	}
+}
+
+// TestUpsertCommentStoredThen502: the forge stores the POST but answers 502;
+// the provider must not post twice.
+func TestUpsertCommentStoredThen502(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := fc.setup(t, forgefake.Options{}, nil)
+			f.SetFault(forgefake.Fault{Kind: forgefake.FaultStoreThen502, Method: http.MethodPost, PathContains: "/comments", Times: 1})
+			f.SetFault(forgefake.Fault{Kind: forgefake.FaultStoreThen502, Method: http.MethodPost, PathContains: "/notes", Times: 1})
+			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "hello"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Action != CommentCreated {
+				t.Errorf("action = %q, want created", res.Action)
+			}
+			cs := f.Comments(owner, repoName, 7)
+			if len(cs) != 1 || cs[0].Body != body(3, "hello") {
+				t.Errorf("comments = %+v, want exactly one", cs)
+			}
+			posts := 0
+			for _, r := range f.Requests() {
+				if r.Method == http.MethodPost {
+					posts++
+				}
+			}
+			if posts != 1 {
+				t.Errorf("POSTs = %d, want 1", posts)
+			}
+		})
+	}
+}
+
+// TestUpsertCommentPostNotStored: a 502 before storing: the provider re-lists,
+// finds nothing and creates once more.
+func TestUpsertCommentPostNotStored(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := fc.setup(t, forgefake.Options{}, nil)
+			f.SetFault(forgefake.Fault{Kind: forgefake.FaultStatus, Status: http.StatusBadGateway, Method: http.MethodPost, Times: 1})
+			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "hello"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cs := f.Comments(owner, repoName, 7); res.Action != CommentCreated || len(cs) != 1 {
+				t.Errorf("action %q, comments %+v", res.Action, cs)
+			}
+		})
+	}
+}
+
+func TestUpsertCommentReadOnlyToken(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, _ := fc.setup(t, forgefake.Options{}, nil)
+			f.AddToken("fork-token", forgefake.Token{Login: "fork-user", ReadOnly: true})
+			p := fc.newProvider(t, f, Options{Token: "fork-token", HTTPClient: testClient(t, nil), VerifyDelay: time.Millisecond})
+			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "hello"})
+			if !errors.Is(err, ErrForbidden) {
+				t.Errorf("err = %v, want ErrForbidden", err)
+			}
+			if res.Action != CommentSkipped || res.Reason == "" {
+				t.Errorf("result = %+v, want skipped with a reason", res)
+			}
+			if cs := f.Comments(owner, repoName, 7); len(cs) != 0 {
+				t.Errorf("comments = %+v", cs)
+			}
+		})
+	}
+}
+
+func TestUpsertCommentRefusedBeforeAnyRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		req  CommentRequest
+	}{
+		{"body over 65536 characters", CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: strings.Repeat("é", MaxCommentBody)}},
+		{"context breaking the marker", CommentRequest{Number: 7, Context: "a-->b", RunID: 1, Body: "x"}},
+		{"empty context", CommentRequest{Number: 7, Context: "", RunID: 1, Body: "x"}},
+		{"no PR number", CommentRequest{Number: 0, Context: ctxName, RunID: 1, Body: "x"}},
+	}
+	for _, fc := range forgeCases() {
+		for _, tt := range tests {
+			t.Run(fc.name+"/"+tt.name, func(t *testing.T) {
+				f, p := fc.setup(t, forgefake.Options{}, nil)
+				if _, err := p.UpsertComment(context.Background(), owner, repoName, tt.req); err == nil {
+					t.Error("no error")
+				}
+				if n := len(f.Requests()); n != 0 {
+					t.Errorf("requests = %d, want 0", n)
+				}
+			})
+		}
+	}
+}
+
+// TestUpsertCommentConcurrent: 20 runs upsert at once against a fake with
+// random latency; exactly one marker comment remains, holding the body of
+// the highest run.
+func TestUpsertCommentConcurrent(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, _ := fc.setup(t, forgefake.Options{Latency: 3 * time.Millisecond}, nil)
+			f.AddComment(owner, repoName, 7, "alice", "a human comment")
+			const runs = 20
+			var wg sync.WaitGroup
+			errs := make(chan error, runs)
+			for i := 1; i <= runs; i++ {
+				p := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: 40 * time.Millisecond})
+				wg.Add(1)
+				go func(run int64) {
+					defer wg.Done()
+					_, err := p.UpsertComment(context.Background(), owner, repoName,
+						CommentRequest{Number: 7, Context: ctxName, RunID: run, Body: fmt.Sprintf("body of run %d", run)})
+					if err != nil {
+						errs <- fmt.Errorf("run %d: %w", run, err)
+					}
+				}(int64(i))
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			var got []string
+			for _, c := range f.Comments(owner, repoName, 7) {
+				got = append(got, c.Author+": "+c.Body)
+			}
+			want := []string{"alice: a human comment", botLogin + ": " + body(runs, fmt.Sprintf("body of run %d", runs))}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("comments (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGitHubJobTokenIdentity(t *testing.T) {
+	tests := []struct {
+		name     string
+		jobToken bool
+		wantUser bool // whether GET /user is called
+	}{
+		{"user endpoint refuses integration token", false, true},
+		{"job token option skips the user endpoint", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _ := newGitHubFake(t, forgefake.Options{})
+			f.AddToken("ghs_job", forgefake.Token{Login: "github-actions[bot]", Integration: true})
+			f.AddComment(owner, repoName, 7, "github-actions[bot]", body(1, "old"))
+			f.AddComment(owner, repoName, 7, "alice", body(2, "quoted by a human"))
+			g := newGitHubProvider(t, f, nil, func(o *Options) { o.Token, o.JobToken = "ghs_job", tt.jobToken })
+			res, err := g.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "new"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Action != CommentUpdated {
+				t.Errorf("action = %q, want updated", res.Action)
+			}
+			cs := f.Comments(owner, repoName, 7)
+			if cs[0].Body != body(3, "new") || cs[1].Body != body(2, "quoted by a human") {
+				t.Errorf("comments = %+v", cs)
+			}
+			called := false
+			for _, r := range f.Requests() {
+				called = called || r.Path == "/user"
+			}
+			if called != tt.wantUser {
+				t.Errorf("GET /user called = %v, want %v", called, tt.wantUser)
+			}
+		})
+	}
+}
