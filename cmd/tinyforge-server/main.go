@@ -48,6 +48,8 @@ type app struct {
 	// real network.
 	resolver providers.Resolver
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	// forgeRetryWait is the first wait before a forge request is retried; 0 means 200 ms.
+	forgeRetryWait time.Duration
 }
 
 const usage = `usage:
@@ -218,12 +220,16 @@ func (a *app) secretKey(keyFile, db string, dev bool, log *slog.Logger) ([]byte,
 // in the server's 10 s fetch deadline.
 func (a *app) forgeHTTPClient(allow []netip.Prefix, log *slog.Logger) *http.Client {
 	d := &providers.SafeDialer{Allow: allow, Resolver: a.resolver, Dial: a.dial}
+	wait := a.forgeRetryWait
+	if wait <= 0 {
+		wait = 200 * time.Millisecond
+	}
 	return providers.NewHTTPClient(providers.HTTPConfig{
 		DialContext:    d.DialContext,
 		AttemptTimeout: 5 * time.Second,
 		Retries:        2,
-		MinWait:        200 * time.Millisecond,
-		MaxWait:        time.Second,
+		MinWait:        wait,
+		MaxWait:        5 * wait,
 		MaxRetryAfter:  3 * time.Second,
 		MaxBodyBytes:   1 << 20,
 		Logger:         log,
