@@ -338,8 +338,8 @@ func TestUnauthenticated(t *testing.T) {
 func TestWorkloadPageRolesAndStatuses(t *testing.T) {
 	e := setup(t)
 	type want struct {
-		status                                    string
-		texts                                     []string
+		status                                   string
+		texts                                    []string
 		drift, preview, diagnostics, syncEnabled bool
 	}
 	cases := []struct {
