@@ -87,8 +87,9 @@ func (c *Command) Main(args []string) int {
 // subcommands maps each command name to its entry point.
 func (c *Command) subcommands() map[string]func([]string) int {
 	cmds := map[string]func([]string) int{
-		"lint":  c.runLint,
-		"drift": c.runDrift,
+		"lint":   c.runLint,
+		"drift":  c.runDrift,
+		"action": c.runAction,
 	}
 	return cmds
 }

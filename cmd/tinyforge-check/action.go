@@ -1,0 +1,534 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tinyforge/tinyforge-check/checker"
+	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/providers"
+	"github.com/tinyforge/tinyforge-check/tinyforge"
+)
+
+const actionUsage = `Usage: tinyforge-check action
+
+Run one check as a CI step: lint the file, read the workload's live config from Tinyforge, set
+the commit status, keep the one PR comment up to date, print annotations, and write the step
+outputs and job summary. It is the default command when GITHUB_ACTIONS=true and no arguments
+are given. The forge comes from the environment: GitHub or GitHub Enterprise (GITHUB_ACTIONS),
+Gitea or Forgejo (GITEA_ACTIONS, FORGEJO_ACTIONS), or GitLab CI (GITLAB_CI).
+
+Inputs come from INPUT_<NAME> variables (as the action runner sets them), else from these
+variables (GitLab CI, or any runner):
+  path            TINYFORGE_PATH            file path; default: Tinyforge's GitOps path, else .tinyforge.yml
+  tinyforge-url   TINYFORGE_URL             Tinyforge base URL
+  tinyforge-token TINYFORGE_TOKEN           Tinyforge viewer token (a secret)
+  workload        TINYFORGE_WORKLOAD        workload id or name
+  token           GITHUB_TOKEN; on GitLab TINYFORGE_FORGE_TOKEN, GITLAB_TOKEN, else CI_JOB_TOKEN
+  fail-on         TINYFORGE_FAIL_ON         default invalid,error
+  comment         TINYFORGE_COMMENT         auto, always or never; default auto
+  status-context  TINYFORGE_STATUS_CONTEXT  default tinyforge/gitops
+  source-type     TINYFORGE_SOURCE_TYPE     dockerfile or static, for an offline lint
+TINYFORGE_COMMENT_VERIFY_DELAY (a Go duration, default 2s) is how long to wait after writing
+the comment before re-reading it to converge with racing runs.
+
+Exit codes: 0 nothing to fail on, 1 invalid/no_file or drift (per fail-on), 2 usage error,
+3 the check could not finish (with error in fail-on).
+`
+
+// actionDeadline bounds a whole action run, every request included.
+const actionDeadline = 2 * time.Minute
+
+// actionInput is one input of action.yml and the variable read when INPUT_<NAME> is empty.
+type actionInput struct{ name, fallback string }
+
+// actionInputs lists each input with its fallback variable, in action.yml order. The token
+// input's fallbacks depend on the forge (see actionConfig).
+func actionInputs() []actionInput {
+	return []actionInput{
+		{"path", "TINYFORGE_PATH"},
+		{"tinyforge-url", "TINYFORGE_URL"},
+		{"tinyforge-token", "TINYFORGE_TOKEN"},
+		{"workload", "TINYFORGE_WORKLOAD"},
+		{"token", ""},
+		{"fail-on", "TINYFORGE_FAIL_ON"},
+		{"comment", "TINYFORGE_COMMENT"},
+		{"status-context", "TINYFORGE_STATUS_CONTEXT"},
+		{"source-type", "TINYFORGE_SOURCE_TYPE"},
+	}
+}
+
+// actionConfig is everything the action reads from its environment.
+type actionConfig struct {
+	forge           checker.Forge
+	forgeURL        string // the provider's BaseURL
+	owner, repo     string
+	token           string
+	jobToken        bool
+	tinyforgeURL    string
+	tinyforgeToken  string
+	workspace       string
+	outputPath      string
+	summaryPath     string
+	githubActions   bool
+	verifyDelay     time.Duration
+	liveMissing     string
+	in              checker.Inputs
+	secretsForMasks []string
+}
+
+// input returns an input's value: INPUT_<NAME> (hyphens kept, as runners set it, or as
+// underscores), else its fallback variable, trimmed.
+func (c *Command) input(name, fallback string) string {
+	up := strings.ToUpper(name)
+	for _, k := range []string{"INPUT_" + up, "INPUT_" + strings.ReplaceAll(up, "-", "_"), fallback} {
+		if k == "" {
+			continue
+		}
+		if v := strings.TrimSpace(c.Getenv(k)); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (c *Command) runAction(args []string) int {
+	flags := c.newFlagSet("action", actionUsage)
+	if code, ok := c.parseFlags(flags, args); !ok {
+		return code
+	}
+	if flags.NArg() > 0 {
+		return c.usageError("action", "action takes no arguments; configure it with inputs (INPUT_*) or TINYFORGE_* variables")
+	}
+	cfg, err := c.actionConfig()
+	// Masks come before any other output, and only on Actions runners: elsewhere the
+	// ::add-mask:: line itself would print the secret.
+	if cfg.githubActions {
+		if err := checker.WriteMasks(c.Stdout, cfg.secretsForMasks); err != nil {
+			fmt.Fprintf(c.Stderr, "tinyforge-check action: %v\n", err)
+			return ExitError
+		}
+	}
+	stdout := &redactWriter{w: c.Stdout, secrets: cfg.secretsForMasks}
+	stderr := &redactWriter{w: c.Stderr, secrets: cfg.secretsForMasks}
+	if err != nil {
+		fmt.Fprintln(stderr, checker.Neutralize("tinyforge-check action: "+err.Error()))
+		return ExitUsage
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), actionDeadline)
+	defer cancel()
+	chk, err := c.actionChecker(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, checker.Neutralize("tinyforge-check action: "+err.Error()))
+		return ExitUsage
+	}
+	report, err := chk.Run(ctx, cfg.in)
+	if err != nil {
+		fmt.Fprintln(stderr, checker.Neutralize("tinyforge-check action: "+err.Error()))
+		return ExitUsage
+	}
+	if err := checker.WriteLog(stdout, report); err != nil {
+		fmt.Fprintf(stderr, "tinyforge-check action: write the log: %v\n", err)
+	}
+	code := report.ExitCode()
+	if cfg.summaryPath != "" {
+		if err := appendFile(cfg.summaryPath, func(w io.Writer) error {
+			_, err := io.WriteString(w, checker.Redact(checker.RenderSummary(report), cfg.secretsForMasks)+"\n")
+			return err
+		}); err != nil {
+			fmt.Fprintf(stderr, "tinyforge-check action: write the job summary: %v\n", err)
+		}
+	}
+	if cfg.outputPath != "" {
+		if err := appendFile(cfg.outputPath, func(w io.Writer) error {
+			for _, o := range checker.Outputs(report) {
+				if err := checker.WriteFileCommand(w, nil, o.Name, checker.Redact(o.Value, cfg.secretsForMasks)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			fmt.Fprintf(stderr, "tinyforge-check action: write the step outputs: %v\n", err)
+			if code == ExitOK {
+				code = ExitError
+			}
+		}
+	}
+	return code
+}
+
+// appendFile appends to a runner file (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY).
+func appendFile(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, unwrapPathError(err))
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// actionConfig reads the environment. It returns the secrets even with an error, so they
+// can be masked before the error is printed.
+func (c *Command) actionConfig() (actionConfig, error) {
+	var cfg actionConfig
+	get := func(k string) string { return strings.TrimSpace(c.Getenv(k)) }
+	cfg.githubActions = get("GITHUB_ACTIONS") == "true"
+	switch {
+	case get("GITLAB_CI") == "true":
+		cfg.forge = checker.ForgeGitLab
+	case get("FORGEJO_ACTIONS") == "true" || get("GITEA_ACTIONS") == "true":
+		cfg.forge = checker.ForgeGitea
+	case cfg.githubActions:
+		cfg.forge = checker.ForgeGitHub
+	}
+	val := map[string]string{}
+	for _, in := range actionInputs() {
+		val[in.name] = c.input(in.name, in.fallback)
+	}
+	cfg.tinyforgeURL, cfg.tinyforgeToken = val["tinyforge-url"], val["tinyforge-token"]
+	cfg.token = val["token"]
+	if cfg.token == "" {
+		switch cfg.forge {
+		case checker.ForgeGitLab:
+			for _, k := range []string{"TINYFORGE_FORGE_TOKEN", "GITLAB_TOKEN"} {
+				if cfg.token = get(k); cfg.token != "" {
+					break
+				}
+			}
+			if cfg.token == "" {
+				cfg.token, cfg.jobToken = get("CI_JOB_TOKEN"), true
+			}
+		default:
+			cfg.token = get("GITHUB_TOKEN")
+		}
+	}
+	for _, s := range []string{cfg.tinyforgeToken, cfg.token} {
+		if s != "" {
+			cfg.secretsForMasks = append(cfg.secretsForMasks, s)
+		}
+	}
+	if cfg.forge == "" {
+		return cfg, errors.New("not running in a CI job: set GITHUB_ACTIONS, GITEA_ACTIONS, FORGEJO_ACTIONS or GITLAB_CI, or use the lint and drift commands locally")
+	}
+
+	in := &cfg.in
+	in.Forge = cfg.forge
+	in.Secrets = cfg.secretsForMasks
+	in.Path, in.Workload, in.SourceType = val["path"], val["workload"], val["source-type"]
+	if err := checkSourceType(in.SourceType); err != nil {
+		return cfg, fmt.Errorf("source-type: %w", err)
+	}
+	var err error
+	if in.FailOn, err = checker.ParseFailOn(val["fail-on"]); err != nil {
+		return cfg, err
+	}
+	if in.Comment, err = checker.ParseCommentMode(val["comment"]); err != nil {
+		return cfg, err
+	}
+	in.StatusContext = val["status-context"]
+	if in.StatusContext == "" {
+		in.StatusContext = checker.DefaultStatusContext
+	}
+	cfg.verifyDelay = 2 * time.Second
+	if d := get("TINYFORGE_COMMENT_VERIFY_DELAY"); d != "" {
+		if cfg.verifyDelay, err = time.ParseDuration(d); err != nil || cfg.verifyDelay < 0 {
+			return cfg, fmt.Errorf("TINYFORGE_COMMENT_VERIFY_DELAY %q: use a Go duration such as 2s or 0s", d)
+		}
+		if cfg.verifyDelay == 0 {
+			cfg.verifyDelay = -1 // providers: negative disables the wait
+		}
+	}
+	switch {
+	case cfg.tinyforgeURL == "" && cfg.tinyforgeToken == "":
+		cfg.liveMissing = "no tinyforge-url and no tinyforge-token were given"
+	case cfg.tinyforgeToken == "":
+		cfg.liveMissing = "no tinyforge-token (fork PRs get no secrets)"
+	case cfg.tinyforgeURL == "":
+		return cfg, errors.New("tinyforge-token is set but tinyforge-url is not: give Tinyforge's base URL")
+	case in.Workload == "":
+		return cfg, errors.New("workload is empty: give the Tinyforge workload's id or name")
+	}
+	in.LiveMissingReason = cfg.liveMissing
+
+	if cfg.forge == checker.ForgeGitLab {
+		return cfg, c.gitlabEvent(&cfg)
+	}
+	return cfg, c.actionsEvent(&cfg)
+}
+
+// eventPayload is the part of GITHUB_EVENT_PATH the action reads; GitHub and Gitea share it.
+type eventPayload struct {
+	After       string `json:"after"`
+	PullRequest *struct {
+		Number int `json:"number"`
+		Head   struct {
+			SHA  string `json:"sha"`
+			Repo *struct {
+				FullName string `json:"full_name"`
+			} `json:"repo"`
+		} `json:"head"`
+		Base struct {
+			SHA  string `json:"sha"`
+			Repo *struct {
+				FullName string `json:"full_name"`
+			} `json:"repo"`
+		} `json:"base"`
+	} `json:"pull_request"`
+}
+
+// actionsEvent reads a GitHub or Gitea/Forgejo Actions run: repo, event payload, commit.
+func (c *Command) actionsEvent(cfg *actionConfig) error {
+	get := func(k string) string { return strings.TrimSpace(c.Getenv(k)) }
+	if cfg.forge == checker.ForgeGitea {
+		cfg.forgeURL = get("GITHUB_SERVER_URL")
+		if cfg.forgeURL == "" {
+			return errors.New("GITHUB_SERVER_URL is empty: Gitea/Forgejo Actions set it to the forge's root URL")
+		}
+	} else {
+		cfg.forgeURL = get("GITHUB_API_URL")
+		if cfg.forgeURL == "" {
+			cfg.forgeURL = "https://api.github.com"
+		}
+	}
+	owner, repo, ok := strings.Cut(get("GITHUB_REPOSITORY"), "/")
+	if !ok || owner == "" || repo == "" {
+		return fmt.Errorf("GITHUB_REPOSITORY %q is not owner/repo", get("GITHUB_REPOSITORY"))
+	}
+	cfg.owner, cfg.repo = owner, repo
+	cfg.workspace = get("GITHUB_WORKSPACE")
+	cfg.outputPath, cfg.summaryPath = get("GITHUB_OUTPUT"), get("GITHUB_STEP_SUMMARY")
+	if id := get("GITHUB_RUN_ID"); id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("GITHUB_RUN_ID %q is not a run number", id)
+		}
+		cfg.in.RunID = n
+	}
+	name := get("GITHUB_EVENT_NAME")
+	var p eventPayload
+	if path := get("GITHUB_EVENT_PATH"); path != "" {
+		data, err := c.readSpecFile(path, 25<<20)
+		if err != nil {
+			return fmt.Errorf("read the event payload: %w", err)
+		}
+		if err := json.Unmarshal(data, &p); err != nil {
+			return fmt.Errorf("the event payload %s is not JSON: %w", path, describeJSONError(err))
+		}
+	}
+	ev := checker.Event{Name: name, CommitSHA: get("GITHUB_SHA")}
+	isPR := strings.HasPrefix(name, "pull_request")
+	if isPR {
+		if p.PullRequest == nil || p.PullRequest.Number <= 0 || p.PullRequest.Head.SHA == "" {
+			return fmt.Errorf("event %s has no pull_request with a number and head sha in GITHUB_EVENT_PATH", name)
+		}
+		pr := p.PullRequest
+		fork := pr.Head.Repo != nil && pr.Base.Repo != nil && !strings.EqualFold(pr.Head.Repo.FullName, pr.Base.Repo.FullName)
+		ev.PR = &checker.PullRequest{Number: pr.Number, HeadSHA: pr.Head.SHA, BaseSHA: pr.Base.SHA, Fork: fork}
+		if name != checker.EventPullRequestTarget {
+			ev.Name = checker.EventPullRequest // Gitea's pull_request_sync & co. are checked alike
+		}
+	} else if p.After != "" && strings.Trim(p.After, "0") != "" {
+		ev.CommitSHA = p.After
+	}
+	if ev.CommitSHA == "" && ev.PR == nil {
+		return errors.New("GITHUB_SHA is empty: cannot tell which commit to report on")
+	}
+	cfg.in.Event = ev
+	return nil
+}
+
+// gitlabEvent reads a GitLab CI job: project, merge request, commit.
+func (c *Command) gitlabEvent(cfg *actionConfig) error {
+	get := func(k string) string { return strings.TrimSpace(c.Getenv(k)) }
+	cfg.forgeURL = get("CI_SERVER_URL")
+	if cfg.forgeURL == "" {
+		return errors.New("CI_SERVER_URL is empty: GitLab CI sets it to the GitLab root URL")
+	}
+	path := get("CI_PROJECT_PATH")
+	i := strings.LastIndexByte(path, '/')
+	if i <= 0 || i == len(path)-1 {
+		return fmt.Errorf("CI_PROJECT_PATH %q is not group/project", path)
+	}
+	cfg.owner, cfg.repo = path[:i], path[i+1:]
+	cfg.workspace = get("CI_PROJECT_DIR")
+	if id := get("CI_PIPELINE_ID"); id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("CI_PIPELINE_ID %q is not a pipeline number", id)
+		}
+		cfg.in.RunID = n
+	}
+	ev := checker.Event{Name: checker.EventPush, CommitSHA: get("CI_COMMIT_SHA")}
+	if ev.CommitSHA == "" {
+		return errors.New("CI_COMMIT_SHA is empty: cannot tell which commit to report on")
+	}
+	if iid := get("CI_MERGE_REQUEST_IID"); iid != "" {
+		n, err := strconv.Atoi(iid)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("CI_MERGE_REQUEST_IID %q is not a merge request number", iid)
+		}
+		base := get("CI_MERGE_REQUEST_DIFF_BASE_SHA")
+		fork := get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != "" && get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != get("CI_MERGE_REQUEST_PROJECT_ID")
+		ev.Name = checker.EventMergeRequest
+		ev.PR = &checker.PullRequest{Number: n, HeadSHA: ev.CommitSHA, BaseSHA: base, Fork: fork}
+	}
+	cfg.in.Event = ev
+	return nil
+}
+
+// forgeAPI is what the action needs from a providers forge type.
+type forgeAPI interface {
+	SetStatus(ctx context.Context, owner, repo string, st providers.CommitStatus) error
+	UpsertComment(ctx context.Context, owner, repo string, req providers.CommentRequest) (providers.CommentResult, error)
+	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
+}
+
+// actionChecker wires the checker to the workspace, Tinyforge and the forge.
+func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
+	hc := providers.NewHTTPClient(providers.HTTPConfig{})
+	chk := &checker.Checker{}
+	if cfg.workspace != "" {
+		chk.Workspace = os.DirFS(cfg.workspace)
+	} else {
+		chk.Workspace = os.DirFS(".")
+	}
+	if cfg.liveMissing == "" {
+		// The Tinyforge client retries its GETs itself; a retrying transport under it would
+		// multiply the attempts.
+		tf, err := tinyforge.NewClient(cfg.tinyforgeURL, cfg.tinyforgeToken, providers.NewHTTPClient(providers.HTTPConfig{Retries: -1}))
+		if err != nil {
+			return nil, fmt.Errorf("tinyforge-url: %w", err)
+		}
+		chk.Live = liveSource{tf}
+	}
+	if cfg.token == "" {
+		return chk, nil
+	}
+	opts := providers.Options{BaseURL: cfg.forgeURL, Token: cfg.token, HTTPClient: hc, JobToken: cfg.jobToken, VerifyDelay: cfg.verifyDelay}
+	var api forgeAPI
+	var err error
+	switch cfg.forge {
+	case checker.ForgeGitHub:
+		api, err = providers.NewGitHub(opts)
+	case checker.ForgeGitea:
+		api, err = providers.NewGitea(opts)
+	case checker.ForgeGitLab:
+		api, err = providers.NewGitLab(opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("forge %s: %w", cfg.forge, err)
+	}
+	f := forge{api: api, owner: cfg.owner, repo: cfg.repo}
+	chk.Files, chk.Status, chk.Comments = f, f, f
+	return chk, nil
+}
+
+// liveSource adapts the Tinyforge client to checker.LiveSource.
+type liveSource struct{ c *tinyforge.Client }
+
+func (l liveSource) GetWorkload(ctx context.Context, id int64) (*checker.Workload, error) {
+	w, err := l.c.GetWorkload(ctx, id)
+	if err != nil {
+		return nil, mapTinyforgeErr(err)
+	}
+	ui := w.UIURL
+	if ui == "" {
+		ui = strings.TrimSuffix(l.c.UIURL(w.ID, "", ""), "#gitops")
+	}
+	return &checker.Workload{ID: w.ID, Name: w.Name, SourceType: w.SourceType, SourceConfig: w.SourceConfig,
+		GitOpsEnabled: w.GitOps.Enabled, GitOpsPath: w.GitOps.Path, UIURL: ui}, nil
+}
+
+func (l liveSource) FindWorkload(ctx context.Context, name string) (int64, error) {
+	list, err := l.c.ListWorkloads(ctx, name)
+	if err != nil {
+		return 0, mapTinyforgeErr(err)
+	}
+	for _, w := range list {
+		if w.Name == name {
+			return w.ID, nil
+		}
+	}
+	return 0, fmt.Errorf("tinyforge: no workload named %q visible to this token: %w", name, checker.ErrNotFound)
+}
+
+func mapTinyforgeErr(err error) error {
+	switch {
+	case errors.Is(err, tinyforge.ErrNotFound):
+		return kindError{err, checker.ErrNotFound}
+	case errors.Is(err, tinyforge.ErrForbidden):
+		return kindError{err, checker.ErrForbidden}
+	}
+	return err
+}
+
+// kindError keeps an error's text and adds a checker sentinel for errors.Is.
+type kindError struct{ err, kind error }
+
+func (e kindError) Error() string   { return e.err.Error() }
+func (e kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// forge adapts a provider, bound to one repo, to the checker's interfaces.
+type forge struct {
+	api         forgeAPI
+	owner, repo string
+}
+
+func (f forge) ReadFile(ctx context.Context, ref, path string) ([]byte, error) {
+	b, err := f.api.DownloadFile(ctx, f.owner, f.repo, ref, path, gitops.MaxFileSize)
+	switch {
+	case errors.Is(err, providers.ErrFileNotFound):
+		return nil, kindError{err, checker.ErrFileNotFound}
+	case errors.Is(err, providers.ErrFileTooLarge):
+		return nil, kindError{err, checker.ErrFileTooLarge}
+	case errors.Is(err, providers.ErrForbidden):
+		return nil, kindError{err, checker.ErrForbidden}
+	}
+	return b, err
+}
+
+func (f forge) SetStatus(ctx context.Context, st checker.Status) error {
+	err := f.api.SetStatus(ctx, f.owner, f.repo, providers.CommitStatus{SHA: st.SHA, State: providers.State(st.State),
+		Context: st.Context, Description: st.Description, TargetURL: st.TargetURL})
+	if errors.Is(err, providers.ErrForbidden) {
+		return kindError{err, checker.ErrForbidden}
+	}
+	return err
+}
+
+// UpsertComment writes the sticky comment. providers has no update-only mode yet, so an
+// UpdateOnly request is upserted like any other (see docs/action.md).
+func (f forge) UpsertComment(ctx context.Context, req checker.CommentRequest) (checker.CommentResult, error) {
+	res, err := f.api.UpsertComment(ctx, f.owner, f.repo, providers.CommentRequest{Number: req.Number, Context: req.Context,
+		RunID: req.RunID, Body: req.Body})
+	out := checker.CommentResult{Action: checker.CommentAction(res.Action), URL: res.URL, Reason: res.Reason}
+	if errors.Is(err, providers.ErrForbidden) {
+		return out, kindError{err, checker.ErrForbidden}
+	}
+	return out, err
+}
+
+// redactWriter replaces secrets in everything written through it (defence in depth: the
+// report is already redacted).
+type redactWriter struct {
+	w       io.Writer
+	secrets []string
+}
+
+func (r *redactWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, checker.Redact(string(p), r.secrets)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

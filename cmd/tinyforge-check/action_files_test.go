@@ -1,0 +1,212 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tinyforge/tinyforge-check/checker"
+)
+
+// repoRoot is the module root, two levels above this package.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// dockerStage is one FROM ... block of a Dockerfile.
+type dockerStage struct {
+	from         string
+	instructions []string // "RUN ...", "COPY ...", one per logical line
+}
+
+// parseDockerfile splits a Dockerfile into stages of logical instructions (continuations
+// joined, comments dropped).
+func parseDockerfile(t testing.TB, text string) []dockerStage {
+	t.Helper()
+	var stages []dockerStage
+	var logical []string
+	cur := ""
+	for _, line := range strings.Split(text, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if cur == "" && (trimmed == "" || strings.HasPrefix(trimmed, "#")) {
+			continue
+		}
+		if strings.HasSuffix(trimmed, "\\") {
+			cur += strings.TrimSuffix(trimmed, "\\") + " "
+			continue
+		}
+		logical = append(logical, cur+trimmed)
+		cur = ""
+	}
+	for _, ins := range logical {
+		word, rest, _ := strings.Cut(ins, " ")
+		if strings.EqualFold(word, "FROM") {
+			stages = append(stages, dockerStage{from: rest})
+			continue
+		}
+		if len(stages) == 0 {
+			t.Fatalf("instruction before FROM: %q", ins)
+		}
+		stages[len(stages)-1].instructions = append(stages[len(stages)-1].instructions, strings.ToUpper(word)+" "+rest)
+	}
+	return stages
+}
+
+// dockerBuildCommand returns the go build command of the Dockerfile's build stage, so the
+// end-to-end tests build the binary exactly as the image does.
+func dockerBuildCommand(t testing.TB) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range parseDockerfile(t, string(data)) {
+		for _, ins := range st.instructions {
+			if strings.HasPrefix(ins, "RUN ") && strings.Contains(ins, "go build") {
+				return strings.TrimPrefix(ins, "RUN ")
+			}
+		}
+	}
+	t.Fatal("the Dockerfile has no RUN go build")
+	return ""
+}
+
+func TestDockerfileStructure(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := parseDockerfile(t, string(data))
+	if len(stages) < 2 {
+		t.Fatalf("want a multi-stage build, got %d stage(s)", len(stages))
+	}
+	build, final := stages[0], stages[len(stages)-1]
+	if !regexp.MustCompile(`^golang:1\.26[.\w-]* AS build$`).MatchString(build.from) {
+		t.Errorf("build stage FROM %q: want a pinned golang:1.26 image named build", build.from)
+	}
+	if final.from != "scratch" {
+		t.Errorf("final stage FROM %q, want scratch", final.from)
+	}
+	cmd := dockerBuildCommand(t)
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "./cmd/tinyforge-check", "-o /out/tinyforge-check"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("build command %q lacks %q", cmd, want)
+		}
+	}
+	var got []string
+	for _, ins := range final.instructions {
+		word, _, _ := strings.Cut(ins, " ")
+		switch word {
+		case "WORKDIR", "USER":
+			t.Errorf("final stage has %q: container actions need no WORKDIR and must run as root", ins)
+		}
+		got = append(got, ins)
+	}
+	want := []string{
+		"COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+		"COPY --from=build /out/tinyforge-check /tinyforge-check",
+		`ENTRYPOINT ["/tinyforge-check"]`,
+		`CMD ["action"]`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("final stage (-want +got):\n%s", diff)
+	}
+}
+
+// actionMetadata is the part of action.yml the tests check.
+type actionMetadata struct {
+	Name     string `yaml:"name"`
+	Branding struct {
+		Icon  string `yaml:"icon"`
+		Color string `yaml:"color"`
+	} `yaml:"branding"`
+	Inputs map[string]struct {
+		Description string  `yaml:"description"`
+		Default     *string `yaml:"default"`
+	} `yaml:"inputs"`
+	Outputs map[string]struct {
+		Description string `yaml:"description"`
+	} `yaml:"outputs"`
+	Runs struct {
+		Using string   `yaml:"using"`
+		Image string   `yaml:"image"`
+		Args  []string `yaml:"args"`
+	} `yaml:"runs"`
+}
+
+func TestActionMetadata(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md actionMetadata
+	if err := yaml.Unmarshal(data, &md); err != nil {
+		t.Fatal(err)
+	}
+	// Inputs and their defaults: the binary applies the same ones when a variable is empty.
+	defaults := map[string]string{}
+	for name, in := range md.Inputs {
+		if in.Description == "" || in.Default == nil {
+			t.Errorf("input %s lacks a description or a default", name)
+			continue
+		}
+		defaults[name] = *in.Default
+	}
+	wantDefaults := map[string]string{
+		"path": "", "tinyforge-url": "", "tinyforge-token": "", "workload": "", "token": "${{ github.token }}",
+		"fail-on": checker.DefaultFailOn.String(), "comment": string(checker.CommentAuto),
+		"status-context": checker.DefaultStatusContext, "source-type": "",
+	}
+	if diff := cmp.Diff(wantDefaults, defaults); diff != "" {
+		t.Errorf("inputs and defaults (-want +got):\n%s", diff)
+	}
+	var inputNames []string
+	for _, in := range actionInputs() {
+		inputNames = append(inputNames, in.name)
+		delete(wantDefaults, in.name)
+	}
+	if len(wantDefaults) != 0 {
+		t.Errorf("inputs the binary does not read: %v", wantDefaults)
+	}
+	var outputs []string
+	for name, o := range md.Outputs {
+		if o.Description == "" {
+			t.Errorf("output %s has no description", name)
+		}
+		outputs = append(outputs, name)
+	}
+	var wantOutputs []string
+	for _, o := range checker.Outputs(&checker.Report{}) {
+		wantOutputs = append(wantOutputs, o.Name)
+	}
+	sortStrings := cmp.Transformer("sort", func(in []string) []string {
+		out := append([]string(nil), in...)
+		for i := range out {
+			for j := i + 1; j < len(out); j++ {
+				if out[j] < out[i] {
+					out[i], out[j] = out[j], out[i]
+				}
+			}
+		}
+		return out
+	})
+	if diff := cmp.Diff(wantOutputs, outputs, sortStrings); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	if md.Runs.Using != "docker" || md.Runs.Image != "Dockerfile" || !cmp.Equal(md.Runs.Args, []string{"action"}) {
+		t.Errorf("runs = %+v, want docker Dockerfile [action]", md.Runs)
+	}
+	if md.Name == "" || md.Branding.Icon == "" || md.Branding.Color == "" {
+		t.Errorf("name or branding missing: %+v", md)
+	}
+}
