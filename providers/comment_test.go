@@ -322,6 +322,7 @@ func TestUpsertCommentConcurrent(t *testing.T) {
 			for err := range errs {
 				t.Error(err)
 			}
+			t.Logf("%d requests", len(f.Requests()))
 			var got []string
 			for _, c := range f.Comments(owner, repoName, 7) {
 				got = append(got, c.Author+": "+c.Body)

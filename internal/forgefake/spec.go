@@ -56,6 +56,20 @@ func GitHubPaths() []string {
 	}
 }
 
+// GiteaPaths are the operations of Gitea's swagger the fake serves and the
+// provider calls; like GitHubPaths, requests elsewhere fail validation.
+func GiteaPaths() []string {
+	return []string{
+		"/user",
+		"/repos/{owner}/{repo}/statuses/{sha}",
+		"/repos/{owner}/{repo}/issues/{index}/comments",
+		"/repos/{owner}/{repo}/issues/comments/{id}",
+		"/repos/{owner}/{repo}/raw/{filepath}",
+		"/repos/{owner}/{repo}/branches/{branch}",
+		"/version",
+	}
+}
+
 // Spec validates HTTP requests and responses against one forge's official
 // API description. It is safe for concurrent use. Build it with
 // LoadGitHubSpec or LoadGiteaSpec (or, in tests, through a Specs cache).
@@ -138,6 +152,10 @@ func LoadGiteaSpec(path string) (*Spec, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read Gitea's swagger: %w: it ships in %s", err, GiteaSpecFile)
+	}
+	raw, err = pruneSwagger2(raw, GiteaPaths())
+	if err != nil {
+		return nil, fmt.Errorf("prune Gitea's swagger %s: %w", path, err)
 	}
 	raw, err = fixGiteaResponseRefs(raw)
 	if err != nil {
@@ -304,6 +322,68 @@ func prune(raw []byte, keep []string) ([]byte, error) {
 	}
 	delete(doc, "webhooks")
 	delete(doc, "x-webhooks")
+	return json.Marshal(doc)
+}
+
+// pruneSwagger2 keeps only the given paths of a Swagger 2.0 JSON document and
+// the definitions, responses and parameters they reference, transitively:
+// converting and resolving all of Gitea's swagger costs seconds under -race.
+func pruneSwagger2(raw []byte, keep []string) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	var paths map[string]json.RawMessage
+	if err := json.Unmarshal(doc["paths"], &paths); err != nil {
+		return nil, fmt.Errorf("paths: %w", err)
+	}
+	sections := map[string]map[string]json.RawMessage{}
+	for _, sec := range []string{"definitions", "responses", "parameters"} {
+		m := map[string]json.RawMessage{}
+		if b, ok := doc[sec]; ok {
+			if err := json.Unmarshal(b, &m); err != nil {
+				return nil, fmt.Errorf("%s: %w", sec, err)
+			}
+		}
+		sections[sec] = m
+	}
+	refRE := regexp.MustCompile(`"\$ref"\s*:\s*"#/(definitions|responses|parameters)/([^"]+)"`)
+	kept := map[string]json.RawMessage{}
+	need := map[string]map[string]json.RawMessage{"definitions": {}, "responses": {}, "parameters": {}}
+	var queue [][]byte
+	for _, p := range keep {
+		v, ok := paths[p]
+		if !ok {
+			return nil, fmt.Errorf("path %s is not in the description", p)
+		}
+		kept[p] = v
+		queue = append(queue, v)
+	}
+	for len(queue) > 0 {
+		b := queue[0]
+		queue = queue[1:]
+		for _, m := range refRE.FindAllSubmatch(b, -1) {
+			sec, name := string(m[1]), string(m[2])
+			if _, done := need[sec][name]; done {
+				continue
+			}
+			v, ok := sections[sec][name]
+			if !ok {
+				return nil, fmt.Errorf("dangling $ref #/%s/%s", sec, name)
+			}
+			need[sec][name] = v
+			queue = append(queue, v)
+		}
+	}
+	var err error
+	if doc["paths"], err = json.Marshal(kept); err != nil {
+		return nil, err
+	}
+	for sec, m := range need {
+		if doc[sec], err = json.Marshal(m); err != nil {
+			return nil, err
+		}
+	}
 	return json.Marshal(doc)
 }
 
