@@ -65,7 +65,7 @@ func TestUpsertComment(t *testing.T) {
 		{
 			name: "human comments quoting the marker are never edited",
 			seeds: []seed{
-				{"alice", body(1, "I copied your comment")},                 // marker on first line, not ours
+				{"alice", body(1, "I copied your comment")},                   // marker on first line, not ours
 				{botLogin, "see above:\n" + body(1, "not on the first line")}, // ours, marker not first
 				{botLogin, body(3, "other context")[0:0] + Marker("other/ctx", 3) + "\nother"},
 			},
