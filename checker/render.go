@@ -109,7 +109,7 @@ func renderHead(r *Report, summary bool) string {
 	}
 	b.WriteString("\n\n")
 	var facts []string
-	if w := r.Workload; w != nil {
+	if w := r.Workload; w != nil && w.ID > 0 {
 		facts = append(facts, fmt.Sprintf("Workload **%s** (#%d, %s)", escapeInline(w.Name, maxCellRunes), w.ID, escapeInline(w.SourceType, 40)))
 	} else if r.SourceType != "" {
 		facts = append(facts, fmt.Sprintf("Source type %s", escapeInline(r.SourceType, 40)))

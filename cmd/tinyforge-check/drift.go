@@ -9,7 +9,8 @@ import (
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
-const driftUsage = `Usage: tinyforge-check drift --live FILE.json [--source-type T] [--format text|json] [PATH]
+const driftUsage = `Usage: tinyforge-check drift (--live FILE.json | --tinyforge-url URL --workload ID|NAME) [--source-type T]
+                             [--format text|json|markdown] [PATH]
 
 Compare the fields a .tinyforge.yml declares (default: ./.tinyforge.yml) with a workload's live
 source_config, after normalization (deploy_strategy "" or unset equals recreate; port compares by
@@ -17,12 +18,14 @@ integer value; a missing healthcheck equals ""), and preview whether a Sync woul
 Fields the file does not declare are never compared.
 
 --live reads a bare source_config JSON object, e.g. {"port": 8080, "deploy_strategy": ""}; the
-source type then comes from --source-type.
+source type then comes from --source-type. --tinyforge-url and --workload read the workload's live
+config and source type from Tinyforge instead, with the token in TINYFORGE_TOKEN.
 
 Formats:
   text  a summary line, one line per differing field, and the Sync preview
   json  {"path","valid","source_type","diagnostics":[...],"drift":[{"field","repo_value","live_value"}],
          "managed_fields":[...],"sync":{"valid","error"}}
+  markdown  the comment the action would post (without its marker line)
 
 Exit codes: 0 in sync, 1 drift or an invalid file, 2 usage error, 3 the live config could not be
 read.
@@ -49,18 +52,20 @@ func (c *Command) runDrift(args []string) int {
 	fs := c.newFlagSet("drift", driftUsage)
 	live := fs.String("live", "", "path of a JSON file holding the live source_config object")
 	sourceType := fs.String("source-type", "", "the workload's source type, dockerfile or static")
-	format := fs.String("format", "text", "output format: text or json")
+	format := fs.String("format", "text", "output format: text, json or markdown (the comment the action would post)")
+	tinyforgeURL := fs.String("tinyforge-url", "", "read the live config from this Tinyforge server (token from TINYFORGE_TOKEN)")
+	workload := fs.String("workload", "", "with --tinyforge-url: the workload's id or name")
 	if code, ok := c.parseFlags(fs, args); !ok {
 		return code
 	}
-	if err := oneOf("format", *format, "text", "json"); err != nil {
+	if err := oneOf("format", *format, "text", "json", "markdown"); err != nil {
 		return c.usageError("drift", "%v", err)
 	}
 	if err := checkSourceType(*sourceType); err != nil {
 		return c.usageError("drift", "%v", err)
 	}
-	if *live == "" {
-		return c.usageError("drift", "--live FILE.json is required: the live source_config to compare with")
+	if err := checkLiveSource(*live, *tinyforgeURL, *workload); err != nil {
+		return c.usageError("drift", "%v", err)
 	}
 	if fs.NArg() > 1 {
 		return c.usageError("drift", "drift takes one file, got %d", fs.NArg())
@@ -69,7 +74,16 @@ func (c *Command) runDrift(args []string) int {
 	if fs.NArg() == 1 {
 		path = fs.Arg(0)
 	}
-	liveConfig, err := c.readLive(*live)
+	if *format == "markdown" {
+		return c.driftMarkdown(path, *live, *tinyforgeURL, *workload, *sourceType)
+	}
+	var liveConfig json.RawMessage
+	var err error
+	if *tinyforgeURL != "" {
+		liveConfig, *sourceType, err = c.tinyforgeLive(*tinyforgeURL, *workload, *sourceType)
+	} else {
+		liveConfig, err = c.readLive(*live)
+	}
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
 		return ExitError
