@@ -830,3 +830,16 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestUnsupportedSourceType(t *testing.T) {
+	e := setup(t)
+	b := e.browser()
+	b.signIn(adminToken)
+	res := b.get("/apps/7")
+	if res.status != http.StatusOK || !has(res.body, `id="gitops-unsupported"`) || !has(res.body, "Source type buildpack cannot use GitOps") {
+		t.Fatalf("got %d:\n%s", res.status, res.body)
+	}
+	if has(res.body, `id="gitops-settings"`) || has(res.body, `id="sync-open"`) {
+		t.Errorf("GitOps controls offered for a source type that cannot use GitOps")
+	}
+}
