@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -300,4 +301,37 @@ func TestTokens(t *testing.T) {
 	if _, _, err := e.store.CreateToken(ctx, "x", "root", 0); err == nil {
 		t.Error("role root accepted")
 	}
+}
+
+// FuzzAPIBodies sends arbitrary bodies to every endpoint that reads one: the answer is never a
+// 5xx, always JSON, and an error never echoes a token from the body.
+func FuzzAPIBodies(f *testing.F) {
+	e := newEnv(f)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	e.createWorkload("app", "dockerfile", `{"port":3000}`)
+	for _, s := range []string{`{}`, `{"enabled":true,"path":"a.yml"}`, `{"source_config":{},"version":1}`, `{"commit_sha":"c1"}`,
+		`{"name":"x","source_type":"static","repo":{"provider":"gitea","base_url":"https://g","owner":"o","repo":"r","branch":"b","access_token":"` + forgeCanary + `"}}`,
+		`[`, `null`, `{"repo":null}`, `{"source_config":null,"version":1}`} {
+		f.Add(s)
+	}
+	routes := []struct{ method, path string }{
+		{"POST", "/api/workloads"}, {"PATCH", "/api/workloads/1"}, {"PUT", "/api/workloads/1/gitops"}, {"POST", "/api/workloads/1/gitops/sync"},
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, r := range routes {
+			req := httptest.NewRequest(r.method, r.path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+e.admin)
+			rec := httptest.NewRecorder()
+			e.srv.Handler().ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("%s %s with %q = %d %s", r.method, r.path, body, rec.Code, rec.Body)
+			}
+			if !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("%s %s answered non-JSON %q", r.method, r.path, rec.Body)
+			}
+			if rec.Code >= 400 && strings.Contains(rec.Body.String(), forgeCanary) {
+				t.Fatalf("%s %s error echoed the token: %s", r.method, r.path, rec.Body)
+			}
+		}
+	})
 }
