@@ -210,3 +210,81 @@ func TestActionMetadata(t *testing.T) {
 		t.Errorf("name or branding missing: %+v", md)
 	}
 }
+
+// TestExamplesAndDocs checks that the example workflows use only inputs the action has, that
+// the GitLab example sets only variables the binary reads, and that docs/action.md documents
+// every input and output.
+func TestExamplesAndDocs(t *testing.T) {
+	root := repoRoot(t)
+	inputs := map[string]bool{}
+	fallbacks := map[string]bool{"TINYFORGE_FORGE_TOKEN": true, "GITLAB_TOKEN": true, "TINYFORGE_COMMENT_VERIFY_DELAY": true}
+	for _, in := range actionInputs() {
+		inputs[in.name] = true
+		if in.fallback != "" {
+			fallbacks[in.fallback] = true
+		}
+	}
+	workflows, err := filepath.Glob(filepath.Join(root, "examples", "*.yml"))
+	if err != nil || len(workflows) < 4 {
+		t.Fatalf("examples: %v, %d files", err, len(workflows))
+	}
+	for _, p := range workflows {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if filepath.Base(p) == "gitlab-ci.yml" {
+			job, _ := doc["tinyforge"].(map[string]any)
+			vars, _ := job["variables"].(map[string]any)
+			if len(vars) == 0 {
+				t.Errorf("%s: no variables", p)
+			}
+			for k := range vars {
+				if !fallbacks[k] {
+					t.Errorf("%s: variable %s is not read by the binary", p, k)
+				}
+			}
+			continue
+		}
+		jobs, _ := doc["jobs"].(map[string]any)
+		uses := 0
+		for _, j := range jobs {
+			steps, _ := j.(map[string]any)["steps"].([]any)
+			for _, s := range steps {
+				step, _ := s.(map[string]any)
+				if u, _ := step["uses"].(string); !strings.Contains(u, "tinyforge-check") {
+					continue
+				}
+				uses++
+				with, _ := step["with"].(map[string]any)
+				for k := range with {
+					if !inputs[k] {
+						t.Errorf("%s: input %q does not exist", p, k)
+					}
+				}
+			}
+		}
+		if uses == 0 {
+			t.Errorf("%s does not use the action", p)
+		}
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "action.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range inputs {
+		if !strings.Contains(string(doc), "| `"+name+"` |") {
+			t.Errorf("docs/action.md has no row for input %s", name)
+		}
+	}
+	for _, o := range checker.Outputs(&checker.Report{}) {
+		if !strings.Contains(string(doc), "| `"+o.Name+"` |") {
+			t.Errorf("docs/action.md has no row for output %s", o.Name)
+		}
+	}
+}
