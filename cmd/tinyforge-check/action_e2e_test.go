@@ -58,7 +58,7 @@ func buildAction(tb testing.TB, dir string) string {
 
 // harness is one fake world: a forge, a Tinyforge and a workspace.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	bin   string
 	forge *fakeForge
 	tf    *fakeTinyforge
@@ -70,7 +70,7 @@ func webWorkload(tfURL string) tinyforge.Workload {
 		GitOps: tinyforge.GitOpsSettings{Enabled: true, Path: ".tinyforge.yml"}}
 }
 
-func newHarness(t *testing.T, bin, forgeKind string) *harness {
+func newHarness(t testing.TB, bin, forgeKind string) *harness {
 	h := &harness{t: t, bin: bin, forge: newFakeForge(t, forgeKind), ws: t.TempDir()}
 	disabled := webWorkload("")
 	disabled.ID, disabled.Name, disabled.GitOps.Enabled = 4, "old", false

@@ -24,7 +24,7 @@ type fakeTinyforge struct {
 	requests  []string
 }
 
-func newFakeTinyforge(t *testing.T, token string, workloads ...tinyforge.Workload) *fakeTinyforge {
+func newFakeTinyforge(t testing.TB, token string, workloads ...tinyforge.Workload) *fakeTinyforge {
 	t.Helper()
 	f := &fakeTinyforge{token: token}
 	mux := http.NewServeMux()
@@ -117,7 +117,7 @@ type fakeForge struct {
 	writes   int
 }
 
-func newFakeForge(t *testing.T, kind string) *fakeForge {
+func newFakeForge(t testing.TB, kind string) *fakeForge {
 	t.Helper()
 	f := &fakeForge{kind: kind, tokens: map[string]string{}, readOnly: map[string]bool{}, files: map[string]string{},
 		comments: map[int][]fakeComment{}, nextID: 1000}
