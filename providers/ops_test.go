@@ -156,3 +156,23 @@ func TestBranchHead(t *testing.T) {
 		})
 	}
 }
+
+// TestBadToken: a token the forge rejects is a configuration error
+// (ErrUnauthorized), never mistaken for a fork PR's read-only token.
+func TestBadToken(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, _ := fc.setup(t, forgefake.Options{}, nil)
+			p := fc.newProvider(t, f, Options{Token: "wrong", HTTPClient: testClient(t, nil)})
+			sha := f.PutFile(owner, repoName, "main", "README", []byte("x"))
+			err := p.SetStatus(context.Background(), owner, repoName, CommitStatus{SHA: sha, State: StateSuccess, Context: "c"})
+			if !errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) {
+				t.Errorf("SetStatus err = %v, want ErrUnauthorized only", err)
+			}
+			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: "x"})
+			if !errors.Is(err, ErrUnauthorized) || res.Action == CommentSkipped {
+				t.Errorf("UpsertComment = %+v, %v; want ErrUnauthorized and no skip", res, err)
+			}
+		})
+	}
+}

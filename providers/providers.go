@@ -94,9 +94,12 @@ var (
 	ErrFileNotFound = errors.New("file not found")
 	// ErrFileTooLarge: the file is larger than the download cap.
 	ErrFileTooLarge = errors.New("file too large")
-	// ErrForbidden: the token may not do this (401/403 that is not a rate
-	// limit), typically the read-only token of a fork PR.
+	// ErrForbidden: the token may not do this (403 that is not a rate
+	// limit), typically the read-only token of a fork PR: report a notice.
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnauthorized: the forge does not accept the token (401): a
+	// configuration error, not a fork PR.
+	ErrUnauthorized = errors.New("unauthorized")
 	// ErrNotFound: the repository, PR, branch or commit does not exist (or the
 	// token cannot see it).
 	ErrNotFound = errors.New("not found")
@@ -165,8 +168,8 @@ func redact(s, secret string) string {
 	return strings.ReplaceAll(s, secret, "[redacted]")
 }
 
-// APIError is a non-2xx answer of a forge. It unwraps to ErrForbidden,
-// ErrNotFound or nothing, so callers can use errors.Is.
+// APIError is a non-2xx answer of a forge. It unwraps to ErrUnauthorized,
+// ErrForbidden, ErrNotFound or nothing, so callers can use errors.Is.
 type APIError struct {
 	Op          string // what we were doing, e.g. "create commit status"
 	StatusCode  int
@@ -202,7 +205,9 @@ func (e *APIError) Unwrap() error {
 		return nil
 	}
 	switch e.StatusCode {
-	case http.StatusUnauthorized, http.StatusForbidden:
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	case http.StatusForbidden:
 		return ErrForbidden
 	case http.StatusNotFound:
 		return ErrNotFound
