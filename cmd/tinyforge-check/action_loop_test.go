@@ -190,3 +190,89 @@ func TestActionFullLoop(t *testing.T) {
 		t.Errorf("statuses on the merged commit = %+v", st)
 	}
 }
+
+// TestActionConformance runs the built binary against forgefake's Gitea (every request and
+// answer validated against Gitea's swagger) and GitLab, with a fake Tinyforge: a drift PR, then
+// an unchanged rerun that writes only the status.
+func TestActionConformance(t *testing.T) {
+	bin := buildAction(t, t.TempDir())
+	for _, kind := range []string{"gitea", "gitlab"} {
+		t.Run(kind, func(t *testing.T) {
+			var fake interface {
+				URL() string
+				AddToken(string, forgefake.Token)
+				PutFile(owner, name, branch, path string, content []byte) string
+				Comments(owner, name string, number int) []forgefake.Comment
+				Statuses(owner, name, sha string) []forgefake.Status
+				Requests() []forgefake.Request
+				ResetRequests()
+			}
+			owner := "o"
+			if kind == "gitea" {
+				fake = forgefake.NewGitea(t, forgefake.Options{Spec: loopSpecs.Gitea(t)})
+			} else {
+				owner = "group/sub" // GitLab namespaces nest
+				fake = forgefake.NewGitLab(t, forgefake.Options{})
+			}
+			fake.AddToken(forgeCanary, forgefake.Token{Login: botLogin})
+			base := fake.PutFile(owner, "r", "main", ".tinyforge.yml", []byte(e2eInSync))
+			head := fake.PutFile(owner, "r", "feature", ".tinyforge.yml", []byte(e2eDrift))
+			tf := newFakeTinyforge(t, tfCanary, webWorkload(""))
+			h := &harness{t: t, bin: bin, ws: t.TempDir()}
+			h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+			env := func(runID string) map[string]string {
+				dir := t.TempDir()
+				e := map[string]string{"TINYFORGE_COMMENT_VERIFY_DELAY": "0s"}
+				if kind == "gitea" {
+					pr := prPayload("synchronized", false)
+					pr["pull_request"].(map[string]any)["head"].(map[string]any)["sha"] = head
+					pr["pull_request"].(map[string]any)["base"].(map[string]any)["sha"] = base
+					ev := filepath.Join(dir, "event.json")
+					b, _ := json.Marshal(pr)
+					if err := os.WriteFile(ev, b, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					for k, v := range map[string]string{"GITHUB_ACTIONS": "true", "GITEA_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request",
+						"GITHUB_EVENT_PATH": ev, "GITHUB_REPOSITORY": "o/r", "GITHUB_SHA": head, "GITHUB_RUN_ID": runID,
+						"GITHUB_WORKSPACE": h.ws, "GITHUB_SERVER_URL": fake.URL(), "GITHUB_OUTPUT": filepath.Join(dir, "out"),
+						"INPUT_TINYFORGE-URL": tf.srv.URL, "INPUT_TINYFORGE-TOKEN": tfCanary, "INPUT_WORKLOAD": "3", "INPUT_TOKEN": forgeCanary} {
+						e[k] = v
+					}
+					return e
+				}
+				for k, v := range map[string]string{"GITLAB_CI": "true", "CI_SERVER_URL": fake.URL(), "CI_PROJECT_PATH": owner + "/r",
+					"CI_PROJECT_DIR": h.ws, "CI_COMMIT_SHA": head, "CI_PIPELINE_ID": runID, "CI_MERGE_REQUEST_IID": "7",
+					"CI_MERGE_REQUEST_DIFF_BASE_SHA": base, "TINYFORGE_URL": tf.srv.URL, "TINYFORGE_TOKEN": tfCanary,
+					"TINYFORGE_WORKLOAD": "3", "GITLAB_TOKEN": forgeCanary} {
+					e[k] = v
+				}
+				return e
+			}
+			res := h.run(env("10"), "action")
+			if res.code != 0 || !strings.Contains(res.stdout, "tinyforge-check: drift: 1 field differs from live: Sync required") {
+				t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+			}
+			cs := fake.Comments(owner, "r", 7)
+			if len(cs) != 1 || cs[0].Author != botLogin || !strings.Contains(cs[0].Body, "| `deploy.port` | 8080 | 9090 | 8080 | changed by this PR |") {
+				t.Fatalf("comments = %+v", cs)
+			}
+			wantState := map[string]string{"gitea": "warning", "gitlab": "success"}[kind]
+			if st := fake.Statuses(owner, "r", head); len(st) != 1 || st[0].State != wantState || st[0].Context != "tinyforge/gitops" {
+				t.Errorf("statuses = %+v", st)
+			}
+			fake.ResetRequests()
+			if res := h.run(env("11"), "action"); res.code != 0 {
+				t.Fatalf("rerun exit %d: %s", res.code, res.stderr)
+			}
+			var writes []string
+			for _, r := range fake.Requests() {
+				if r.Method != "GET" {
+					writes = append(writes, r.Method+" "+r.Path)
+				}
+			}
+			if len(writes) != 1 || !strings.Contains(writes[0], "/statuses/") || len(fake.Requests()) > 4 {
+				t.Errorf("rerun requests %v: want one write, the status, and at most 4 forge requests", fake.Requests())
+			}
+		})
+	}
+}
