@@ -412,3 +412,55 @@ func TestNewProviderRejectsBadURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPClientPostTimeoutNotRetried: a POST whose answer never came may
+// have been processed: it is not repeated.
+func TestHTTPClientPostTimeoutNotRetried(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	cfg := testHTTPConfig(nil)
+	cfg.AttemptTimeout = 50 * time.Millisecond
+	_, err := NewHTTPClient(cfg).Post(srv.URL, "application/json", strings.NewReader(`{}`))
+	if err == nil {
+		t.Fatal("no error for a POST that timed out")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 1 {
+		t.Errorf("calls = %d, want 1", calls)
+	}
+}
+
+// TestFiveXXBurstThroughProvider: reads survive a burst of 5xx answers.
+func TestFiveXXBurstThroughProvider(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := fc.setup(t, forgefake.Options{}, nil)
+			f.AddComment(owner, repoName, 7, botLogin, body(1, "old"))
+			f.SetFault(forgefake.Fault{Kind: forgefake.FaultStatus, Status: http.StatusBadGateway, Method: http.MethodGet, Times: 3})
+			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "new"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Action != CommentUpdated {
+				t.Errorf("action = %q, want updated", res.Action)
+			}
+			var got []int
+			for _, r := range f.Requests()[:4] {
+				got = append(got, r.Status)
+			}
+			if diff := cmp.Diff([]int{502, 502, 502, 200}, got); diff != "" {
+				t.Errorf("first statuses (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
