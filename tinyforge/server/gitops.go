@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,22 +153,31 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id i
 	if !decode(w, r, &req, true) {
 		return
 	}
-	unlock := s.lockWorkload(id)
-	defer unlock()
-
-	wl, ok := s.load(w, r, id)
-	if !ok {
+	if _, ok := s.load(w, r, id); !ok { // no lock is made for a workload that does not exist
 		return
 	}
+	// Every attempt ends with its audit row, even when the client goes away meanwhile.
+	auditCtx := context.WithoutCancel(r.Context())
 	ev := tinyforge.Event{Actor: c.actor(), WorkloadID: id, Action: ActionSync}
 	refuse := func(se syncError) {
 		ev.At = timeString(s.now())
 		ev.Outcome = "refused: " + se.reason
-		if err := s.store.AddEvent(r.Context(), &ev); err != nil {
+		if err := s.store.AddEvent(auditCtx, &ev); err != nil {
 			s.internal(w, "write the audit row of a refused Sync", err)
 			return
 		}
 		writeError(w, se.status, "Sync refused: "+se.reason)
+	}
+
+	unlock, ok := s.lockWorkload(r.Context(), id)
+	if !ok {
+		refuse(syncError{http.StatusServiceUnavailable, "the client gave up waiting for another Sync of this workload; retry"})
+		return
+	}
+	defer unlock()
+	wl, ok := s.load(w, r, id) // again, under the lock: settings may have changed meanwhile
+	if !ok {
+		return
 	}
 
 	res := s.fetch(r.Context(), wl)
@@ -189,7 +199,7 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id i
 	at := timeString(s.now())
 	var applied []tinyforge.Change
 	var invalid error
-	_, err := s.store.CommitSync(r.Context(), id, func(live json.RawMessage) (SyncDecision, error) {
+	_, err := s.store.CommitSync(auditCtx, id, func(live json.RawMessage) (SyncDecision, error) {
 		d := SyncDecision{Event: ev}
 		d.Event.At = at
 		merged, err := gitops.MergeAndValidate(live, plan, gitops.ValidateSourceConfig)

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -452,4 +454,32 @@ func TestForgeTokenNeverLeaks(t *testing.T) {
 	}
 	e.do("GET", fmt.Sprintf("/api/workloads/%d", w.ID), e.admin, "")
 	e.do("GET", "/api/workloads", e.admin, "")
+}
+
+// A Sync that gives up waiting for another Sync of the same workload is refused, and audited.
+func TestSyncWaitingForLockHonoursClient(t *testing.T) {
+	e := newEnv(t)
+	w := e.createWorkload("app", "dockerfile", `{}`)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	e.enable(w.ID)
+	unlock, ok := e.srv.lockWorkload(context.Background(), w.ID) // a Sync in progress
+	if !ok {
+		t.Fatal("could not take the lock")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequest("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+e.admin)
+	rec := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(rec, req)
+	unlock()
+	if rec.Code != 503 {
+		t.Errorf("status %d %s, want 503", rec.Code, rec.Body)
+	}
+	evs := e.events(w.ID)
+	if len(evs) == 0 || evs[0].Action != ActionSync || !strings.HasPrefix(evs[0].Outcome, "refused: the client gave up") {
+		t.Errorf("newest audit row %+v, want the refused Sync", evs[0])
+	}
+	// The lock was released: the next Sync goes through.
+	e.doJSON("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), e.admin, `{}`, 200, nil)
 }

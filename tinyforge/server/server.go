@@ -4,6 +4,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,7 +58,7 @@ type Server struct {
 	cache        *fileCache
 
 	locksMu sync.Mutex
-	locks   map[int64]*sync.Mutex
+	locks   map[int64]chan struct{} // one-slot semaphores: the per-workload Sync locks
 }
 
 // New returns a Server for cfg.
@@ -69,7 +70,7 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Store, cipher: cfg.Cipher, openForge: cfg.OpenForge,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
 		fetchTimeout: cfg.FetchTimeout, now: cfg.Now, cache: newFileCache(512),
-		locks: map[int64]*sync.Mutex{},
+		locks: map[int64]chan struct{}{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -459,15 +460,20 @@ func checkRepo(r *tinyforge.RepoSettings) (Repo, string) {
 	return Repo{Provider: r.Provider, BaseURL: strings.TrimSuffix(r.BaseURL, "/"), Owner: r.Owner, Name: r.Repo, Branch: r.Branch}, ""
 }
 
-// lockWorkload takes workload id's Sync lock and returns its release.
-func (s *Server) lockWorkload(id int64) func() {
+// lockWorkload takes workload id's Sync lock and returns its release, or false when ctx ends
+// first (the client gave up while another Sync of the workload was running).
+func (s *Server) lockWorkload(ctx context.Context, id int64) (func(), bool) {
 	s.locksMu.Lock()
-	m, ok := s.locks[id]
+	sem, ok := s.locks[id]
 	if !ok {
-		m = &sync.Mutex{}
-		s.locks[id] = m
+		sem = make(chan struct{}, 1)
+		s.locks[id] = sem
 	}
 	s.locksMu.Unlock()
-	m.Lock()
-	return m.Unlock
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, true
+	case <-ctx.Done():
+		return nil, false
+	}
 }

@@ -52,7 +52,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+strings.ReplaceAll(path, "?", "%3F")+"?"+q.Encode())
+	if strings.Contains(path, "?") {
+		return nil, fmt.Errorf("database path %q contains '?'; choose a path without it", path)
+	}
+	// A plain file name (not a file: URI), so '#' and '%' in the path are taken literally.
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}

@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestOpenSetsPragmas(t *testing.T) {
+	// '#' and '%' in the path are taken literally, not as URI syntax.
+	path := filepath.Join(t.TempDir(), "tf #1 %41.db")
+	st, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tests := []struct{ pragma, want string }{
+		{"journal_mode", "wal"},
+		{"busy_timeout", "10000"},
+		{"foreign_keys", "1"},
+		{"database_list", ""},
+	}
+	for _, tt := range tests {
+		if tt.pragma == "database_list" {
+			var seq int
+			var name, file string
+			if err := st.db.QueryRow(`PRAGMA database_list`).Scan(&seq, &name, &file); err != nil {
+				t.Fatal(err)
+			}
+			if file != path {
+				t.Errorf("database file %q, want %q", file, path)
+			}
+			continue
+		}
+		var got string
+		if err := st.db.QueryRow(`PRAGMA ` + tt.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("PRAGMA %s = %q, want %q", tt.pragma, got, tt.want)
+		}
+	}
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "a?b.db")); err == nil {
+		t.Error("a path with '?' was accepted")
+	}
+}
+
+// An existing workloads table without the gitops columns gets them, with their defaults, and
+// opening again changes nothing.
+func TestMigrationAddsGitOpsColumns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE workloads (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+		source_type TEXT NOT NULL, source_config TEXT NOT NULL DEFAULT '{}', version INTEGER NOT NULL DEFAULT 1,
+		repo_provider TEXT NOT NULL DEFAULT '', repo_base_url TEXT NOT NULL DEFAULT '', repo_owner TEXT NOT NULL DEFAULT '',
+		repo_name TEXT NOT NULL DEFAULT '', repo_branch TEXT NOT NULL DEFAULT '', repo_token BLOB, created_at TEXT NOT NULL);
+		INSERT INTO workloads (name, source_type, created_at) VALUES ('old', 'static', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	for range 2 {
+		st, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := st.GetWorkload(context.Background(), 1)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []any{w.GitOpsEnabled, w.GitOpsPath, w.GitOpsLastSyncAt, w.GitOpsCommitSHA}
+		if diff := cmp.Diff([]any{false, ".tinyforge.yml", "", ""}, got); diff != "" {
+			t.Errorf("gitops columns of an old row (-want +got):\n%s", diff)
+		}
+	}
+}
