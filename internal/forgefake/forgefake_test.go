@@ -309,3 +309,16 @@ func TestGitLabFake(t *testing.T) {
 		t.Errorf("GitLab accepted state warning: %d", resp.StatusCode)
 	}
 }
+
+// TestMissingGitHubSpecNamesTheScript: without the description the loader
+// says how to get it (tests fail with this message; they never skip).
+func TestMissingGitHubSpecNamesTheScript(t *testing.T) {
+	_, err := LoadGitHubSpec(t.TempDir() + "/api.github.com.json")
+	if err == nil || !strings.Contains(err.Error(), "scripts/fetch-openapi.sh") || !strings.Contains(err.Error(), GitHubSpecEnv) {
+		t.Errorf("err = %v, want one naming scripts/fetch-openapi.sh and %s", err, GitHubSpecEnv)
+	}
+	t.Setenv(GitHubSpecEnv, "/elsewhere/api.github.com.json")
+	if p, err := GitHubSpecPath(); err != nil || p != "/elsewhere/api.github.com.json" {
+		t.Errorf("GitHubSpecPath() = %q, %v; want the environment's path", p, err)
+	}
+}
