@@ -188,7 +188,7 @@ func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time
 	return res, errors.New("the sticky comment kept changing under concurrent runs: rerun the check")
 }
 
-// forbiddenSkip turns a 401/403 into a skipped result (fork PRs get a
+// forbiddenSkip turns a 403 into a skipped result (fork PRs get a
 // read-only token: a notice, not a crash) while still returning the error.
 func forbiddenSkip(op string, err error) (CommentResult, error) {
 	if errors.Is(err, ErrForbidden) {
