@@ -46,6 +46,8 @@ func alwaysRefused() []netip.Prefix {
 		netip.MustParsePrefix("fe80::/10"),          // IPv6 link-local
 		netip.MustParsePrefix("fd00:ec2::254/128"),  // AWS IPv6 metadata
 		netip.MustParsePrefix("100.100.100.200/32"), // Alibaba Cloud metadata
+		netip.MustParsePrefix("168.63.129.16/32"),   // Azure platform (wireserver)
+		netip.MustParsePrefix("192.0.0.192/32"),     // Oracle Cloud metadata
 		netip.MustParsePrefix("224.0.0.0/4"),        // multicast
 		netip.MustParsePrefix("ff00::/8"),           // IPv6 multicast
 		netip.MustParsePrefix("255.255.255.255/32"), // broadcast
