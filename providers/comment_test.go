@@ -372,3 +372,30 @@ func TestGitHubJobTokenIdentity(t *testing.T) {
 		})
 	}
 }
+
+// TestUpsertCommentUnchangedCost: a rerun with nothing new reads the
+// identity and one page of comments, and writes nothing (DESIGN §9 budget).
+func TestUpsertCommentUnchangedCost(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := fc.setup(t, forgefake.Options{}, nil)
+			for i := 0; i < 60; i++ {
+				f.AddComment(owner, repoName, 7, "alice", fmt.Sprintf("c%d", i))
+			}
+			f.AddComment(owner, repoName, 7, botLogin, body(4, "in sync"))
+			f.ResetRequests()
+			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 5, Body: "in sync"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range f.Requests() {
+				got = append(got, r.Method+" "+r.Path)
+			}
+			want := []string{"GET " + fc.apiPrefix + "/user", "GET " + fc.commentsPath(7)}
+			if diff := cmp.Diff(want, got); diff != "" || res.Action != CommentUnchanged {
+				t.Errorf("action %q; requests (-want +got):\n%s", res.Action, diff)
+			}
+		})
+	}
+}
