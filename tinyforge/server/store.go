@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +56,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Set("_txlock", "immediate")
 	if strings.Contains(path, "?") {
 		return nil, fmt.Errorf("database path %q contains '?'; choose a path without it", path)
+	}
+	// The database holds token hashes and sealed repo tokens: create it readable by the owner
+	// only (SQLite gives its -wal and -shm files the same mode).
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create database %s: %w", path, err)
 	}
 	// A plain file name (not a file: URI), so '#' and '%' in the path are taken literally.
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
