@@ -202,7 +202,7 @@ func (g *Gitea) DownloadFile(ctx context.Context, owner, repo, ref, path string,
 	rc, resp, err := c.GetFileReader(owner, repo, ref, strings.TrimPrefix(path, "/"))
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("download %s at %s: %w", path, ref, ErrFileNotFound)
+			return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, ErrFileNotFound)
 		}
 		return nil, g.err("download file", resp, err)
 	}

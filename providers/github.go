@@ -221,7 +221,7 @@ func (g *GitHub) DownloadFile(ctx context.Context, owner, repo, ref, path string
 	if err != nil {
 		var er *github.ErrorResponse
 		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("download %s at %s: %w", path, ref, ErrFileNotFound)
+			return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, ErrFileNotFound)
 		}
 		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden &&
 			strings.Contains(er.Message, "too large") {

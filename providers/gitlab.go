@@ -246,7 +246,7 @@ func (g *GitLab) DownloadFile(ctx context.Context, owner, repo, ref, path string
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
-		return nil, fmt.Errorf("download %s at %s: %w", path, ref, ErrFileNotFound)
+		return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, ErrFileNotFound)
 	}
 	if resp.StatusCode >= 300 {
 		return nil, g.apiErr("download file", resp)

@@ -268,7 +268,7 @@ func readCapped(r io.Reader, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%w: over %d bytes", ErrFileTooLarge, max)
+		return nil, fmt.Errorf("%w: over %d bytes: keep the file under the limit", ErrFileTooLarge, max)
 	}
 	return b, nil
 }
