@@ -146,11 +146,10 @@ func NewHTTPClient(cfg HTTPConfig) *http.Client {
 	maxRedirects := cfg.MaxRedirects
 	return &http.Client{
 		Transport: &capTransport{
-			base:   &retryablehttp.RoundTripper{Client: rc},
-			max:    cfg.MaxBodyBytes,
-			log:    cfg.Logger,
-			agent:  cfg.UserAgent,
-			client: rc,
+			base:  &retryablehttp.RoundTripper{Client: rc},
+			max:   cfg.MaxBodyBytes,
+			log:   cfg.Logger,
+			agent: cfg.UserAgent,
 		},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) > maxRedirects {
@@ -173,11 +172,10 @@ func safeURL(r *http.Request) string {
 // capTransport caps response bodies, sets the User-Agent and logs each
 // request without query strings or headers.
 type capTransport struct {
-	base   http.RoundTripper
-	max    int64
-	log    *slog.Logger
-	agent  string
-	client *retryablehttp.Client
+	base  http.RoundTripper
+	max   int64
+	log   *slog.Logger
+	agent string
 }
 
 func (t *capTransport) RoundTrip(req *http.Request) (*http.Response, error) {
