@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -107,8 +106,9 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-// GitHubSpecPath returns the path of GitHub's OpenAPI description: $
-// TINYFORGE_GITHUB_OPENAPI, else the cache filled by scripts/fetch-openapi.sh.
+// GitHubSpecPath returns the path of GitHub's OpenAPI description: the
+// TINYFORGE_GITHUB_OPENAPI environment variable, else the cache filled by
+// scripts/fetch-openapi.sh under the module root.
 func GitHubSpecPath() (string, error) {
 	if p := os.Getenv(GitHubSpecEnv); p != "" {
 		return p, nil
@@ -524,14 +524,4 @@ func (s *Specs) Gitea(t testing.TB) *Spec {
 		t.Fatalf("Gitea's swagger is required for conformance tests: %v", s.gtErr)
 	}
 	return s.gt
-}
-
-// sortedKeys returns the keys of m in order (deterministic listings).
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
