@@ -126,3 +126,18 @@ func FuzzRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseBase(f *testing.F) {
+	f.Add("https://api.github.com")
+	f.Add("https://ghe.example.com/api/v3/")
+	f.Add("http://user:pw@127.0.0.1:3000/?q#f")
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := parseBase(raw)
+		if err != nil {
+			return
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || !strings.HasSuffix(u.Path, "/") {
+			t.Fatalf("parseBase(%q) accepted %q", raw, u)
+		}
+	})
+}
