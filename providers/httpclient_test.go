@@ -164,7 +164,7 @@ func TestHTTPClientAttemptTimeout(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	cfg := testHTTPConfig(nil)
-	cfg.AttemptTimeout = 50 * time.Millisecond
+	cfg.AttemptTimeout = 250 * time.Millisecond
 	resp, err := NewHTTPClient(cfg).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -428,7 +428,7 @@ func TestHTTPClientPostTimeoutNotRetried(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	cfg := testHTTPConfig(nil)
-	cfg.AttemptTimeout = 50 * time.Millisecond
+	cfg.AttemptTimeout = 250 * time.Millisecond
 	_, err := NewHTTPClient(cfg).Post(srv.URL, "application/json", strings.NewReader(`{}`))
 	if err == nil {
 		t.Fatal("no error for a POST that timed out")
