@@ -395,6 +395,42 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 	})
 
+	t.Run("comment auto: no first comment in sync, a drift comment refreshed to in sync, then no write", func(t *testing.T) {
+		h := newHarness(t, bin, "github")
+		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.forge.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		pr := func() map[string]string {
+			return h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3"})
+		}
+		res := h.run(pr())
+		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["comment-url"] != "" || h.forge.commentCount() != 0 {
+			t.Fatalf("in sync: exit %d outputs %v, %d comments", res.code, res.outputs, h.forge.commentCount())
+		}
+		if n := len(h.forge.requestLog()) + len(h.tf.requestLog()); n > 5 {
+			t.Errorf("in-sync run made %d requests: %q", n, h.forge.requestLog())
+		}
+		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		if res := h.run(pr()); res.code != 0 || h.forge.commentCount() != 1 {
+			t.Fatalf("drift: exit %d, %d comments", res.code, h.forge.commentCount())
+		}
+		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		res = h.run(pr())
+		cs := h.forge.prComments(7)
+		if res.code != 0 || len(cs) != 1 || !strings.Contains(cs[0].Body, "### ✅ Tinyforge GitOps: in sync") || res.outputs["comment-url"] == "" {
+			t.Fatalf("back in sync: exit %d, comments %+v, outputs %v", res.code, cs, res.outputs)
+		}
+		h.forge.resetLog()
+		h.tf.resetLog()
+		writes := h.forge.writeCount()
+		res = h.run(pr())
+		if got := h.forge.writeCount() - writes; res.code != 0 || got != 1 || res.outputs["comment-url"] != fmt.Sprintf("https://forge.test/o/r/pull/7#issuecomment-%d", cs[0].ID) {
+			t.Errorf("unchanged in-sync rerun: exit %d, %d writes, outputs %v", res.code, got, res.outputs)
+		}
+		if n := len(h.forge.requestLog()) + len(h.tf.requestLog()); n > 5 {
+			t.Errorf("unchanged in-sync rerun made %d requests: %q", n, h.forge.requestLog())
+		}
+	})
+
 	t.Run("a newer run's comment is not overwritten", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})

@@ -273,6 +273,14 @@ func TestActionConformance(t *testing.T) {
 			if len(writes) != 1 || !strings.Contains(writes[0], "/statuses/") || len(fake.Requests()) > 4 {
 				t.Errorf("rerun requests %v: want one write, the status, and at most 4 forge requests", fake.Requests())
 			}
+			// Back in sync: the comment is refreshed, not left saying drift.
+			h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+			if res := h.run(env("12"), "action"); res.code != 0 {
+				t.Fatalf("in-sync run exit %d: %s", res.code, res.stderr)
+			}
+			if cs := fake.Comments(owner, "r", 7); len(cs) != 1 || !strings.Contains(cs[0].Body, "### ✅ Tinyforge GitOps: in sync") {
+				t.Errorf("comments after the fix = %+v", cs)
+			}
 		})
 	}
 }
