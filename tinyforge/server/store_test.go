@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -88,5 +89,58 @@ func TestMigrationAddsGitOpsColumns(t *testing.T) {
 		if diff := cmp.Diff([]any{false, ".tinyforge.yml", "", ""}, got); diff != "" {
 			t.Errorf("gitops columns of an old row (-want +got):\n%s", diff)
 		}
+	}
+}
+
+// Two Stores on one file stand for two processes (serve and `token create`). Transactions begin
+// IMMEDIATE, so a second read-modify-write waits for the first instead of failing with
+// SQLITE_BUSY when it tries to upgrade a stale read.
+func TestImmediateTransactionsAcrossStores(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tf.db")
+	a, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := a.CreateWorkload(ctx, NewWorkload{Name: "w", SourceType: "static"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	bump := func(s *Store, hold time.Duration) error {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		var v int64
+		if err := tx.QueryRow(`SELECT version FROM workloads WHERE id = 1`).Scan(&v); err != nil {
+			return err
+		}
+		time.Sleep(hold)
+		if _, err := tx.Exec(`UPDATE workloads SET version = ? WHERE id = 1`, v+1); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- bump(a, 200*time.Millisecond) }()
+	time.Sleep(50 * time.Millisecond) // let a begin first
+	go func() { errc <- bump(b, 0) }()
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Errorf("concurrent read-modify-write failed: %v", err)
+		}
+	}
+	w, err := b.GetWorkload(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Version != 3 {
+		t.Errorf("version %d after two increments from 1, want 3 (an update was lost)", w.Version)
 	}
 }
