@@ -196,7 +196,7 @@ func TestActionFullLoop(t *testing.T) {
 // an unchanged rerun that writes only the status.
 func TestActionConformance(t *testing.T) {
 	bin := buildAction(t, t.TempDir())
-	for _, kind := range []string{"gitea", "gitlab"} {
+	for _, kind := range []string{"github-job-token", "gitea", "gitlab"} {
 		t.Run(kind, func(t *testing.T) {
 			var fake interface {
 				URL() string
@@ -207,14 +207,18 @@ func TestActionConformance(t *testing.T) {
 				Requests() []forgefake.Request
 				ResetRequests()
 			}
-			owner := "o"
-			if kind == "gitea" {
+			owner, login := "o", botLogin
+			if kind == "github-job-token" {
+				// GitHub's job token: GET /user answers 403, comments are github-actions[bot]'s.
+				fake = forgefake.NewGitHub(t, forgefake.Options{Spec: loopSpecs.GitHub(t)})
+				login = "github-actions[bot]"
+			} else if kind == "gitea" {
 				fake = forgefake.NewGitea(t, forgefake.Options{Spec: loopSpecs.Gitea(t)})
 			} else {
 				owner = "group/sub" // GitLab namespaces nest
 				fake = forgefake.NewGitLab(t, forgefake.Options{})
 			}
-			fake.AddToken(forgeCanary, forgefake.Token{Login: botLogin})
+			fake.AddToken(forgeCanary, forgefake.Token{Login: login, Integration: kind == "github-job-token"})
 			base := fake.PutFile(owner, "r", "main", ".tinyforge.yml", []byte(e2eInSync))
 			head := fake.PutFile(owner, "r", "feature", ".tinyforge.yml", []byte(e2eDrift))
 			tf := newFakeTinyforge(t, tfCanary, webWorkload(""))
@@ -223,7 +227,7 @@ func TestActionConformance(t *testing.T) {
 			env := func(runID string) map[string]string {
 				dir := t.TempDir()
 				e := map[string]string{"TINYFORGE_COMMENT_VERIFY_DELAY": "0s"}
-				if kind == "gitea" {
+				if kind != "gitlab" {
 					pr := prPayload("synchronized", false)
 					pr["pull_request"].(map[string]any)["head"].(map[string]any)["sha"] = head
 					pr["pull_request"].(map[string]any)["base"].(map[string]any)["sha"] = base
@@ -232,11 +236,17 @@ func TestActionConformance(t *testing.T) {
 					if err := os.WriteFile(ev, b, 0o644); err != nil {
 						t.Fatal(err)
 					}
-					for k, v := range map[string]string{"GITHUB_ACTIONS": "true", "GITEA_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request",
+					for k, v := range map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request",
 						"GITHUB_EVENT_PATH": ev, "GITHUB_REPOSITORY": "o/r", "GITHUB_SHA": head, "GITHUB_RUN_ID": runID,
 						"GITHUB_WORKSPACE": h.ws, "GITHUB_SERVER_URL": fake.URL(), "GITHUB_OUTPUT": filepath.Join(dir, "out"),
 						"INPUT_TINYFORGE-URL": tf.srv.URL, "INPUT_TINYFORGE-TOKEN": tfCanary, "INPUT_WORKLOAD": "3", "INPUT_TOKEN": forgeCanary} {
 						e[k] = v
+					}
+					if kind == "gitea" {
+						e["GITEA_ACTIONS"] = "true"
+					} else {
+						e["GITHUB_API_URL"] = fake.URL()
+						e["GITHUB_SHA"] = "ffffffffffffffffffffffffffffffffffffffff" // GitHub's test-merge commit
 					}
 					return e
 				}
@@ -253,10 +263,10 @@ func TestActionConformance(t *testing.T) {
 				t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 			}
 			cs := fake.Comments(owner, "r", 7)
-			if len(cs) != 1 || cs[0].Author != botLogin || !strings.Contains(cs[0].Body, "| `deploy.port` | 8080 | 9090 | 8080 | changed by this PR |") {
+			if len(cs) != 1 || cs[0].Author != login || !strings.Contains(cs[0].Body, "| `deploy.port` | 8080 | 9090 | 8080 | changed by this PR |") {
 				t.Fatalf("comments = %+v", cs)
 			}
-			wantState := map[string]string{"gitea": "warning", "gitlab": "success"}[kind]
+			wantState := map[string]string{"github-job-token": "success", "gitea": "warning", "gitlab": "success"}[kind]
 			if st := fake.Statuses(owner, "r", head); len(st) != 1 || st[0].State != wantState || st[0].Context != "tinyforge/gitops" {
 				t.Errorf("statuses = %+v", st)
 			}
