@@ -128,15 +128,16 @@ func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c caller, id 
 	if path != wl.GitOpsPath {
 		ev.Changes = append(ev.Changes, tinyforge.Change{Field: "gitops.path", From: wl.GitOpsPath, To: path})
 	}
-	if len(ev.Changes) == 0 {
-		ev = nil // nothing changed: no write, no audit row
-	} else if err := s.store.SetGitOps(r.Context(), id, *req.Enabled, path, ev); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
+	// Nothing changed: no write and no audit row.
+	if len(ev.Changes) > 0 {
+		if err := s.store.SetGitOps(r.Context(), id, *req.Enabled, path, ev); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
+				return
+			}
+			s.internal(w, "save GitOps settings", err)
 			return
 		}
-		s.internal(w, "save GitOps settings", err)
-		return
 	}
 	wl.GitOpsEnabled, wl.GitOpsPath = *req.Enabled, path
 	writeJSON(w, http.StatusOK, s.view(wl, s.fetch(r.Context(), wl)))

@@ -239,6 +239,20 @@ func TestPutGitOpsPath(t *testing.T) {
 			}
 		})
 	}
+	// Only the two accepted path changes are audited; no-op PUTs and refusals write nothing.
+	var got []string
+	for _, ev := range e.events(1) {
+		for _, ch := range ev.Changes {
+			got = append(got, ev.Action+" "+ch.Field+" "+ch.From+" -> "+ch.To[:min(len(ch.To), 21)])
+		}
+	}
+	want := []string{
+		"gitops_settings gitops.path deploy/tinyforge.yaml -> aaaaaaaaaaaaaaaaaaaaa",
+		"gitops_settings gitops.path .tinyforge.yml -> deploy/tinyforge.yaml",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit rows (-want +got):\n%s", diff)
+	}
 }
 
 func FuzzCheckGitOpsPath(f *testing.F) {
