@@ -126,8 +126,9 @@ type CommentUpserter interface {
 
 // Checker runs checks. Every dependency may be nil: without Live the run is lint only (verdict
 // skipped), without Status or Comments nothing is written, without Files a pull_request_target
-// run cannot read the PR's file (verdict error) and a PR has no base column. The zero value
-// lints the workspace only.
+// run cannot read the PR's file (verdict error) and a PR's base column says "(unavailable)".
+// The zero value has nowhere to read the file from: set Workspace, or Files for runs without a
+// checkout.
 type Checker struct {
 	// Workspace is the repo checkout, rooted at the repo; nil when there is none.
 	Workspace fs.FS
