@@ -176,3 +176,32 @@ func TestSafeDialerThroughHTTPClient(t *testing.T) {
 		}
 	}
 }
+
+// countingResolver counts lookups, i.e. dial attempts through the SafeDialer.
+type countingResolver struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (r *countingResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+}
+
+// TestRefusedAddressIsNotRetried: a policy refusal is final, so a GET with retries enabled makes
+// one attempt and fails at once instead of backing off.
+func TestRefusedAddressIsNotRetried(t *testing.T) {
+	res := &countingResolver{}
+	cfg := testHTTPConfig(nil)
+	cfg.Retries = 3
+	cfg.DialContext = (&SafeDialer{Resolver: res}).DialContext
+	_, err := NewHTTPClient(cfg).Get("http://forge.example.test/")
+	if !errors.Is(err, ErrAddressRefused) {
+		t.Fatalf("err = %v, want ErrAddressRefused", err)
+	}
+	if res.n != 1 {
+		t.Errorf("%d dial attempts, want 1", res.n)
+	}
+}

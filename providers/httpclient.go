@@ -275,6 +275,10 @@ func checkRetry(cfg HTTPConfig) retryablehttp.CheckRetry {
 			return false, ctx.Err()
 		}
 		if err != nil {
+			if errors.Is(err, ErrAddressRefused) {
+				// A policy refusal answers the same on every attempt: fail at once.
+				return false, err
+			}
 			// No answer: only idempotent requests may be repeated.
 			return idempotent(methodOf(resp, err)), nil
 		}
