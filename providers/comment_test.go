@@ -31,6 +31,7 @@ func TestUpsertComment(t *testing.T) {
 		wantBodies []string // every comment on the PR afterwards, by id
 		wantWrites int      // state-changing requests
 		wantReason bool
+		wantNoURL  bool // no comment of ours exists afterwards
 	}{
 		{
 			name:       "creates the first comment",
@@ -52,6 +53,23 @@ func TestUpsertComment(t *testing.T) {
 			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
 			wantAction: CommentUpdated,
 			wantBodies: []string{"LGTM", body(10, "in sync")},
+			wantWrites: 1,
+		},
+		{
+			name:       "update-only with no comment of ours writes nothing",
+			seeds:      []seed{{"alice", body(5, "drift: 1 field")}},
+			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync", UpdateOnly: true},
+			wantAction: CommentSkipped,
+			wantBodies: []string{body(5, "drift: 1 field")},
+			wantReason: true,
+			wantNoURL:  true,
+		},
+		{
+			name:       "update-only refreshes an existing comment",
+			seeds:      []seed{{botLogin, body(5, "drift: 1 field")}},
+			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync", UpdateOnly: true},
+			wantAction: CommentUpdated,
+			wantBodies: []string{body(10, "in sync")},
 			wantWrites: 1,
 		},
 		{
@@ -106,8 +124,8 @@ func TestUpsertComment(t *testing.T) {
 				if (res.Reason != "") != tt.wantReason {
 					t.Errorf("reason = %q", res.Reason)
 				}
-				if res.URL == "" {
-					t.Error("no comment URL")
+				if (res.URL == "") != tt.wantNoURL {
+					t.Errorf("comment URL = %q, want empty %v", res.URL, tt.wantNoURL)
 				}
 				var got []string
 				for _, c := range f.Comments(owner, repoName, 7) {

@@ -67,6 +67,9 @@ type CommentRequest struct {
 	Context string
 	RunID   int64
 	Body    string
+	// UpdateOnly refreshes an existing sticky comment but never creates one: with no comment
+	// of ours on the PR, UpsertComment writes nothing and reports skipped.
+	UpdateOnly bool
 }
 
 // CommentAction says what UpsertComment did.

@@ -127,6 +127,9 @@ func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time
 			return forbiddenSkip("list comments", err)
 		}
 		ours := markerComments(all, login, req.Context)
+		if len(ours) == 0 && res.Action == "" && req.UpdateOnly {
+			return CommentResult{Action: CommentSkipped, Reason: "no earlier comment to update"}, nil
+		}
 		if len(ours) == 0 {
 			if res.Action != "" && recreated {
 				// Ours vanished twice (deleted by someone): stop fighting.

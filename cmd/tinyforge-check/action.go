@@ -429,8 +429,7 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forge %s: %w", cfg.forge, err)
 	}
-	f := forge{api: api, owner: cfg.owner, repo: cfg.repo, finder: &stickyFinder{forge: cfg.forge, base: cfg.forgeURL,
-		owner: cfg.owner, repo: cfg.repo, token: cfg.token, jobToken: cfg.jobToken, hc: hc}}
+	f := forge{api: api, owner: cfg.owner, repo: cfg.repo}
 	chk.Files, chk.Status, chk.Comments = f, f, f
 	return chk, nil
 }
@@ -484,7 +483,6 @@ func (e kindError) Unwrap() []error { return []error{e.err, e.kind} }
 type forge struct {
 	api         forgeAPI
 	owner, repo string
-	finder      *stickyFinder
 }
 
 func (f forge) ReadFile(ctx context.Context, ref, path string) ([]byte, error) {
@@ -509,25 +507,10 @@ func (f forge) SetStatus(ctx context.Context, st checker.Status) error {
 	return err
 }
 
-// UpsertComment writes the sticky comment. providers has no update-only mode, so for an
-// UpdateOnly request the finder first looks for the comment: none means no write, and one that
-// already says the same needs no further request.
+// UpsertComment writes the sticky comment.
 func (f forge) UpsertComment(ctx context.Context, req checker.CommentRequest) (checker.CommentResult, error) {
-	if req.UpdateOnly && f.finder != nil {
-		found, err := f.finder.find(ctx, req.Number, req.Context)
-		switch {
-		case errors.Is(err, checker.ErrForbidden):
-			return checker.CommentResult{Action: checker.CommentSkipped, Reason: "the token may not read comments"}, err
-		case err != nil:
-			return checker.CommentResult{}, err
-		case found == nil:
-			return checker.CommentResult{Action: checker.CommentSkipped, Reason: "nothing to report and no earlier comment"}, nil
-		case found.body == req.Body:
-			return checker.CommentResult{Action: checker.CommentUnchanged, URL: found.url}, nil
-		}
-	}
 	res, err := f.api.UpsertComment(ctx, f.owner, f.repo, providers.CommentRequest{Number: req.Number, Context: req.Context,
-		RunID: req.RunID, Body: req.Body})
+		RunID: req.RunID, Body: req.Body, UpdateOnly: req.UpdateOnly})
 	out := checker.CommentResult{Action: checker.CommentAction(res.Action), URL: res.URL, Reason: res.Reason}
 	if errors.Is(err, providers.ErrForbidden) {
 		return out, kindError{err, checker.ErrForbidden}
