@@ -297,6 +297,8 @@ func (p *parser) parseVersion(k, v *yaml.Node) {
 		p.errNode(v, FieldVersion, "null-value", "version must be the integer 1, not null (supported versions: %s)", supported)
 	case v.Style != 0 || !decimalRE.MatchString(v.Value):
 		p.errNode(v, FieldVersion, "type", "version must be the plain integer 1, not %s (supported versions: %s)", describeScalar(v), supported)
+	case len(v.Value) > 1 && v.Value[0] == '0':
+		p.errNode(v, FieldVersion, "type", "version must be the plain integer 1, without leading zeros (supported versions: %s)", supported)
 	default:
 		n, err := strconv.Atoi(v.Value)
 		if err != nil || !containsInt(supportedVersions, n) {
@@ -348,6 +350,10 @@ func (p *parser) parsePort(v *yaml.Node) {
 			hint = "; remove the quotes"
 		}
 		p.errNode(v, FieldPort, "port-format", "%s, not %s%s", rule, describeScalar(v), hint)
+		return
+	}
+	if len(v.Value) > 1 && v.Value[0] == '0' {
+		p.errNode(v, FieldPort, "port-format", "%s without leading zeros, not %s: YAML 1.1 tools read a leading 0 as octal", rule, strconv.Quote(truncate(v.Value, 20)))
 		return
 	}
 	n, err := strconv.Atoi(v.Value)
@@ -463,6 +469,9 @@ func yamlErrorLine(err error) int {
 }
 
 func yamlErrorText(err error) string {
+	if strings.Contains(err.Error(), "incompatible YAML document") {
+		return "only YAML 1.1 documents are read; remove the %YAML directive line"
+	}
 	s := yamlLineRE.ReplaceAllString(err.Error(), "")
 	return truncate(strings.TrimPrefix(s, "yaml: "), 200)
 }

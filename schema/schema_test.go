@@ -26,16 +26,18 @@ import (
 // test fails when a listed file actually agrees (so the list stays honest) and when an
 // unlisted file disagrees.
 var knownDisagreements = map[string]string{
-	"invalid/explicit-tags.yml":   "explicit tags (!!int, !!str, !custom) vanish once decoded; the values under them are valid",
-	"invalid/merge-key.yml":       "a merge key (<<) is resolved by the YAML decoder into deploy.port: 8080, which is valid",
-	"invalid/port-float.yml":      "8080.0 decodes to the number 8080, and JSON Schema's integer accepts any number with a zero fraction",
-	"invalid/port-hex.yml":        "0x1F90 decodes to the integer 8080; the plain-decimal rule is about the text",
-	"invalid/port-octal.yml":      "0o17620 decodes to the integer 8080; the plain-decimal rule is about the text",
-	"invalid/port-underscore.yml": "yaml.v3 reads 8_080 as the integer 8080 (YAML 1.1 style); the plain-decimal rule is about the text",
-	"invalid/static-port.yml":     "source-aware: port and healthcheck are errors only for a static workload, which the file does not say",
-	"invalid/too-large.yml":       "the 64 KiB size limit is about the file's bytes; its only key, version: 1, is valid",
-	"invalid/two-documents.yml":   "a decoder reads one document at a time, and each of the two documents is valid on its own",
-	"invalid/version-float.yml":   "1.0 decodes to the number 1, which equals the const 1 in JSON Schema",
+	"invalid/explicit-tags.yml":        "explicit tags (!!int, !!str, !custom) vanish once decoded; the values under them are valid",
+	"invalid/merge-key.yml":            "a merge key (<<) is resolved by the YAML decoder into deploy.port: 8080, which is valid",
+	"invalid/port-float.yml":           "8080.0 decodes to the number 8080, and JSON Schema's integer accepts any number with a zero fraction",
+	"invalid/port-leading-zero.yml":    "010 decodes to an integer (8 or 10 depending on the YAML version); leading zeros are a rule about the text",
+	"invalid/version-leading-zero.yml": "01 decodes to the integer 1; leading zeros are a rule about the text",
+	"invalid/port-hex.yml":             "0x1F90 decodes to the integer 8080; the plain-decimal rule is about the text",
+	"invalid/port-octal.yml":           "0o17620 decodes to the integer 8080; the plain-decimal rule is about the text",
+	"invalid/port-underscore.yml":      "yaml.v3 reads 8_080 as the integer 8080 (YAML 1.1 style); the plain-decimal rule is about the text",
+	"invalid/static-port.yml":          "source-aware: port and healthcheck are errors only for a static workload, which the file does not say",
+	"invalid/too-large.yml":            "the 64 KiB size limit is about the file's bytes; its only key, version: 1, is valid",
+	"invalid/two-documents.yml":        "a decoder reads one document at a time, and each of the two documents is valid on its own",
+	"invalid/version-float.yml":        "1.0 decodes to the number 1, which equals the const 1 in JSON Schema",
 }
 
 // testdataFiles returns every .tinyforge.yml case under testdata: valid/*.yml, invalid/*.yml

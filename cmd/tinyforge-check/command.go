@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/tinyforge/tinyforge-check/schema"
 )
 
 // Exit codes of the CLI and the action (DESIGN §6).
@@ -40,8 +42,10 @@ workload's live config.
 
 Usage:
   tinyforge-check lint  [--source-type T] [--format text|json|github|sarif] [PATH...]
-  tinyforge-check drift --live FILE.json [--source-type T] [--format text|json|markdown] [PATH]
+  tinyforge-check drift (--live FILE.json | --tinyforge-url URL --workload ID|NAME)
+                        [--source-type T] [--format text|json|markdown] [PATH]
   tinyforge-check action     run as a CI check (the default under GITHUB_ACTIONS=true)
+  tinyforge-check schema     print the JSON Schema of .tinyforge.yml, for editors
   tinyforge-check version
   tinyforge-check help [COMMAND]
 
@@ -90,6 +94,7 @@ func (c *Command) subcommands() map[string]func([]string) int {
 		"lint":   c.runLint,
 		"drift":  c.runDrift,
 		"action": c.runAction,
+		"schema": c.runSchema,
 	}
 	return cmds
 }
@@ -190,4 +195,26 @@ func (c *Command) readSpecFile(path string, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
 	}
 	return data, nil
+}
+
+const schemaUsage = `Usage: tinyforge-check schema > tinyforge.schema.json
+
+Print the JSON Schema (draft 2020-12) of .tinyforge.yml that editors use to complete and explain
+its fields; docs/editors.md shows how to wire it into VS Code, Neovim, Helix and JetBrains. The
+schema cannot express every rule: run "tinyforge-check lint" for the authoritative answer.
+`
+
+func (c *Command) runSchema(args []string) int {
+	fs := c.newFlagSet("schema", schemaUsage)
+	if code, ok := c.parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.usageError("schema", "schema takes no arguments")
+	}
+	if _, err := c.Stdout.Write(schema.JSON()); err != nil {
+		fmt.Fprintf(c.Stderr, "tinyforge-check schema: %v\n", err)
+		return ExitError
+	}
+	return ExitOK
 }

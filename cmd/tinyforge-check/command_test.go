@@ -197,6 +197,8 @@ func TestExitCodes(t *testing.T) {
 		{"no command", nil, ExitUsage},
 		{"unknown command", []string{"frobnicate"}, ExitUsage},
 		{"version", []string{"version"}, ExitOK},
+		{"schema", []string{"schema"}, ExitOK},
+		{"schema with an argument", []string{"schema", "x"}, ExitUsage},
 		{"help", []string{"help"}, ExitOK},
 		{"help lint", []string{"help", "lint"}, ExitOK},
 		{"help unknown", []string{"help", "nope"}, ExitUsage},
@@ -227,6 +229,17 @@ func TestHelpForEveryCommand(t *testing.T) {
 		if !strings.Contains(out, "-format") {
 			t.Errorf("%s --help does not list its flags:\n%s", cmd, out)
 		}
+	}
+}
+
+func TestSchemaCommandPrintsTheSchema(t *testing.T) {
+	code, out, _ := run(t, nil, nil, "", "schema")
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); code != ExitOK || err != nil {
+		t.Fatalf("exit %d, not JSON: %v", code, err)
+	}
+	if doc["$id"] != "https://github.com/tinyforge/tinyforge-check/schema/tinyforge.schema.json" {
+		t.Errorf("$id = %v", doc["$id"])
 	}
 }
 
