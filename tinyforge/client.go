@@ -19,10 +19,6 @@ const (
 	maxResponseBytes = 4 << 20
 	// maxErrorBytes caps how much of an error answer is read for its message.
 	maxErrorBytes = 64 << 10
-	// maxAttempts is how many times an idempotent GET is tried on 5xx, 429 or a transport error.
-	maxAttempts = 3
-	// maxRetryWait caps one wait between attempts, including a server's Retry-After.
-	maxRetryWait = 5 * time.Second
 	// defaultTimeout is the per-attempt timeout of the default HTTP client.
 	defaultTimeout = 20 * time.Second
 )
@@ -33,14 +29,14 @@ type Client struct {
 	base  *url.URL // the server root, without the /api suffix
 	token string
 	hc    *http.Client
-	// retryBase is the first wait between GET attempts; it doubles each time (capped).
-	retryBase time.Duration
 }
 
 // NewClient returns a Client for the Tinyforge server at baseURL (its root, e.g.
 // "https://tinyforge.example.com"; a trailing "/api" is accepted) authenticating with token.
-// hc may be nil for a client with a 20 s per-request timeout. The Client never follows a redirect
-// to another host, so the token is never sent anywhere but baseURL's host.
+// hc carries the transport policy: timeouts, and retries of idempotent requests on 5xx, 429 and
+// transport errors. Pass the shared client of providers.NewHTTPClient, as the action does; nil
+// gives a client with a 20 s timeout and no retries. The Client never follows a redirect to
+// another host, so the token is never sent anywhere but baseURL's host.
 func NewClient(baseURL, token string, hc *http.Client) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -58,7 +54,7 @@ func NewClient(baseURL, token string, hc *http.Client) (*Client, error) {
 		c.Timeout = defaultTimeout
 	}
 	c.CheckRedirect = sameHostRedirects
-	return &Client{base: u, token: token, hc: &c, retryBase: 250 * time.Millisecond}, nil
+	return &Client{base: u, token: token, hc: &c}, nil
 }
 
 // sameHostRedirects follows at most 5 redirects and only within the original host.
@@ -197,8 +193,8 @@ func workloadPath(id int64, suffix string) string {
 	return "/api/workloads/" + strconv.FormatInt(id, 10) + suffix
 }
 
-// do sends one API call and decodes a 2xx JSON answer into out. GETs are retried on transport
-// errors, 429 and 5xx; other methods are sent once.
+// do sends one API call and decodes a 2xx JSON answer into out. Retries are the HTTP client's:
+// the shared client repeats idempotent requests only, so a Sync (POST) is never sent twice.
 func (c *Client) do(ctx context.Context, method, pathAndQuery string, in, out any) error {
 	var body []byte
 	if in != nil {
@@ -214,67 +210,18 @@ func (c *Client) do(ctx context.Context, method, pathAndQuery string, in, out an
 	u := *c.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + ref.Path
 	u.RawQuery = ref.RawQuery
-	attempts := 1
-	if method == http.MethodGet {
-		attempts = maxAttempts
-	}
-	var lastErr error
-	for attempt := 0; attempt < attempts; attempt++ {
-		if attempt > 0 {
-			if err := sleepCtx(ctx, c.wait(attempt, lastErr)); err != nil {
-				return fmt.Errorf("tinyforge: %s %s: %w (last error: %s)", method, ref.Path, err, redact(lastErr.Error(), c.token))
-			}
-		}
-		retry, err := c.once(ctx, method, u.String(), ref.Path, body, out)
-		if err == nil {
-			return nil
-		}
-		lastErr = err
-		if !retry {
-			return err
-		}
-	}
-	return lastErr
+	return c.once(ctx, method, u.String(), ref.Path, body, out)
 }
 
-// retryAfterError marks a retryable answer and carries the server's Retry-After, if any.
-type retryAfterError struct {
-	err   error
-	after time.Duration
-}
-
-func (e *retryAfterError) Error() string { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error { return e.err }
-
-func (c *Client) wait(attempt int, last error) time.Duration {
-	d := c.retryBase << (attempt - 1)
-	var ra *retryAfterError
-	if errors.As(last, &ra) && ra.after > d {
-		d = ra.after
-	}
-	return min(d, maxRetryWait)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// once sends a single attempt; retry reports whether a GET may be tried again.
-func (c *Client) once(ctx context.Context, method, fullURL, path string, body []byte, out any) (retry bool, err error) {
+// once sends a single request.
+func (c *Client) once(ctx context.Context, method, fullURL, path string, body []byte, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, fullURL, rd)
 	if err != nil {
-		return false, fmt.Errorf("tinyforge: build request: %s", redact(err.Error(), c.token))
+		return fmt.Errorf("tinyforge: build request: %s", redact(err.Error(), c.token))
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -288,33 +235,30 @@ func (c *Client) once(ctx context.Context, method, fullURL, path string, body []
 		// The error text may quote the URL; it never includes headers, but redact anyway.
 		msg := redact(err.Error(), c.token)
 		if ctx.Err() != nil {
-			return false, fmt.Errorf("tinyforge: %s %s: %s: %w", method, path, msg, ctx.Err())
+			return fmt.Errorf("tinyforge: %s %s: %s: %w", method, path, msg, ctx.Err())
 		}
-		return true, fmt.Errorf("tinyforge: %s %s: %s; check that the Tinyforge URL is reachable", method, path, msg)
+		return fmt.Errorf("tinyforge: %s %s: %s; check that the Tinyforge URL is reachable", method, path, msg)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
 		apiErr := &APIError{Method: method, Path: path, StatusCode: resp.StatusCode, Message: errorMessage(data, resp.StatusCode, c.token)}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return true, &retryAfterError{err: apiErr, after: retryAfter(resp.Header.Get("Retry-After"))}
-		}
-		return false, apiErr
+		return apiErr
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return true, fmt.Errorf("tinyforge: %s %s: read answer: %s", method, path, redact(err.Error(), c.token))
+		return fmt.Errorf("tinyforge: %s %s: read answer: %s", method, path, redact(err.Error(), c.token))
 	}
 	if len(data) > maxResponseBytes {
-		return false, fmt.Errorf("tinyforge: %s %s: answer larger than %d bytes; check the Tinyforge URL", method, path, maxResponseBytes)
+		return fmt.Errorf("tinyforge: %s %s: answer larger than %d bytes; check the Tinyforge URL", method, path, maxResponseBytes)
 	}
 	if out == nil {
-		return false, nil
+		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return false, fmt.Errorf("tinyforge: %s %s: answer is not the expected JSON (%v); check that the URL points at a Tinyforge server", method, path, err)
+		return fmt.Errorf("tinyforge: %s %s: answer is not the expected JSON (%v); check that the URL points at a Tinyforge server", method, path, err)
 	}
-	return false, nil
+	return nil
 }
 
 // errorMessage extracts {"error": "..."} from an error body, falling back to the status text.
@@ -335,20 +279,4 @@ func errorMessage(data []byte, status int, token string) string {
 		msg = strings.ToValidUTF8(msg[:500], "") + "…"
 	}
 	return msg
-}
-
-// retryAfter parses a Retry-After header in seconds or as an HTTP date; 0 when absent or bad.
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -28,7 +27,6 @@ func setup(t *testing.T) (*Client, *http.ServeMux) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.retryBase = time.Millisecond
 	return c, mux
 }
 
@@ -196,56 +194,23 @@ func TestClientErrors(t *testing.T) {
 	}
 }
 
-func TestClientRetriesGetNotPost(t *testing.T) {
-	tests := []struct {
-		name      string
-		call      func(c *Client) error
-		status    int
-		wantCalls int32
-	}{
-		{"get retried on 503", func(c *Client) error { _, err := c.GetWorkload(context.Background(), 1); return err }, 503, maxAttempts},
-		{"get retried on 429", func(c *Client) error { _, err := c.GetWorkload(context.Background(), 1); return err }, 429, maxAttempts},
-		{"get not retried on 404", func(c *Client) error { _, err := c.GetWorkload(context.Background(), 1); return err }, 404, 1},
-		{"sync never retried", func(c *Client) error { _, err := c.Sync(context.Background(), 1, SyncRequest{}); return err }, 503, 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, mux := setup(t)
-			var calls atomic.Int32
-			handler := func(w http.ResponseWriter, r *http.Request) {
-				calls.Add(1)
-				w.Header().Set("Retry-After", "0")
-				w.WriteHeader(tt.status)
-				io.WriteString(w, `{"error":"busy"}`)
-			}
-			mux.HandleFunc("/api/workloads/1", handler)
-			mux.HandleFunc("/api/workloads/1/gitops/sync", handler)
-			if err := tt.call(c); err == nil {
-				t.Fatal("want an error")
-			}
-			if got := calls.Load(); got != tt.wantCalls {
-				t.Errorf("calls = %d, want %d", got, tt.wantCalls)
-			}
-		})
-	}
-}
-
-func TestClientRetryThenSuccess(t *testing.T) {
+// TestClientSendsOnce: retries are the injected HTTP client's job (the shared client of
+// providers.NewHTTPClient), so the Client itself sends every call exactly once.
+func TestClientSendsOnce(t *testing.T) {
 	c, mux := setup(t)
 	var calls atomic.Int32
 	mux.HandleFunc("GET /api/workloads/1", func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			w.WriteHeader(502)
-			return
-		}
-		io.WriteString(w, `{"id":1,"name":"a","source_type":"static","version":1,"gitops":{"enabled":false,"path":"","last_sync_at":"","commit_sha":"","file_sha":""}}`)
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":"busy"}`)
 	})
-	w, err := c.GetWorkload(context.Background(), 1)
-	if err != nil {
-		t.Fatal(err)
+	_, err := c.GetWorkload(context.Background(), 1)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || apiErr.Message != "busy" {
+		t.Fatalf("err = %v, want the 503 APIError", err)
 	}
-	if diff := cmp.Diff(&Workload{ID: 1, Name: "a", SourceType: "static", Version: 1}, w); diff != "" {
-		t.Error(diff)
+	if got := calls.Load(); got != 1 {
+		t.Errorf("calls = %d, want 1", got)
 	}
 }
 
@@ -322,7 +287,6 @@ func TestClientTransportErrorHasNoToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.retryBase = time.Millisecond
 	_, err = c.GetGitOps(context.Background(), 3)
 	if err == nil {
 		t.Fatal("want an error")
@@ -357,18 +321,6 @@ func TestUIURL(t *testing.T) {
 	for _, tt := range tests {
 		if got := c.UIURL(4, tt.file, tt.commit); got != tt.want {
 			t.Errorf("UIURL(%q,%q) = %q, want %q", tt.file, tt.commit, got, tt.want)
-		}
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{{"", 0}, {"3", 3 * time.Second}, {"-1", 0}, {"soon", 0}, {"Mon, 01 Jan 2001 00:00:00 GMT", 0}}
-	for _, tt := range tests {
-		if got := retryAfter(tt.in); got != tt.want {
-			t.Errorf("retryAfter(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }

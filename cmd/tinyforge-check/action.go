@@ -404,9 +404,7 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 		chk.Workspace = os.DirFS(".")
 	}
 	if cfg.liveMissing == "" {
-		// The Tinyforge client retries its GETs itself; a retrying transport under it would
-		// multiply the attempts.
-		tf, err := tinyforge.NewClient(cfg.tinyforgeURL, cfg.tinyforgeToken, providers.NewHTTPClient(providers.HTTPConfig{Retries: -1}))
+		tf, err := tinyforge.NewClient(cfg.tinyforgeURL, cfg.tinyforgeToken, hc)
 		if err != nil {
 			return nil, fmt.Errorf("tinyforge-url: %w", err)
 		}

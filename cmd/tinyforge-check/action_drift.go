@@ -41,7 +41,7 @@ func (c *Command) tinyforgeClient(url string) (*tinyforge.Client, error) {
 	if token == "" {
 		return nil, errors.New("TINYFORGE_TOKEN is empty: export a Tinyforge viewer token to read the live config")
 	}
-	return tinyforge.NewClient(url, token, providers.NewHTTPClient(providers.HTTPConfig{Retries: -1}))
+	return tinyforge.NewClient(url, token, providers.NewHTTPClient(providers.HTTPConfig{}))
 }
 
 // tinyforgeLive reads a workload's live source_config and source type from Tinyforge
