@@ -84,11 +84,12 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the API routes (under /api) and /healthz on one ServeMux. Callers that add
-// pages can wrap it or route "/" elsewhere.
+// Handler returns the API routes (under /api), /healthz and the web panel (every other path,
+// see Panel) on one ServeMux.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.Register(mux)
+	mux.Handle("/", s.Panel())
 	return s.AccessLog(mux)
 }
 
