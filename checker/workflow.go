@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sethvargo/go-githubactions"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -20,14 +21,13 @@ import (
 // plain lines and listed in the job summary.
 const MaxAnnotationsPerLevel = 10
 
-// EscapeData escapes the message of a workflow command as the runner unescapes it: % \r \n.
-func EscapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// EscapeProperty escapes a workflow command property value: EscapeData plus : and ,.
-func EscapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+// WorkflowCommand formats one workflow command line (without the newline), such as
+// "::error file=f.yml,line=3::message", escaping the message and the property values as the
+// runner unescapes them (go-githubactions' escaping: % CR LF, and : , in properties), so no text
+// can end the command or start another. Properties are written in sorted order.
+func WorkflowCommand(name string, props map[string]string, message string) string {
+	cmd := githubactions.Command{Name: name, Message: message, Properties: props}
+	return cmd.String()
 }
 
 // Neutralize makes untrusted text safe to print as one line of a job log: control, bidi and
@@ -79,11 +79,11 @@ func WriteMasks(w io.Writer, secrets []string) error {
 		if strings.TrimSpace(s) == "" {
 			continue
 		}
-		fmt.Fprintf(&b, "::add-mask::%s\n", EscapeData(s))
+		b.WriteString(WorkflowCommand("add-mask", nil, s) + "\n")
 		if strings.ContainsAny(s, "\r\n") {
 			for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
 				if strings.TrimSpace(line) != "" {
-					fmt.Fprintf(&b, "::add-mask::%s\n", EscapeData(line))
+					b.WriteString(WorkflowCommand("add-mask", nil, line) + "\n")
 				}
 			}
 		}
@@ -99,29 +99,21 @@ func WriteMasks(w io.Writer, secrets []string) error {
 func WriteLog(w io.Writer, r *Report) error {
 	var b strings.Builder
 	count := map[string]int{}
-	annotate := func(level string, props []string, title, msg string) {
+	annotate := func(level string, props map[string]string, msg string) {
 		if count[level] >= MaxAnnotationsPerLevel {
 			return
 		}
 		count[level]++
-		props = append(props, "title="+EscapeProperty(title))
-		fmt.Fprintf(&b, "::%s %s::%s\n", level, strings.Join(props, ","), EscapeData(msg))
+		b.WriteString(WorkflowCommand(level, props, msg) + "\n")
 	}
 	for _, n := range r.Notices {
-		annotate(string(n.Level), nil, "tinyforge-check", n.Message)
+		annotate(string(n.Level), map[string]string{"title": "tinyforge-check"}, n.Message)
 	}
 	for _, d := range r.Diagnostics {
-		props := []string{"file=" + EscapeProperty(r.Path)}
-		if d.Line > 0 {
-			props = append(props, "line="+strconv.Itoa(d.Line))
-			if d.Column > 0 {
-				props = append(props, "col="+strconv.Itoa(d.Column))
-			}
-		}
-		annotate(string(d.Severity), props, "tinyforge-check ["+d.Code+"]", d.Message)
+		annotate(string(d.Severity), AnnotationProperties(r.Path, d), d.Message)
 	}
 	if r.Verdict == VerdictError && r.Reason != "" {
-		annotate("error", nil, "tinyforge-check", r.Reason)
+		annotate("error", map[string]string{"title": "tinyforge-check"}, r.Reason)
 	}
 	for _, n := range r.Notices {
 		fmt.Fprintf(&b, "%s\n", Neutralize(fmt.Sprintf("tinyforge-check: %s: %s", n.Level, n.Message)))
@@ -142,6 +134,19 @@ func WriteLog(w io.Writer, r *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// AnnotationProperties are the properties of a diagnostic's annotation: its file, line and
+// column when it has a position, and a title naming the rule.
+func AnnotationProperties(path string, d gitops.Diagnostic) map[string]string {
+	props := map[string]string{"file": path, "title": "tinyforge-check [" + d.Code + "]"}
+	if d.Line > 0 {
+		props["line"] = strconv.Itoa(d.Line)
+		if d.Column > 0 {
+			props["col"] = strconv.Itoa(d.Column)
+		}
+	}
+	return props
 }
 
 // Output is one step output.

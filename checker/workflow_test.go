@@ -14,20 +14,23 @@ import (
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
-func TestEscapeCommand(t *testing.T) {
-	tests := []struct{ in, data, prop string }{
-		{"plain", "plain", "plain"},
-		{"100%", "100%25", "100%25"},
-		{"a\r\nb", "a%0D%0Ab", "a%0D%0Ab"},
-		{"file.yml:3,4", "file.yml:3,4", "file.yml%3A3%2C4"},
-		{"%0A", "%250A", "%250A"},
+func TestWorkflowCommandEscapes(t *testing.T) {
+	tests := []struct {
+		name  string
+		props map[string]string
+		msg   string
+		want  string
+	}{
+		{"plain", nil, "plain", "::error::plain"},
+		{"percent", nil, "100%", "::error::100%25"},
+		{"line breaks", nil, "a\r\nb", "::error::a%0D%0Ab"},
+		{"escaped text stays text", nil, "%0A", "::error::%250A"},
+		{"properties", map[string]string{"file": "file.yml:3,4", "line": "3"}, "m", "::error file=file.yml%3A3%2C4,line=3::m"},
+		{"property injection", map[string]string{"file": "a\n::warning::x"}, "m", "::error file=a%0A%3A%3Awarning%3A%3Ax::m"},
 	}
 	for _, tt := range tests {
-		if got := EscapeData(tt.in); got != tt.data {
-			t.Errorf("EscapeData(%q) = %q, want %q", tt.in, got, tt.data)
-		}
-		if got := EscapeProperty(tt.in); got != tt.prop {
-			t.Errorf("EscapeProperty(%q) = %q, want %q", tt.in, got, tt.prop)
+		if got := WorkflowCommand("error", tt.props, tt.msg); got != tt.want {
+			t.Errorf("%s: WorkflowCommand = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }
@@ -92,7 +95,7 @@ func TestWriteLog(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"error": 10, "warning": 10, "notice": 1}, count); diff != "" {
 		t.Errorf("annotations per level (-want +got):\n%s", diff)
 	}
-	if got, want := lines[1], "::error file=deploy/tf.yml,line=1,col=3,title=tinyforge-check [unknown-key]::e1"; got != want {
+	if got, want := lines[1], "::error col=3,file=deploy/tf.yml,line=1,title=tinyforge-check [unknown-key]::e1"; got != want {
 		t.Errorf("first annotation = %q, want %q", got, want)
 	}
 	if got, want := len(plain), 1+24+1; got != want {

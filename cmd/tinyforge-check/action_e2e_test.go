@@ -486,8 +486,8 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 		cmds := commandLines(t, res.stdout)
 		want := []string{
-			`::error file=.tinyforge.yml,line=3,col=3,title=tinyforge-check [unknown-key]::unknown key "prot"; did you mean "port"? (allowed under deploy: port, healthcheck, deploy_strategy)`,
-			`::error file=.tinyforge.yml,line=4,col=20,title=tinyforge-check [deploy-strategy]::deploy.deploy_strategy must be "recreate" or "rolling" (case-sensitive), not "Rolling"; did you mean "rolling"?`,
+			`::error col=3,file=.tinyforge.yml,line=3,title=tinyforge-check [unknown-key]::unknown key "prot"; did you mean "port"? (allowed under deploy: port, healthcheck, deploy_strategy)`,
+			`::error col=20,file=.tinyforge.yml,line=4,title=tinyforge-check [deploy-strategy]::deploy.deploy_strategy must be "recreate" or "rolling" (case-sensitive), not "Rolling"; did you mean "rolling"?`,
 		}
 		if diff := cmp.Diff(want, cmds[2:]); diff != "" {
 			t.Errorf("annotations (-want +got):\n%s", diff)
@@ -532,7 +532,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 1 || res.outputs["verdict"] != "invalid" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
 		}
-		if !strings.Contains(res.stdout, "::error file=.tinyforge.yml,line=4,col=3,title=tinyforge-check [source-type]::") {
+		if !strings.Contains(res.stdout, "::error col=3,file=.tinyforge.yml,line=4,title=tinyforge-check [source-type]::") {
 			t.Errorf("no source-type annotation at 4:3:\n%s", res.stdout)
 		}
 	})
@@ -694,7 +694,7 @@ func testActionGitea(t *testing.T, bin string) {
 		if res.code != 1 || res.outputs["verdict"] != "invalid" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
 		}
-		if !strings.Contains(res.stdout, "::error file=.tinyforge.yml,line=3,col=3,") || len(h.forge.allStatuses()) != 0 {
+		if !strings.Contains(res.stdout, "::error col=3,file=.tinyforge.yml,line=3,") || len(h.forge.allStatuses()) != 0 {
 			t.Errorf("stdout:\n%s", res.stdout)
 		}
 	})

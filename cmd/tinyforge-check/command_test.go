@@ -267,7 +267,7 @@ func TestUntrustedTextCannotFormCommands(t *testing.T) {
 			if !strings.HasPrefix(trimmed, "::") {
 				continue
 			}
-			if format != "github" || !strings.HasPrefix(line, "::error file=h.yml,line=") {
+			if format != "github" || !strings.HasPrefix(line, "::error col=") || !strings.Contains(line, ",file=h.yml,line=") {
 				t.Errorf("%s: a line forms a workflow command: %q", format, line)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -179,7 +180,7 @@ func writeDrift(w io.Writer, format string, r driftReport) error {
 	for _, d := range r.Diagnostics {
 		fmt.Fprintln(w, textLine(r.Path, d))
 	}
-	path := oneLine(r.Path)
+	path := checker.Neutralize(r.Path)
 	switch {
 	case !r.Valid:
 		fmt.Fprintf(w, "%s: invalid: %d %s; nothing compared\n", path, len(r.Diagnostics.Errors()), plural(len(r.Diagnostics.Errors()), "problem", "problems"))
@@ -189,13 +190,13 @@ func writeDrift(w io.Writer, format string, r driftReport) error {
 	default:
 		fmt.Fprintf(w, "%s: %d %s from live: Sync required\n", path, len(r.Drift), plural(len(r.Drift), "field differs", "fields differ"))
 		for _, d := range r.Drift {
-			fmt.Fprintf(w, "  %s: repo %s, live %s\n", d.Field, oneLine(d.RepoValue), oneLine(d.LiveValue))
+			fmt.Fprintf(w, "  %s: repo %s, live %s\n", d.Field, checker.Neutralize(d.RepoValue), checker.Neutralize(d.LiveValue))
 		}
 	}
 	if r.Sync.Valid {
 		fmt.Fprintln(w, "Sync preview: Tinyforge would accept a Sync of this file")
 	} else {
-		fmt.Fprintf(w, "Sync preview: Tinyforge would refuse a Sync of this file: %s\n", oneLine(r.Sync.Error))
+		fmt.Fprintf(w, "Sync preview: Tinyforge would refuse a Sync of this file: %s\n", checker.Neutralize(r.Sync.Error))
 	}
 	return nil
 }

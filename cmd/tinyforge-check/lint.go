@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -118,41 +118,19 @@ func writeLint(w io.Writer, format string, results []fileResult) error {
 	return nil
 }
 
-// textLine formats a diagnostic as "path:line:col: severity: message [code]". The message is
-// made single-line, so file content can never start a line of its own.
+// textLine formats a diagnostic as "path:line:col: severity: message [code]", neutralized so
+// file content can never start a line of its own or form a workflow command.
 func textLine(path string, d gitops.Diagnostic) string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s [%s]", oneLine(path), d.Line, d.Column, d.Severity, oneLine(d.Message), d.Code)
+	return checker.Neutralize(fmt.Sprintf("%s:%d:%d: %s: %s [%s]", path, d.Line, d.Column, d.Severity, d.Message, d.Code))
 }
 
-// oneLine replaces line breaks so untrusted text stays on the line it was printed on.
-func oneLine(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "\u2028", " ", "\u2029", " ", "\u0085", " ").Replace(s)
-}
-
-// workflowCommand formats a diagnostic as a GitHub/Gitea workflow command annotation, escaping
-// data and properties as the runner requires, so no text from the file can end the command or
-// start another.
+// workflowCommand formats a diagnostic as a GitHub/Gitea workflow command annotation.
 func workflowCommand(path string, d gitops.Diagnostic) string {
 	level := "error"
 	if d.Severity == gitops.SeverityWarning {
 		level = "warning"
 	}
-	props := []string{"file=" + escapeProperty(path)}
-	if d.Line > 0 {
-		props = append(props, fmt.Sprintf("line=%d", d.Line), fmt.Sprintf("col=%d", d.Column))
-	}
-	props = append(props, "title="+escapeProperty("tinyforge-check "+d.Code))
-	return fmt.Sprintf("::%s %s::%s", level, strings.Join(props, ","), escapeData(d.Message+" ["+d.Code+"]"))
-}
-
-// escapeData escapes a workflow command's message: %, CR and LF.
-func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// escapeProperty escapes a workflow command property value: as data, plus ':' and ','.
-func escapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+	return checker.WorkflowCommand(level, checker.AnnotationProperties(path, d), d.Message+" ["+d.Code+"]")
 }
 
 func writeJSON(w io.Writer, v any) error {
