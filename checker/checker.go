@@ -20,6 +20,9 @@ var (
 	ErrFileNotFound = errors.New("file not found")
 	// ErrFileTooLarge: the file is larger than gitops.MaxFileSize.
 	ErrFileTooLarge = errors.New("file too large")
+	// ErrNotRegularFile: the path names a symbolic link, device, pipe or other non-regular file,
+	// which the check never follows or reads (a PR could point it at the runner's secrets).
+	ErrNotRegularFile = errors.New("not a regular file")
 	// ErrForbidden: the token may not do this (a fork PR's read-only token, a 403).
 	ErrForbidden = errors.New("forbidden")
 	// ErrNotFound: the workload (or repo) does not exist, or the token cannot see it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -553,5 +554,26 @@ func TestParseInputs(t *testing.T) {
 	}
 	if got := (FailOn{Drift: true, Error: true}).String(); got != "drift,error" {
 		t.Errorf("String = %q", got)
+	}
+}
+
+// TestRunNeverFollowsASymlink: a workspace file that is a symlink (perhaps to the runner's
+// environment) is reported as invalid and never read, and the comment cannot carry a secret.
+func TestRunNeverFollowsASymlink(t *testing.T) {
+	const secret = "tfv_SECRET_CANARY"
+	c, _, cm, _, _ := env{workloads: []*Workload{liveWeb()}}.checker()
+	c.Workspace = fstest.MapFS{
+		".tinyforge.yml": &fstest.MapFile{Data: []byte("../../proc/self/environ"), Mode: fs.ModeSymlink},
+	}
+	r, err := c.Run(context.Background(), Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub,
+		Comment: CommentAlways, Secrets: []string{secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != VerdictInvalid || len(r.Diagnostics) != 1 || r.Diagnostics[0].Code != "not-regular-file" {
+		t.Fatalf("verdict %s, diagnostics %+v", r.Verdict, r.Diagnostics)
+	}
+	if cm.body == nil || strings.Contains(*cm.body, "environ") {
+		t.Errorf("comment = %v", cm.body)
 	}
 }

@@ -263,6 +263,10 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 		r.File = []byte{}
 		r.Diagnostics = gitops.Diagnostics{{Severity: gitops.SeverityError, Code: "file-too-large",
 			Message: fmt.Sprintf("the file is larger than the limit of %d bytes (64 KiB)", gitops.MaxFileSize)}}
+	case errors.Is(err, ErrNotRegularFile):
+		r.File = []byte{}
+		r.Diagnostics = gitops.Diagnostics{{Severity: gitops.SeverityError, Code: "not-regular-file",
+			Message: "the path is a symbolic link or another non-regular file, which is never followed; commit the file itself"}}
 	case err != nil:
 		if r.Verdict == "" {
 			r.Verdict = VerdictError
@@ -370,6 +374,21 @@ func (c *Checker) readHead(ctx context.Context, ev Event, path string) ([]byte, 
 }
 
 func readWorkspace(fsys fs.FS, path string) ([]byte, error) {
+	// Lstat before opening: a symlink (perhaps to /proc/self/environ) is never followed, and a
+	// pipe or device is never opened (opening a FIFO would block).
+	st, err := fs.Lstat(fsys, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, ErrFileNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory: point the path input at the YAML file", path)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotRegularFile)
+	}
 	f, err := fsys.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", path, ErrFileNotFound)
@@ -378,9 +397,6 @@ func readWorkspace(fsys fs.FS, path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory: point the path input at the YAML file", path)
-	}
 	// One byte past the limit lets gitops.Lint report the size.
 	data, err := io.ReadAll(io.LimitReader(f, gitops.MaxFileSize+1))
 	if err != nil {
@@ -530,7 +546,7 @@ func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 		}
 	}
 	res, err := c.Comments.UpsertComment(ctx, CommentRequest{Number: pr.Number, Context: in.StatusContext,
-		RunID: in.RunID, Body: RenderComment(r), UpdateOnly: updateOnly})
+		RunID: in.RunID, Body: Redact(RenderComment(r), in.Secrets), UpdateOnly: updateOnly})
 	switch {
 	case err == nil:
 		r.Comment = res

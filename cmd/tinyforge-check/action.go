@@ -398,11 +398,17 @@ type forgeAPI interface {
 func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 	hc := providers.NewHTTPClient(providers.HTTPConfig{})
 	chk := &checker.Checker{}
-	if cfg.workspace != "" {
-		chk.Workspace = os.DirFS(cfg.workspace)
-	} else {
-		chk.Workspace = os.DirFS(".")
+	workspace := cfg.workspace
+	if workspace == "" {
+		workspace = "."
 	}
+	// os.Root confines every read to the workspace: a symlink pointing out of it is refused.
+	// The root stays open for this one run.
+	root, err := os.OpenRoot(workspace)
+	if err != nil {
+		return nil, fmt.Errorf("open the workspace %s: %w; check out the repo first", workspace, unwrapPathError(err))
+	}
+	chk.Workspace = root.FS()
 	if cfg.liveMissing == "" {
 		tf, err := tinyforge.NewClient(cfg.tinyforgeURL, cfg.tinyforgeToken, hc)
 		if err != nil {
@@ -415,7 +421,6 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 	}
 	opts := providers.Options{BaseURL: cfg.forgeURL, Token: cfg.token, HTTPClient: hc, JobToken: cfg.jobToken, VerifyDelay: cfg.verifyDelay}
 	var api forgeAPI
-	var err error
 	switch cfg.forge {
 	case checker.ForgeGitHub:
 		api, err = providers.NewGitHub(opts)

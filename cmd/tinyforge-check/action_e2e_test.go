@@ -513,6 +513,24 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 	})
 
+	t.Run("a symlinked file is never followed", func(t *testing.T) {
+		// A PR could point .tinyforge.yml at the runner's environment (and its tokens) to
+		// have the check post it in the comment.
+		h := newHarness(t, bin, "github")
+		if err := os.Symlink("/proc/self/environ", filepath.Join(h.ws, ".tinyforge.yml")); err != nil {
+			t.Fatal(err)
+		}
+		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
+		if res.code != 1 || res.outputs["verdict"] != "invalid" || !strings.Contains(res.stdout, "[not-regular-file]") {
+			t.Fatalf("exit %d outputs %v\nstdout %s\nstderr %s", res.code, res.outputs, res.stdout, res.stderr)
+		}
+		for _, c := range h.forge.prComments(7) {
+			if strings.Contains(c.Body, "INPUT_") || strings.Contains(c.Body, "PATH=") {
+				t.Errorf("the comment carries the environment:\n%s", c.Body)
+			}
+		}
+	})
+
 	t.Run("GitOps disabled", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
