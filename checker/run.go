@@ -265,8 +265,7 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 			Message: fmt.Sprintf("the file is larger than the limit of %d bytes (64 KiB)", gitops.MaxFileSize)}}
 	case errors.Is(err, ErrNotRegularFile):
 		r.File = []byte{}
-		r.Diagnostics = gitops.Diagnostics{{Severity: gitops.SeverityError, Code: "not-regular-file",
-			Message: "the path is a symbolic link or another non-regular file, which is never followed; commit the file itself"}}
+		r.Diagnostics = gitops.Diagnostics{gitops.NotRegularFile()}
 	case err != nil:
 		if r.Verdict == "" {
 			r.Verdict = VerdictError

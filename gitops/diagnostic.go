@@ -102,3 +102,11 @@ func (l Diagnostics) Error() string {
 	fmt.Fprintf(&b, " (and %d more)", len(l)-1)
 	return b.String()
 }
+
+// NotRegularFile is the diagnostic for a path that names a symbolic link, device or pipe. Readers
+// of the file never follow or open such a path: a symlink committed in a PR could otherwise point
+// the check at the runner's secrets.
+func NotRegularFile() Diagnostic {
+	return Diagnostic{Severity: SeverityError, Code: "not-regular-file",
+		Message: "the path is a symbolic link or another non-regular file, which is never followed; commit the file itself"}
+}

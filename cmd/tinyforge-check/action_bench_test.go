@@ -40,7 +40,7 @@ func BenchmarkActionRun(b *testing.B) {
 			env := inputs()
 			c := &Command{Stdin: bytes.NewReader(nil), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{},
 				Getenv: func(k string) string { return env[k] },
-				Open:   func(name string) (fs.File, error) { return os.Open(name) }}
+				Open:   func(name string) (fs.File, error) { return os.Open(name) }, Lstat: os.Lstat}
 			h.forge.resetLog()
 			h.tf.resetLog()
 			writes := h.forge.writeCount()

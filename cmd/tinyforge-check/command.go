@@ -35,6 +35,10 @@ type Command struct {
 	Getenv func(string) string
 	// Open opens a file for reading; os.Open in production.
 	Open func(string) (fs.File, error)
+	// Lstat describes a file without following a symlink; os.Lstat in production. Files to
+	// lint must be regular: a symlink is never followed, so a PR cannot point the check at the
+	// runner's secrets.
+	Lstat func(string) (fs.FileInfo, error)
 }
 
 const mainUsage = `tinyforge-check lints .tinyforge.yml and shows how it differs from a Tinyforge
@@ -164,6 +168,9 @@ func oneOf(flagName, value string, allowed ...string) error {
 // errNotFound marks a file that does not exist.
 var errNotFound = errors.New("file not found")
 
+// errNotRegular marks a symlink, device or pipe, which is never read.
+var errNotRegular = errors.New("not a regular file")
+
 // unwrapPathError drops the *fs.PathError wrapper, whose text repeats the path.
 func unwrapPathError(err error) error {
 	var pe *fs.PathError
@@ -178,6 +185,13 @@ func unwrapPathError(err error) error {
 func (c *Command) readSpecFile(path string, limit int) ([]byte, error) {
 	if path == "-" {
 		return io.ReadAll(io.LimitReader(c.Stdin, int64(limit)+1))
+	}
+	st, err := c.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, errNotFound)
+	}
+	if err == nil && !st.IsDir() && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, errNotRegular)
 	}
 	f, err := c.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

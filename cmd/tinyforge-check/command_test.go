@@ -33,6 +33,12 @@ func run(t *testing.T, env map[string]string, memFS fstest.MapFS, stdin string, 
 			}
 			return os.Open(name)
 		},
+		Lstat: func(name string) (fs.FileInfo, error) {
+			if memFS != nil {
+				return fs.Lstat(memFS, name)
+			}
+			return os.Lstat(name)
+		},
 	}
 	code := c.Main(args)
 	return code, stdout.String(), stderr.String()
@@ -303,4 +309,23 @@ func FuzzWorkflowCommand(f *testing.F) {
 			t.Fatalf("text line spans lines: %q", text)
 		}
 	})
+}
+
+// TestLintNeverFollowsASymlink: a symlinked file is reported, never read, in lint and drift.
+func TestLintNeverFollowsASymlink(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("version: 1\nTOKEN_CANARY: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, ".tinyforge.yml")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"lint", link}, {"drift", "--live", "../../testdata/sample/live.json", link}} {
+		code, out, _ := run(t, nil, nil, "", args...)
+		if code != ExitFailed || !strings.Contains(out, "[not-regular-file]") || strings.Contains(out, "TOKEN_CANARY") {
+			t.Errorf("%v: exit %d, output:\n%s", args[0], code, out)
+		}
+	}
 }

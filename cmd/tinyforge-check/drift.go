@@ -149,6 +149,11 @@ func (c *Command) driftFile(path, sourceType string, live json.RawMessage) (drif
 		r.Sync.Error = "there is no file to sync"
 		return r, nil
 	}
+	if errors.Is(err, errNotRegular) {
+		r.Diagnostics = gitops.Diagnostics{gitops.NotRegularFile()}
+		r.Sync.Error = "there is no file to sync"
+		return r, nil
+	}
 	if err != nil {
 		return r, err
 	}

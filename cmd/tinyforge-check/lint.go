@@ -84,6 +84,9 @@ func (c *Command) lintFile(path, sourceType string) (fileResult, error) {
 			Message: "the file does not exist; create it, or pass the path of your .tinyforge.yml",
 		}}}, nil
 	}
+	if errors.Is(err, errNotRegular) {
+		return fileResult{Path: path, Diagnostics: gitops.Diagnostics{gitops.NotRegularFile()}}, nil
+	}
 	if err != nil {
 		return fileResult{}, err
 	}

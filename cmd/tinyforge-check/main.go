@@ -9,6 +9,6 @@ import (
 )
 
 func main() {
-	c := &Command{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Open: func(name string) (fs.File, error) { return os.Open(name) }}
+	c := &Command{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Open: func(name string) (fs.File, error) { return os.Open(name) }, Lstat: os.Lstat}
 	os.Exit(c.Main(os.Args[1:]))
 }

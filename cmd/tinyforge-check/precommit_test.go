@@ -136,6 +136,7 @@ func TestPrecommitHookEntryRuns(t *testing.T) {
 				Stderr: &stderr,
 				Getenv: func(string) string { return "" },
 				Open:   func(name string) (fs.File, error) { return os.Open(name) },
+				Lstat:  os.Lstat,
 			}
 			code := c.Main(append(append([]string(nil), args...), tt.files...))
 			if code != tt.wantCode {
