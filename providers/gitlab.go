@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // GitLab reports to GitLab through its REST API v4 (GitLab publishes no
@@ -75,7 +77,7 @@ func (g *GitLab) do(ctx context.Context, op, method, path string, in, out any) (
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return resp, wrapOp(op+": decode answer", err, g.opts.Token)
+			return resp, wrapOp(op+": decode answer", gitops.DescribeJSONError(err), g.opts.Token)
 		}
 	}
 	return resp, nil

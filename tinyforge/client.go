@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 const (
@@ -256,7 +258,7 @@ func (c *Client) once(ctx context.Context, method, fullURL, path string, body []
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("tinyforge: %s %s: answer is not the expected JSON (%v); check that the URL points at a Tinyforge server", method, path, err)
+		return fmt.Errorf("tinyforge: %s %s: the answer is not what Tinyforge sends (%v); check that the URL points at a Tinyforge server", method, path, gitops.DescribeJSONError(err))
 	}
 	return nil
 }

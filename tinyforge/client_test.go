@@ -342,3 +342,21 @@ func FuzzErrorMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestClientWrongAnswerNamesNoGoType: an answer of the wrong shape is described in words, never
+// with Go type names such as "int64" or "Go struct field".
+func TestClientWrongAnswerNamesNoGoType(t *testing.T) {
+	c, mux := setup(t)
+	mux.HandleFunc("GET /api/workloads/3", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"id": "3", "name": "web"}`)
+	})
+	_, err := c.GetWorkload(context.Background(), 3)
+	if err == nil || !strings.Contains(err.Error(), `the field "id" holds a JSON string`) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, goWord := range []string{"int64", "Go struct", "Workload.id", "unmarshal"} {
+		if strings.Contains(err.Error(), goWord) {
+			t.Errorf("error shows %q: %v", goWord, err)
+		}
+	}
+}

@@ -323,7 +323,7 @@ func (c *Command) actionsEvent(cfg *actionConfig) error {
 			return fmt.Errorf("read the event payload: %w", err)
 		}
 		if err := json.Unmarshal(data, &p); err != nil {
-			return fmt.Errorf("the event payload %s is not JSON: %w", path, describeJSONError(err))
+			return fmt.Errorf("the event payload %s cannot be read: %w", path, gitops.DescribeJSONError(err))
 		}
 	}
 	ev := checker.Event{Name: name, CommitSHA: get("GITHUB_SHA")}

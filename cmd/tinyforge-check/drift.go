@@ -119,24 +119,9 @@ func (c *Command) readLive(path string) (json.RawMessage, error) {
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
-		return nil, fmt.Errorf("live config %s must be a JSON object such as {\"port\": 8080}: %w", path, describeJSONError(err))
+		return nil, fmt.Errorf("live config %s must be a JSON object such as {\"port\": 8080}: %w", path, gitops.DescribeJSONError(err))
 	}
 	return data, nil
-}
-
-// describeJSONError turns a JSON decoding error into words without Go type names.
-func describeJSONError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case err == nil:
-		return errors.New("it is null")
-	case errors.As(err, &syn):
-		return fmt.Errorf("invalid JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Errorf("found a JSON %s at the top level", typ.Value)
-	}
-	return errors.New("invalid JSON")
 }
 
 // driftFile lints the file and, when it is valid, compares it with live.
