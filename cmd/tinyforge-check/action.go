@@ -101,10 +101,11 @@ func (c *Command) input(name, fallback string) string {
 
 func (c *Command) runAction(args []string) int {
 	flags := c.newFlagSet("action", actionUsage)
-	if code, ok := c.parseFlags(flags, args); !ok {
-		return code
+	operands, exit, ok := c.parseFlags(flags, args)
+	if !ok {
+		return exit
 	}
-	if flags.NArg() > 0 {
+	if len(operands) > 0 {
 		return c.usageError("action", "action takes no arguments; configure it with inputs (INPUT_*) or TINYFORGE_* variables")
 	}
 	cfg, err := c.actionConfig()

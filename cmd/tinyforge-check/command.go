@@ -125,19 +125,31 @@ func (c *Command) newFlagSet(name, usage string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; it returns an exit code and false when the command must stop (help
-// was shown, or the command line was wrong).
-func (c *Command) parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
-	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
-		return ExitOK, false
+// parseFlags parses args, flags and operands in any order ("lint a.yml --format json" works;
+// after "--" everything is an operand). It returns the operands, and an exit code and false when
+// the command must stop (help was shown, or the command line was wrong).
+func (c *Command) parseFlags(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	var operands []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return nil, ExitOK, false
+		}
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "tinyforge-check %s: %v\nRun \"tinyforge-check help %s\" for usage.\n", fs.Name(), err, fs.Name())
+			return nil, ExitUsage, false
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(operands, rest...), 0, true
+		}
+		if len(rest) == 0 {
+			return operands, 0, true
+		}
+		operands = append(operands, rest[0])
+		args = rest[1:]
 	}
-	if err != nil {
-		fmt.Fprintf(c.Stderr, "tinyforge-check %s: %v\nRun \"tinyforge-check help %s\" for usage.\n", fs.Name(), err, fs.Name())
-		return ExitUsage, false
-	}
-	return 0, true
 }
 
 // usageError reports a bad command line and returns ExitUsage.
@@ -220,10 +232,11 @@ schema cannot express every rule: run "tinyforge-check lint" for the authoritati
 
 func (c *Command) runSchema(args []string) int {
 	fs := c.newFlagSet("schema", schemaUsage)
-	if code, ok := c.parseFlags(fs, args); !ok {
+	operands, code, ok := c.parseFlags(fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() > 0 {
+	if len(operands) > 0 {
 		return c.usageError("schema", "schema takes no arguments")
 	}
 	if _, err := c.Stdout.Write(schema.JSON()); err != nil {

@@ -191,6 +191,9 @@ func TestExitCodes(t *testing.T) {
 		{"lint unknown source type", []string{"lint", "--source-type", "compose", "ok.yml"}, ExitUsage},
 		{"lint bad format", []string{"lint", "--format", "xml", "ok.yml"}, ExitUsage},
 		{"lint unknown flag", []string{"lint", "--frmat", "json"}, ExitUsage},
+		{"lint flag after the path", []string{"lint", "bad.yml", "--format", "json"}, ExitFailed},
+		{"lint operand after --", []string{"lint", "--", "ok.yml"}, ExitOK},
+		{"drift flag after the path", []string{"drift", "ok.yml", "--live", "drifted.json"}, ExitFailed},
 		{"drift in sync", []string{"drift", "--live", "live.json", "ok.yml"}, ExitOK},
 		{"drift differs", []string{"drift", "--live", "drifted.json", "ok.yml"}, ExitFailed},
 		{"drift invalid file", []string{"drift", "--live", "live.json", "bad.yml"}, ExitFailed},
@@ -216,6 +219,15 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.want, out, errOut)
 			}
 		})
+	}
+}
+
+// TestFlagsAfterOperands: a flag after a path is a flag, not a file name.
+func TestFlagsAfterOperands(t *testing.T) {
+	mem := fstest.MapFS{"a.yml": {Data: []byte("version: 2\n")}}
+	code, out, errOut := run(t, nil, mem, "", "lint", "a.yml", "--format", "json")
+	if code != ExitFailed || !strings.HasPrefix(out, "{") || strings.Contains(out, "--format") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
 }
 

@@ -56,7 +56,8 @@ func (c *Command) runDrift(args []string) int {
 	format := fs.String("format", "text", "output format: text, json or markdown (the comment the action would post)")
 	tinyforgeURL := fs.String("tinyforge-url", "", "read the live config from this Tinyforge server (token from TINYFORGE_TOKEN)")
 	workload := fs.String("workload", "", "with --tinyforge-url: the workload's id or name")
-	if code, ok := c.parseFlags(fs, args); !ok {
+	operands, code, ok := c.parseFlags(fs, args)
+	if !ok {
 		return code
 	}
 	if err := oneOf("format", *format, "text", "json", "markdown"); err != nil {
@@ -68,12 +69,12 @@ func (c *Command) runDrift(args []string) int {
 	if err := checkLiveSource(*live, *tinyforgeURL, *workload); err != nil {
 		return c.usageError("drift", "%v", err)
 	}
-	if fs.NArg() > 1 {
-		return c.usageError("drift", "drift takes one file, got %d", fs.NArg())
+	if len(operands) > 1 {
+		return c.usageError("drift", "drift takes one file, got %d", len(operands))
 	}
 	path := gitops.DefaultPath
-	if fs.NArg() == 1 {
-		path = fs.Arg(0)
+	if len(operands) == 1 {
+		path = operands[0]
 	}
 	if *format == "markdown" {
 		return c.driftMarkdown(path, *live, *tinyforgeURL, *workload, *sourceType)

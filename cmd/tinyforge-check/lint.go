@@ -40,7 +40,8 @@ func (c *Command) runLint(args []string) int {
 	fs := c.newFlagSet("lint", lintUsage)
 	sourceType := fs.String("source-type", "", "the workload's source type, dockerfile or static; enables the source-aware rules")
 	format := fs.String("format", "text", "output format: text, json, github or sarif")
-	if code, ok := c.parseFlags(fs, args); !ok {
+	paths, code, ok := c.parseFlags(fs, args)
+	if !ok {
 		return code
 	}
 	if err := oneOf("format", *format, "text", "json", "github", "sarif"); err != nil {
@@ -49,7 +50,6 @@ func (c *Command) runLint(args []string) int {
 	if err := checkSourceType(*sourceType); err != nil {
 		return c.usageError("lint", "%v", err)
 	}
-	paths := fs.Args()
 	if len(paths) == 0 {
 		paths = []string{gitops.DefaultPath}
 	}
