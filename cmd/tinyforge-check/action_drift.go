@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -44,33 +43,6 @@ func (c *Command) tinyforgeClient(url string) (*tinyforge.Client, error) {
 	return tinyforge.NewClient(url, token, providers.NewHTTPClient(providers.HTTPConfig{}))
 }
 
-// tinyforgeLive reads a workload's live source_config and source type from Tinyforge
-// (GET /api/workloads/{id}, after GET /api/workloads?name= for a name). The workload's source
-// type wins over --source-type.
-func (c *Command) tinyforgeLive(url, workload, sourceType string) (json.RawMessage, string, error) {
-	client, err := c.tinyforgeClient(url)
-	if err != nil {
-		return nil, "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), driftDeadline)
-	defer cancel()
-	w, err := client.FindWorkload(ctx, workload)
-	if err != nil {
-		return nil, "", err
-	}
-	if !gitops.SupportsGitOps(w.SourceType) {
-		return nil, "", fmt.Errorf("workload %q has source type %q, which cannot use GitOps: only dockerfile and static workloads can", w.Name, w.SourceType)
-	}
-	if sourceType != "" && sourceType != w.SourceType {
-		fmt.Fprintf(c.Stderr, "tinyforge-check drift: --source-type %s ignored: the workload's source type is %s\n", sourceType, w.SourceType)
-	}
-	cfg := w.SourceConfig
-	if len(cfg) == 0 {
-		cfg = json.RawMessage("{}")
-	}
-	return cfg, w.SourceType, nil
-}
-
 // staticLive is a LiveSource holding one workload read from a --live file.
 type staticLive struct{ w checker.Workload }
 
@@ -81,38 +53,59 @@ func (s staticLive) GetWorkload(context.Context, int64) (*checker.Workload, erro
 
 func (s staticLive) FindWorkload(context.Context, string) (int64, error) { return s.w.ID, nil }
 
-// oneFileFS serves one file, under the name the report shows, from the command's Open.
+// oneFileFS serves one file, under the name the report shows, through the command's Open and
+// Lstat (so a symlink is seen as one and never followed).
 type oneFileFS struct {
 	name, path string
-	open       func(string) (fs.File, error)
+	c          *Command
 }
 
 func (f oneFileFS) Open(name string) (fs.File, error) {
 	if name != f.name {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	return f.open(f.path)
+	return f.c.Open(f.path)
 }
 
-// driftMarkdown prints the comment the action would post for path against the live config,
-// running the same checker as the action.
-func (c *Command) driftMarkdown(path, live, url, workload, sourceType string) int {
+func (f oneFileFS) Lstat(name string) (fs.FileInfo, error) {
+	if name != f.name {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrNotExist}
+	}
+	return f.c.Lstat(f.path)
+}
+
+func (f oneFileFS) ReadLink(name string) (string, error) {
+	return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+}
+
+// driftCheck runs the action's checker for the drift command: the file at path ("" means the
+// GitOps path set in Tinyforge, else .tinyforge.yml) against a --live file or a Tinyforge
+// workload. It returns the report and the secrets to redact, or nil and an exit code.
+func (c *Command) driftCheck(path, live, url, workload, sourceType string) (*checker.Report, []string, int) {
 	if path == "-" {
-		return c.usageError("drift", "--format markdown needs a file path, not standard input")
+		return nil, nil, c.usageError("drift", "drift needs a file path, not standard input")
 	}
-	name := filepath.ToSlash(filepath.Clean(path))
-	if !fs.ValidPath(name) {
-		name = filepath.Base(path)
-	}
-	chk := &checker.Checker{Workspace: oneFileFS{name: name, path: path, open: c.Open}}
-	in := checker.Inputs{Path: name, Workload: "local", SourceType: sourceType, Comment: checker.CommentNever,
+	in := checker.Inputs{Workload: "local", SourceType: sourceType, Comment: checker.CommentNever,
 		FailOn: checker.FailOn{Invalid: true, Drift: true, Error: true}}
+	if path == "" && url == "" {
+		path = gitops.DefaultPath
+	}
+	chk := &checker.Checker{}
+	if path != "" {
+		name := filepath.ToSlash(filepath.Clean(path))
+		if !fs.ValidPath(name) {
+			name = filepath.Base(path)
+		}
+		chk.Workspace, in.Path = oneFileFS{name: name, path: path, c: c}, name
+	} else {
+		chk.Workspace = cwdFS{c}
+	}
 	var secrets []string
 	if url != "" {
 		client, err := c.tinyforgeClient(url)
 		if err != nil {
 			fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
-			return ExitError
+			return nil, nil, ExitError
 		}
 		secrets = append(secrets, strings.TrimSpace(c.Getenv("TINYFORGE_TOKEN")))
 		chk.Live, in.Workload = liveSource{client}, workload
@@ -120,7 +113,7 @@ func (c *Command) driftMarkdown(path, live, url, workload, sourceType string) in
 		cfg, err := c.readLive(live)
 		if err != nil {
 			fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
-			return ExitError
+			return nil, nil, ExitError
 		}
 		chk.Live = staticLive{checker.Workload{SourceType: sourceType, SourceConfig: cfg, GitOpsEnabled: true}}
 	}
@@ -129,11 +122,17 @@ func (c *Command) driftMarkdown(path, live, url, workload, sourceType string) in
 	defer cancel()
 	r, err := chk.Run(ctx, in)
 	if err != nil {
-		return c.usageError("drift", "%v", err)
+		return nil, nil, c.usageError("drift", "%v", err)
 	}
-	if r.Verdict == checker.VerdictError {
-		fmt.Fprintln(c.Stderr, checker.Neutralize("tinyforge-check drift: "+r.Reason))
-	}
-	fmt.Fprint(c.Stdout, checker.Redact(checker.RenderComment(r), secrets))
-	return r.ExitCode()
+	return r, secrets, 0
+}
+
+// cwdFS serves files relative to the current directory through the command's Open and Lstat,
+// for a path the checker takes from Tinyforge.
+type cwdFS struct{ c *Command }
+
+func (f cwdFS) Open(name string) (fs.File, error)      { return f.c.Open(filepath.FromSlash(name)) }
+func (f cwdFS) Lstat(name string) (fs.FileInfo, error) { return f.c.Lstat(filepath.FromSlash(name)) }
+func (f cwdFS) ReadLink(name string) (string, error) {
+	return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 }

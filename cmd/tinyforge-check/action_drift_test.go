@@ -14,7 +14,9 @@ import (
 )
 
 func TestDriftFromTinyforge(t *testing.T) {
-	tf := newFakeTinyforge(t, tfCanary, webWorkload(""),
+	disabled := webWorkload("")
+	disabled.ID, disabled.Name, disabled.GitOps.Enabled = 4, "old", false
+	tf := newFakeTinyforge(t, tfCanary, webWorkload(""), disabled,
 		tinyforge.Workload{ID: 9, Name: "builder", SourceType: "buildpack", SourceConfig: json.RawMessage(`{}`)})
 	files := fstest.MapFS{".tinyforge.yml": {Data: []byte(e2eDrift)}, "live.json": {Data: []byte(e2eLiveWeb)}}
 	env := map[string]string{"TINYFORGE_TOKEN": tfCanary}
@@ -43,7 +45,11 @@ func TestDriftFromTinyforge(t *testing.T) {
 		{name: "markdown from a live file", env: nil, args: []string{"drift", "--live", "live.json", "--source-type", "dockerfile", "--format", "markdown"},
 			wantCode: 1, wantStdout: []string{"### ⚠️ Tinyforge GitOps: drift", "Source type dockerfile · File .tinyforge.yml · blob ff04d9f · check tinyforge/gitops"}},
 		{name: "a source type that cannot use GitOps", env: env, args: []string{"drift", "--tinyforge-url", tf.srv.URL, "--workload", "builder"},
-			wantCode: 3, wantStderr: `source type "buildpack", which cannot use GitOps`, wantReqs: []string{"GET /api/workloads?name=builder", "GET /api/workloads/9"}},
+			wantCode: 1, wantStdout: []string{`.tinyforge.yml: source type "buildpack" cannot use GitOps: only dockerfile and static workloads can read their config from the repo`},
+			wantReqs: []string{"GET /api/workloads?name=builder", "GET /api/workloads/9"}},
+		{name: "GitOps disabled: nothing compared, like the markdown", env: env, args: []string{"drift", "--tinyforge-url", tf.srv.URL, "--workload", "old"},
+			wantCode: 0, wantStdout: []string{".tinyforge.yml: GitOps is disabled for this workload in Tinyforge: the file is not read, so there is nothing to compare"},
+			wantReqs: []string{"GET /api/workloads?name=old", "GET /api/workloads/4"}},
 		{name: "no token", env: nil, args: []string{"drift", "--tinyforge-url", tf.srv.URL, "--workload", "3"}, wantCode: 3, wantStderr: "TINYFORGE_TOKEN is empty"},
 		{name: "a wrong token: 401, never echoed", env: map[string]string{"TINYFORGE_TOKEN": "wrong-" + tfCanary},
 			args: []string{"drift", "--tinyforge-url", tf.srv.URL, "--workload", "3", "--format", "markdown"}, wantCode: 3,

@@ -34,7 +34,10 @@ read.
 
 // driftReport is the drift command's result, in the JSON shape of DESIGN §6.
 type driftReport struct {
-	Path          string              `json:"path"`
+	Path string `json:"path"`
+	// Verdict and Reason drive the text format; the JSON shape of DESIGN §6 leaves them out.
+	Verdict       checker.Verdict     `json:"-"`
+	Reason        string              `json:"-"`
 	Valid         bool                `json:"valid"`
 	SourceType    string              `json:"source_type"`
 	Diagnostics   gitops.Diagnostics  `json:"diagnostics"`
@@ -72,37 +75,33 @@ func (c *Command) runDrift(args []string) int {
 	if len(operands) > 1 {
 		return c.usageError("drift", "drift takes one file, got %d", len(operands))
 	}
-	path := gitops.DefaultPath
+	path := ""
 	if len(operands) == 1 {
 		path = operands[0]
 	}
-	if *format == "markdown" {
-		return c.driftMarkdown(path, *live, *tinyforgeURL, *workload, *sourceType)
+	r, secrets, code := c.driftCheck(path, *live, *tinyforgeURL, *workload, *sourceType)
+	if r == nil {
+		return code
 	}
-	var liveConfig json.RawMessage
+	if r.Verdict == checker.VerdictError {
+		fmt.Fprintln(c.Stderr, checker.Neutralize("tinyforge-check drift: "+checker.Redact(r.Reason, secrets)))
+	}
 	var err error
-	if *tinyforgeURL != "" {
-		liveConfig, *sourceType, err = c.tinyforgeLive(*tinyforgeURL, *workload, *sourceType)
-	} else {
-		liveConfig, err = c.readLive(*live)
+	switch {
+	case *format == "markdown":
+		_, err = fmt.Fprint(c.Stdout, checker.Redact(checker.RenderComment(r), secrets))
+	case r.Verdict != checker.VerdictError:
+		shown := path
+		if shown == "" {
+			shown = r.Path
+		}
+		err = writeDrift(c.Stdout, *format, driftReportOf(shown, r))
 	}
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
 		return ExitError
 	}
-	report, err := c.driftFile(path, *sourceType, liveConfig)
-	if err != nil {
-		fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
-		return ExitError
-	}
-	if err := writeDrift(c.Stdout, *format, report); err != nil {
-		fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
-		return ExitError
-	}
-	if !report.Valid || len(report.Drift) > 0 {
-		return ExitFailed
-	}
-	return ExitOK
+	return r.ExitCode()
 }
 
 // readLive reads and checks a live source_config file: one JSON object.
@@ -125,43 +124,35 @@ func (c *Command) readLive(path string) (json.RawMessage, error) {
 	return data, nil
 }
 
-// driftFile lints the file and, when it is valid, compares it with live.
-func (c *Command) driftFile(path, sourceType string, live json.RawMessage) (driftReport, error) {
-	r := driftReport{Path: path, SourceType: sourceType, Drift: []gitops.DriftEntry{}, ManagedFields: []string{}, Diagnostics: gitops.Diagnostics{}}
-	data, err := c.readSpecFile(path, gitops.MaxFileSize)
-	if errors.Is(err, errNotFound) {
-		r.Diagnostics = gitops.Diagnostics{{Severity: gitops.SeverityError, Code: "no-file",
-			Message: "the file does not exist; create it, or pass the path of your .tinyforge.yml"}}
-		r.Sync.Error = "there is no file to sync"
-		return r, nil
+// driftReportOf shapes a check's report as the drift command's JSON (DESIGN §6), under the path
+// the user gave.
+func driftReportOf(path string, r *checker.Report) driftReport {
+	out := driftReport{Path: path, Valid: r.Valid(), SourceType: r.SourceType, Diagnostics: r.Diagnostics,
+		Drift: r.Drift, ManagedFields: r.ManagedFields, Verdict: r.Verdict, Reason: r.Reason}
+	if out.Diagnostics == nil {
+		out.Diagnostics = gitops.Diagnostics{}
 	}
-	if errors.Is(err, errNotRegular) {
-		r.Diagnostics = gitops.Diagnostics{gitops.NotRegularFile()}
-		r.Sync.Error = "there is no file to sync"
-		return r, nil
+	if r.File == nil {
+		out.Diagnostics = append(gitops.Diagnostics{{Severity: gitops.SeverityError, Code: "no-file",
+			Message: "the file does not exist; create it, or pass the path of your .tinyforge.yml"}}, out.Diagnostics...)
 	}
-	if err != nil {
-		return r, err
+	if out.Drift == nil {
+		out.Drift = []gitops.DriftEntry{}
 	}
-	spec, diags := gitops.Lint(data, sourceType)
-	if diags != nil {
-		r.Diagnostics = diags
+	if out.ManagedFields == nil {
+		out.ManagedFields = []string{}
 	}
-	if spec == nil {
-		r.Sync.Error = "the file is invalid; fix the problems above"
-		return r, nil
+	switch {
+	case r.Sync != nil:
+		out.Sync = syncPreview{Valid: r.Sync.Valid, Error: r.Sync.Error}
+	case r.File == nil:
+		out.Sync.Error = "there is no file to sync"
+	case !out.Valid:
+		out.Sync.Error = "the file is invalid; fix the problems above"
+	default:
+		out.Sync.Error = r.Reason
 	}
-	r.Valid = true
-	r.ManagedFields = spec.ManagedFields()
-	if r.Drift, err = gitops.Drift(spec, sourceType, live); err != nil {
-		return r, err
-	}
-	if _, err := gitops.PreviewSync(spec, live); err != nil {
-		r.Sync.Error = err.Error()
-	} else {
-		r.Sync.Valid = true
-	}
-	return r, nil
+	return out
 }
 
 func writeDrift(w io.Writer, format string, r driftReport) error {
@@ -175,6 +166,9 @@ func writeDrift(w io.Writer, format string, r driftReport) error {
 	switch {
 	case !r.Valid:
 		fmt.Fprintf(w, "%s: invalid: %d %s; nothing compared\n", path, len(r.Diagnostics.Errors()), plural(len(r.Diagnostics.Errors()), "problem", "problems"))
+		return nil
+	case r.Verdict == checker.VerdictDisabled || r.Verdict == checker.VerdictInvalid:
+		fmt.Fprintf(w, "%s: %s\n", path, checker.Neutralize(r.Reason))
 		return nil
 	case len(r.Drift) == 0:
 		fmt.Fprintf(w, "%s: in sync with live (%d %s managed)\n", path, len(r.ManagedFields), plural(len(r.ManagedFields), "field", "fields"))
