@@ -67,9 +67,15 @@ func MergeAndValidate(live json.RawMessage, p Plan, validate func(json.RawMessag
 }
 
 // PreviewSync reports what a Sync of s would write over live: the merged source_config, or the
-// reason Tinyforge would refuse it. The reason names the key, never its value.
+// reason Tinyforge would refuse it and what to do. The reason names the key, never its value.
 func PreviewSync(s *Spec, live json.RawMessage) (json.RawMessage, error) {
-	return MergeAndValidate(live, BuildPlan(s), ValidateSourceConfig)
+	merged, err := MergeAndValidate(live, BuildPlan(s), ValidateSourceConfig)
+	if err != nil && errors.Is(err, ErrInvalidSourceConfig) {
+		// A valid file's own values always pass the validator, so the culprit is a live value
+		// the file does not declare.
+		return nil, fmt.Errorf("%w (a live value the file does not declare: fix it in Tinyforge, or declare the field in the file)", err)
+	}
+	return merged, err
 }
 
 // ErrInvalidSourceConfig is wrapped by every error of ValidateSourceConfig.

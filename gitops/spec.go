@@ -193,6 +193,9 @@ func (p *parser) parseDocument(data []byte) *Spec {
 		}
 		if !tabs {
 			line := yamlErrorLine(err)
+			if line == 0 {
+				line = directiveLine(data)
+			}
 			p.errAt(line, firstColumn(data, line), "", "syntax", "the file is not valid YAML: %s", yamlErrorText(err))
 		}
 		return nil
@@ -219,6 +222,11 @@ func (p *parser) parseDocument(data []byte) *Spec {
 		root = root.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" && root.Value == "" {
+			// Only document markers (and comments): an empty file, reported like one.
+			p.errAt(0, 0, "", "empty-file", "the file is empty or holds only comments; it must declare at least \"version: 1\"")
+			return nil
+		}
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			p.errNode(root, "", "empty-file", "the file declares nothing; it must be a mapping with at least \"version: 1\"")
 			return nil
@@ -455,6 +463,16 @@ func (p *parser) checkTabs(data []byte) bool {
 		}
 	}
 	return found
+}
+
+// directiveLine returns the 1-based line of the first %YAML directive, or 0 when there is none.
+func directiveLine(data []byte) int {
+	for i, l := range splitLines(data) {
+		if bytes.HasPrefix(l, []byte("%YAML")) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
