@@ -129,7 +129,11 @@ func renderHead(r *Report, summary bool) string {
 		if r.Verdict == VerdictDrift {
 			what = "Review and Sync in Tinyforge"
 		}
-		fmt.Fprintf(&b, "\n**[%s](%s)** — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed.\n", what, escapeURL(r.SyncURL))
+		pinned := ""
+		if r.FileSHA != "" && (r.Verdict == VerdictDrift || r.Verdict == VerdictInSync) {
+			pinned = " — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed."
+		}
+		fmt.Fprintf(&b, "\n**[%s](%s)**%s\n", what, escapeURL(r.SyncURL), pinned)
 	}
 	if r.TinyforgePath != "" {
 		fmt.Fprintf(&b, "\n> [!WARNING]\n> The path input %s differs from the GitOps path %s set in Tinyforge; Tinyforge syncs %s.\n",
@@ -201,6 +205,8 @@ func (r *Report) showReason() bool {
 		return false
 	case VerdictInvalid:
 		return !r.Diagnostics.HasErrors()
+	case VerdictDisabled, VerdictSkipped:
+		return false // the description already says it
 	}
 	return r.Reason != ""
 }

@@ -70,7 +70,9 @@ func TestRenderCommentTitles(t *testing.T) {
 			[]string{"### ❌ Tinyforge GitOps: file removed", "**No .tinyforge.yml at this commit** — this PR removes .tinyforge.yml"}},
 		{"disabled", env{workspace: map[string]string{".tinyforge.yml": inSyncYAML}, workloads: []*Workload{disabled}},
 			Inputs{Workload: "3", Event: prEvent()},
-			[]string{"### ⏸️ Tinyforge GitOps: GitOps disabled"}},
+			[]string{"### ⏸️ Tinyforge GitOps: GitOps disabled",
+				"**GitOps is disabled for this workload in Tinyforge: nothing to compare**",
+				"**[Open the workload in Tinyforge](https://tf.example/apps/3?file=" + gitops.FileSHA([]byte(inSyncYAML)) + "&commit=head1111111#gitops)**"}},
 		{"invalid", env{workspace: map[string]string{".tinyforge.yml": invalidYAML}},
 			Inputs{Event: prEvent()},
 			[]string{"### ❌ Tinyforge GitOps: invalid file", "**2 errors in .tinyforge.yml: fix the file**",
@@ -83,7 +85,11 @@ func TestRenderCommentTitles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := RenderComment(runReport(t, tt.e, tt.in))
+			r := runReport(t, tt.e, tt.in)
+			got := RenderComment(r)
+			if r.Verdict != VerdictInSync && r.Verdict != VerdictDrift && strings.Contains(got, "pinned to this file") {
+				t.Errorf("a %s comment claims a pinned Sync:\n%s", r.Verdict, got)
+			}
 			lines := strings.Split(got, "\n")
 			for _, w := range tt.want {
 				found := false
