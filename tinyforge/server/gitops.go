@@ -18,6 +18,8 @@ const (
 	ActionSync = "sync"
 	// ActionGitOpsSettings is a change of the GitOps enabled flag or path.
 	ActionGitOpsSettings = "gitops_settings"
+	// ActionRepoSettings is a change of the repo coordinates or access token (PATCH repo).
+	ActionRepoSettings = "repo_settings"
 	// OutcomeApplied marks an accepted write; refusals are "refused: <reason>".
 	OutcomeApplied = "applied"
 )

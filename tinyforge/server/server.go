@@ -335,9 +335,23 @@ func (s *Server) patchWorkload(w http.ResponseWriter, r *http.Request, c caller,
 			writeError(w, http.StatusBadRequest, msg)
 			return
 		}
+		wl, ok := s.load(w, r, id)
+		if !ok {
+			return
+		}
+		tok := req.Repo.AccessToken
+		// The stored token was given for the old repo: never hand it to another host or repo.
+		if tok == "" && len(wl.Repo.SealedToken) > 0 && !sameRepo(wl.Repo, repo) {
+			writeError(w, http.StatusBadRequest, `the stored access token belongs to the old repo: give access_token again when you change the repo's host or name (provider, base_url, owner or repo); only a branch change keeps it`)
+			return
+		}
 		u.Repo = &repo
-		if tok := req.Repo.AccessToken; tok != "" {
+		if tok != "" {
 			u.Seal = func(id int64) ([]byte, error) { return s.cipher.Seal(id, tok) }
+		}
+		if changes := repoChanges(wl.Repo, repo, tok != ""); len(changes) > 0 {
+			u.Event = &tinyforge.Event{At: timeString(s.now()), Actor: c.actor(), WorkloadID: id, Action: ActionRepoSettings,
+				Changes: changes, Outcome: OutcomeApplied}
 		}
 	}
 	err := s.store.UpdateWorkload(r.Context(), id, u)
@@ -485,6 +499,43 @@ func checkRepo(r *tinyforge.RepoSettings) (Repo, string) {
 		return Repo{}, `"repo.access_token" must not contain line breaks`
 	}
 	return Repo{Provider: r.Provider, BaseURL: strings.TrimSuffix(r.BaseURL, "/"), Owner: r.Owner, Name: r.Repo, Branch: r.Branch}, ""
+}
+
+// sameRepo reports whether a and b name the same repo on the same forge (the branch may
+// differ): the scheme and host of the base URL compare case-insensitively, the rest exactly.
+func sameRepo(a, b Repo) bool {
+	return a.Provider == b.Provider && a.Owner == b.Owner && a.Name == b.Name && sameBaseURL(a.BaseURL, b.BaseURL)
+}
+
+func sameBaseURL(a, b string) bool {
+	ua, erra := url.Parse(strings.TrimSuffix(a, "/"))
+	ub, errb := url.Parse(strings.TrimSuffix(b, "/"))
+	if erra != nil || errb != nil {
+		return false
+	}
+	return strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host) && ua.EscapedPath() == ub.EscapedPath()
+}
+
+// repoChanges lists the audit changes from old to new; a new token shows only as "(replaced)"
+// (or "(set)" / "(none)" for the old state), never its value.
+func repoChanges(old, new Repo, newToken bool) []tinyforge.Change {
+	var out []tinyforge.Change
+	for _, f := range []struct{ field, from, to string }{
+		{"repo.provider", old.Provider, new.Provider}, {"repo.base_url", old.BaseURL, new.BaseURL},
+		{"repo.owner", old.Owner, new.Owner}, {"repo.repo", old.Name, new.Name}, {"repo.branch", old.Branch, new.Branch},
+	} {
+		if f.from != f.to {
+			out = append(out, tinyforge.Change{Field: f.field, From: f.from, To: f.to})
+		}
+	}
+	if newToken {
+		from := "(none)"
+		if len(old.SealedToken) > 0 {
+			from = "(set)"
+		}
+		out = append(out, tinyforge.Change{Field: "repo.access_token", From: from, To: "(replaced)"})
+	}
+	return out
 }
 
 // lockWorkload takes workload id's Sync lock and returns its release, or false when ctx ends

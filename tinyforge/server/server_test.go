@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -146,7 +147,7 @@ func TestCreateGetPatch(t *testing.T) {
 		{"not an object", `{"source_config":[1],"version":2}`, 400, 2, `{"port":3001}`},
 		{"unknown field", `{"source_confg":{},"version":2}`, 400, 2, `{"port":3001}`},
 		{"empty patch", `{}`, 400, 2, `{"port":3001}`},
-		{"repo only keeps version", `{"repo":{"provider":"github","base_url":"https://api.github.com","owner":"o","repo":"r","branch":"b"}}`, 200, 2, `{"port":3001}`},
+		{"repo only keeps version", `{"repo":{"provider":"github","base_url":"https://api.github.com","owner":"o","repo":"r","branch":"b","access_token":"t"}}`, 200, 2, `{"port":3001}`},
 		{"bad provider", `{"repo":{"provider":"svn","base_url":"https://x","owner":"o","repo":"r","branch":"b"}}`, 400, 2, `{"port":3001}`},
 		{"base url with credentials", `{"repo":{"provider":"gitea","base_url":"https://u:` + forgeCanary + `@x","owner":"o","repo":"r","branch":"b"}}`, 400, 2, `{"port":3001}`},
 		{"body too large", `{"source_config":{"k":"` + strings.Repeat("a", MaxRequestBytes) + `"},"version":2}`, 413, 2, `{"port":3001}`},
@@ -348,4 +349,92 @@ func FuzzAPIBodies(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Changing a repo's host or name without giving its access token again is refused: the stored
+// token belongs to the old repo and must never reach another forge. Branch-only changes keep
+// it. Every accepted repo change writes one repo_settings audit row without the token.
+func TestPatchRepoNeedsTokenForNewHostOrName(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	sent := map[string]string{} // base URL -> token handed to its forge client
+	e.srv.openForge = func(provider, baseURL, token string) (Forge, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		sent[baseURL] = token
+		return e.forge, nil
+	}
+	w := e.createWorkload("app", "dockerfile", `{"port":80}`)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	e.forge.push("dev", "c2", ".tinyforge.yml", []byte(goodFile))
+	e.enable(w.ID)
+	repo := func(provider, baseURL, owner, name, branch, token string) string {
+		b, _ := json.Marshal(map[string]any{"repo": map[string]string{"provider": provider, "base_url": baseURL,
+			"owner": owner, "repo": name, "branch": branch, "access_token": token}})
+		return strings.Replace(string(b), `,"access_token":""`, "", 1)
+	}
+	const gitea = "https://gitea.example.com"
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+		wantRepo   string // provider base_url owner/repo@branch stored afterwards
+	}{
+		{"other host without token", repo("gitea", "https://attacker.example.net", "acme", "app", "main", ""), 400, "gitea https://gitea.example.com acme/app@main"},
+		{"other scheme without token", repo("gitea", "http://gitea.example.com", "acme", "app", "main", ""), 400, "gitea https://gitea.example.com acme/app@main"},
+		{"other provider without token", repo("gitlab", gitea, "acme", "app", "main", ""), 400, "gitea https://gitea.example.com acme/app@main"},
+		{"other owner without token", repo("gitea", gitea, "evil", "app", "main", ""), 400, "gitea https://gitea.example.com acme/app@main"},
+		{"other repo without token", repo("gitea", gitea, "acme", "other", "main", ""), 400, "gitea https://gitea.example.com acme/app@main"},
+		{"same repo, trailing slash", repo("gitea", gitea+"/", "acme", "app", "main", ""), 200, "gitea https://gitea.example.com acme/app@main"},
+		{"branch only keeps the token", repo("gitea", gitea, "acme", "app", "dev", ""), 200, "gitea https://gitea.example.com acme/app@dev"},
+		{"other host with a new token", repo("gitea", "https://git.example.org", "acme", "app", "main", "new-token-for-git-example-org"), 200, "gitea https://git.example.org acme/app@main"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, b := e.do("PATCH", fmt.Sprintf("/api/workloads/%d", w.ID), e.admin, tt.body)
+			e.do("GET", fmt.Sprintf("/api/workloads/%d/gitops", w.ID), e.viewer, "") // fetches with the stored token
+			if code != tt.wantStatus {
+				t.Fatalf("status %d %s, want %d", code, b, tt.wantStatus)
+			}
+			if code == 400 && !strings.Contains(b, "give access_token again when you change the repo's host or name") {
+				t.Errorf("error %s does not say to give the token again", b)
+			}
+			wl, err := e.store.GetWorkload(context.Background(), w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprintf("%s %s %s/%s@%s", wl.Repo.Provider, wl.Repo.BaseURL, wl.Repo.Owner, wl.Repo.Name, wl.Repo.Branch)
+			if got != tt.wantRepo {
+				t.Errorf("stored repo %q, want %q", got, tt.wantRepo)
+			}
+		})
+	}
+	wantSent := map[string]string{gitea: forgeCanary, "https://git.example.org": "new-token-for-git-example-org"}
+	mu.Lock()
+	if diff := cmp.Diff(wantSent, sent); diff != "" {
+		t.Errorf("tokens handed to each forge (-want +got):\n%s", diff)
+	}
+	mu.Unlock()
+
+	var got []string
+	for _, ev := range e.events(w.ID) {
+		if ev.Action != ActionRepoSettings {
+			continue
+		}
+		if strings.Contains(fmt.Sprint(ev), "new-token") || strings.Contains(fmt.Sprint(ev), forgeCanary) {
+			t.Errorf("audit row leaks a token: %+v", ev)
+		}
+		for _, ch := range ev.Changes {
+			got = append(got, ch.Field+" "+ch.From+" -> "+ch.To)
+		}
+	}
+	want := []string{ // newest first
+		"repo.base_url https://gitea.example.com -> https://git.example.org",
+		"repo.branch dev -> main",
+		"repo.access_token (set) -> (replaced)",
+		"repo.branch main -> dev",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("repo_settings audit rows (-want +got):\n%s", diff)
+	}
 }

@@ -299,6 +299,8 @@ type Update struct {
 	// Seal, when not nil, produces the new sealed repo token for the workload id; nil keeps the
 	// stored token (the form never shows it).
 	Seal func(id int64) ([]byte, error)
+	// Event, when not nil, is the audit row of the change, written in the same transaction.
+	Event *tinyforge.Event
 }
 
 // UpdateWorkload applies an edit-form save in one transaction. It writes source_config (bumping
@@ -345,6 +347,9 @@ func (s *Store) UpdateWorkload(ctx context.Context, id int64, u Update) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE workloads SET repo_token = ? WHERE id = ?`, sealed, id); err != nil {
 				return fmt.Errorf("update repo token: %w", err)
 			}
+		}
+		if u.Event != nil {
+			return insertEvent(ctx, tx, u.Event)
 		}
 		return nil
 	})
