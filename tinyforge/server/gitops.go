@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -111,6 +110,24 @@ func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c caller, id 
 			return
 		}
 	}
+	if _, ok := s.load(w, r, id); !ok { // no lock is made for a workload that does not exist
+		return
+	}
+	// Under the Sync lock, so a Sync that started before this change cannot write the old
+	// file's config after it.
+	unlock, ok := s.lockWorkload(r.Context(), id)
+	if !ok {
+		writeError(w, http.StatusServiceUnavailable, "a Sync of this workload is running and the client gave up waiting; nothing changed, retry")
+		return
+	}
+	locked := true
+	release := func() {
+		if locked {
+			locked = false
+			unlock()
+		}
+	}
+	defer release()
 	wl, ok := s.load(w, r, id)
 	if !ok {
 		return
@@ -141,9 +158,14 @@ func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c caller, id 
 			return
 		}
 	}
+	release()
 	wl.GitOpsEnabled, wl.GitOpsPath = *req.Enabled, path
 	writeJSON(w, http.StatusOK, s.view(wl, s.fetch(r.Context(), wl)))
 }
+
+// settingsChangedReason is why a Sync is refused when the GitOps settings or the repo changed
+// between its fetch and its write.
+const settingsChangedReason = "the GitOps settings or the repo changed while the file was being fetched; nothing was written, review the view again and Sync"
 
 // syncError is a refused Sync: the HTTP status and the reason for the client and the audit row.
 type syncError struct {
@@ -202,9 +224,18 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id i
 	at := timeString(s.now())
 	var applied []tinyforge.Change
 	var invalid error
-	_, err := s.store.CommitSync(auditCtx, id, func(live json.RawMessage) (SyncDecision, error) {
+	changed := false
+	_, err := s.store.CommitSync(auditCtx, id, func(cur *Workload) (SyncDecision, error) {
 		d := SyncDecision{Event: ev}
 		d.Event.At = at
+		// Another process (or a writer that skipped the lock) may have disabled GitOps or
+		// repointed it since the fetch: then the fetched file is not the workload's file.
+		if !cur.GitOpsEnabled || cur.GitOpsPath != wl.GitOpsPath || !sameRepo(cur.Repo, wl.Repo) || cur.Repo.Branch != wl.Repo.Branch {
+			changed = true
+			d.Event.Outcome = "refused: " + settingsChangedReason
+			return d, nil
+		}
+		live := cur.SourceConfig
 		merged, err := gitops.MergeAndValidate(live, plan, gitops.ValidateSourceConfig)
 		if err != nil {
 			invalid = err
@@ -226,6 +257,10 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id i
 	if err != nil {
 		s.log.Error("sync not applied", "workload", id, "err", err)
 		writeError(w, http.StatusInternalServerError, "Sync not applied: the config and its audit row could not be written together; nothing changed, see the server log")
+		return
+	}
+	if changed {
+		writeError(w, http.StatusConflict, "Sync refused: "+settingsChangedReason)
 		return
 	}
 	if invalid != nil {

@@ -483,3 +483,134 @@ func TestSyncWaitingForLockHonoursClient(t *testing.T) {
 	// The lock was released: the next Sync goes through.
 	e.doJSON("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), e.admin, `{}`, 200, nil)
 }
+
+// blockingForge is fakeForge whose first DownloadFile waits for release, so a test can change
+// the workload while a Sync is between its fetch and its write.
+type blockingForge struct {
+	*fakeForge
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (b *blockingForge) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
+	first := false
+	b.once.Do(func() { first = true; close(b.entered) })
+	if first {
+		<-b.release
+	}
+	return b.fakeForge.DownloadFile(ctx, owner, repo, ref, path, maxBytes)
+}
+
+// A Sync whose workload was disabled or repointed between its fetch and its write (by a writer
+// that does not take the Sync lock, e.g. another process on the same database) writes nothing
+// and answers 409, with a refused audit row.
+func TestSyncRefusedWhenSettingsChangeMidway(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(ctx context.Context, st *Store, id int64) error
+	}{
+		{"gitops disabled", func(ctx context.Context, st *Store, id int64) error {
+			return st.SetGitOps(ctx, id, false, ".tinyforge.yml", nil)
+		}},
+		{"path changed", func(ctx context.Context, st *Store, id int64) error {
+			return st.SetGitOps(ctx, id, true, "other.yml", nil)
+		}},
+		{"branch changed", func(ctx context.Context, st *Store, id int64) error {
+			return st.UpdateWorkload(ctx, id, Update{Repo: &Repo{Provider: "gitea", BaseURL: "https://gitea.example.com", Owner: "acme", Name: "app", Branch: "dev"}})
+		}},
+		{"repo changed", func(ctx context.Context, st *Store, id int64) error {
+			return st.UpdateWorkload(ctx, id, Update{Repo: &Repo{Provider: "gitea", BaseURL: "https://gitea.example.com", Owner: "acme", Name: "other", Branch: "main"}})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			w := e.createWorkload("app", "dockerfile", `{"port":80}`)
+			e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+			e.enable(w.ID)
+			bf := &blockingForge{fakeForge: e.forge, entered: make(chan struct{}), release: make(chan struct{})}
+			e.srv.openForge = func(provider, baseURL, token string) (Forge, error) { return bf, nil }
+			e.srv.cache = newFileCache(512) // enable's view cached the file: make the Sync download it
+			type answer struct {
+				code int
+				body string
+			}
+			done := make(chan answer, 1)
+			go func() {
+				code, b := e.do("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), e.admin, "")
+				done <- answer{code, b}
+			}()
+			<-bf.entered
+			if err := tt.change(context.Background(), e.store, w.ID); err != nil {
+				t.Fatal(err)
+			}
+			close(bf.release)
+			got := <-done
+			if got.code != 409 || !strings.Contains(got.body, "changed while the file was being fetched") {
+				t.Errorf("Sync answered %d %s, want 409 saying the settings changed", got.code, got.body)
+			}
+			wl, err := e.store.GetWorkload(context.Background(), w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(wl.SourceConfig) != `{"port":80}` || wl.GitOpsCommitSHA != "" {
+				t.Errorf("after the refused Sync: config %s, commit %q; want it untouched", wl.SourceConfig, wl.GitOpsCommitSHA)
+			}
+			evs := e.events(w.ID)
+			if len(evs) == 0 || evs[0].Action != ActionSync || evs[0].Outcome != "refused: "+settingsChangedReason {
+				t.Errorf("newest audit row %+v, want the refused Sync", evs)
+			}
+		})
+	}
+}
+
+// PUT gitops and a PATCH that changes the repo take the Sync lock: while a Sync holds it they
+// wait (here until their client gives up: 503, nothing changed). A config-only PATCH does not
+// wait: its version check already orders it with Syncs.
+func TestSettingsChangesWaitForSync(t *testing.T) {
+	e := newEnv(t)
+	w := e.createWorkload("app", "dockerfile", `{"port":80}`)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	e.enable(w.ID)
+	path := fmt.Sprintf("/api/workloads/%d", w.ID)
+	tests := []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"disable", "PUT", path + "/gitops", `{"enabled":false}`, 503},
+		{"change path", "PUT", path + "/gitops", `{"enabled":true,"path":"other.yml"}`, 503},
+		{"change branch", "PATCH", path, `{"repo":{"provider":"gitea","base_url":"https://gitea.example.com","owner":"acme","repo":"app","branch":"dev"}}`, 503},
+		{"config only", "PATCH", path, `{"source_config":{"port":81},"version":1}`, 200},
+	}
+	unlock, ok := e.srv.lockWorkload(context.Background(), w.ID) // a Sync in progress
+	if !ok {
+		t.Fatal("could not take the lock")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.want == 503 { // the client gives up waiting
+				ctx, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+			}
+			defer cancel()
+			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body)).WithContext(ctx)
+			req.Header.Set("Authorization", "Bearer "+e.admin)
+			rec := httptest.NewRecorder()
+			e.srv.Handler().ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Errorf("status %d %s, want %d", rec.Code, rec.Body, tt.want)
+			}
+		})
+	}
+	unlock()
+	wl, err := e.store.GetWorkload(context.Background(), w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("enabled=%v path=%s branch=%s config=%s", wl.GitOpsEnabled, wl.GitOpsPath, wl.Repo.Branch, wl.SourceConfig)
+	if want := `enabled=true path=.tinyforge.yml branch=main config={"port":81}`; got != want {
+		t.Errorf("after: %s, want %s", got, want)
+	}
+	// The lock was released: the same changes now go through.
+	e.doJSON("PUT", path+"/gitops", e.admin, `{"enabled":false}`, 200, nil)
+}

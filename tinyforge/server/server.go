@@ -335,6 +335,17 @@ func (s *Server) patchWorkload(w http.ResponseWriter, r *http.Request, c caller,
 			writeError(w, http.StatusBadRequest, msg)
 			return
 		}
+		if _, ok := s.load(w, r, id); !ok { // no lock is made for a workload that does not exist
+			return
+		}
+		// Under the Sync lock, so a Sync that started before this change cannot write the
+		// old repo's config after it.
+		unlock, ok := s.lockWorkload(r.Context(), id)
+		if !ok {
+			writeError(w, http.StatusServiceUnavailable, "a Sync of this workload is running and the client gave up waiting; nothing changed, retry")
+			return
+		}
+		defer unlock()
 		wl, ok := s.load(w, r, id)
 		if !ok {
 			return

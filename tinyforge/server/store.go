@@ -385,22 +385,22 @@ type SyncDecision struct {
 }
 
 // CommitSync runs one Sync write in a single immediate transaction: it reads the live
-// source_config, asks decide what to write, and writes the config (version bumped only when
-// it changed), the two sync gitops columns and the audit row together. If any write fails,
-// including the audit row, nothing is written (fail closed). decide's error aborts the
-// transaction and is returned as is.
-func (s *Store) CommitSync(ctx context.Context, id int64, decide func(live json.RawMessage) (SyncDecision, error)) (SyncDecision, error) {
+// workload (its source_config, GitOps settings and repo), asks decide what to write, and writes
+// the config (version bumped only when it changed), the two sync gitops columns and the audit
+// row together. If any write fails, including the audit row, nothing is written (fail closed).
+// decide's error aborts the transaction and is returned as is.
+func (s *Store) CommitSync(ctx context.Context, id int64, decide func(live *Workload) (SyncDecision, error)) (SyncDecision, error) {
 	var d SyncDecision
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var live string
-		err := tx.QueryRowContext(ctx, `SELECT source_config FROM workloads WHERE id = ?`, id).Scan(&live)
+		cur, err := scanWorkload(tx.QueryRowContext(ctx, `SELECT `+workloadColumns+` FROM workloads w WHERE w.id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("workload %d: %w", id, ErrNotFound)
 		}
 		if err != nil {
-			return fmt.Errorf("read source_config: %w", err)
+			return fmt.Errorf("read workload: %w", err)
 		}
-		if d, err = decide(json.RawMessage(live)); err != nil {
+		live := string(cur.SourceConfig)
+		if d, err = decide(cur); err != nil {
 			return err
 		}
 		if d.NewConfig != nil {
