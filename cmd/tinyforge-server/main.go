@@ -155,14 +155,14 @@ func (a *app) serve(ctx context.Context, args []string) int {
 		pub = "http://" + ln.Addr().String()
 	}
 	srv, err := server.New(server.Config{Store: st, Cipher: cipher, PublicURL: pub, Logger: log,
-		OpenForge: forgeOpener(a.forgeHTTPClient(allow, log))})
+		OpenForge: forgeOpener(a.forgeHTTPClient(allow, log)), FetchTimeout: fetchTimeout, LockWait: lockWait})
 	if err != nil {
 		ln.Close()
 		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
 		return 1
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	log.Info("tinyforge-server listening", "addr", ln.Addr().String(), "public_url", pub, "allow_forge_net", allow.String())
 	if a.listening != nil {
@@ -214,6 +214,15 @@ func (a *app) secretKey(keyFile, db string, dev bool, log *slog.Logger) ([]byte,
 	}
 	return k, nil
 }
+
+// The server's time budget. A Sync waits at most lockWait for its workload's lock, then fetches
+// within fetchTimeout: together well under writeTimeout, so a Sync always answers before the
+// HTTP server cuts its client off and is never applied after the client saw no answer.
+const (
+	writeTimeout = 30 * time.Second
+	lockWait     = server.DefaultLockWait
+	fetchTimeout = server.DefaultFetchTimeout
+)
 
 // forgeHTTPClient is the shared client for all forge calls: SSRF-safe dials (private and
 // loopback forges only inside allow, link-local never), 64 KiB-scale bodies, retries that fit

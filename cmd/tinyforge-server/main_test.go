@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -187,4 +188,14 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// A Sync's worst case before its write (lock wait + fetch deadline) leaves room under the HTTP
+// write timeout for the database write and the answer.
+func TestSyncFitsInWriteTimeout(t *testing.T) {
+	const margin = 3 * time.Second
+	if lockWait+fetchTimeout+margin > writeTimeout {
+		t.Errorf("lock wait %s + fetch %s + %s margin exceeds the write timeout %s: a Sync could be applied after its client was cut off",
+			lockWait, fetchTimeout, margin, writeTimeout)
+	}
 }

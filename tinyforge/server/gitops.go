@@ -115,9 +115,8 @@ func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c caller, id 
 	}
 	// Under the Sync lock, so a Sync that started before this change cannot write the old
 	// file's config after it.
-	unlock, ok := s.lockWorkload(r.Context(), id)
+	unlock, ok := s.lockForChange(w, r, id)
 	if !ok {
-		writeError(w, http.StatusServiceUnavailable, "a Sync of this workload is running and the client gave up waiting; nothing changed, retry")
 		return
 	}
 	locked := true
@@ -194,9 +193,10 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id i
 		writeError(w, se.status, "Sync refused: "+se.reason)
 	}
 
-	unlock, ok := s.lockWorkload(r.Context(), id)
-	if !ok {
-		refuse(syncError{http.StatusServiceUnavailable, "the client gave up waiting for another Sync of this workload; retry"})
+	// The wait is bounded, so lock wait + fetch deadline stays under the HTTP write timeout.
+	unlock, err := s.lockWorkload(r.Context(), id)
+	if err != nil {
+		refuse(syncError{http.StatusServiceUnavailable, s.lockReason(err)})
 		return
 	}
 	defer unlock()
@@ -225,7 +225,7 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id i
 	var applied []tinyforge.Change
 	var invalid error
 	changed := false
-	_, err := s.store.CommitSync(auditCtx, id, func(cur *Workload) (SyncDecision, error) {
+	_, err = s.store.CommitSync(auditCtx, id, func(cur *Workload) (SyncDecision, error) {
 		d := SyncDecision{Event: ev}
 		d.Event.At = at
 		// Another process (or a writer that skipped the lock) may have disabled GitOps or

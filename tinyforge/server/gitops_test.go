@@ -462,11 +462,11 @@ func TestSyncWaitingForLockHonoursClient(t *testing.T) {
 	w := e.createWorkload("app", "dockerfile", `{}`)
 	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
 	e.enable(w.ID)
-	unlock, ok := e.srv.lockWorkload(context.Background(), w.ID) // a Sync in progress
-	if !ok {
-		t.Fatal("could not take the lock")
+	unlock, err := e.srv.lockWorkload(context.Background(), w.ID) // a Sync in progress
+	if err != nil {
+		t.Fatalf("could not take the lock: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	req := httptest.NewRequest("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), nil).WithContext(ctx)
 	req.Header.Set("Authorization", "Bearer "+e.admin)
@@ -582,9 +582,9 @@ func TestSettingsChangesWaitForSync(t *testing.T) {
 		{"change branch", "PATCH", path, `{"repo":{"provider":"gitea","base_url":"https://gitea.example.com","owner":"acme","repo":"app","branch":"dev"}}`, 503},
 		{"config only", "PATCH", path, `{"source_config":{"port":81},"version":1}`, 200},
 	}
-	unlock, ok := e.srv.lockWorkload(context.Background(), w.ID) // a Sync in progress
-	if !ok {
-		t.Fatal("could not take the lock")
+	unlock, err := e.srv.lockWorkload(context.Background(), w.ID) // a Sync in progress
+	if err != nil {
+		t.Fatalf("could not take the lock: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -613,4 +613,69 @@ func TestSettingsChangesWaitForSync(t *testing.T) {
 	}
 	// The lock was released: the same changes now go through.
 	e.doJSON("PUT", path+"/gitops", e.admin, `{"enabled":false}`, 200, nil)
+}
+
+// The wait for a workload's lock is bounded: a Sync (or settings change) queued behind a stuck
+// one answers 503 after the server's lock wait, even when its client would wait forever, and
+// the Sync is audited as refused. So no queued Sync is applied after the HTTP server's write
+// timeout has already cut its client off.
+func TestLockWaitIsBounded(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LockWait = 50 * time.Millisecond })
+	w := e.createWorkload("app", "dockerfile", `{"port":80}`)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	e.enable(w.ID)
+	path := fmt.Sprintf("/api/workloads/%d", w.ID)
+	tests := []struct {
+		name, method, path, body string
+	}{
+		{"sync", "POST", path + "/gitops/sync", `{}`},
+		{"put gitops", "PUT", path + "/gitops", `{"enabled":false}`},
+		{"patch repo", "PATCH", path, `{"repo":{"provider":"gitea","base_url":"https://gitea.example.com","owner":"acme","repo":"app","branch":"dev"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			unlock, err := e.srv.lockWorkload(context.Background(), w.ID) // a stuck Sync
+			if err != nil {
+				t.Fatalf("could not take the lock: %v", err)
+			}
+			type answer struct {
+				code int
+				body string
+			}
+			done := make(chan answer, 1)
+			go func() {
+				code, b := e.do(tt.method, tt.path, e.admin, tt.body) // a client without a deadline
+				done <- answer{code, b}
+			}()
+			var got answer
+			select {
+			case got = <-done:
+				unlock()
+			case <-time.After(10 * time.Second): // an unbounded wait: free it so the test ends
+				unlock()
+				got = <-done
+			}
+			if got.code != 503 || !strings.Contains(got.body, "held its lock for more than 50ms") {
+				t.Errorf("answer %d %s, want 503 after the lock wait", got.code, got.body)
+			}
+		})
+	}
+	wl, err := e.store.GetWorkload(context.Background(), w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("enabled=%v branch=%s config=%s", wl.GitOpsEnabled, wl.Repo.Branch, wl.SourceConfig); got != `enabled=true branch=main config={"port":80}` {
+		t.Errorf("after: %s, want nothing changed", got)
+	}
+	var outcomes []string
+	for _, ev := range e.events(w.ID) {
+		outcomes = append(outcomes, ev.Action+" "+ev.Outcome)
+	}
+	want := []string{
+		"sync refused: another Sync or settings change of this workload held its lock for more than 50ms; retry",
+		"gitops_settings applied",
+	}
+	if diff := cmp.Diff(want, outcomes); diff != "" {
+		t.Errorf("audit rows (-want +got):\n%s", diff)
+	}
 }

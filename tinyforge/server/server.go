@@ -26,6 +26,10 @@ const (
 	MaxRequestBytes = 1 << 20
 	// DefaultFetchTimeout is the overall deadline of one forge fetch (head SHA + download).
 	DefaultFetchTimeout = 10 * time.Second
+	// DefaultLockWait is how long a Sync or settings change waits for the workload's lock
+	// before answering 503. With DefaultFetchTimeout it keeps a Sync (25 s) under the
+	// command's 30 s HTTP write timeout, so no Sync is applied after its client saw no answer.
+	DefaultLockWait = 15 * time.Second
 )
 
 // Config is what New needs. Store, Cipher and OpenForge are required.
@@ -41,6 +45,8 @@ type Config struct {
 	Logger *slog.Logger
 	// FetchTimeout is the overall deadline of one forge fetch; 0 means DefaultFetchTimeout.
 	FetchTimeout time.Duration
+	// LockWait bounds the wait for a workload's Sync lock; 0 means DefaultLockWait.
+	LockWait time.Duration
 	// Now is the clock for sync times; nil means time.Now.
 	Now func() time.Time
 }
@@ -54,6 +60,7 @@ type Server struct {
 	publicURL    string
 	log          *slog.Logger
 	fetchTimeout time.Duration
+	lockWait     time.Duration
 	now          func() time.Time
 	cache        *fileCache
 
@@ -69,7 +76,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, cipher: cfg.Cipher, openForge: cfg.OpenForge,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
-		fetchTimeout: cfg.FetchTimeout, now: cfg.Now, cache: newFileCache(512),
+		fetchTimeout: cfg.FetchTimeout, lockWait: cfg.LockWait, now: cfg.Now, cache: newFileCache(512),
 		locks: map[int64]chan struct{}{},
 	}
 	if s.log == nil {
@@ -77,6 +84,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.fetchTimeout <= 0 {
 		s.fetchTimeout = DefaultFetchTimeout
+	}
+	if s.lockWait <= 0 {
+		s.lockWait = DefaultLockWait
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -340,9 +350,8 @@ func (s *Server) patchWorkload(w http.ResponseWriter, r *http.Request, c caller,
 		}
 		// Under the Sync lock, so a Sync that started before this change cannot write the
 		// old repo's config after it.
-		unlock, ok := s.lockWorkload(r.Context(), id)
+		unlock, ok := s.lockForChange(w, r, id)
 		if !ok {
-			writeError(w, http.StatusServiceUnavailable, "a Sync of this workload is running and the client gave up waiting; nothing changed, retry")
 			return
 		}
 		defer unlock()
@@ -549,9 +558,14 @@ func repoChanges(old, new Repo, newToken bool) []tinyforge.Change {
 	return out
 }
 
-// lockWorkload takes workload id's Sync lock and returns its release, or false when ctx ends
-// first (the client gave up while another Sync of the workload was running).
-func (s *Server) lockWorkload(ctx context.Context, id int64) (func(), bool) {
+// errLockTimeout means another Sync or settings change held the workload's lock longer than
+// the server's lock wait.
+var errLockTimeout = errors.New("lock wait timed out")
+
+// lockWorkload takes workload id's Sync lock and returns its release. It gives up with
+// errLockTimeout after the server's lock wait, or with ctx's error when the client goes away
+// first.
+func (s *Server) lockWorkload(ctx context.Context, id int64) (func(), error) {
 	s.locksMu.Lock()
 	sem, ok := s.locks[id]
 	if !ok {
@@ -559,10 +573,32 @@ func (s *Server) lockWorkload(ctx context.Context, id int64) (func(), bool) {
 		s.locks[id] = sem
 	}
 	s.locksMu.Unlock()
+	t := time.NewTimer(s.lockWait)
+	defer t.Stop()
 	select {
 	case sem <- struct{}{}:
-		return func() { <-sem }, true
+		return func() { <-sem }, nil
+	case <-t.C:
+		return nil, errLockTimeout
 	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// lockReason says why lockWorkload failed, for the client and the audit row.
+func (s *Server) lockReason(err error) string {
+	if errors.Is(err, errLockTimeout) {
+		return fmt.Sprintf("another Sync or settings change of this workload held its lock for more than %s; retry", s.lockWait)
+	}
+	return "the client gave up waiting for another Sync of this workload; retry"
+}
+
+// lockForChange is lockWorkload for PUT gitops and PATCH repo: on failure it answers 503 itself.
+func (s *Server) lockForChange(w http.ResponseWriter, r *http.Request, id int64) (func(), bool) {
+	unlock, err := s.lockWorkload(r.Context(), id)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "nothing changed: "+s.lockReason(err))
 		return nil, false
 	}
+	return unlock, true
 }
