@@ -93,6 +93,9 @@ const (
 	maxFormBytes = 64 << 10
 	// maxSessions caps the in-memory session store; the oldest idle session is dropped first.
 	maxSessions = 10000
+	// maxFailKeys caps the failed-sign-in table; the key with the oldest last failure is
+	// dropped first.
+	maxFailKeys = 10000
 )
 
 // Config is what New needs. Only Backend is required.

@@ -1,11 +1,13 @@
 package panel
 
 import (
+	"container/list"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -121,31 +123,47 @@ func sameToken(a, b string) bool {
 	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// limiter counts failed sign-ins per client IP in a sliding window.
+// limiter counts failed sign-ins per client key (see limitKey) in a sliding window. Its table
+// holds at most maxFailKeys keys: a new key beyond that evicts the key whose last failure is
+// oldest, in O(1), so a flood of source addresses costs bounded memory and time.
 type limiter struct {
 	mu     sync.Mutex
 	max    int
 	window time.Duration
-	fails  map[string][]time.Time
+	cap    int
+	fails  map[string]*list.Element // of *failEntry; its place in order
+	order  *list.List               // oldest last failure at the front
+}
+
+// failEntry is one key's recent failures, oldest first, at most limiter.max of them.
+type failEntry struct {
+	key   string
+	times []time.Time
 }
 
 func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, fails: map[string][]time.Time{}}
+	return &limiter{max: max, window: window, cap: maxFailKeys, fails: map[string]*list.Element{}, order: list.New()}
 }
 
-// recent returns ip's failures within the window at now, pruning older ones.
+// recent returns ip's failures within the window at now, dropping its entry when none is left.
 func (l *limiter) recent(ip string, now time.Time) []time.Time {
-	kept := l.fails[ip][:0]
-	for _, t := range l.fails[ip] {
+	el, ok := l.fails[limitKey(ip)]
+	if !ok {
+		return nil
+	}
+	e := el.Value.(*failEntry)
+	kept := e.times[:0]
+	for _, t := range e.times {
 		if now.Sub(t) < l.window {
 			kept = append(kept, t)
 		}
 	}
 	if len(kept) == 0 {
-		delete(l.fails, ip)
+		l.order.Remove(el)
+		delete(l.fails, e.key)
 		return nil
 	}
-	l.fails[ip] = kept
+	e.times = kept
 	return kept
 }
 
@@ -160,24 +178,53 @@ func (l *limiter) blocked(ip string, now time.Time) (bool, time.Duration) {
 	return true, l.window - now.Sub(r[0])
 }
 
-// fail records a failed sign-in from ip. The table is bounded: when it holds too many IPs,
-// the ones without recent failures are dropped first.
+// fail records a failed sign-in from ip.
 func (l *limiter) fail(ip string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.fails) >= maxSessions {
-		for k := range l.fails {
-			l.recent(k, now)
+	key := limitKey(ip)
+	times := l.recent(ip, now)
+	if el, ok := l.fails[key]; ok {
+		e := el.Value.(*failEntry)
+		e.times = append(times, now)
+		if len(e.times) > l.max {
+			e.times = e.times[len(e.times)-l.max:]
 		}
+		l.order.MoveToBack(el)
+		return
 	}
-	l.fails[ip] = append(l.recent(ip, now), now)
+	for l.order.Len() >= l.cap {
+		oldest := l.order.Front()
+		l.order.Remove(oldest)
+		delete(l.fails, oldest.Value.(*failEntry).key)
+	}
+	l.fails[key] = l.order.PushBack(&failEntry{key: key, times: []time.Time{now}})
 }
 
 // reset forgets ip's failures after a successful sign-in.
 func (l *limiter) reset(ip string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.fails, ip)
+	if el, ok := l.fails[limitKey(ip)]; ok {
+		l.order.Remove(el)
+		delete(l.fails, limitKey(ip))
+	}
+}
+
+// limitKey is the limiter's key of a client IP: an IPv4 address as is, an IPv6 address by its
+// /64 (one subscriber usually holds a whole /64, so rotating inside it gains nothing). Anything
+// unparsable is its own key.
+func limitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.WithZone("").Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // clientIP is the connection's remote IP. Forwarding headers are ignored: they can be forged.
