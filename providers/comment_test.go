@@ -106,6 +106,19 @@ func TestUpsertComment(t *testing.T) {
 			wantWrites: 3, // edit the survivor, delete two duplicates
 			wantReason: true,
 		},
+		{
+			// The survivor must carry the newest run id too, else a later older run (say 7)
+			// would see run 5 on top and overwrite what run 9 wrote.
+			name: "duplicates with equal text converge on the highest run's marker",
+			seeds: []seed{
+				{botLogin, body(5, "same")},
+				{botLogin, body(9, "same")},
+			},
+			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 6, Body: "same"},
+			wantAction: CommentUnchanged,
+			wantBodies: []string{body(9, "same")},
+			wantWrites: 2, // edit the survivor's marker, delete the duplicate
+		},
 	}
 	for _, fc := range forgeCases() {
 		for _, tt := range tests {

@@ -167,7 +167,9 @@ func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time
 			want = desired
 		}
 		wrote := false
-		if stripMarker(survivor.Body) != stripMarker(want) {
+		// Compare whole bodies, marker included: the survivor must also carry the highest run
+		// id, or a later older run would take it for the newest and overwrite it.
+		if survivor.Body != want {
 			c, err := s.edit(ctx, survivor.ID, want)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return forbiddenSkip("update comment", err)
