@@ -89,7 +89,8 @@ func (s *Server) view(wl *Workload, res fetchResult) tinyforge.GitOpsView {
 	return v
 }
 
-// putGitOpsRequest is SetGitOpsRequest with presence: an absent or "" path keeps the stored one.
+// putGitOpsRequest is SetGitOpsRequest with presence: an absent path keeps the stored one, an
+// explicit "" is refused like any other invalid path.
 type putGitOpsRequest struct {
 	Enabled *bool   `json:"enabled"`
 	Path    *string `json:"path"`
@@ -104,7 +105,7 @@ func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c caller, id 
 		writeError(w, http.StatusBadRequest, `"enabled" (true or false) is required`)
 		return
 	}
-	if req.Path != nil && *req.Path != "" {
+	if req.Path != nil {
 		if why := CheckGitOpsPath(*req.Path); why != "" {
 			writeError(w, http.StatusBadRequest, "invalid GitOps path: "+why)
 			return
@@ -136,7 +137,7 @@ func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c caller, id 
 		return
 	}
 	path := wl.GitOpsPath
-	if req.Path != nil && *req.Path != "" {
+	if req.Path != nil {
 		path = *req.Path
 	}
 	ev := &tinyforge.Event{At: timeString(s.now()), Actor: c.actor(), WorkloadID: id, Action: ActionGitOpsSettings, Outcome: OutcomeApplied}

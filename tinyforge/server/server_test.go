@@ -199,13 +199,15 @@ func TestPutGitOpsPath(t *testing.T) {
 	tests := []struct {
 		name     string
 		id       int
-		path     string // JSON string literal content
+		path     string // JSON string literal content; "-" leaves the field out
 		want     int
 		wantPath string
 	}{
 		{"default", 1, ".tinyforge.yml", 200, ".tinyforge.yml"},
 		{"nested yaml", 1, "deploy/tinyforge.yaml", 200, "deploy/tinyforge.yaml"},
-		{"empty keeps current", 1, "", 200, "deploy/tinyforge.yaml"},
+		{"absent keeps current", 1, "-", 200, "deploy/tinyforge.yaml"},
+		{"empty", 1, "", 400, ""},
+		{"null keeps current", 1, "null", 200, "deploy/tinyforge.yaml"},
 		{"absolute", 1, "/etc/tinyforge.yml", 400, ""},
 		{"dot dot", 1, "../secrets.yml", 400, ""},
 		{"inner dot dot", 1, "a/../../b.yml", 400, ""},
@@ -226,7 +228,14 @@ func TestPutGitOpsPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, b := e.do("PUT", fmt.Sprintf("/api/workloads/%d/gitops", tt.id), e.admin, `{"enabled":false,"path":"`+tt.path+`"}`)
+			body := `{"enabled":false,"path":"` + tt.path + `"}`
+			switch tt.path {
+			case "-":
+				body = `{"enabled":false}`
+			case "null":
+				body = `{"enabled":false,"path":null}`
+			}
+			code, b := e.do("PUT", fmt.Sprintf("/api/workloads/%d/gitops", tt.id), e.admin, body)
 			if code != tt.want {
 				t.Fatalf("status %d %s, want %d", code, b, tt.want)
 			}
