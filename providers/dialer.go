@@ -18,9 +18,11 @@ type Resolver interface {
 // the checked address itself is dialled, so a second lookup (DNS rebinding)
 // cannot slip through. Refused unless inside Allow: loopback, private (RFC
 // 1918, ULA fc00::/7), unspecified/"this network" 0.0.0.0/8, CGNAT
-// 100.64.0.0/10, and the IPv4 embedded in IPv4-mapped or NAT64 addresses.
+// 100.64.0.0/10, the IPv4 embedded in IPv4-mapped or NAT64 addresses, and
+// all of IPv4-compatible ::/96 and 6to4 2002::/16 (both can reach any IPv4).
 // Always refused, even inside Allow: link-local (169.254.0.0/16, fe80::/10),
-// cloud metadata addresses, multicast and broadcast.
+// cloud metadata addresses, multicast and broadcast, also when embedded in
+// an IPv4-compatible or 6to4 address.
 //
 // The zero value is usable: it resolves with net.DefaultResolver, dials with
 // a net.Dialer and allows only public addresses.
@@ -68,8 +70,26 @@ func refusedUnlessAllowed() []netip.Prefix {
 		netip.MustParsePrefix("240.0.0.0/4"),    // reserved
 		netip.MustParsePrefix("::/128"),         // unspecified
 		netip.MustParsePrefix("::1/128"),        // loopback
+		netip.MustParsePrefix("::/96"),          // deprecated IPv4-compatible IPv6: may reach any IPv4
+		netip.MustParsePrefix("2002::/16"),      // 6to4: relays reach the embedded IPv4
 		netip.MustParsePrefix("fc00::/7"),       // ULA
 	}
+}
+
+// embeddedIPv4 returns the IPv4 address inside an IPv4-compatible (::a.b.c.d) or 6to4
+// (2002:aabb:ccdd::/48) address.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.Is6() {
+		return netip.Addr{}, false
+	}
+	b := ip.As16()
+	switch {
+	case netip.MustParsePrefix("::/96").Contains(ip):
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	case netip.MustParsePrefix("2002::/16").Contains(ip):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	}
+	return netip.Addr{}, false
 }
 
 // Check reports why ip must not be dialled, or nil when it may be.
@@ -79,8 +99,9 @@ func (d *SafeDialer) Check(ip netip.Addr) error {
 		b := ip.As16()
 		ip = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
 	}
+	v4, hasV4 := embeddedIPv4(ip)
 	for _, p := range alwaysRefused() {
-		if p.Contains(ip) {
+		if p.Contains(ip) || hasV4 && p.Contains(v4) {
 			return fmt.Errorf("%w: %s is link-local, metadata, multicast or broadcast", ErrAddressRefused, ip)
 		}
 	}

@@ -56,7 +56,8 @@ func (d *recordingDial) dial(_ context.Context, _, addr string) (net.Conn, error
 
 func TestSafeDialerCheck(t *testing.T) {
 	allow := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("127.0.0.0/8"),
-		netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fd00::/8")}
+		netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fd00::/8"),
+		netip.MustParsePrefix("2002:5db8:d822::/48"), netip.MustParsePrefix("2002:a9fe:a9fe::/48"), netip.MustParsePrefix("::a9fe:a9fe/128")}
 	tests := []struct {
 		ip          string
 		wantDefault bool // allowed with no Allow list
@@ -91,6 +92,17 @@ func TestSafeDialerCheck(t *testing.T) {
 		{"224.0.0.1", false, false},
 		{"255.255.255.255", false, false},
 		{"ff02::1", false, false},
+		// IPv4-compatible (::a.b.c.d, deprecated) and 6to4 (2002:aabb:ccdd::/48) reach the
+		// embedded IPv4: refused unless allowed, and never when it is link-local or metadata.
+		{"::7f00:1", false, false},
+		{"::5db8:d822", false, false},
+		{"::a00:1", false, false},
+		{"::a9fe:a9fe", false, false},
+		{"2002:7f00:1::1", false, false},
+		{"2002:a00:1::1", false, false},
+		{"2002:5db8:d822::1", false, true},
+		{"2002:a9fe:a9fe::1", false, false},
+		{"2002:6464:64c8::1", false, false}, // Alibaba metadata 100.100.100.200
 	}
 	for _, tt := range tests {
 		ip := netip.MustParseAddr(tt.ip)
