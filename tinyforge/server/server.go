@@ -475,9 +475,18 @@ func jsonProblem(err error) string {
 	return "malformed JSON"
 }
 
+// checkName returns "" when name is an acceptable workload name, else why not. Names that
+// clients would read as an id (tinyforge.Client.FindWorkload takes an all-digit value, after
+// trimming spaces, as an id) or could not find again (surrounding spaces) are refused.
 func checkName(name string) string {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
 		return `"name" must be 1 to 200 bytes`
+	}
+	if strings.TrimSpace(name) != name {
+		return `"name" must not start or end with whitespace`
+	}
+	if digits := strings.TrimLeft(name, "+-"); len(name)-len(digits) <= 1 && digits != "" && strings.Trim(digits, "0123456789") == "" {
+		return `"name" must not be only digits: clients read an all-digit workload as an id; add a letter`
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) {

@@ -182,7 +182,17 @@ func TestCreateRejects(t *testing.T) {
 		{`{"name":"x","source_type":"static","source_config":"str"}`, 400},
 		{`{"name":"x","source_type":"static","repo":{"provider":"gitea","base_url":"gitea.example.com","owner":"o","repo":"r","branch":"b"}}`, 400},
 		{`{"name":"x","source_type":"static","repo":{"provider":"gitea","base_url":"https://g","owner":"../o","repo":"r","branch":"b"}}`, 400},
+		{`{"name":"123","source_type":"static"}`, 400}, // clients would read it as an id
+		{`{"name":"007","source_type":"static"}`, 400},
+		{`{"name":"+12","source_type":"static"}`, 400},
+		{`{"name":"-3","source_type":"static"}`, 400},
+		{`{"name":"99999999999999999999","source_type":"static"}`, 400},
+		{`{"name":" app","source_type":"static"}`, 400},
+		{`{"name":"app	","source_type":"static"}`, 400},
 		{`{"name":"taken","source_type":"static"}`, 409},
+		{`{"name":"v2","source_type":"static"}`, 201},
+		{`{"name":"1.0","source_type":"static"}`, 201},
+		{`{"name":"--","source_type":"static"}`, 201},
 		{`{"name":"x","source_type":"compose"}`, 201}, // any word is accepted
 	}
 	for _, tt := range tests {
