@@ -64,22 +64,35 @@ func (s *Server) fetch(ctx context.Context, wl *Workload) fetchResult {
 	if err != nil {
 		return fetchResult{Status: gitops.StatusFetchFailed, Message: err.Error()}
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.fetchTimeout)
 	defer cancel()
 	done := make(chan fetchResult, 1)
-	go func() { done <- s.fetchFromForge(ctx, wl, token) }()
+	go func() { done <- s.fetchFromForge(parent, ctx, wl, token) }()
 	select {
 	case res := <-done:
 		return res
 	case <-ctx.Done():
+		if parent.Err() != nil {
+			return fetchResult{Status: gitops.StatusFetchFailed, Message: clientGone}
+		}
 		return fetchResult{Status: gitops.StatusFetchFailed, Message: fmt.Sprintf("the forge did not answer within %s; check that %s is reachable and retry", s.fetchTimeout, wl.Repo.BaseURL)}
 	}
 }
 
-func (s *Server) fetchFromForge(ctx context.Context, wl *Workload, token string) fetchResult {
+// clientGone is the fetch message when the request itself ended (its client went away or its
+// own deadline passed) before the forge answered: not the forge's fault.
+const clientGone = "the request ended before the forge answered (the client went away or gave up); retry"
+
+// fetchFromForge fetches under ctx, the fetch deadline derived from parent, the request's
+// context: its messages blame the client when parent ended and the forge when ctx timed out.
+func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token string) fetchResult {
 	fail := func(what string, err error) fetchResult {
 		msg := what + ": " + redactSecret(err.Error(), token)
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case parent.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+			msg = what + ": " + clientGone
+		case errors.Is(err, context.DeadlineExceeded):
 			msg = fmt.Sprintf("%s: the forge did not answer within %s", what, s.fetchTimeout)
 		}
 		return fetchResult{Status: gitops.StatusFetchFailed, Message: clip(msg, 500) + "; check the repo settings and the forge, then retry"}

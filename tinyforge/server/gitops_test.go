@@ -679,3 +679,46 @@ func TestLockWaitIsBounded(t *testing.T) {
 		t.Errorf("audit rows (-want +got):\n%s", diff)
 	}
 }
+
+// When a fetch stops early, the message names the cause: the forge's deadline, or the request
+// ending first (its client went away), which is not the forge's fault.
+func TestFetchStopMessageNamesCause(t *testing.T) {
+	tests := []struct {
+		name       string
+		ignoreCtx  bool
+		clientGone bool
+		want       string
+	}{
+		{"forge times out", false, false, "did not answer within 100ms"},
+		{"forge times out, ignoring ctx", true, false, "did not answer within 100ms"},
+		{"client goes away", false, true, "the request ended before the forge answered (the client went away or gave up)"},
+		{"client goes away, forge ignoring ctx", true, true, "the request ended before the forge answered (the client went away or gave up)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.FetchTimeout = 100 * time.Millisecond })
+			w := e.createWorkload("app", "dockerfile", `{}`)
+			e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+			e.enable(w.ID)
+			e.forge.mu.Lock()
+			e.forge.hang, e.forge.ignore = true, tt.ignoreCtx
+			e.forge.mu.Unlock()
+			wl, err := e.store.GetWorkload(context.Background(), w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.clientGone {
+				time.AfterFunc(10*time.Millisecond, cancel)
+			}
+			res := e.srv.fetch(ctx, wl)
+			if res.Status != "fetch_failed" || !strings.Contains(res.Message, tt.want) {
+				t.Errorf("status %q message %q, want fetch_failed saying %q", res.Status, res.Message, tt.want)
+			}
+			if tt.clientGone && strings.Contains(res.Message, "did not answer within") {
+				t.Errorf("message %q blames the forge for the client's going away", res.Message)
+			}
+		})
+	}
+}
