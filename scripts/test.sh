@@ -29,7 +29,20 @@ for file in $(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./.cache
   dir=$(dirname "$file")
   for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$file" | awk '{print $2}'); do
     echo "fuzz $dir $target"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$dir" >/tmp/fuzz-$$.log 2>&1 || { cat /tmp/fuzz-$$.log; exit 1; }
+    corpus="$dir/testdata/fuzz/$target"
+    before=$(ls "$corpus" 2>/dev/null | wc -l)
+    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$dir" >/tmp/fuzz-$$.log 2>&1; then
+      after=$(ls "$corpus" 2>/dev/null | wc -l)
+      # Go 1.26's fuzz coordinator can fail a run at its -fuzztime deadline with a bare "context
+      # deadline exceeded" and no failing input (go.dev/issue/75804, fixed in Go 1.27). A real
+      # finding always writes its input under testdata/fuzz; only that fails the suite.
+      if [[ $after -eq $before ]] && grep -q '^    context deadline exceeded$' /tmp/fuzz-$$.log \
+         && [[ $(grep -c -- '--- FAIL' /tmp/fuzz-$$.log) -eq 1 ]]; then
+        echo "  (ignored: Go's spurious deadline failure at the end of -fuzztime, no failing input written)"
+      else
+        cat /tmp/fuzz-$$.log; exit 1
+      fi
+    fi
     tail -n 1 /tmp/fuzz-$$.log
   done
 done
