@@ -30,9 +30,10 @@ for file in $(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./.cache
   for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$file" | awk '{print $2}'); do
     echo "fuzz $dir $target"
     corpus="$dir/testdata/fuzz/$target"
-    before=$(ls "$corpus" 2>/dev/null | wc -l)
+    count_inputs() { if [[ -d $corpus ]]; then find "$corpus" -type f | wc -l; else echo 0; fi; }
+    before=$(count_inputs)
     if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$dir" >/tmp/fuzz-$$.log 2>&1; then
-      after=$(ls "$corpus" 2>/dev/null | wc -l)
+      after=$(count_inputs)
       # Go 1.26's fuzz coordinator can fail a run at its -fuzztime deadline with a bare "context
       # deadline exceeded" and no failing input (go.dev/issue/75804, fixed in Go 1.27). A real
       # finding always writes its input under testdata/fuzz; only that fails the suite.
