@@ -260,20 +260,7 @@ func (g *Gitea) raw(w http.ResponseWriter, r *http.Request) {
 	if _, ok := g.auth(w, r, false); !ok {
 		return
 	}
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
-	var content []byte
-	found := false
-	if rp != nil {
-		ref := r.URL.Query().Get("ref")
-		if ref == "" {
-			ref = "main"
-		}
-		if files, ok := resolve(rp, ref); ok {
-			content, found = files[r.PathValue("path")]
-		}
-	}
-	g.mu.Unlock()
+	content, found := g.fileAt(r.PathValue("owner"), r.PathValue("repo"), r.URL.Query().Get("ref"), r.PathValue("path"))
 	if !found {
 		gtError(w, http.StatusNotFound, "file not found")
 		return

@@ -415,6 +415,26 @@ func resolve(rp *repo, ref string) (map[string][]byte, bool) {
 	return files, ok
 }
 
+// fileAt returns the content of path at ref (default "main") in owner/name,
+// and whether it exists there.
+func (c *core) fileAt(owner, name, ref, path string) ([]byte, bool) {
+	if ref == "" {
+		ref = "main"
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rp := c.repo(owner, name, false)
+	if rp == nil {
+		return nil, false
+	}
+	files, ok := resolve(rp, ref)
+	if !ok {
+		return nil, false
+	}
+	content, found := files[path]
+	return content, found
+}
+
 func (g *GitHub) contents(w http.ResponseWriter, r *http.Request) {
 	if _, ok := g.auth(w, r); !ok {
 		return
@@ -424,20 +444,7 @@ func (g *GitHub) contents(w http.ResponseWriter, r *http.Request) {
 		ghError(w, http.StatusNotAcceptable, "this fake serves file contents with the raw media type only")
 		return
 	}
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
-	var content []byte
-	found := false
-	if rp != nil {
-		ref := r.URL.Query().Get("ref")
-		if ref == "" {
-			ref = "main"
-		}
-		if files, ok := resolve(rp, ref); ok {
-			content, found = files[r.PathValue("path")]
-		}
-	}
-	g.mu.Unlock()
+	content, found := g.fileAt(r.PathValue("owner"), r.PathValue("repo"), r.URL.Query().Get("ref"), r.PathValue("path"))
 	if !found {
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
