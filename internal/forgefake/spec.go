@@ -274,47 +274,12 @@ func prune(raw []byte, keep []string) ([]byte, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
-	var paths map[string]json.RawMessage
-	if err := json.Unmarshal(doc["paths"], &paths); err != nil {
-		return nil, fmt.Errorf("paths: %w", err)
-	}
 	var comps map[string]map[string]json.RawMessage
 	if err := json.Unmarshal(doc["components"], &comps); err != nil {
 		return nil, fmt.Errorf("components: %w", err)
 	}
-	refRE := regexp.MustCompile(`"\$ref"\s*:\s*"#/components/([^/"]+)/([^"]+)"`)
-	kept := map[string]json.RawMessage{}
-	need := map[string]map[string]json.RawMessage{}
-	var queue [][]byte
-	for _, p := range keep {
-		v, ok := paths[p]
-		if !ok {
-			return nil, fmt.Errorf("path %s is not in the description", p)
-		}
-		kept[p] = v
-		queue = append(queue, v)
-	}
-	for len(queue) > 0 {
-		b := queue[0]
-		queue = queue[1:]
-		for _, m := range refRE.FindAllSubmatch(b, -1) {
-			kind, name := string(m[1]), strings.ReplaceAll(strings.ReplaceAll(string(m[2]), "~1", "/"), "~0", "~")
-			if need[kind] == nil {
-				need[kind] = map[string]json.RawMessage{}
-			}
-			if _, done := need[kind][name]; done {
-				continue
-			}
-			v, ok := comps[kind][name]
-			if !ok {
-				return nil, fmt.Errorf("dangling $ref #/components/%s/%s", kind, name)
-			}
-			need[kind][name] = v
-			queue = append(queue, v)
-		}
-	}
-	var err error
-	if doc["paths"], err = json.Marshal(kept); err != nil {
+	need, err := keepPaths(doc, keep, comps, regexp.MustCompile(`"\$ref"\s*:\s*"#/components/([^/"]+)/([^"]+)"`))
+	if err != nil {
 		return nil, err
 	}
 	if doc["components"], err = json.Marshal(need); err != nil {
@@ -333,10 +298,6 @@ func pruneSwagger2(raw []byte, keep []string) ([]byte, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
-	var paths map[string]json.RawMessage
-	if err := json.Unmarshal(doc["paths"], &paths); err != nil {
-		return nil, fmt.Errorf("paths: %w", err)
-	}
 	sections := map[string]map[string]json.RawMessage{}
 	for _, sec := range []string{"definitions", "responses", "parameters"} {
 		m := map[string]json.RawMessage{}
@@ -347,9 +308,32 @@ func pruneSwagger2(raw []byte, keep []string) ([]byte, error) {
 		}
 		sections[sec] = m
 	}
-	refRE := regexp.MustCompile(`"\$ref"\s*:\s*"#/(definitions|responses|parameters)/([^"]+)"`)
+	need, err := keepPaths(doc, keep, sections, regexp.MustCompile(`"\$ref"\s*:\s*"#/(definitions|responses|parameters)/([^"]+)"`))
+	if err != nil {
+		return nil, err
+	}
+	for sec, m := range need {
+		if doc[sec], err = json.Marshal(m); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(doc)
+}
+
+// keepPaths replaces doc's paths with only those in keep, and returns, for
+// every kind of sections, the entries those paths reference through refRE
+// (which captures the kind and the JSON-pointer-escaped name), transitively.
+// Every kind of sections is in the result, empty when nothing references it.
+func keepPaths(doc map[string]json.RawMessage, keep []string, sections map[string]map[string]json.RawMessage, refRE *regexp.Regexp) (map[string]map[string]json.RawMessage, error) {
+	var paths map[string]json.RawMessage
+	if err := json.Unmarshal(doc["paths"], &paths); err != nil {
+		return nil, fmt.Errorf("paths: %w", err)
+	}
 	kept := map[string]json.RawMessage{}
-	need := map[string]map[string]json.RawMessage{"definitions": {}, "responses": {}, "parameters": {}}
+	need := map[string]map[string]json.RawMessage{}
+	for kind := range sections {
+		need[kind] = map[string]json.RawMessage{}
+	}
 	var queue [][]byte
 	for _, p := range keep {
 		v, ok := paths[p]
@@ -363,28 +347,21 @@ func pruneSwagger2(raw []byte, keep []string) ([]byte, error) {
 		b := queue[0]
 		queue = queue[1:]
 		for _, m := range refRE.FindAllSubmatch(b, -1) {
-			sec, name := string(m[1]), string(m[2])
-			if _, done := need[sec][name]; done {
+			kind, name := string(m[1]), strings.ReplaceAll(strings.ReplaceAll(string(m[2]), "~1", "/"), "~0", "~")
+			if _, done := need[kind][name]; done {
 				continue
 			}
-			v, ok := sections[sec][name]
+			v, ok := sections[kind][name]
 			if !ok {
-				return nil, fmt.Errorf("dangling $ref #/%s/%s", sec, name)
+				return nil, fmt.Errorf("dangling $ref to %s %s", kind, name)
 			}
-			need[sec][name] = v
+			need[kind][name] = v
 			queue = append(queue, v)
 		}
 	}
 	var err error
-	if doc["paths"], err = json.Marshal(kept); err != nil {
-		return nil, err
-	}
-	for sec, m := range need {
-		if doc[sec], err = json.Marshal(m); err != nil {
-			return nil, err
-		}
-	}
-	return json.Marshal(doc)
+	doc["paths"], err = json.Marshal(kept)
+	return need, err
 }
 
 // route finds the operation of a request (method, path relative to the fake's
