@@ -223,6 +223,28 @@ func (c *core) PutFile(owner, name, branch, path string, content []byte) string 
 	return sha
 }
 
+// PutFileAt stores content at path in the commit sha, creating the
+// repository and the commit if needed, and moves no branch: for tests whose
+// events carry fixed commit SHAs (a PR's base and head, a push's after). A
+// nil content removes path, so PutFileAt(owner, name, sha, "", nil) creates
+// an empty commit that statuses can be set on.
+func (c *core) PutFileAt(owner, name, sha, path string, content []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.repo(owner, name, true)
+	files := r.commits[sha]
+	if files == nil {
+		files = map[string][]byte{}
+		r.commits[sha] = files
+	}
+	path = strings.TrimPrefix(path, "/")
+	if content == nil {
+		delete(files, path)
+	} else {
+		files[path] = append([]byte(nil), content...)
+	}
+}
+
 // DeleteFile commits the removal of path on branch and returns the new head.
 func (c *core) DeleteFile(owner, name, branch, path string) string {
 	return c.PutFile(owner, name, branch, path, nil)

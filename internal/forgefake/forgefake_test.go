@@ -176,6 +176,35 @@ func TestGitHubFake(t *testing.T) {
 			t.Errorf("head = %s, want %s", head, sha2)
 		}
 	})
+	t.Run("files at a fixed commit", func(t *testing.T) {
+		const fixed = "1111111111111111111111111111111111111111"
+		g.PutFileAt("acme", "app", fixed, "a.yml", []byte("pinned"))
+		g.PutFileAt("acme", "app", fixed, "b.yml", []byte("other"))
+		tests := []struct {
+			ref, path string
+			wantCode  int
+			wantBody  string
+		}{
+			{fixed, "a.yml", 200, "pinned"},
+			{fixed, "b.yml", 200, "other"},
+			{"main", "a.yml", 200, "two"}, // no branch moved
+			{"main", "b.yml", 404, ""},
+		}
+		for _, tt := range tests {
+			resp, b := do(t, "GET", base+"/contents/"+tt.path+"?ref="+tt.ref, "tok", "", "Accept", "application/vnd.github.raw+json")
+			if resp.StatusCode != tt.wantCode || (tt.wantCode == 200 && b != tt.wantBody) {
+				t.Errorf("%s@%s: %d %q, want %d %q", tt.path, tt.ref, resp.StatusCode, b, tt.wantCode, tt.wantBody)
+			}
+		}
+		const empty = "2222222222222222222222222222222222222222"
+		g.PutFileAt("acme", "app", empty, "", nil)
+		if resp, b := do(t, "POST", base+"/statuses/"+empty, "tok", `{"state":"success","context":"c"}`); resp.StatusCode != 201 {
+			t.Errorf("status on an empty fixed commit: %d %s", resp.StatusCode, b)
+		}
+		if st := g.Statuses("acme", "app", empty); len(st) != 1 || st[0].Context != "c" {
+			t.Errorf("statuses = %+v", st)
+		}
+	})
 	t.Run("link pagination", func(t *testing.T) {
 		tests := []struct {
 			query    string
