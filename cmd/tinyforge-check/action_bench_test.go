@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 )
 
 // BenchmarkActionRun measures a whole action run on a PR whose comment is already up to date
@@ -24,10 +26,10 @@ func BenchmarkActionRun(b *testing.B) {
 	}{{"drift/comments=0", e2eDrift, 0}, {"drift/comments=250", e2eDrift, 250}, {"in-sync/comments=0", e2eInSync, 0}} {
 		h := newHarness(b, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": tc.file})
-		h.forge.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
-		h.forge.setToken("other", "alice", false)
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		h.forge.AddToken("other", forgefake.Token{Login: "alice"})
 		for range tc.comments {
-			h.forge.createComment(7, "alice", "a comment from someone else")
+			h.forge.AddComment(h.owner, "r", 7, "alice", "a comment from someone else")
 		}
 		inputs := func() map[string]string {
 			return h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3"})
@@ -41,9 +43,9 @@ func BenchmarkActionRun(b *testing.B) {
 			c := &Command{Stdin: bytes.NewReader(nil), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{},
 				Getenv: func(k string) string { return env[k] },
 				Open:   func(name string) (fs.File, error) { return os.Open(name) }, Lstat: os.Lstat}
-			h.forge.resetLog()
+			h.forge.ResetRequests()
 			h.tf.resetLog()
-			writes := h.forge.writeCount()
+			writes := h.writeCount()
 			b.ReportAllocs()
 			for b.Loop() {
 				c.Stdout.(*bytes.Buffer).Reset()
@@ -51,10 +53,10 @@ func BenchmarkActionRun(b *testing.B) {
 					b.Fatalf("exit %d: %s", code, c.Stderr)
 				}
 			}
-			reqs := len(h.forge.requestLog()) + len(h.tf.requestLog())
+			reqs := len(h.requestLog()) + len(h.tf.requestLog())
 			b.ReportMetric(float64(reqs)/float64(b.N), "requests/op")
 			// The status is the only write of an unchanged rerun.
-			b.ReportMetric(float64(h.forge.writeCount()-writes)/float64(b.N), "writes/op")
+			b.ReportMetric(float64(h.writeCount()-writes)/float64(b.N), "writes/op")
 		})
 
 		b.Run(tc.name+"/binary", func(b *testing.B) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
@@ -56,13 +58,33 @@ func buildAction(tb testing.TB, dir string) string {
 	return out
 }
 
-// harness is one fake world: a forge, a Tinyforge and a workspace.
+// harness is one fake world: a forge (internal/forgefake, validated against the forge's API
+// description where one exists), a Tinyforge and a workspace.
 type harness struct {
 	t     testing.TB
 	bin   string
-	forge *fakeForge
+	kind  string   // github, gitea, gitlab
+	forge e2eForge // nil when a test brings its own forge
+	owner string   // the repository's owner on the forge; the repository is always "r"
 	tf    *fakeTinyforge
 	ws    string
+}
+
+// e2eForge is what the end-to-end tests use of a forgefake fake.
+type e2eForge interface {
+	URL() string
+	AddToken(token string, tk forgefake.Token)
+	PutFileAt(owner, name, sha, path string, content []byte)
+	AddComment(owner, name string, number int, author, body string) int64
+	Comments(owner, name string, number int) []forgefake.Comment
+	Statuses(owner, name, sha string) []forgefake.Status
+	Requests() []forgefake.Request
+	ResetRequests()
+}
+
+// e2eStatus is one commit status the forge stored, with the commit it is on.
+type e2eStatus struct {
+	SHA, State, Context, Description, TargetURL string
 }
 
 func webWorkload(tfURL string) tinyforge.Workload {
@@ -71,15 +93,74 @@ func webWorkload(tfURL string) tinyforge.Workload {
 }
 
 func newHarness(t testing.TB, bin, forgeKind string) *harness {
-	h := &harness{t: t, bin: bin, forge: newFakeForge(t, forgeKind), ws: t.TempDir()}
+	h := &harness{t: t, bin: bin, kind: forgeKind, owner: "o", ws: t.TempDir()}
+	readOnly := forgefake.Token{Login: "github-actions[bot]", ReadOnly: true}
+	switch forgeKind {
+	case "github":
+		h.forge = forgefake.NewGitHub(t, forgefake.Options{Spec: loopSpecs.GitHub(t)})
+		readOnly.Integration = true // a fork PR's job token: GET /user answers 403 too
+	case "gitea":
+		h.forge = forgefake.NewGitea(t, forgefake.Options{Spec: loopSpecs.Gitea(t)})
+	case "gitlab":
+		h.owner = "group/sub" // GitLab namespaces nest
+		h.forge = forgefake.NewGitLab(t, forgefake.Options{})
+	default:
+		t.Fatalf("unknown forge %q", forgeKind)
+	}
+	// The commits the events name exist, so statuses can be set on them.
+	for _, sha := range []string{e2eHead, e2eBase, e2ePush} {
+		h.forge.PutFileAt(h.owner, "r", sha, "", nil)
+	}
 	disabled := webWorkload("")
 	disabled.ID, disabled.Name, disabled.GitOps.Enabled = 4, "old", false
 	site := tinyforge.Workload{ID: 5, Name: "site", SourceType: "static", SourceConfig: json.RawMessage(e2eLiveSite),
 		GitOps: tinyforge.GitOpsSettings{Enabled: true, Path: ".tinyforge.yml"}}
 	h.tf = newFakeTinyforge(t, tfCanary, webWorkload(""), disabled, site)
-	h.forge.setToken(forgeCanary, botLogin, false)
-	h.forge.setToken(readOnlyTok, "", true)
+	h.forge.AddToken(forgeCanary, forgefake.Token{Login: botLogin})
+	h.forge.AddToken(readOnlyTok, readOnly)
 	return h
+}
+
+// setFile stores content at path in the commit sha of the repository.
+func (h *harness) setFile(sha, path, content string) {
+	h.forge.PutFileAt(h.owner, "r", sha, path, []byte(content))
+}
+
+// comments returns the comments on PR 7, oldest first.
+func (h *harness) comments() []forgefake.Comment {
+	return h.forge.Comments(h.owner, "r", 7)
+}
+
+// statuses returns the statuses on the events' commits (the only ones the forge accepts
+// statuses on), head, base then push, each oldest first.
+func (h *harness) statuses() []e2eStatus {
+	var out []e2eStatus
+	for _, sha := range []string{e2eHead, e2eBase, e2ePush} {
+		for _, st := range h.forge.Statuses(h.owner, "r", sha) {
+			out = append(out, e2eStatus{SHA: sha, State: st.State, Context: st.Context, Description: st.Description, TargetURL: st.TargetURL})
+		}
+	}
+	return out
+}
+
+// requestLog returns the forge requests since the last ResetRequests, as "METHOD /path".
+func (h *harness) requestLog() []string {
+	var out []string
+	for _, r := range h.forge.Requests() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+// writeCount returns how many forge requests since the last ResetRequests were not GETs.
+func (h *harness) writeCount() int {
+	n := 0
+	for _, r := range h.forge.Requests() {
+		if r.Method != http.MethodGet {
+			n++
+		}
+	}
+	return n
 }
 
 func (h *harness) writeWorkspace(files map[string]string) {
@@ -120,14 +201,14 @@ func (h *harness) env(event string, payload any, inputs map[string]string) map[s
 		"GITHUB_OUTPUT": filepath.Join(dir, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"),
 		"TINYFORGE_COMMENT_VERIFY_DELAY": "0s",
 	}
-	switch h.forge.kind {
+	switch h.kind {
 	case "github":
-		env["GITHUB_API_URL"] = h.forge.srv.URL
+		env["GITHUB_API_URL"] = h.forge.URL()
 		env["GITHUB_SERVER_URL"] = "https://github.test"
 	case "gitea":
 		env["GITEA_ACTIONS"] = "true"
-		env["GITHUB_SERVER_URL"] = h.forge.srv.URL
-		env["GITHUB_API_URL"] = h.forge.srv.URL + "/api/v1"
+		env["GITHUB_SERVER_URL"] = h.forge.URL()
+		env["GITHUB_API_URL"] = h.forge.URL() + "/api/v1"
 	}
 	defaults := map[string]string{"tinyforge-url": h.tf.srv.URL, "tinyforge-token": tfCanary, "workload": "web", "token": forgeCanary}
 	for k, v := range defaults {
@@ -223,10 +304,10 @@ func (h *harness) assertNoSecrets(res actionResult) {
 		places = append(places, k+"="+v)
 	}
 	if h.forge != nil {
-		for _, cm := range h.forge.prComments(7) {
+		for _, cm := range h.comments() {
 			places = append(places, cm.Body)
 		}
-		for _, st := range h.forge.allStatuses() {
+		for _, st := range h.statuses() {
 			places = append(places, st.Description, st.TargetURL)
 		}
 	}
@@ -292,17 +373,17 @@ func testActionGitHub(t *testing.T, bin string) {
 	t.Run("drift on a PR: status on the head, one comment, outputs and summary", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-		h.forge.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
 		if res.code != 0 {
 			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 		}
-		wantStatus := []fakeStatus{{SHA: e2eHead, State: "success", Context: "tinyforge/gitops",
+		wantStatus := []e2eStatus{{SHA: e2eHead, State: "success", Context: "tinyforge/gitops",
 			Description: "1 field differs from live: Sync required", TargetURL: pinned(h, e2eDrift, e2eHead)}}
-		if diff := cmp.Diff(wantStatus, h.forge.allStatuses()); diff != "" {
+		if diff := cmp.Diff(wantStatus, h.statuses()); diff != "" {
 			t.Errorf("statuses (-want +got):\n%s", diff)
 		}
-		cs := h.forge.prComments(7)
+		cs := h.comments()
 		if len(cs) != 1 || cs[0].Author != botLogin || !strings.HasPrefix(cs[0].Body, "<!-- tinyforge-check:tinyforge/gitops run=100 -->\n### ⚠️ Tinyforge GitOps: drift") {
 			t.Fatalf("comments = %+v", cs)
 		}
@@ -312,7 +393,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		wantOut := map[string]string{"verdict": "drift", "valid": "true", "drift": "true", "drift-count": "1",
 			"drift-json":  `[{"field":"deploy.port","repo_value":"9090","live_value":"8080"}]`,
 			"sync-url":    pinned(h, e2eDrift, e2eHead),
-			"comment-url": fmt.Sprintf("https://forge.test/o/r/pull/7#issuecomment-%d", cs[0].ID)}
+			"comment-url": fmt.Sprintf("%s/o/r/pull/7#issuecomment-%d", h.forge.URL(), cs[0].ID)}
 		if diff := cmp.Diff(wantOut, res.outputs); diff != "" {
 			t.Errorf("outputs (-want +got):\n%s", diff)
 		}
@@ -327,21 +408,21 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 
 		// A rerun with nothing new: no comment write, at most 5 requests in all.
-		h.forge.resetLog()
+		h.forge.ResetRequests()
 		h.tf.resetLog()
-		writes := h.forge.writeCount()
+		writes := h.writeCount()
 		res = h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
 		if res.code != 0 {
 			t.Fatalf("rerun exit %d: %s", res.code, res.stderr)
 		}
-		if got := h.forge.writeCount() - writes; got != 1 { // the status only
-			t.Errorf("rerun made %d writes, want 1 (the status): %q", got, h.forge.requestLog())
+		if got := h.writeCount() - writes; got != 1 { // the status only
+			t.Errorf("rerun made %d writes, want 1 (the status): %q", got, h.requestLog())
 		}
-		reqs := append(h.tf.requestLog(), h.forge.requestLog()...)
+		reqs := append(h.tf.requestLog(), h.requestLog()...)
 		if len(reqs) > 6 { // by name: list + get; by id it is 5
 			t.Errorf("rerun made %d requests: %q", len(reqs), reqs)
 		}
-		if len(h.forge.prComments(7)) != 1 {
+		if len(h.comments()) != 1 {
 			t.Errorf("rerun added a comment")
 		}
 	})
@@ -349,12 +430,12 @@ func testActionGitHub(t *testing.T, bin string) {
 	t.Run("rerun by id costs at most 5 requests; 250 comments cost 2 more pages", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-		h.forge.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		in := map[string]string{"workload": "3"}
 		if res := h.run(h.env("pull_request", prPayload("opened", false), in)); res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
-		h.forge.resetLog()
+		h.forge.ResetRequests()
 		h.tf.resetLog()
 		if res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3"})); res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
@@ -363,34 +444,34 @@ func testActionGitHub(t *testing.T, bin string) {
 		if diff := cmp.Diff(want, h.tf.requestLog()); diff != "" {
 			t.Errorf("tinyforge requests (-want +got):\n%s", diff)
 		}
-		if n := len(h.forge.requestLog()); n > 4 {
-			t.Errorf("forge requests = %d, want <= 4: %q", n, h.forge.requestLog())
+		if n := len(h.requestLog()); n > 4 {
+			t.Errorf("forge requests = %d, want <= 4: %q", n, h.requestLog())
 		}
 		// 250 comments by others before ours.
 		h2 := newHarness(t, bin, "github")
 		h2.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-		h2.forge.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
-		h2.forge.setToken("other-token", "alice", false)
+		h2.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		h2.forge.AddToken("other-token", forgefake.Token{Login: "alice"})
 		for i := range 250 {
-			h2.forge.createComment(7, "alice", fmt.Sprintf("comment %d", i))
+			h2.forge.AddComment(h2.owner, "r", 7, "alice", fmt.Sprintf("comment %d", i))
 		}
 		if res := h2.run(h2.env("pull_request", prPayload("opened", false), map[string]string{"workload": "3"})); res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
-		h2.forge.resetLog()
+		h2.forge.ResetRequests()
 		if res := h2.run(h2.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3"})); res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
 		pages := 0
-		for _, r := range h2.forge.requestLog() {
+		for _, r := range h2.requestLog() {
 			if r == "GET /repos/o/r/issues/7/comments" {
 				pages++
 			}
 		}
-		if pages != 3 || len(h2.forge.requestLog()) != 4+2 {
-			t.Errorf("with 251 comments: %d list pages, %d forge requests; want 3 and 6: %q", pages, len(h2.forge.requestLog()), h2.forge.requestLog())
+		if pages != 3 || len(h2.requestLog()) != 4+2 {
+			t.Errorf("with 251 comments: %d list pages, %d forge requests; want 3 and 6: %q", pages, len(h2.requestLog()), h2.requestLog())
 		}
-		if got := len(h2.forge.prComments(7)); got != 251 {
+		if got := len(h2.comments()); got != 251 {
 			t.Errorf("comments = %d, want 251", got)
 		}
 	})
@@ -398,36 +479,36 @@ func testActionGitHub(t *testing.T, bin string) {
 	t.Run("comment auto: no first comment in sync, a drift comment refreshed to in sync, then no write", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
-		h.forge.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		pr := func() map[string]string {
 			return h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3"})
 		}
 		res := h.run(pr())
-		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["comment-url"] != "" || h.forge.commentCount() != 0 {
-			t.Fatalf("in sync: exit %d outputs %v, %d comments", res.code, res.outputs, h.forge.commentCount())
+		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["comment-url"] != "" || len(h.comments()) != 0 {
+			t.Fatalf("in sync: exit %d outputs %v, %d comments", res.code, res.outputs, len(h.comments()))
 		}
-		if n := len(h.forge.requestLog()) + len(h.tf.requestLog()); n > 5 {
-			t.Errorf("in-sync run made %d requests: %q", n, h.forge.requestLog())
+		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 5 {
+			t.Errorf("in-sync run made %d requests: %q", n, h.requestLog())
 		}
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-		if res := h.run(pr()); res.code != 0 || h.forge.commentCount() != 1 {
-			t.Fatalf("drift: exit %d, %d comments", res.code, h.forge.commentCount())
+		if res := h.run(pr()); res.code != 0 || len(h.comments()) != 1 {
+			t.Fatalf("drift: exit %d, %d comments", res.code, len(h.comments()))
 		}
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
 		res = h.run(pr())
-		cs := h.forge.prComments(7)
+		cs := h.comments()
 		if res.code != 0 || len(cs) != 1 || !strings.Contains(cs[0].Body, "### ✅ Tinyforge GitOps: in sync") || res.outputs["comment-url"] == "" {
 			t.Fatalf("back in sync: exit %d, comments %+v, outputs %v", res.code, cs, res.outputs)
 		}
-		h.forge.resetLog()
+		h.forge.ResetRequests()
 		h.tf.resetLog()
-		writes := h.forge.writeCount()
+		writes := h.writeCount()
 		res = h.run(pr())
-		if got := h.forge.writeCount() - writes; res.code != 0 || got != 1 || res.outputs["comment-url"] != fmt.Sprintf("https://forge.test/o/r/pull/7#issuecomment-%d", cs[0].ID) {
+		if got := h.writeCount() - writes; res.code != 0 || got != 1 || res.outputs["comment-url"] != fmt.Sprintf("%s/o/r/pull/7#issuecomment-%d", h.forge.URL(), cs[0].ID) {
 			t.Errorf("unchanged in-sync rerun: exit %d, %d writes, outputs %v", res.code, got, res.outputs)
 		}
-		if n := len(h.forge.requestLog()) + len(h.tf.requestLog()); n > 5 {
-			t.Errorf("unchanged in-sync rerun made %d requests: %q", n, h.forge.requestLog())
+		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 5 {
+			t.Errorf("unchanged in-sync rerun made %d requests: %q", n, h.requestLog())
 		}
 	})
 
@@ -435,12 +516,12 @@ func testActionGitHub(t *testing.T, bin string) {
 		h := newHarness(t, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
 		newer := "<!-- tinyforge-check:tinyforge/gitops run=999 -->\nnewer report"
-		h.forge.createComment(7, botLogin, newer)
+		h.forge.AddComment(h.owner, "r", 7, botLogin, newer)
 		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
 		if res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
-		if cs := h.forge.prComments(7); len(cs) != 1 || cs[0].Body != newer {
+		if cs := h.comments(); len(cs) != 1 || cs[0].Body != newer {
 			t.Errorf("comments = %+v, want the newer run's untouched", cs)
 		}
 	})
@@ -452,12 +533,12 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 1 {
 			t.Fatalf("exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
 		}
-		want := []fakeStatus{{SHA: e2ePush, State: "failure", Context: "tinyforge/gitops",
+		want := []e2eStatus{{SHA: e2ePush, State: "failure", Context: "tinyforge/gitops",
 			Description: "1 field differs from live: Sync required", TargetURL: pinned(h, e2eDrift, e2ePush)}}
-		if diff := cmp.Diff(want, h.forge.allStatuses()); diff != "" {
+		if diff := cmp.Diff(want, h.statuses()); diff != "" {
 			t.Errorf("statuses (-want +got):\n%s", diff)
 		}
-		if h.forge.commentCount() != 0 {
+		if len(h.comments()) != 0 {
 			t.Errorf("a push wrote a comment")
 		}
 		if !strings.Contains(res.stdout, "\n  deploy.port: repo 9090, live 8080\n") {
@@ -472,7 +553,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["drift-json"] != "[]" {
 			t.Fatalf("exit %d, outputs %v\n%s", res.code, res.outputs, res.stderr)
 		}
-		if st := h.forge.allStatuses(); len(st) != 1 || st[0].State != "success" || st[0].Description != "In sync: 2 declared fields match live" {
+		if st := h.statuses(); len(st) != 1 || st[0].State != "success" || st[0].Description != "In sync: 2 declared fields match live" {
 			t.Errorf("statuses = %+v", st)
 		}
 	})
@@ -500,7 +581,7 @@ func testActionGitHub(t *testing.T, bin string) {
 				t.Errorf("stdout lacks plain line %q", l)
 			}
 		}
-		if st := h.forge.allStatuses(); len(st) != 1 || st[0].State != "failure" {
+		if st := h.statuses(); len(st) != 1 || st[0].State != "failure" {
 			t.Errorf("statuses = %+v", st)
 		}
 	})
@@ -524,7 +605,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 1 || res.outputs["verdict"] != "invalid" || !strings.Contains(res.stdout, "[not-regular-file]") {
 			t.Fatalf("exit %d outputs %v\nstdout %s\nstderr %s", res.code, res.outputs, res.stdout, res.stderr)
 		}
-		for _, c := range h.forge.prComments(7) {
+		for _, c := range h.comments() {
 			if strings.Contains(c.Body, "INPUT_") || strings.Contains(c.Body, "PATH=") {
 				t.Errorf("the comment carries the environment:\n%s", c.Body)
 			}
@@ -538,7 +619,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 0 || res.outputs["verdict"] != "disabled" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
 		}
-		if st := h.forge.allStatuses(); len(st) != 1 || st[0].State != "success" || !strings.Contains(st[0].Description, "disabled") {
+		if st := h.statuses(); len(st) != 1 || st[0].State != "success" || !strings.Contains(st[0].Description, "disabled") {
 			t.Errorf("statuses = %+v", st)
 		}
 	})
@@ -562,7 +643,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 0 || res.outputs["verdict"] != "skipped" || res.outputs["valid"] != "true" {
 			t.Fatalf("exit %d outputs %v\n%s\n%s", res.code, res.outputs, res.stdout, res.stderr)
 		}
-		if len(h.forge.allStatuses()) != 0 || len(h.forge.prComments(7)) != 0 {
+		if len(h.statuses()) != 0 || len(h.comments()) != 0 {
 			t.Errorf("a read-only token wrote something")
 		}
 		for _, want := range []string{"::notice title=tinyforge-check::drift not checked: no tinyforge-token (fork PRs get no secrets); linting only",
@@ -586,7 +667,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if !strings.Contains(res.stdout, "401") {
 			t.Errorf("401 not reported:\n%s", res.stdout)
 		}
-		if st := h.forge.allStatuses(); len(st) != 1 || st[0].State != "error" {
+		if st := h.statuses(); len(st) != 1 || st[0].State != "error" {
 			t.Errorf("statuses = %+v", st)
 		}
 		down := h.tf.srv.URL
@@ -607,7 +688,7 @@ func testActionGitHub(t *testing.T, bin string) {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
 		}
 		commandLines(t, res.stdout) // fails on any unexpected command
-		cs := h.forge.prComments(7)
+		cs := h.comments()
 		if len(cs) != 1 {
 			t.Fatalf("comments = %d", len(cs))
 		}
@@ -626,7 +707,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
-		cs := h.forge.prComments(7)
+		cs := h.comments()
 		if len(cs) != 1 || len([]rune(cs[0].Body)) >= 65536 || !strings.Contains(cs[0].Body, "too large to show here; it is in the job summary") {
 			t.Fatalf("comment: %d comments, %d chars", len(cs), len([]rune(cs[0].Body)))
 		}
@@ -638,8 +719,8 @@ func testActionGitHub(t *testing.T, bin string) {
 	t.Run("pull_request_target reads the PR head through the API", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync}) // the base branch checkout
-		h.forge.setFile(e2eHead, ".tinyforge.yml", e2eDrift)
-		h.forge.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		h.setFile(e2eHead, ".tinyforge.yml", e2eDrift)
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		res := h.run(h.env("pull_request_target", prPayload("opened", true), map[string]string{}))
 		if res.code != 0 || res.outputs["verdict"] != "drift" || res.outputs["sync-url"] != pinned(h, e2eDrift, e2eHead) {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
@@ -671,25 +752,25 @@ func testActionGitea(t *testing.T, bin string) {
 	t.Run("drift on a PR (synchronized): warning status and a comment", func(t *testing.T) {
 		h := newHarness(t, bin, "gitea")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-		h.forge.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		env := h.env("pull_request", prPayload("synchronized", false), map[string]string{})
 		env["GITHUB_SHA"] = e2eHead // Gitea sets the head on PRs
 		res := h.run(env)
 		if res.code != 0 || res.outputs["verdict"] != "drift" {
 			t.Fatalf("exit %d outputs %v\n%s\n%s", res.code, res.outputs, res.stdout, res.stderr)
 		}
-		if st := h.forge.allStatuses(); len(st) != 1 || st[0].State != "warning" || st[0].SHA != e2eHead {
+		if st := h.statuses(); len(st) != 1 || st[0].State != "warning" || st[0].SHA != e2eHead {
 			t.Errorf("statuses = %+v", st)
 		}
-		cs := h.forge.prComments(7)
+		cs := h.comments()
 		if len(cs) != 1 || cs[0].Author != botLogin || !strings.Contains(cs[0].Body, "changed by this PR") {
 			t.Fatalf("comments = %+v", cs)
 		}
-		writes := h.forge.writeCount()
+		writes := h.writeCount()
 		env2 := h.env("pull_request", prPayload("synchronized", false), map[string]string{})
 		env2["GITHUB_SHA"] = e2eHead
-		if res := h.run(env2); res.code != 0 || h.forge.writeCount()-writes != 1 {
-			t.Errorf("rerun: exit %d, %d writes, want 1 (the status)", res.code, h.forge.writeCount()-writes)
+		if res := h.run(env2); res.code != 0 || h.writeCount()-writes != 1 {
+			t.Errorf("rerun: exit %d, %d writes, want 1 (the status)", res.code, h.writeCount()-writes)
 		}
 	})
 
@@ -700,7 +781,7 @@ func testActionGitea(t *testing.T, bin string) {
 		if res.code != 0 || res.outputs["verdict"] != "in_sync" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
 		}
-		if st := h.forge.allStatuses(); len(st) != 1 || st[0].SHA != e2ePush || st[0].State != "success" {
+		if st := h.statuses(); len(st) != 1 || st[0].SHA != e2ePush || st[0].State != "success" {
 			t.Errorf("statuses = %+v", st)
 		}
 	})
@@ -712,7 +793,7 @@ func testActionGitea(t *testing.T, bin string) {
 		if res.code != 1 || res.outputs["verdict"] != "invalid" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
 		}
-		if !strings.Contains(res.stdout, "::error col=3,file=.tinyforge.yml,line=3,") || len(h.forge.allStatuses()) != 0 {
+		if !strings.Contains(res.stdout, "::error col=3,file=.tinyforge.yml,line=3,") || len(h.statuses()) != 0 {
 			t.Errorf("stdout:\n%s", res.stdout)
 		}
 	})
@@ -721,9 +802,9 @@ func testActionGitea(t *testing.T, bin string) {
 func testActionGitLab(t *testing.T, bin string) {
 	h := newHarness(t, bin, "gitlab")
 	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-	h.forge.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+	h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 	env := map[string]string{
-		"GITLAB_CI": "true", "CI_SERVER_URL": h.forge.srv.URL, "CI_PROJECT_PATH": "group/sub/r", "CI_PROJECT_DIR": h.ws,
+		"GITLAB_CI": "true", "CI_SERVER_URL": h.forge.URL(), "CI_PROJECT_PATH": "group/sub/r", "CI_PROJECT_DIR": h.ws,
 		"CI_COMMIT_SHA": e2eHead, "CI_PIPELINE_ID": "55", "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": e2eBase,
 		"CI_MERGE_REQUEST_PROJECT_ID": "9", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "9",
 		"TINYFORGE_URL": h.tf.srv.URL, "TINYFORGE_TOKEN": tfCanary, "TINYFORGE_WORKLOAD": "web", "GITLAB_TOKEN": forgeCanary,
@@ -736,12 +817,12 @@ func testActionGitLab(t *testing.T, bin string) {
 	if strings.Contains(res.stdout, "::add-mask::") {
 		t.Errorf("masks printed outside GitHub Actions:\n%s", res.stdout)
 	}
-	want := []fakeStatus{{SHA: e2eHead, State: "success", Context: "tinyforge/gitops", Description: "1 field differs from live: Sync required",
+	want := []e2eStatus{{SHA: e2eHead, State: "success", Context: "tinyforge/gitops", Description: "1 field differs from live: Sync required",
 		TargetURL: fmt.Sprintf("%s/apps/3?file=%s&commit=%s#gitops", h.tf.srv.URL, gitops.FileSHA([]byte(e2eDrift)), e2eHead)}}
-	if diff := cmp.Diff(want, h.forge.allStatuses()); diff != "" {
+	if diff := cmp.Diff(want, h.statuses()); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
-	cs := h.forge.prComments(7)
+	cs := h.comments()
 	if len(cs) != 1 || !strings.HasPrefix(cs[0].Body, "<!-- tinyforge-check:tinyforge/gitops run=55 -->\n") || !strings.Contains(cs[0].Body, "changed by this PR") {
 		t.Fatalf("notes = %+v", cs)
 	}
