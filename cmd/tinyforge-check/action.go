@@ -84,6 +84,9 @@ type actionConfig struct {
 	secretsForMasks []string
 }
 
+// env reads an environment variable without surrounding blanks (runners pad some values).
+func (c *Command) env(k string) string { return strings.TrimSpace(c.Getenv(k)) }
+
 // input returns an input's value: INPUT_<NAME> (hyphens kept, as runners set it, or as
 // underscores), else its fallback variable, trimmed.
 func (c *Command) input(name, fallback string) string {
@@ -92,7 +95,7 @@ func (c *Command) input(name, fallback string) string {
 		if k == "" {
 			continue
 		}
-		if v := strings.TrimSpace(c.Getenv(k)); v != "" {
+		if v := c.env(k); v != "" {
 			return v
 		}
 	}
@@ -183,12 +186,11 @@ func appendFile(path string, write func(io.Writer) error) error {
 // can be masked before the error is printed.
 func (c *Command) actionConfig() (actionConfig, error) {
 	var cfg actionConfig
-	get := func(k string) string { return strings.TrimSpace(c.Getenv(k)) }
-	cfg.githubActions = get("GITHUB_ACTIONS") == "true"
+	cfg.githubActions = c.env("GITHUB_ACTIONS") == "true"
 	switch {
-	case get("GITLAB_CI") == "true":
+	case c.env("GITLAB_CI") == "true":
 		cfg.forge = checker.ForgeGitLab
-	case get("FORGEJO_ACTIONS") == "true" || get("GITEA_ACTIONS") == "true":
+	case c.env("FORGEJO_ACTIONS") == "true" || c.env("GITEA_ACTIONS") == "true":
 		cfg.forge = checker.ForgeGitea
 	case cfg.githubActions:
 		cfg.forge = checker.ForgeGitHub
@@ -203,15 +205,15 @@ func (c *Command) actionConfig() (actionConfig, error) {
 		switch cfg.forge {
 		case checker.ForgeGitLab:
 			for _, k := range []string{"TINYFORGE_FORGE_TOKEN", "GITLAB_TOKEN"} {
-				if cfg.token = get(k); cfg.token != "" {
+				if cfg.token = c.env(k); cfg.token != "" {
 					break
 				}
 			}
 			if cfg.token == "" {
-				cfg.token, cfg.jobToken = get("CI_JOB_TOKEN"), true
+				cfg.token, cfg.jobToken = c.env("CI_JOB_TOKEN"), true
 			}
 		default:
-			cfg.token = get("GITHUB_TOKEN")
+			cfg.token = c.env("GITHUB_TOKEN")
 		}
 	}
 	for _, s := range []string{cfg.tinyforgeToken, cfg.token} {
@@ -242,7 +244,7 @@ func (c *Command) actionConfig() (actionConfig, error) {
 		in.StatusContext = checker.DefaultStatusContext
 	}
 	cfg.verifyDelay = 2 * time.Second
-	if d := get("TINYFORGE_COMMENT_VERIFY_DELAY"); d != "" {
+	if d := c.env("TINYFORGE_COMMENT_VERIFY_DELAY"); d != "" {
 		if cfg.verifyDelay, err = time.ParseDuration(d); err != nil || cfg.verifyDelay < 0 {
 			return cfg, fmt.Errorf("TINYFORGE_COMMENT_VERIFY_DELAY %q: use a Go duration such as 2s or 0s", d)
 		}
@@ -290,35 +292,34 @@ type eventPayload struct {
 
 // actionsEvent reads a GitHub or Gitea/Forgejo Actions run: repo, event payload, commit.
 func (c *Command) actionsEvent(cfg *actionConfig) error {
-	get := func(k string) string { return strings.TrimSpace(c.Getenv(k)) }
 	if cfg.forge == checker.ForgeGitea {
-		cfg.forgeURL = get("GITHUB_SERVER_URL")
+		cfg.forgeURL = c.env("GITHUB_SERVER_URL")
 		if cfg.forgeURL == "" {
 			return errors.New("GITHUB_SERVER_URL is empty: Gitea/Forgejo Actions set it to the forge's root URL")
 		}
 	} else {
-		cfg.forgeURL = get("GITHUB_API_URL")
+		cfg.forgeURL = c.env("GITHUB_API_URL")
 		if cfg.forgeURL == "" {
 			cfg.forgeURL = "https://api.github.com"
 		}
 	}
-	owner, repo, ok := strings.Cut(get("GITHUB_REPOSITORY"), "/")
+	owner, repo, ok := strings.Cut(c.env("GITHUB_REPOSITORY"), "/")
 	if !ok || owner == "" || repo == "" {
-		return fmt.Errorf("GITHUB_REPOSITORY %q is not owner/repo", get("GITHUB_REPOSITORY"))
+		return fmt.Errorf("GITHUB_REPOSITORY %q is not owner/repo", c.env("GITHUB_REPOSITORY"))
 	}
 	cfg.owner, cfg.repo = owner, repo
-	cfg.workspace = get("GITHUB_WORKSPACE")
-	cfg.outputPath, cfg.summaryPath = get("GITHUB_OUTPUT"), get("GITHUB_STEP_SUMMARY")
-	if id := get("GITHUB_RUN_ID"); id != "" {
+	cfg.workspace = c.env("GITHUB_WORKSPACE")
+	cfg.outputPath, cfg.summaryPath = c.env("GITHUB_OUTPUT"), c.env("GITHUB_STEP_SUMMARY")
+	if id := c.env("GITHUB_RUN_ID"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || n < 0 {
 			return fmt.Errorf("GITHUB_RUN_ID %q is not a run number", id)
 		}
 		cfg.in.RunID = n
 	}
-	name := get("GITHUB_EVENT_NAME")
+	name := c.env("GITHUB_EVENT_NAME")
 	var p eventPayload
-	if path := get("GITHUB_EVENT_PATH"); path != "" {
+	if path := c.env("GITHUB_EVENT_PATH"); path != "" {
 		data, err := c.readSpecFile(path, 25<<20)
 		if err != nil {
 			return fmt.Errorf("read the event payload: %w", err)
@@ -327,7 +328,7 @@ func (c *Command) actionsEvent(cfg *actionConfig) error {
 			return fmt.Errorf("the event payload %s cannot be read: %w", path, gitops.DescribeJSONError(err))
 		}
 	}
-	ev := checker.Event{Name: name, CommitSHA: get("GITHUB_SHA")}
+	ev := checker.Event{Name: name, CommitSHA: c.env("GITHUB_SHA")}
 	isPR := strings.HasPrefix(name, "pull_request")
 	if isPR {
 		if p.PullRequest == nil || p.PullRequest.Number <= 0 || p.PullRequest.Head.SHA == "" {
@@ -351,36 +352,35 @@ func (c *Command) actionsEvent(cfg *actionConfig) error {
 
 // gitlabEvent reads a GitLab CI job: project, merge request, commit.
 func (c *Command) gitlabEvent(cfg *actionConfig) error {
-	get := func(k string) string { return strings.TrimSpace(c.Getenv(k)) }
-	cfg.forgeURL = get("CI_SERVER_URL")
+	cfg.forgeURL = c.env("CI_SERVER_URL")
 	if cfg.forgeURL == "" {
 		return errors.New("CI_SERVER_URL is empty: GitLab CI sets it to the GitLab root URL")
 	}
-	path := get("CI_PROJECT_PATH")
+	path := c.env("CI_PROJECT_PATH")
 	i := strings.LastIndexByte(path, '/')
 	if i <= 0 || i == len(path)-1 {
 		return fmt.Errorf("CI_PROJECT_PATH %q is not group/project", path)
 	}
 	cfg.owner, cfg.repo = path[:i], path[i+1:]
-	cfg.workspace = get("CI_PROJECT_DIR")
-	if id := get("CI_PIPELINE_ID"); id != "" {
+	cfg.workspace = c.env("CI_PROJECT_DIR")
+	if id := c.env("CI_PIPELINE_ID"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || n < 0 {
 			return fmt.Errorf("CI_PIPELINE_ID %q is not a pipeline number", id)
 		}
 		cfg.in.RunID = n
 	}
-	ev := checker.Event{Name: checker.EventPush, CommitSHA: get("CI_COMMIT_SHA")}
+	ev := checker.Event{Name: checker.EventPush, CommitSHA: c.env("CI_COMMIT_SHA")}
 	if ev.CommitSHA == "" {
 		return errors.New("CI_COMMIT_SHA is empty: cannot tell which commit to report on")
 	}
-	if iid := get("CI_MERGE_REQUEST_IID"); iid != "" {
+	if iid := c.env("CI_MERGE_REQUEST_IID"); iid != "" {
 		n, err := strconv.Atoi(iid)
 		if err != nil || n <= 0 {
 			return fmt.Errorf("CI_MERGE_REQUEST_IID %q is not a merge request number", iid)
 		}
-		base := get("CI_MERGE_REQUEST_DIFF_BASE_SHA")
-		fork := get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != "" && get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != get("CI_MERGE_REQUEST_PROJECT_ID")
+		base := c.env("CI_MERGE_REQUEST_DIFF_BASE_SHA")
+		fork := c.env("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != "" && c.env("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != c.env("CI_MERGE_REQUEST_PROJECT_ID")
 		ev.Name = checker.EventMergeRequest
 		ev.PR = &checker.PullRequest{Number: n, HeadSHA: ev.CommitSHA, BaseSHA: base, Fork: fork}
 	}
