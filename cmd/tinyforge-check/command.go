@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"runtime"
-	"runtime/debug"
 	"strings"
 
+	"github.com/tinyforge/tinyforge-check/internal/buildinfo"
 	"github.com/tinyforge/tinyforge-check/schema"
 )
 
@@ -81,7 +80,7 @@ func (c *Command) Main(args []string) int {
 		fmt.Fprint(c.Stdout, mainUsage)
 		return ExitOK
 	case "version", "--version":
-		fmt.Fprintf(c.Stdout, "tinyforge-check %s (%s)\n", version(), runtime.Version())
+		fmt.Fprintln(c.Stdout, buildinfo.String("tinyforge-check"))
 		return ExitOK
 	}
 	run, ok := c.subcommands()[name]
@@ -101,14 +100,6 @@ func (c *Command) subcommands() map[string]func([]string) int {
 		"schema": c.runSchema,
 	}
 	return cmds
-}
-
-// version is the module version this binary was built from, or "devel".
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
 
 // newFlagSet returns a flag set that prints usage to stdout for --help and to stderr on error.

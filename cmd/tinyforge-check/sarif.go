@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/buildinfo"
 )
 
 // The subset of SARIF 2.1.0 that code scanning reads.
@@ -68,7 +69,7 @@ func sarifLog(results []fileResult) sarifDoc {
 		Tool: sarifTool{Driver: sarifDriver{
 			Name:           "tinyforge-check",
 			InformationURI: "https://github.com/tinyforge/tinyforge-check",
-			Version:        version(),
+			Version:        buildinfo.Version(),
 			Rules:          []sarifRule{},
 		}},
 		Results: []sarifResult{},

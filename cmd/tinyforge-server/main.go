@@ -5,6 +5,7 @@
 //	tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID]
 //	tinyforge-server token list --db PATH
 //	tinyforge-server token revoke --db PATH --id ID
+//	tinyforge-server version
 //
 // The key that encrypts repo access tokens comes from TINYFORGE_SECRET_KEY (base64 of 32 bytes)
 // or --secret-key-file; without one, serve refuses to start unless --dev.
@@ -27,6 +28,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/internal/buildinfo"
 	"github.com/tinyforge/tinyforge-check/providers"
 	"github.com/tinyforge/tinyforge-check/tinyforge/server"
 )
@@ -57,6 +59,7 @@ const usage = `usage:
   tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID]
   tinyforge-server token list --db PATH
   tinyforge-server token revoke --db PATH --id ID
+  tinyforge-server version
 `
 
 // run executes args and returns the exit code: 0 ok, 1 failure, 2 usage error.
@@ -74,6 +77,9 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return a.tokenList(ctx, args[2:])
 	case args[0] == "token" && len(args) > 1 && args[1] == "revoke":
 		return a.tokenRevoke(ctx, args[2:])
+	case args[0] == "version" || args[0] == "--version":
+		fmt.Fprintln(a.stdout, buildinfo.String("tinyforge-server"))
+		return 0
 	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
 		fmt.Fprint(a.stdout, usage)
 		return 0

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tinyforge/tinyforge-check/internal/buildinfo"
 )
 
 // newApp returns an app writing to buffers, with env as its environment.
@@ -197,5 +199,18 @@ func TestSyncFitsInWriteTimeout(t *testing.T) {
 	if lockWait+fetchTimeout+margin > writeTimeout {
 		t.Errorf("lock wait %s + fetch %s + %s margin exceeds the write timeout %s: a Sync could be applied after its client was cut off",
 			lockWait, fetchTimeout, margin, writeTimeout)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		a, out, errOut := newApp(nil)
+		if code := a.run(context.Background(), []string{arg}); code != 0 {
+			t.Errorf("run %s = %d, want 0; stderr %q", arg, code, errOut)
+		}
+		want := buildinfo.String("tinyforge-server") + "\n"
+		if out.String() != want {
+			t.Errorf("run %s printed %q, want %q", arg, out, want)
+		}
 	}
 }
