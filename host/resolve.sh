@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# resolve.sh finds the tinyforge-check binary for the composite action (host/action.yml) and
+# writes its path to the step output `path`. It never compiles on a release:
+#
+# - A release of the action has host/release.sha256 in its own tree: one SHA-256 line per
+#   binary, written by scripts/pin-release.sh in the release commit. The binary for this
+#   runner comes from the tool cache ($RUNNER_TOOL_CACHE/tinyforge-check/VERSION/ARCH/), else
+#   from a download (DOWNLOAD_URL/vVERSION/tinyforge-check_VERSION_OS_ARCH). Either way its
+#   SHA-256 must equal the committed one, or the step fails and the file is never run.
+# - Any other ref (no release.sha256) is a development ref: the binary is built from the action's
+#   own source when Go is on PATH, and the step says so; without Go it fails and says what to do.
+#
+# Environment: GITHUB_ACTION_PATH (this folder), GITHUB_OUTPUT, RUNNER_OS, RUNNER_ARCH,
+# RUNNER_TOOL_CACHE (optional), RUNNER_TEMP, TINYFORGE_DOWNLOAD_URL (the download-url input).
+# Needs bash, curl or wget, and sha256sum or shasum; nothing else beyond POSIX tools.
+set -euo pipefail
+
+tool=tinyforge-check
+here=${GITHUB_ACTION_PATH:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+sums="$here/release.sha256"
+tmp_root=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
+
+fail() { printf '::error title=tinyforge-check::%s\n' "$*"; exit 1; }
+note() { printf '::notice title=tinyforge-check::%s\n' "$*"; }
+say() { printf 'tinyforge-check: %s\n' "$*"; }
+
+output() {
+  if [[ -n ${GITHUB_OUTPUT:-} ]]; then printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"; fi
+  say "$1: $2"
+}
+
+# platform sets goos, goarch and cache_arch (the tool cache's name for the arch) for this runner.
+platform() {
+  local os=${RUNNER_OS:-$(uname -s)} arch=${RUNNER_ARCH:-$(uname -m)}
+  case $os in
+    Linux | linux) goos=linux ;;
+    macOS | Darwin | darwin) goos=darwin ;;
+    Windows | windows | MINGW* | MSYS*)
+      fail "host runners on Windows are not supported: run the tinyforge-check CLI from the release's windows zip, or use a Linux or macOS runner" ;;
+    *) fail "unsupported runner OS '$os': host/action.yml runs on Linux and macOS" ;;
+  esac
+  case $arch in
+    X64 | x86_64 | amd64) goarch=amd64 cache_arch=x64 ;;
+    ARM64 | aarch64 | arm64) goarch=arm64 cache_arch=arm64 ;;
+    *) fail "unsupported runner architecture '$arch': releases have amd64 (X64) and arm64 (ARM64) binaries" ;;
+  esac
+}
+
+sha256_of() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
+  elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d' ' -f1
+  else fail "neither sha256sum nor shasum is on PATH: the download cannot be verified"
+  fi
+}
+
+download() { # url file
+  if command -v curl >/dev/null 2>&1; then
+    curl --fail --silent --show-error --location --retry 3 --connect-timeout 10 --max-time 120 -o "$2" "$1"
+  elif command -v wget >/dev/null 2>&1; then
+    wget --quiet --tries=3 --timeout=30 -O "$2" "$1"
+  else
+    fail "neither curl nor wget is on PATH: cannot download $1"
+  fi
+}
+
+release() {
+  platform
+  # Every line is "<64 hex>  tinyforge-check_<version>_<os>_<arch>"; all name one version.
+  local line version="" want="" name
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ -z $line ]] && continue
+    if [[ ! $line =~ ^([0-9a-f]{64})\ [\ *]${tool}_([0-9A-Za-z.+-]+)_(linux|darwin)_(amd64|arm64)$ ]]; then
+      fail "host/release.sha256 has a malformed line: $line"
+    fi
+    if [[ -n $version && ${BASH_REMATCH[2]} != "$version" ]]; then
+      fail "host/release.sha256 names two versions, $version and ${BASH_REMATCH[2]}"
+    fi
+    version=${BASH_REMATCH[2]}
+    if [[ ${BASH_REMATCH[3]} == "$goos" && ${BASH_REMATCH[4]} == "$goarch" ]]; then want=${BASH_REMATCH[1]}; fi
+  done <"$sums"
+  [[ -n $version ]] || fail "host/release.sha256 is empty"
+  [[ -n $want ]] || fail "release $version has no binary for $goos/$goarch"
+  name="${tool}_${version}_${goos}_${goarch}"
+
+  local dir file
+  if [[ -n ${RUNNER_TOOL_CACHE:-} ]]; then
+    dir="$RUNNER_TOOL_CACHE/$tool/$version/$cache_arch"
+  else
+    dir="$tmp_root/$tool-$version-$cache_arch"
+  fi
+  file="$dir/$tool"
+
+  if [[ -f $file ]]; then
+    if [[ $(sha256_of "$file") == "$want" ]]; then
+      output path "$file"
+      output source cache
+      return
+    fi
+    note "the cached $file does not match host/release.sha256; downloading it again"
+    rm -f "$file" "$dir.complete"
+  fi
+
+  local base=${TINYFORGE_DOWNLOAD_URL:-}
+  base=${base:-https://github.com/tinyforge/tinyforge-check/releases/download}
+  local url="${base%/}/v$version/$name" part
+  mkdir -p "$dir"
+  part=$(mktemp "$dir/.$tool.XXXXXX")
+  trap 'rm -f "$part"' EXIT
+  say "downloading $url"
+  download "$url" "$part" || fail "could not download $url; set the download-url input to a mirror of the release if this runner cannot reach it"
+  local got
+  got=$(sha256_of "$part")
+  if [[ $got != "$want" ]]; then
+    rm -f "$part"
+    fail "checksum mismatch for $url: got sha256 $got, host/release.sha256 of this action says $want. The file was deleted and not run; check the mirror (download-url)"
+  fi
+  chmod 0755 "$part"
+  mv -f "$part" "$file"
+  trap - EXIT
+  touch "$dir.complete" # the tool cache's marker of a complete entry
+  output path "$file"
+  output source download
+}
+
+development() {
+  local root out
+  root=$(cd "$here/.." && pwd)
+  if ! command -v go >/dev/null 2>&1; then
+    fail "this ref of tinyforge-check is not a release (no host/release.sha256), so it would have to be built from source, and Go is not on PATH. Use a release, e.g. uses: tinyforge/tinyforge-check/host@v1, or install Go before this step"
+  fi
+  [[ -f $root/go.mod && -d $root/cmd/$tool ]] || fail "no release.sha256 and no source at $root: this checkout of the action is incomplete"
+  out="$tmp_root/$tool-dev-$$/$tool"
+  note "this ref of tinyforge-check is not a release (no host/release.sha256): building it from source with $(go version | cut -d' ' -f3)"
+  (cd "$root" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$out" "./cmd/$tool") \
+    || fail "go build of the action's source failed; use a release, e.g. uses: tinyforge/tinyforge-check/host@v1"
+  output path "$out"
+  output source build
+}
+
+if [[ -f $sums ]]; then release; else development; fi

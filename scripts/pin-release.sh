@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# pin-release.sh VERSION CHECKSUMS turns the current tree into the release commit's tree of
+# VERSION (e.g. 1.2.3, no leading v), so that no job that uses the action at that tag compiles:
+#
+# - action.yml runs the prebuilt image docker://ghcr.io/tinyforge/tinyforge-check:vVERSION
+#   instead of building Dockerfile;
+# - host/release.sha256 holds the SHA-256 of each Linux and macOS binary of that version, taken
+#   from CHECKSUMS (GoReleaser's dist/checksums.txt of the same release run). The composite
+#   action checks every download and cached binary against these committed sums, never against
+#   sums fetched from where the binary came from.
+#
+# The release workflow (.github/workflows/release.yml) runs it after GoReleaser has published,
+# commits the result on top of the tagged commit and moves the tags to that commit
+# (docs/releasing.md). It changes files only; it never commits or pushes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ $# -ne 2 ]]; then
+  echo "usage: scripts/pin-release.sh VERSION CHECKSUMS   (e.g. 1.2.3 dist/checksums.txt)" >&2
+  exit 2
+fi
+version=${1#v}
+checksums=$2
+if [[ ! $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$ ]]; then
+  echo "pin-release: '$1' is not a version like 1.2.3 or 1.2.3-rc.1" >&2
+  exit 2
+fi
+[[ -f $checksums ]] || { echo "pin-release: no checksums file at $checksums; run goreleaser first" >&2; exit 1; }
+
+sums=host/release.sha256
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+for goos in linux darwin; do
+  for goarch in amd64 arm64; do
+    name="tinyforge-check_${version}_${goos}_${goarch}"
+    line=$(awk -v n="$name" '$2 == n || $2 == "*" n { print $1 "  " n }' "$checksums")
+    if [[ ! $line =~ ^[0-9a-f]{64}\ \ $name$ ]]; then
+      echo "pin-release: $checksums has no SHA-256 for $name (is it the checksums of release $version?)" >&2
+      exit 1
+    fi
+    echo "$line" >>"$tmp"
+  done
+done
+mv "$tmp" "$sums"
+trap - EXIT
+
+image="docker://ghcr.io/tinyforge/tinyforge-check:v$version"
+if ! grep -qE '^  image: ' action.yml; then
+  echo "pin-release: action.yml has no runs.image line to pin" >&2
+  exit 1
+fi
+sed -i.bak -E "s#^  image: .*#  image: $image#" action.yml && rm -f action.yml.bak
+echo "pin-release: action.yml runs $image; $sums has $(wc -l <"$sums") binaries of $version" >&2
