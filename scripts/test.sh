@@ -12,6 +12,21 @@ step() { printf '\n==> %s\n' "$*"; }
 step "dependencies"
 bash scripts/deps.sh
 
+step "pinned tools (built once per version into ${TINYFORGE_TOOLS:-~/.cache/tinyforge-check/tools})"
+tools_bin=$(bash scripts/tools.sh)
+export TINYFORGE_TOOLS_BIN=$tools_bin
+
+step "actionlint: .github/workflows and the example workflows"
+"$tools_bin/actionlint" .github/workflows/*.yml $(ls examples/*.yml | grep -v '/gitlab-ci.yml$')
+
+step "goreleaser check and a snapshot release (nothing published)"
+"$tools_bin/goreleaser" check
+"$tools_bin/goreleaser" release --snapshot --clean --skip=docker >/tmp/goreleaser-$$.log 2>&1 \
+  || { cat /tmp/goreleaser-$$.log; exit 1; }
+tail -n 3 /tmp/goreleaser-$$.log
+(cd dist && ls -1 && cat checksums.txt)
+export TINYFORGE_DIST=$PWD/dist
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
 if [[ -n $unformatted ]]; then

@@ -123,6 +123,53 @@ func TestDockerfileStructure(t *testing.T) {
 	}
 }
 
+// TestReleaseDockerfileStructure: the release image copies GoReleaser's binary for the target
+// platform onto scratch with the CA bundle; it compiles nothing and runs nothing.
+func TestReleaseDockerfileStructure(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile.release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := parseDockerfile(t, string(data))
+	if len(stages) != 2 {
+		t.Fatalf("want 2 stages (a CA bundle source and scratch), got %d", len(stages))
+	}
+	certs, final := stages[0], stages[1]
+	if !regexp.MustCompile(`^--platform=\$BUILDPLATFORM alpine:3\.\d+ AS certs$`).MatchString(certs.from) {
+		t.Errorf("first stage FROM %q: want a pinned alpine on the build platform named certs", certs.from)
+	}
+	if final.from != "scratch" {
+		t.Errorf("final stage FROM %q, want scratch", final.from)
+	}
+	for _, st := range stages {
+		for _, ins := range st.instructions {
+			if strings.HasPrefix(ins, "RUN ") {
+				t.Errorf("stage %q runs %q: the release image must only copy prebuilt files", st.from, ins)
+			}
+		}
+	}
+	want := []string{
+		"ARG TARGETPLATFORM",
+		"COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+		"COPY $TARGETPLATFORM/tinyforge-check /tinyforge-check",
+		`ENTRYPOINT ["/tinyforge-check"]`,
+		`CMD ["action"]`,
+	}
+	if diff := cmp.Diff(want, final.instructions); diff != "" {
+		t.Errorf("final stage (-want +got):\n%s", diff)
+	}
+	// Its ENTRYPOINT and CMD are the development Dockerfile's: the two images behave alike.
+	dev, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	devStages := parseDockerfile(t, string(dev))
+	devFinal := devStages[len(devStages)-1].instructions
+	if diff := cmp.Diff(devFinal[len(devFinal)-2:], final.instructions[len(final.instructions)-2:]); diff != "" {
+		t.Errorf("ENTRYPOINT/CMD differ between Dockerfile and Dockerfile.release (-dev +release):\n%s", diff)
+	}
+}
+
 // actionMetadata is the part of action.yml the tests check.
 type actionMetadata struct {
 	Name     string `yaml:"name"`
@@ -203,8 +250,19 @@ func TestActionMetadata(t *testing.T) {
 	if diff := cmp.Diff(wantOutputs, outputs, sortStrings); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
-	if md.Runs.Using != "docker" || md.Runs.Image != "Dockerfile" || !cmp.Equal(md.Runs.Args, []string{"action"}) {
-		t.Errorf("runs = %+v, want docker Dockerfile [action]", md.Runs)
+	// A development ref builds Dockerfile; a release commit (scripts/pin-release.sh) runs the
+	// prebuilt image of the version whose binaries host/release.sha256 commits to, so that no
+	// job compiles on a release.
+	wantImage := "Dockerfile"
+	if sums, err := os.ReadFile(filepath.Join(repoRoot(t), "host", "release.sha256")); err == nil {
+		m := regexp.MustCompile(`  tinyforge-check_([^_]+)_linux_amd64\n`).FindSubmatch(sums)
+		if m == nil {
+			t.Fatalf("host/release.sha256 has no linux_amd64 line:\n%s", sums)
+		}
+		wantImage = "docker://ghcr.io/tinyforge/tinyforge-check:v" + string(m[1])
+	}
+	if md.Runs.Using != "docker" || md.Runs.Image != wantImage || !cmp.Equal(md.Runs.Args, []string{"action"}) {
+		t.Errorf("runs = %+v, want docker %s [action]", md.Runs, wantImage)
 	}
 	if md.Name == "" || md.Branding.Icon == "" || md.Branding.Color == "" {
 		t.Errorf("name or branding missing: %+v", md)
@@ -257,13 +315,15 @@ func TestExamplesAndDocs(t *testing.T) {
 			steps, _ := j.(map[string]any)["steps"].([]any)
 			for _, s := range steps {
 				step, _ := s.(map[string]any)
-				if u, _ := step["uses"].(string); !strings.Contains(u, "tinyforge-check") {
+				u, _ := step["uses"].(string)
+				if !strings.Contains(u, "tinyforge-check") {
 					continue
 				}
 				uses++
 				with, _ := step["with"].(map[string]any)
 				for k := range with {
-					if !inputs[k] {
+					// download-url is an input of the composite action (host/action.yml) only.
+					if !inputs[k] && !(k == "download-url" && strings.Contains(u, "tinyforge-check/host@")) {
 						t.Errorf("%s: input %q does not exist", p, k)
 					}
 				}

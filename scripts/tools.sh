@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# tools.sh builds the pinned external tools that CI needs from the Go module proxy and caches each
+# binary by name and version outside the clone, so that a rerun on the same machine builds nothing:
+#
+#   goreleaser v2.15.1   release config check and snapshot build (issue: ship prebuilt releases)
+#   actionlint v1.7.12   lints .github/workflows/ and examples/
+#   act        v0.2.89   runs host/action.yml through a real workflow runner, host mode
+#   gitea      v1.26.0   a real forge on loopback for the provider and action tests
+#
+# Usage: bash scripts/tools.sh [NAME...]   (no names: all of them)
+# Prints nothing but progress on stderr; the binaries land in $TINYFORGE_TOOLS/bin/NAME-VERSION and
+# a symlink $TINYFORGE_TOOLS/bin/NAME points at the pinned version.
+# TINYFORGE_TOOLS defaults to ~/.cache/tinyforge-check/tools.
+set -euo pipefail
+export PATH="/usr/local/go/bin:$PATH"
+
+tools=${TINYFORGE_TOOLS:-$HOME/.cache/tinyforge-check/tools}
+bin="$tools/bin"
+mkdir -p "$bin"
+
+GORELEASER_VERSION=v2.15.1
+ACTIONLINT_VERSION=v1.7.12
+ACT_VERSION=v0.2.89
+GITEA_VERSION=v1.26.0
+
+log() { printf 'tools: %s\n' "$*" >&2; }
+
+# have NAME VERSION: true when the pinned binary is already cached.
+have() { [[ -x "$bin/$1-$2" ]]; }
+
+# link NAME VERSION points the unversioned name at the pinned binary.
+link() { ln -sfn "$1-$2" "$bin/$1"; }
+
+# goinstall NAME VERSION MODULE builds MODULE@VERSION with go install into a private GOBIN.
+goinstall() {
+  local name=$1 version=$2 module=$3
+  if have "$name" "$version"; then link "$name" "$version"; return; fi
+  log "building $name $version (go install $module@$version)"
+  local start=$SECONDS tmp
+  tmp=$(mktemp -d)
+  CGO_ENABLED=0 GOBIN="$tmp" go install "$module@$version"
+  mv "$tmp/$(basename "${module%%/v[0-9]*}")" "$bin/$name-$version"
+  rmdir "$tmp"
+  link "$name" "$version"
+  log "built $name $version in $((SECONDS - start)) s"
+}
+
+# gitea is built inside its module directory: its go.mod has replace directives, which
+# go install refuses. The tags give it SQLite; templates and assets are read from the module
+# directory at run time (see GITEA_MODULE_DIR below), so no bindata step is needed.
+gitea() {
+  local version=$GITEA_VERSION
+  local dir
+  dir=$(go mod download -json "code.gitea.io/gitea@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d $dir ]] || { log "go mod download gave no directory for code.gitea.io/gitea@$version"; exit 1; }
+  echo "$dir" >"$tools/gitea-$version.moduledir"
+  if have gitea "$version"; then link gitea "$version"; return; fi
+  log "building gitea $version in $dir (about 8 minutes on 2 cores)"
+  local start=$SECONDS
+  (cd "$dir" && CGO_ENABLED=1 GOFLAGS=-mod=mod go build -trimpath \
+      -tags 'sqlite sqlite_unlock_notify' \
+      -ldflags "-s -w -X main.Version=${version#v}" \
+      -o "$bin/gitea-$version.tmp" .)
+  mv "$bin/gitea-$version.tmp" "$bin/gitea-$version"
+  link gitea "$version"
+  log "built gitea $version in $((SECONDS - start)) s"
+}
+
+want=("$@")
+((${#want[@]})) || want=(actionlint goreleaser act gitea)
+for t in "${want[@]}"; do
+  case $t in
+    goreleaser) goinstall goreleaser "$GORELEASER_VERSION" github.com/goreleaser/goreleaser/v2 ;;
+    actionlint) goinstall actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
+    act) goinstall act "$ACT_VERSION" github.com/nektos/act ;;
+    gitea) gitea ;;
+    *) log "unknown tool $t (want goreleaser, actionlint, act or gitea)"; exit 2 ;;
+  esac
+done
+echo "$bin"
