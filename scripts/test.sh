@@ -36,8 +36,16 @@ fi
 step "go vet"
 go vet ./...
 
-step "go test -race"
-go test -race -count=1 -timeout 20m ./...
+step "go test -race (every package but e2e)"
+go test -race -count=1 -timeout 20m $(go list ./... | grep -v '/e2e$')
+
+step "e2e: a real Gitea 1.26, act in host mode and the reference server, all on 127.0.0.1"
+e2e_start=$SECONDS
+if ! go test -count=1 -timeout 20m -v ./e2e/ >/tmp/e2e-$$.log 2>&1; then
+  cat /tmp/e2e-$$.log; exit 1
+fi
+grep -E '^(--- |ok|PASS|FAIL)|took|kept' /tmp/e2e-$$.log || true
+echo "e2e took $((SECONDS - e2e_start)) s"
 
 step "fuzz smoke ($FUZZTIME per target)"
 for file in $(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./.cache/' | sort); do
