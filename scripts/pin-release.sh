@@ -30,7 +30,7 @@ fi
 sums=host/release.sha256
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
-for goos in linux darwin; do
+for goos in darwin linux; do
   for goarch in amd64 arm64; do
     name="tinyforge-check_${version}_${goos}_${goarch}"
     line=$(awk -v n="$name" '$2 == n || $2 == "*" n { print $1 "  " n }' "$checksums")
