@@ -410,6 +410,16 @@ func TestResolveRelease(t *testing.T) {
 		}
 	})
 
+	t.Run("Gitea's runner spells the platform in lower case", func(t *testing.T) {
+		r := newRelease(t, version, bin)
+		e := env(r, t.TempDir(), safePath)
+		e["RUNNER_OS"], e["RUNNER_ARCH"] = runtime.GOOS, runtime.GOARCH // linux, amd64
+		st := resolve(t, r.action, e)
+		if st.code != 0 || st.outputs["source"] != "download" {
+			t.Fatalf("RUNNER_OS=%s RUNNER_ARCH=%s: exit %d, outputs %v:\n%s", runtime.GOOS, runtime.GOARCH, st.code, st.outputs, st.stdout)
+		}
+	})
+
 	t.Run("no tool cache: a private folder under RUNNER_TEMP", func(t *testing.T) {
 		r := newRelease(t, version, bin)
 		st := resolve(t, r.action, env(r, "", safePath))
