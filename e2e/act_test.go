@@ -231,7 +231,11 @@ func TestActionUnderActOnGitea(t *testing.T) {
 	secrets := map[string]string{"TINYFORGE_TOKEN": srv.viewerToken, "GITEA_BOT_TOKEN": f.botToken}
 	run := func(runID int, action string, content string, failOn string, secrets map[string]string) actResult {
 		t.Helper()
-		return runAct(t, action, cache, actJob{event: "pull_request", payload: prEvent(t, f, map[int]string{1: "opened"}[runID]+map[bool]string{true: "synchronized"}[runID > 1]),
+		word := "synchronized" // Gitea's spelling for a push to the PR
+		if runID == 1 {
+			word = "opened"
+		}
+		return runAct(t, action, cache, actJob{event: "pull_request", payload: prEvent(t, f, word),
 			workflow: checkWorkflow(srv.url, downloadURL, failOn), workspace: map[string]string{".tinyforge.yml": content},
 			env: giteaRunnerEnv(f, runID), secrets: secrets})
 	}
