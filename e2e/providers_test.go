@@ -134,6 +134,15 @@ func TestGiteaStickyComment(t *testing.T) {
 		}
 		g.must(t, tokenAuth(human), "POST", fmt.Sprintf("/repos/%s/%s/issues/%d/comments", f.owner.user, f.repo, f.number), map[string]any{"body": body}, http.StatusCreated, nil)
 	}
+	// The body limit: Gitea keeps far more than GitHub's 65,536 characters (the providers cap
+	// bodies at providers.MaxCommentBody themselves, so a comment reads the same everywhere).
+	huge := strings.Repeat("y", 200000)
+	g.must(t, tokenAuth(human), "POST", fmt.Sprintf("/repos/%s/%s/issues/%d/comments", f.owner.user, f.repo, f.number), map[string]any{"body": huge}, http.StatusCreated, nil)
+	for _, c := range g.comments(t, tokenAuth(human), f.owner.user, f.repo, f.number) {
+		if strings.HasPrefix(c.Body, "yyy") && len(c.Body) != len(huge) {
+			t.Errorf("Gitea kept %d of %d comment characters", len(c.Body), len(huge))
+		}
+	}
 	req := providers.CommentRequest{Number: f.number, Context: "tinyforge/gitops", RunID: 10, Body: "drift: 1 field"}
 	res, err := p.UpsertComment(ctx, f.owner.user, f.repo, req)
 	if err != nil || res.Action != providers.CommentCreated || !strings.HasPrefix(res.URL, g.url+"/") {

@@ -148,7 +148,7 @@ func TestInterfaceEqualsDockerAction(t *testing.T) {
 type release struct {
 	version  string
 	bin      []byte // the real binary for this machine, stamped with version
-	served   []byte // what the server answers for this machine's file (bin unless tampered)
+	served   []byte // what the server answers for this machine's file (bin unless tampered); set once, before the server starts
 	action   string // the action's root; host/ holds action.yml, resolve.sh and release.sha256
 	server   *httptest.Server
 	requests atomic.Int32
@@ -183,11 +183,15 @@ func fileName(version, goos, goarch string) string {
 	return fmt.Sprintf("tinyforge-check_%s_%s_%s", version, goos, goarch)
 }
 
-// newRelease serves bin as this machine's file of version, and lays out an action tree whose
-// committed sums are the true ones for this machine (and made-up ones for the others).
-func newRelease(t *testing.T, version string, bin []byte) *release {
+// newRelease serves bin as this machine's file of version (or served instead, when it is not
+// nil: a tampered release), and lays out an action tree whose committed sums are the true ones
+// for this machine (and made-up ones for the others).
+func newRelease(t *testing.T, version string, bin, served []byte) *release {
 	t.Helper()
-	r := &release{version: version, bin: bin, served: bin, action: t.TempDir()}
+	if served == nil {
+		served = bin
+	}
+	r := &release{version: version, bin: bin, served: served, action: t.TempDir()}
 	mine := fileName(version, runtime.GOOS, runtime.GOARCH)
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
@@ -329,7 +333,7 @@ func TestResolveRelease(t *testing.T) {
 	cacheArch := map[string]string{"amd64": "x64", "arm64": "arm64"}[runtime.GOARCH]
 
 	t.Run("good sums: downloaded, verified, cached and run; go never called", func(t *testing.T) {
-		r := newRelease(t, version, bin)
+		r := newRelease(t, version, bin, nil)
 		cache := t.TempDir()
 		st := resolve(t, r.action, env(r, cache, tripwire+":"+safePath))
 		if st.code != 0 {
@@ -363,9 +367,8 @@ func TestResolveRelease(t *testing.T) {
 	})
 
 	t.Run("tampered binary: the step fails and the file never runs", func(t *testing.T) {
-		r := newRelease(t, version, bin)
 		ran := filepath.Join(t.TempDir(), "tampered-binary-ran")
-		r.served = []byte("#!/bin/sh\ntouch '" + ran + "'\n")
+		r := newRelease(t, version, bin, []byte("#!/bin/sh\ntouch '"+ran+"'\n"))
 		cache := t.TempDir()
 		st := resolve(t, r.action, env(r, cache, safePath))
 		if st.code == 0 {
@@ -388,7 +391,7 @@ func TestResolveRelease(t *testing.T) {
 	})
 
 	t.Run("a poisoned cache entry is replaced, never run", func(t *testing.T) {
-		r := newRelease(t, version, bin)
+		r := newRelease(t, version, bin, nil)
 		cache := t.TempDir()
 		dir := filepath.Join(cache, "tinyforge-check", version, cacheArch)
 		ran := filepath.Join(t.TempDir(), "poisoned-cache-ran")
@@ -411,7 +414,7 @@ func TestResolveRelease(t *testing.T) {
 	})
 
 	t.Run("Gitea's runner spells the platform in lower case", func(t *testing.T) {
-		r := newRelease(t, version, bin)
+		r := newRelease(t, version, bin, nil)
 		e := env(r, t.TempDir(), safePath)
 		e["RUNNER_OS"], e["RUNNER_ARCH"] = runtime.GOOS, runtime.GOARCH // linux, amd64
 		st := resolve(t, r.action, e)
@@ -421,7 +424,7 @@ func TestResolveRelease(t *testing.T) {
 	})
 
 	t.Run("no tool cache: a private folder under RUNNER_TEMP", func(t *testing.T) {
-		r := newRelease(t, version, bin)
+		r := newRelease(t, version, bin, nil)
 		st := resolve(t, r.action, env(r, "", safePath))
 		if st.code != 0 || st.outputs["source"] != "download" {
 			t.Fatalf("exit %d, outputs %v:\n%s", st.code, st.outputs, st.stdout)
@@ -432,7 +435,7 @@ func TestResolveRelease(t *testing.T) {
 	})
 
 	t.Run("an unreachable mirror fails and says how to fix it", func(t *testing.T) {
-		r := newRelease(t, version, bin)
+		r := newRelease(t, version, bin, nil)
 		e := env(r, t.TempDir(), safePath)
 		e["TINYFORGE_DOWNLOAD_URL"] = r.server.URL + "/nowhere"
 		st := resolve(t, r.action, e)
@@ -442,7 +445,7 @@ func TestResolveRelease(t *testing.T) {
 	})
 
 	t.Run("Windows and unknown architectures are refused with a reason", func(t *testing.T) {
-		r := newRelease(t, version, bin)
+		r := newRelease(t, version, bin, nil)
 		for _, tc := range []struct{ os, arch, want string }{
 			{"Windows", runnerArch, "host runners on Windows are not supported"},
 			{runnerOS, "ARM", "unsupported runner architecture 'ARM'"},
@@ -460,7 +463,7 @@ func TestResolveRelease(t *testing.T) {
 	})
 
 	t.Run("malformed committed sums are refused before any download", func(t *testing.T) {
-		r := newRelease(t, version, bin)
+		r := newRelease(t, version, bin, nil)
 		sums := filepath.Join(r.action, "host", "release.sha256")
 		if err := os.WriteFile(sums, []byte("deadbeef  tinyforge-check_1.2.3_linux_amd64\n"), 0o644); err != nil {
 			t.Fatal(err)

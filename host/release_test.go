@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -197,9 +198,12 @@ func TestGoReleaserSnapshot(t *testing.T) {
 	if code, out := pin(t, tree, meta.Version, checksums); code != 0 {
 		t.Fatalf("pin-release: exit %d: %s", code, out)
 	}
+	var mu sync.Mutex
 	var requests []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		requests = append(requests, r.URL.Path)
+		mu.Unlock()
 		name, ok := strings.CutPrefix(r.URL.Path, "/v"+meta.Version+"/")
 		if p, known := byName[name]; ok && known {
 			http.ServeFile(w, r, p)
@@ -218,6 +222,8 @@ func TestGoReleaserSnapshot(t *testing.T) {
 		t.Fatalf("resolve: exit %d, outputs %v:\n%s", st.code, st.outputs, st.stdout)
 	}
 	wantReq := []string{"/v" + meta.Version + "/" + fileName(meta.Version, runtime.GOOS, runtime.GOARCH)}
+	mu.Lock()
+	defer mu.Unlock()
 	if diff := cmp.Diff(wantReq, requests); diff != "" {
 		t.Errorf("requests to the release server (-want +got):\n%s", diff)
 	}

@@ -46,6 +46,10 @@ type Token struct {
 	// Integration makes GET /user answer 403 "Resource not accessible by
 	// integration" (GitHub's job token; Login should be github-actions[bot]).
 	Integration bool
+	// CannotSetStatus makes commit statuses answer 403 while comments still work: Gitea's
+	// job token on a fork PR, under pull_request and pull_request_target alike (recorded from
+	// Gitea 1.26; Login should be gitea-actions). Gitea fake only.
+	CannotSetStatus bool
 }
 
 // Comment is a PR/MR comment held by a fake.
