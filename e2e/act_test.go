@@ -33,7 +33,7 @@ func actionTree(t *testing.T) (dir, downloadURL string, downloads *atomic.Int32)
 	}
 	dir = t.TempDir()
 	for _, f := range []string{"action.yml", "host/action.yml", "host/resolve.sh"} {
-		data, err := os.ReadFile(filepath.Join(repoRoot(), f))
+		data, err := os.ReadFile(filepath.Join(w.root, f))
 		if err != nil {
 			t.Fatal(err)
 		}

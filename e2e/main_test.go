@@ -15,10 +15,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 )
 
 // world is what TestMain started for the whole package; nil when the tools are missing.
 type world struct {
+	root   string // the module root
 	tools  string // the folder with act, gitea, ...
 	gitea  *gitea
 	bins   string // tinyforge-check (stamped e2eVersion) and tinyforge-server, built once
@@ -40,6 +43,10 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(tmp)
 		w.tmp = tmp
+		if w.root, err = testenv.FindModuleRoot(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		w.tools = toolsBin()
 		if missing := missingTools(w.tools, "gitea", "act"); missing != "" {
 			w.failed = missing
@@ -100,19 +107,13 @@ func missingTools(dir string, names ...string) string {
 	return strings.Join(missing, " and ") + " not found in " + dir
 }
 
-// repoRoot is the module root, one level above this package.
-func repoRoot() string {
-	root, _ := filepath.Abs("..")
-	return root
-}
-
 // buildBinaries builds both commands as the release does (static, stamped).
 func buildBinaries(dir string) error {
 	for _, cmd := range []string{"tinyforge-check", "tinyforge-server"} {
 		c := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
 			"-ldflags=-s -w -X github.com/tinyforge/tinyforge-check/internal/buildinfo.stamped="+e2eVersion,
 			"-o", filepath.Join(dir, cmd), "./cmd/"+cmd)
-		c.Dir = repoRoot()
+		c.Dir = w.root
 		c.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := c.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %v\n%s", cmd, err, out)

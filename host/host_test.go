@@ -19,17 +19,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
-)
 
-// repoRoot is the module root, one level above this folder.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
+)
 
 // metadata is the part of an action.yml that the tests compare.
 type metadata struct {
@@ -79,7 +71,7 @@ var hostOnlyInputs = []string{"download-url"}
 // tinyforge-check/host@v1 without touching its with: or its use of outputs.
 func TestInterfaceEqualsDockerAction(t *testing.T) {
 	t.Parallel()
-	docker := readMetadata(t, filepath.Join(repoRoot(t), "action.yml"))
+	docker := readMetadata(t, filepath.Join(testenv.ModuleRoot(t), "action.yml"))
 	host := readMetadata(t, "action.yml")
 	if host.Runs.Using != "composite" {
 		t.Fatalf("host/action.yml runs.using = %q, want composite", host.Runs.Using)
@@ -161,7 +153,7 @@ func buildBinary(t *testing.T, version string) []byte {
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
 		"-ldflags=-s -w -X github.com/tinyforge/tinyforge-check/internal/buildinfo.stamped="+version,
 		"-o", out, "./cmd/tinyforge-check")
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testenv.ModuleRoot(t)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
@@ -479,7 +471,7 @@ func TestResolveRelease(t *testing.T) {
 // own source, with a notice, or the step fails and says what to do when Go is missing.
 func TestResolveDevelopment(t *testing.T) {
 	runnerOS, runnerArch := runnerPlatform(t)
-	root := repoRoot(t)
+	root := testenv.ModuleRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "host", "release.sha256")); err == nil {
 		t.Skip("this tree is a release commit (host/release.sha256 exists); TestResolveRelease covers it")
 	}

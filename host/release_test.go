@@ -13,13 +13,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 )
 
 // copyTree copies the files a release commit touches (and resolve.sh needs) from the repo into
 // a fresh folder, and returns it.
 func copyTree(t *testing.T) string {
 	t.Helper()
-	root, dst := repoRoot(t), t.TempDir()
+	root, dst := testenv.ModuleRoot(t), t.TempDir()
 	for _, f := range []string{"action.yml", "host/action.yml", "host/resolve.sh", "scripts/pin-release.sh"} {
 		data, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
@@ -134,7 +136,7 @@ func TestGoReleaserSnapshot(t *testing.T) {
 		t.Skip("set TINYFORGE_DIST to a GoReleaser snapshot (goreleaser release --snapshot --clean --skip=docker; TINYFORGE_DIST=$PWD/dist); .ci/run does")
 	}
 	if !filepath.IsAbs(dist) {
-		dist = filepath.Join(repoRoot(t), dist)
+		dist = filepath.Join(testenv.ModuleRoot(t), dist)
 	}
 	runnerOS, runnerArch := runnerPlatform(t)
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
@@ -51,7 +52,7 @@ func buildAction(tb testing.TB, dir string) string {
 	}
 	line = strings.Replace(line, "-o /out/tinyforge-check", "-o "+out, 1)
 	cmd := exec.Command("sh", "-c", line)
-	cmd.Dir = repoRoot(tb)
+	cmd.Dir = testenv.ModuleRoot(tb)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("%s: %v\n%s", line, err, b)
 	}

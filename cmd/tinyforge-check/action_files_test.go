@@ -11,17 +11,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tinyforge/tinyforge-check/checker"
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 )
-
-// repoRoot is the module root, two levels above this package.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
 
 // dockerStage is one FROM ... block of a Dockerfile.
 type dockerStage struct {
@@ -66,7 +57,7 @@ func parseDockerfile(t testing.TB, text string) []dockerStage {
 // end-to-end tests build the binary exactly as the image does.
 func dockerBuildCommand(t testing.TB) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile"))
+	data, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +73,7 @@ func dockerBuildCommand(t testing.TB) string {
 }
 
 func TestDockerfileStructure(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile"))
+	data, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +117,7 @@ func TestDockerfileStructure(t *testing.T) {
 // TestReleaseDockerfileStructure: the release image copies GoReleaser's binary for the target
 // platform onto scratch with the CA bundle; it compiles nothing and runs nothing.
 func TestReleaseDockerfileStructure(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile.release"))
+	data, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "Dockerfile.release"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +150,7 @@ func TestReleaseDockerfileStructure(t *testing.T) {
 		t.Errorf("final stage (-want +got):\n%s", diff)
 	}
 	// Its ENTRYPOINT and CMD are the development Dockerfile's: the two images behave alike.
-	dev, err := os.ReadFile(filepath.Join(repoRoot(t), "Dockerfile"))
+	dev, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +183,7 @@ type actionMetadata struct {
 }
 
 func TestActionMetadata(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "action.yml"))
+	data, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "action.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +245,7 @@ func TestActionMetadata(t *testing.T) {
 	// prebuilt image of the version whose binaries host/release.sha256 commits to, so that no
 	// job compiles on a release.
 	wantImage := "Dockerfile"
-	if sums, err := os.ReadFile(filepath.Join(repoRoot(t), "host", "release.sha256")); err == nil {
+	if sums, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "host", "release.sha256")); err == nil {
 		m := regexp.MustCompile(`  tinyforge-check_([^_]+)_linux_amd64\n`).FindSubmatch(sums)
 		if m == nil {
 			t.Fatalf("host/release.sha256 has no linux_amd64 line:\n%s", sums)
@@ -273,7 +264,7 @@ func TestActionMetadata(t *testing.T) {
 // the GitLab example sets only variables the binary reads, and that docs/action.md documents
 // every input and output.
 func TestExamplesAndDocs(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.ModuleRoot(t)
 	inputs := map[string]bool{}
 	fallbacks := map[string]bool{"TINYFORGE_FORGE_TOKEN": true, "GITLAB_TOKEN": true, "TINYFORGE_COMMENT_VERIFY_DELAY": true}
 	for _, in := range actionInputs() {

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 )
 
 // BrowserTarget is a running panel the real-browser scenario drives: this package's test runs
@@ -49,25 +50,6 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// moduleRoot is the directory holding go.mod, where the gitignored screenshots/ folder lives.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
 // RunBrowserScenario drives headless Chromium through the panel: a viewer signs in from a PR
 // comment's link and sees no buttons; an admin signs in, a screenshot of every status is
 // saved, the Sync goes through the confirm dialog and the live config changes; a changed file
@@ -75,7 +57,7 @@ func moduleRoot(t *testing.T) string {
 func RunBrowserScenario(t *testing.T, bt BrowserTarget) {
 	t.Helper()
 	bin := chromiumPath(t)
-	shots := filepath.Join(moduleRoot(t), "screenshots")
+	shots := filepath.Join(testenv.ModuleRoot(t), "screenshots")
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
