@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +24,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 )
 
 // GitHubSpecEnv names the environment variable that may point at GitHub's
@@ -87,25 +88,6 @@ type Spec struct {
 // fakeHost is the host the validator pretends requests were sent to.
 const fakeHost = "forgefake.test"
 
-// ModuleRoot finds the directory holding go.mod, walking up from the working
-// directory (tests run in their package directory).
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory: run from inside the module")
-		}
-		dir = parent
-	}
-}
-
 // GitHubSpecPath returns the path of GitHub's OpenAPI description: the
 // TINYFORGE_GITHUB_OPENAPI environment variable, else the cache filled by
 // scripts/fetch-openapi.sh under the module root.
@@ -113,7 +95,7 @@ func GitHubSpecPath() (string, error) {
 	if p := os.Getenv(GitHubSpecEnv); p != "" {
 		return p, nil
 	}
-	root, err := ModuleRoot()
+	root, err := testenv.FindModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -236,7 +218,7 @@ func PrunedGitHubSpec(path string) ([]byte, error) {
 	abs, _ := filepath.Abs(path)
 	key := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d\x00%s", abs, fi.Size(), fi.ModTime().UnixNano(), strings.Join(GitHubPaths(), ","))))
 	cacheDir := ""
-	if root, err := ModuleRoot(); err == nil {
+	if root, err := testenv.FindModuleRoot(); err == nil {
 		cacheDir = filepath.Join(root, ".cache", "octokit-openapi", "pruned")
 	}
 	cacheFile := filepath.Join(cacheDir, "api.github.com-"+hex.EncodeToString(key[:8])+".json")
@@ -490,7 +472,7 @@ func (s *Specs) GitHub(t testing.TB) *Spec {
 func (s *Specs) Gitea(t testing.TB) *Spec {
 	t.Helper()
 	s.gtOnce.Do(func() {
-		root, err := ModuleRoot()
+		root, err := testenv.FindModuleRoot()
 		if err != nil {
 			s.gtErr = err
 			return

@@ -1,5 +1,5 @@
 // Package testenv holds what several packages' tests need about the checkout they run in.
-// Only tests import it.
+// Only tests and test fakes (internal/forgefake) import it.
 package testenv
 
 import (
