@@ -1,15 +1,21 @@
 package forgefake
 
 import (
+	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 )
 
 var specs Specs
@@ -349,5 +355,44 @@ func TestMissingGitHubSpecNamesTheScript(t *testing.T) {
 	t.Setenv(GitHubSpecEnv, "/elsewhere/api.github.com.json")
 	if p, err := GitHubSpecPath(); err != nil || p != "/elsewhere/api.github.com.json" {
 		t.Errorf("GitHubSpecPath() = %q, %v; want the environment's path", p, err)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite providers/testdata/api.github.com.pruned.json from the fetched @octokit/openapi")
+
+// TestCommittedGitHubSpec keeps the committed pruned description equal to pruning the full
+// description of the pinned @octokit/openapi (fetched by scripts/fetch-openapi.sh, which .ci/run
+// runs), so the conformance tests of a plain clone check against what GitHub publishes.
+func TestCommittedGitHubSpec(t *testing.T) {
+	full, err := GitHubSpecPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(full); err != nil {
+		msg := "the full GitHub description is not fetched (" + err.Error() + "): run scripts/fetch-openapi.sh to compare the committed pruned copy with it"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	want, err := PrunedGitHubSpec(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed := filepath.Join(testenv.ModuleRoot(t), GitHubSpecPruned)
+	if *update {
+		if err := os.WriteFile(committed, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(committed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from pruning %s: run go test ./internal/forgefake -run TestCommittedGitHubSpec -update", GitHubSpecPruned, full)
+	}
+	if _, err := LoadPrunedGitHubSpec(committed); err != nil {
+		t.Errorf("the committed description does not load: %v", err)
 	}
 }
