@@ -127,6 +127,14 @@ type CommentUpserter interface {
 	UpsertComment(ctx context.Context, req CommentRequest) (CommentResult, error)
 }
 
+// CommentPrefetcher is what a CommentUpserter may also offer: start reading the PR's comments
+// (and whatever else its upsert reads first, such as the token's identity) at once, without
+// waiting, so that those reads share the first round with the Tinyforge and file reads and the
+// later UpsertComment of the same PR starts writing. expected is PullRequest.Comments.
+type CommentPrefetcher interface {
+	PrefetchComments(ctx context.Context, number, expected int)
+}
+
 // Checker runs checks. Every dependency may be nil: without Live the run is lint only (verdict
 // skipped), without Status or Comments nothing is written, without Files a pull_request_target
 // run cannot read the PR's file (verdict error) and a PR's base column says "(unavailable)".
@@ -176,6 +184,9 @@ type PullRequest struct {
 	BaseSHA string
 	// Fork reports whether the head lives in another repository.
 	Fork bool
+	// Comments is how many comments the event payload says the PR has (pull_request.comments
+	// on GitHub and Gitea); 0 when unknown. It lets the comment pages be read in parallel.
+	Comments int
 }
 
 // Inputs are one run's settings, already read from the environment by the caller.

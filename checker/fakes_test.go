@@ -5,17 +5,25 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // fakeLive is an in-memory Tinyforge: workloads by id, with an optional error for every call.
 type fakeLive struct {
 	workloads []*Workload
 	err       error
+	mu        sync.Mutex // the checker reads concurrently
 	calls     []string
 }
 
+func (f *fakeLive) record(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+}
+
 func (f *fakeLive) GetWorkload(_ context.Context, id int64) (*Workload, error) {
-	f.calls = append(f.calls, fmt.Sprintf("get %d", id))
+	f.record(fmt.Sprintf("get %d", id))
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -29,7 +37,7 @@ func (f *fakeLive) GetWorkload(_ context.Context, id int64) (*Workload, error) {
 }
 
 func (f *fakeLive) FindWorkload(_ context.Context, name string) (int64, error) {
-	f.calls = append(f.calls, "find "+name)
+	f.record("find " + name)
 	if f.err != nil {
 		return 0, f.err
 	}
@@ -45,11 +53,14 @@ func (f *fakeLive) FindWorkload(_ context.Context, name string) (int64, error) {
 type fakeFiles struct {
 	files map[string]string
 	err   error
+	mu    sync.Mutex // the checker reads concurrently
 	calls []string
 }
 
 func (f *fakeFiles) ReadFile(_ context.Context, ref, path string) ([]byte, error) {
+	f.mu.Lock()
 	f.calls = append(f.calls, ref+":"+path)
+	f.mu.Unlock()
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -64,6 +75,8 @@ func (f *fakeFiles) ReadFile(_ context.Context, ref, path string) ([]byte, error
 }
 
 func (f *fakeFiles) sortedCalls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	c := append([]string(nil), f.calls...)
 	sort.Strings(c)
 	return c

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
@@ -181,6 +182,10 @@ func (c *Checker) Run(ctx context.Context, in Inputs) (*Report, error) {
 		in.StatusContext = DefaultStatusContext
 	}
 	r := &Report{Event: in.Event, StatusContext: in.StatusContext, FailOn: in.FailOn, Forge: in.Forge}
+	// Reads started ahead of need and never used (a speculative file read when Tinyforge names
+	// another path) end with the run.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	c.evaluate(ctx, in, r)
 	redactReport(r, in.Secrets)
 	c.publish(ctx, in, r)
@@ -208,8 +213,27 @@ func redactReport(r *Report, secrets []string) {
 	}
 }
 
-// evaluate fills the report's verdict, file, diagnostics and drift.
-func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
+// evaluate fills the report's verdict, file, diagnostics and drift. Every read it needs starts
+// in one round: the workload, this branch's file and the base branch's file at the path the
+// inputs imply, and (through CommentPrefetcher) the PR's comments. Only when Tinyforge names
+// another GitOps path are the files read once more, at that path.
+func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) *fileReads {
+	files := &fileReads{files: c.Files}
+	guess := in.Path
+	if guess == "" {
+		guess = gitops.DefaultPath
+	}
+	pr := in.Event.PR
+	if pr != nil && c.Comments != nil && in.Comment != CommentNever {
+		if p, ok := c.Comments.(CommentPrefetcher); ok {
+			p.PrefetchComments(ctx, pr.Number, pr.Comments)
+		}
+	}
+	head := c.startHead(ctx, in.Event, guess, files)
+	if pr != nil && pr.BaseSHA != "" {
+		files.start(ctx, pr.BaseSHA, guess)
+	}
+
 	var w *Workload
 	liveFailed := false
 	if c.Live != nil {
@@ -255,8 +279,14 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 	if r.Path == "" {
 		r.Path = gitops.DefaultPath
 	}
+	if r.Path != guess { // Tinyforge syncs another file: read that one (one more round)
+		head = c.startHead(ctx, in.Event, r.Path, files)
+		if pr != nil && pr.BaseSHA != "" {
+			files.start(ctx, pr.BaseSHA, r.Path)
+		}
+	}
 
-	data, err := c.readHead(ctx, in.Event, r.Path)
+	data, err := head.wait(ctx)
 	switch {
 	case errors.Is(err, ErrFileNotFound):
 	case errors.Is(err, ErrFileTooLarge):
@@ -271,7 +301,7 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 			r.Verdict = VerdictError
 			r.Reason = fmt.Sprintf("could not read %s: %v", r.Path, err)
 		}
-		return
+		return files
 	default:
 		r.File = data
 		r.FileSHA = gitops.FileSHA(data)
@@ -287,36 +317,36 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 
 	switch {
 	case r.Verdict != "":
-		return // error from Tinyforge, or a source type that cannot use GitOps
+		return files // error from Tinyforge, or a source type that cannot use GitOps
 	case r.Diagnostics.HasErrors():
 		r.Verdict = VerdictInvalid
 		r.Reason = fmt.Sprintf("%s has %s", r.Path, plural(len(r.Diagnostics.Errors()), "error", "errors"))
-		return
+		return files
 	case w != nil && !w.GitOpsEnabled:
 		r.Verdict = VerdictDisabled
 		r.Reason = "GitOps is disabled for this workload in Tinyforge: the file is not read, so there is nothing to compare"
-		return
+		return files
 	case r.File == nil:
 		r.Verdict = VerdictNoFile
 		r.Reason = fmt.Sprintf("there is no %s at this commit", r.Path)
-		if pr := in.Event.PR; pr != nil && pr.BaseSHA != "" && c.Files != nil {
-			if _, err := c.Files.ReadFile(ctx, pr.BaseSHA, r.Path); err == nil {
+		if pr != nil && pr.BaseSHA != "" && c.Files != nil {
+			if _, err := files.start(ctx, pr.BaseSHA, r.Path).wait(ctx); err == nil {
 				r.BaseHasFile = true
 				r.Reason = fmt.Sprintf("this PR removes %s", r.Path)
 			}
 		}
-		return
+		return files
 	case liveFailed || w == nil:
 		r.Verdict = VerdictSkipped
 		r.Reason = "the file is valid; drift was not checked because there are no Tinyforge credentials"
-		return
+		return files
 	}
 
 	comps, err := gitops.Compare(spec, r.SourceType, w.SourceConfig)
 	if err != nil {
 		r.Verdict = VerdictError
 		r.Reason = fmt.Sprintf("could not compare with the live config: %v", err)
-		return
+		return files
 	}
 	for _, cp := range comps {
 		if !cp.Equal {
@@ -328,12 +358,13 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 	} else {
 		r.Sync = &SyncPreview{Valid: true}
 	}
-	r.Rows = c.rows(ctx, in.Event, r, comps, w)
+	r.Rows = c.rows(ctx, in.Event, r, comps, w, files)
 	if len(r.Drift) > 0 {
 		r.Verdict = VerdictDrift
 	} else {
 		r.Verdict = VerdictInSync
 	}
+	return files
 }
 
 // resolveWorkload finds the workload by id, then by name.
@@ -354,22 +385,78 @@ func (c *Checker) resolveWorkload(ctx context.Context, ref string) (*Workload, e
 	return c.Live.GetWorkload(ctx, id)
 }
 
-// readHead reads this branch's file: through the forge API at the PR head under
+// startHead starts reading this branch's file: through the forge API at the PR head under
 // pull_request_target (never the PR's code), else from the workspace checkout.
-func (c *Checker) readHead(ctx context.Context, ev Event, path string) ([]byte, error) {
+func (c *Checker) startHead(ctx context.Context, ev Event, path string, files *fileReads) *fileRead {
 	if ev.Name == EventPullRequestTarget {
 		if c.Files == nil || ev.PR == nil || ev.PR.HeadSHA == "" {
-			return nil, errors.New("pull_request_target needs the forge API and the PR head commit to read the PR's file: give the token input")
+			return doneRead(nil, errors.New("pull_request_target needs the forge API and the PR head commit to read the PR's file: give the token input"))
 		}
-		return c.Files.ReadFile(ctx, ev.PR.HeadSHA, path)
+		return files.start(ctx, ev.PR.HeadSHA, path)
 	}
 	if c.Workspace != nil {
-		return readWorkspace(c.Workspace, path)
+		return doneRead(readWorkspace(c.Workspace, path))
 	}
 	if c.Files != nil && ev.CommitSHA != "" {
-		return c.Files.ReadFile(ctx, ev.CommitSHA, path)
+		return files.start(ctx, ev.CommitSHA, path)
 	}
-	return nil, errors.New("no workspace and no forge API to read the file from: check out the repo first")
+	return doneRead(nil, errors.New("no workspace and no forge API to read the file from: check out the repo first"))
+}
+
+// fileRead is one file read started ahead of its use; done is closed when data and err are set.
+type fileRead struct {
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+// doneRead is a fileRead that has already finished.
+func doneRead(data []byte, err error) *fileRead {
+	fr := &fileRead{done: make(chan struct{}), data: data, err: err}
+	close(fr.done)
+	return fr
+}
+
+// wait returns the read's result, or ctx's error if ctx ends first.
+func (fr *fileRead) wait(ctx context.Context) ([]byte, error) {
+	select {
+	case <-fr.done:
+		return fr.data, fr.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// fileReads starts each (ref, path) read through the forge API once, in the background, so
+// reads that do not depend on each other share one round trip. The zero value with files set is
+// ready; a nil files answers every read with an error.
+type fileReads struct {
+	files FileReader
+	mu    sync.Mutex
+	reads map[[2]string]*fileRead
+}
+
+// start begins reading path at ref unless that read already began, and returns it.
+func (f *fileReads) start(ctx context.Context, ref, path string) *fileRead {
+	if f.files == nil {
+		return doneRead(nil, errors.New("no forge API to read the file from: give the token input"))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := [2]string{ref, path}
+	if fr, ok := f.reads[key]; ok {
+		return fr
+	}
+	if f.reads == nil {
+		f.reads = map[[2]string]*fileRead{}
+	}
+	fr := &fileRead{done: make(chan struct{})}
+	f.reads[key] = fr
+	go func() {
+		defer close(fr.done)
+		fr.data, fr.err = f.files.ReadFile(ctx, ref, path)
+	}()
+	return fr
 }
 
 func readWorkspace(fsys fs.FS, path string) ([]byte, error) {
@@ -408,7 +495,7 @@ func readWorkspace(fsys fs.FS, path string) ([]byte, error) {
 }
 
 // rows builds the drift table; on PRs it reads the base branch's file for the base column.
-func (c *Checker) rows(ctx context.Context, ev Event, r *Report, head []gitops.Comparison, w *Workload) []Row {
+func (c *Checker) rows(ctx context.Context, ev Event, r *Report, head []gitops.Comparison, w *Workload, files *fileReads) []Row {
 	headBy := map[string]gitops.Comparison{}
 	for _, cp := range head {
 		headBy[cp.Field] = cp
@@ -431,7 +518,7 @@ func (c *Checker) rows(ctx context.Context, ev Event, r *Report, head []gitops.C
 	case c.Files == nil || ev.PR.BaseSHA == "":
 		basePlaceholder = BaseUnavailable
 	default:
-		data, err := c.Files.ReadFile(ctx, ev.PR.BaseSHA, r.Path)
+		data, err := files.start(ctx, ev.PR.BaseSHA, r.Path).wait(ctx)
 		switch {
 		case errors.Is(err, ErrFileNotFound):
 			basePlaceholder = NoBaseFile
@@ -513,14 +600,37 @@ func pinnedURL(ui, fileSHA, commit string) string {
 	return s + "#gitops"
 }
 
-// publish sets the commit status and writes the PR comment.
+// publish sets the commit status and writes the PR comment, both at once: neither depends on
+// the other (the comment's body never mentions the status's outcome). Their notices are added in
+// a fixed order, the status's first.
 func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 	sha := in.Event.headSHA()
 	r.Status = Status{SHA: sha, State: StatusState(r.Verdict, in.Forge, in.FailOn), Context: in.StatusContext,
 		Description: r.Description(), TargetURL: r.SyncURL}
-	if c.Status != nil && sha != "" {
-		err := c.Status.SetStatus(ctx, r.Status)
-		switch {
+	var wg sync.WaitGroup
+	setStatus := c.Status != nil && sha != ""
+	var statusErr error
+	if setStatus {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statusErr = c.Status.SetStatus(ctx, r.Status)
+		}()
+	}
+	req, upsert := c.commentRequest(in, r)
+	var res CommentResult
+	var commentErr error
+	if upsert {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, commentErr = c.Comments.UpsertComment(ctx, req)
+		}()
+	}
+	wg.Wait()
+
+	if setStatus {
+		switch err := statusErr; {
 		case err == nil:
 			r.StatusWritten = true
 		case errors.Is(err, ErrForbidden):
@@ -530,23 +640,10 @@ func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 			r.notice(LevelError, "could not set the commit status: %v", err)
 		}
 	}
-
-	pr := in.Event.PR
-	if pr == nil || c.Comments == nil || in.Comment == CommentNever {
+	if !upsert {
 		return
 	}
-	updateOnly := false
-	if in.Comment == CommentAuto {
-		switch r.Verdict {
-		case VerdictError:
-			return // keep the last real report rather than replace it with an outage
-		case VerdictInSync, VerdictDisabled, VerdictSkipped:
-			updateOnly = true
-		}
-	}
-	res, err := c.Comments.UpsertComment(ctx, CommentRequest{Number: pr.Number, Context: in.StatusContext,
-		RunID: in.RunID, Body: Redact(RenderComment(r), in.Secrets), UpdateOnly: updateOnly})
-	switch {
+	switch err := commentErr; {
 	case err == nil:
 		r.Comment = res
 	case errors.Is(err, ErrForbidden):
@@ -556,6 +653,25 @@ func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 		r.PublishFailed = true
 		r.notice(LevelError, "could not write the PR comment: %v", err)
 	}
+}
+
+// commentRequest is the sticky comment this run writes, and whether it writes one at all.
+func (c *Checker) commentRequest(in Inputs, r *Report) (CommentRequest, bool) {
+	pr := in.Event.PR
+	if pr == nil || c.Comments == nil || in.Comment == CommentNever {
+		return CommentRequest{}, false
+	}
+	updateOnly := false
+	if in.Comment == CommentAuto {
+		switch r.Verdict {
+		case VerdictError:
+			return CommentRequest{}, false // keep the last real report rather than replace it with an outage
+		case VerdictInSync, VerdictDisabled, VerdictSkipped:
+			updateOnly = true
+		}
+	}
+	return CommentRequest{Number: pr.Number, Context: in.StatusContext, RunID: in.RunID,
+		Body: Redact(RenderComment(r), in.Secrets), UpdateOnly: updateOnly}, true
 }
 
 // Description is the commit status description: at most MaxDescription characters, with the
