@@ -146,8 +146,8 @@ func TestReadsShareOneRound(t *testing.T) {
 			reads, writes := newBarrier(len(tc.want)), newBarrier(2)
 			pub := &roundPublish{reads: reads, writes: writes}
 			c := &Checker{Live: roundLive{reads},
-				Files:    roundFiles{b: reads, files: map[string]string{"base2222222:.tinyforge.yml": inSyncYAML, "head1111111:.tinyforge.yml": driftYAML}},
-				Status:   pub, Comments: pub}
+				Files:  roundFiles{b: reads, files: map[string]string{"base2222222:.tinyforge.yml": inSyncYAML, "head1111111:.tinyforge.yml": driftYAML}},
+				Status: pub, Comments: pub}
 			if tc.ws != nil {
 				c.Workspace = tc.ws
 			}
