@@ -15,6 +15,7 @@ import (
 type forge interface {
 	SetStatus(ctx context.Context, owner, repo string, st CommitStatus) error
 	UpsertComment(ctx context.Context, owner, repo string, req CommentRequest) (CommentResult, error)
+	PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *CommentPrefetch
 	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
 	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
 }

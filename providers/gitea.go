@@ -99,6 +99,13 @@ func (g *Gitea) UpsertComment(ctx context.Context, owner, repo string, req Comme
 	return upsert(ctx, &giteaComments{g: g, owner: owner, repo: repo, number: int64(req.Number)}, req, g.opts.verifyDelay())
 }
 
+// PrefetchComments starts, without waiting, the reads UpsertComment begins with: GET
+// /api/v1/user and GET /api/v1/repos/{owner}/{repo}/issues/{number}/comments, at once (the list
+// is one unpaginated answer, so expected is not needed).
+func (g *Gitea) PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *CommentPrefetch {
+	return startReads(ctx, &giteaComments{g: g, owner: owner, repo: repo, number: int64(number)}, number, expected)
+}
+
 type giteaComments struct {
 	g           *Gitea
 	owner, repo string
@@ -128,7 +135,7 @@ func gtComment(c *gitea.Comment) comment {
 	return out
 }
 
-func (s *giteaComments) list(ctx context.Context) ([]comment, error) {
+func (s *giteaComments) list(ctx context.Context, _ int) ([]comment, error) {
 	c, err := s.g.client(ctx)
 	if err != nil {
 		return nil, err

@@ -134,6 +134,13 @@ func (g *GitHub) UpsertComment(ctx context.Context, owner, repo string, req Comm
 	return upsert(ctx, &githubComments{g: g, owner: owner, repo: repo, number: req.Number}, req, g.opts.verifyDelay())
 }
 
+// PrefetchComments starts, without waiting, the reads UpsertComment begins with: GET /user and
+// every page of GET /repos/{owner}/{repo}/issues/{number}/comments, the pages that expected
+// comments fill (the event payload's pull_request.comments) all at once.
+func (g *GitHub) PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *CommentPrefetch {
+	return startReads(ctx, &githubComments{g: g, owner: owner, repo: repo, number: number}, number, expected)
+}
+
 type githubComments struct {
 	g           *GitHub
 	owner, repo string
@@ -163,23 +170,51 @@ func ghComment(c *github.IssueComment) comment {
 	return comment{ID: c.GetID(), Author: c.GetUser().GetLogin(), Body: c.GetBody(), URL: c.GetHTMLURL()}
 }
 
-func (s *githubComments) list(ctx context.Context) ([]comment, error) {
-	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	var out []comment
-	for page := 0; page < 1000; page++ {
+// list reads every page of the PR's comments: the pages expected comments fill at once, then,
+// if the last of them says there are more (comments were added since the event), the rest in
+// one more round, from the Link header's last page. Comments are deduplicated by id, since
+// a comment can move to the next page between two page reads.
+func (s *githubComments) list(ctx context.Context, expected int) ([]comment, error) {
+	type page struct {
+		comments []*github.IssueComment
+		next     int
+		last     int
+	}
+	get := func(ctx context.Context, n int) (page, error) {
+		opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100, Page: n}}
 		cs, resp, err := s.g.client.Issues.ListComments(ctx, s.owner, s.repo, s.number, opt)
 		if err != nil {
-			return nil, s.g.err("list comments", err)
+			return page{}, s.g.err("list comments", err)
 		}
-		for _, c := range cs {
-			out = append(out, ghComment(c))
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opt.Page = resp.NextPage
+		return page{comments: cs, next: resp.NextPage, last: resp.LastPage}, nil
 	}
-	return nil, errors.New("list comments: more than 1000 pages: the PR has too many comments")
+	pages, err := fetchPages(ctx, 1, pagesFor(expected, 100), get)
+	if err != nil {
+		return nil, err
+	}
+	for len(pages) < 1000 && pages[len(pages)-1].next != 0 {
+		from := len(pages) + 1
+		to := max(pages[0].last, pages[len(pages)-1].last, from)
+		more, err := fetchPages(ctx, from, min(to, 1000), get)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, more...)
+	}
+	if pages[len(pages)-1].next != 0 {
+		return nil, errors.New("list comments: more than 1000 pages: the PR has too many comments")
+	}
+	seen := map[int64]bool{}
+	var out []comment
+	for _, p := range pages {
+		for _, c := range p.comments {
+			if !seen[c.GetID()] {
+				seen[c.GetID()] = true
+				out = append(out, ghComment(c))
+			}
+		}
+	}
+	return out, nil
 }
 
 func (s *githubComments) create(ctx context.Context, body string) (comment, error) {

@@ -149,6 +149,13 @@ func (g *GitLab) UpsertComment(ctx context.Context, owner, repo string, req Comm
 	return upsert(ctx, &gitlabNotes{g: g, owner: owner, repo: repo, iid: req.Number}, req, g.opts.verifyDelay())
 }
 
+// PrefetchComments starts, without waiting, the reads UpsertComment begins with: GET
+// /api/v4/user and every page of GET /api/v4/projects/{id}/merge_requests/{iid}/notes, at once
+// (the pages after the first once its X-Total-Pages is known).
+func (g *GitLab) PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *CommentPrefetch {
+	return startReads(ctx, &gitlabNotes{g: g, owner: owner, repo: repo, iid: number}, number, expected)
+}
+
 type gitlabNotes struct {
 	g           *GitLab
 	owner, repo string
@@ -186,30 +193,63 @@ func (s *gitlabNotes) identity(ctx context.Context) (string, error) {
 	return u.Username, nil
 }
 
-func (s *gitlabNotes) list(ctx context.Context) ([]comment, error) {
-	var out []comment
-	page := "1"
-	for i := 0; i < 1000 && page != ""; i++ {
+// list reads every page of the MR's notes: page 1 first, then, from its X-Total-Pages (or the
+// pages expected notes fill, when GitLab omits the total on large lists), the rest at once; the
+// Link/X-Next-Page chain is followed after that if notes were added meanwhile. Notes are
+// deduplicated by id, system notes dropped.
+func (s *gitlabNotes) list(ctx context.Context, expected int) ([]comment, error) {
+	type page struct {
+		notes []glNote
+		next  string
+		total int
+	}
+	get := func(ctx context.Context, n int) (page, error) {
 		var notes []glNote
-		resp, err := s.g.do(ctx, "list notes", http.MethodGet, s.path()+"?per_page=100&sort=asc&order_by=created_at&page="+url.QueryEscape(page), nil, &notes)
+		resp, err := s.g.do(ctx, "list notes", http.MethodGet, s.path()+"?per_page=100&sort=asc&order_by=created_at&page="+strconv.Itoa(n), nil, &notes)
 		if err != nil {
-			return nil, err
+			return page{}, err
 		}
-		for _, n := range notes {
-			if !n.System {
-				out = append(out, s.note(n))
-			}
-		}
-		page = resp.Header.Get("X-Next-Page")
-		if page == "" {
-			if next := linkNext(resp.Header.Get("Link")); next != "" {
-				if u, err := url.Parse(next); err == nil {
-					page = u.Query().Get("page")
+		next := resp.Header.Get("X-Next-Page")
+		if next == "" {
+			if l := linkNext(resp.Header.Get("Link")); l != "" {
+				if u, err := url.Parse(l); err == nil {
+					next = u.Query().Get("page")
 				}
 			}
 		}
-		if _, err := strconv.Atoi(page); page != "" && err != nil {
-			return nil, fmt.Errorf("list notes: the forge sent a bad next page %q: check the GitLab version", page)
+		if _, err := strconv.Atoi(next); next != "" && err != nil {
+			return page{}, fmt.Errorf("list notes: the forge sent a bad next page %q: check the GitLab version", next)
+		}
+		total, _ := strconv.Atoi(resp.Header.Get("X-Total-Pages"))
+		return page{notes: notes, next: next, total: total}, nil
+	}
+	pages, err := fetchPages(ctx, 1, 1, get)
+	if err != nil {
+		return nil, err
+	}
+	if pages[0].next != "" {
+		last := max(pages[0].total, pagesFor(expected, 100), 2)
+		more, err := fetchPages(ctx, 2, min(last, 1000), get)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, more...)
+	}
+	for len(pages) < 1000 && pages[len(pages)-1].next != "" {
+		more, err := fetchPages(ctx, len(pages)+1, len(pages)+1, get)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, more...)
+	}
+	seen := map[int64]bool{}
+	var out []comment
+	for _, p := range pages {
+		for _, n := range p.notes {
+			if !n.System && !seen[n.ID] {
+				seen[n.ID] = true
+				out = append(out, s.note(n))
+			}
 		}
 	}
 	return out, nil

@@ -70,6 +70,9 @@ type CommentRequest struct {
 	// UpdateOnly refreshes an existing sticky comment but never creates one: with no comment
 	// of ours on the PR, UpsertComment writes nothing and reports skipped.
 	UpdateOnly bool
+	// Prefetch, when it is the same provider's PrefetchComments of the same PR, holds the
+	// reads the upsert would otherwise start with; nil reads them now.
+	Prefetch *CommentPrefetch
 }
 
 // CommentAction says what UpsertComment did.

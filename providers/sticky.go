@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -82,7 +83,9 @@ type comment struct {
 // commentStore is what the sticky logic needs from a forge for one PR.
 type commentStore interface {
 	identity(ctx context.Context) (string, error)
-	list(ctx context.Context) ([]comment, error)
+	// list returns every comment of the PR. expected is how many there probably are (0:
+	// unknown); a forge that paginates fetches the pages that many comments fill at once.
+	list(ctx context.Context, expected int) ([]comment, error)
 	create(ctx context.Context, body string) (comment, error)
 	edit(ctx context.Context, id int64, body string) (comment, error)
 	remove(ctx context.Context, id int64) error
@@ -110,22 +113,36 @@ func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time
 	if n := utf8.RuneCountInString(desired); n > MaxCommentBody {
 		return CommentResult{}, fmt.Errorf("comment is %d characters, over the forge limit of %d: shorten the body", n, MaxCommentBody)
 	}
-	login, err := s.identity(ctx)
+	reads := req.Prefetch
+	if reads == nil || reads.number != req.Number {
+		reads = startReads(ctx, s, req.Number, 0)
+	}
+	if err := reads.wait(ctx); err != nil {
+		return CommentResult{}, err
+	}
+	login, err := reads.login, reads.loginErr
 	if err != nil {
 		return forbiddenSkip("read the token's identity", err)
 	}
 	var res CommentResult
 	recreated := false
+	seen := 0
 	for round := 0; round < maxConvergeRounds; round++ {
-		if round > 0 && verify > 0 {
-			if err := sleep(ctx, verify); err != nil {
-				return res, err
+		var all []comment
+		if round == 0 {
+			all, err = reads.all, reads.listErr
+		} else {
+			if verify > 0 {
+				if err := sleep(ctx, verify); err != nil {
+					return res, err
+				}
 			}
+			all, err = s.list(ctx, seen)
 		}
-		all, err := s.list(ctx)
 		if err != nil {
 			return forbiddenSkip("list comments", err)
 		}
+		seen = len(all)
 		ours := markerComments(all, login, req.Context)
 		if len(ours) == 0 && res.Action == "" && req.UpdateOnly {
 			return CommentResult{Action: CommentSkipped, Reason: "no earlier comment to update"}, nil
@@ -193,6 +210,88 @@ func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time
 	return res, errors.New("the sticky comment kept changing under concurrent runs: rerun the check")
 }
 
+// CommentPrefetch is the read round of an upsert, started early: the token's identity and
+// every comment of one PR, fetched at once. Get one from a provider's PrefetchComments and pass
+// it in CommentRequest.Prefetch; the upsert then starts with its writes. The zero value is not
+// usable.
+type CommentPrefetch struct {
+	number   int
+	done     chan struct{}
+	login    string
+	loginErr error
+	all      []comment
+	listErr  error
+}
+
+// startReads starts the identity and the comment list of PR number at once.
+func startReads(ctx context.Context, s commentStore, number, expected int) *CommentPrefetch {
+	p := &CommentPrefetch{number: number, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		p.login, p.loginErr = s.identity(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		p.all, p.listErr = s.list(ctx, expected)
+	}()
+	go func() {
+		wg.Wait()
+		close(p.done)
+	}()
+	return p
+}
+
+// wait blocks until both reads have answered, or ctx ends.
+func (p *CommentPrefetch) wait(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// maxParallelPages caps how many pages of one list are requested at once.
+const maxParallelPages = 8
+
+// fetchPages requests pages first..last (1-based, inclusive) at once, at most
+// maxParallelPages at a time, and returns the answers in page order. The first
+// error wins; the other requests still finish.
+func fetchPages[T any](ctx context.Context, first, last int, get func(ctx context.Context, page int) (T, error)) ([]T, error) {
+	if last < first {
+		return nil, nil
+	}
+	out := make([]T, last-first+1)
+	errs := make([]error, len(out))
+	sem := make(chan struct{}, maxParallelPages)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = get(ctx, first+i)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// pagesFor is how many pages of perPage items expected items fill (at least 1).
+func pagesFor(expected, perPage int) int {
+	if expected <= perPage {
+		return 1
+	}
+	return (expected + perPage - 1) / perPage
+}
+
 // forbiddenSkip turns a 403 into a skipped result (fork PRs get a
 // read-only token: a notice, not a crash) while still returning the error.
 func forbiddenSkip(op string, err error) (CommentResult, error) {
@@ -210,7 +309,7 @@ func createOrAdopt(ctx context.Context, s commentStore, login, context, body str
 	if err == nil || !ambiguous(err) {
 		return c, err
 	}
-	all, lerr := s.list(ctx)
+	all, lerr := s.list(ctx, 0)
 	if lerr != nil {
 		return comment{}, errors.Join(err, lerr)
 	}

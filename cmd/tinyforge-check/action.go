@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tinyforge/tinyforge-check/checker"
@@ -274,7 +275,8 @@ func (c *Command) actionConfig() (actionConfig, error) {
 type eventPayload struct {
 	After       string `json:"after"`
 	PullRequest *struct {
-		Number int `json:"number"`
+		Number   int `json:"number"`
+		Comments int `json:"comments"`
 		Head   struct {
 			SHA  string `json:"sha"`
 			Repo *struct {
@@ -336,7 +338,7 @@ func (c *Command) actionsEvent(cfg *actionConfig) error {
 		}
 		pr := p.PullRequest
 		fork := pr.Head.Repo != nil && pr.Base.Repo != nil && !strings.EqualFold(pr.Head.Repo.FullName, pr.Base.Repo.FullName)
-		ev.PR = &checker.PullRequest{Number: pr.Number, HeadSHA: pr.Head.SHA, BaseSHA: pr.Base.SHA, Fork: fork}
+		ev.PR = &checker.PullRequest{Number: pr.Number, HeadSHA: pr.Head.SHA, BaseSHA: pr.Base.SHA, Fork: fork, Comments: max(pr.Comments, 0)}
 		if name != checker.EventPullRequestTarget {
 			ev.Name = checker.EventPullRequest // Gitea's pull_request_sync & co. are checked alike
 		}
@@ -392,6 +394,7 @@ func (c *Command) gitlabEvent(cfg *actionConfig) error {
 type forgeAPI interface {
 	SetStatus(ctx context.Context, owner, repo string, st providers.CommitStatus) error
 	UpsertComment(ctx context.Context, owner, repo string, req providers.CommentRequest) (providers.CommentResult, error)
+	PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *providers.CommentPrefetch
 	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
 }
 
@@ -433,7 +436,7 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forge %s: %w", cfg.forge, err)
 	}
-	f := forge{api: api, owner: cfg.owner, repo: cfg.repo}
+	f := &forge{api: api, owner: cfg.owner, repo: cfg.repo}
 	chk.Files, chk.Status, chk.Comments = f, f, f
 	return chk, nil
 }
@@ -487,9 +490,21 @@ func (e kindError) Unwrap() []error { return []error{e.err, e.kind} }
 type forge struct {
 	api         forgeAPI
 	owner, repo string
+
+	mu       sync.Mutex
+	prefetch *providers.CommentPrefetch // started by PrefetchComments, used by UpsertComment
 }
 
-func (f forge) ReadFile(ctx context.Context, ref, path string) ([]byte, error) {
+// PrefetchComments starts reading the PR's comments and the token's identity; the next
+// UpsertComment of the same PR uses them instead of reading again.
+func (f *forge) PrefetchComments(ctx context.Context, number, expected int) {
+	p := f.api.PrefetchComments(ctx, f.owner, f.repo, number, expected)
+	f.mu.Lock()
+	f.prefetch = p
+	f.mu.Unlock()
+}
+
+func (f *forge) ReadFile(ctx context.Context, ref, path string) ([]byte, error) {
 	b, err := f.api.DownloadFile(ctx, f.owner, f.repo, ref, path, gitops.MaxFileSize)
 	switch {
 	case errors.Is(err, providers.ErrFileNotFound):
@@ -502,7 +517,7 @@ func (f forge) ReadFile(ctx context.Context, ref, path string) ([]byte, error) {
 	return b, err
 }
 
-func (f forge) SetStatus(ctx context.Context, st checker.Status) error {
+func (f *forge) SetStatus(ctx context.Context, st checker.Status) error {
 	err := f.api.SetStatus(ctx, f.owner, f.repo, providers.CommitStatus{SHA: st.SHA, State: providers.State(st.State),
 		Context: st.Context, Description: st.Description, TargetURL: st.TargetURL})
 	if errors.Is(err, providers.ErrForbidden) {
@@ -512,9 +527,13 @@ func (f forge) SetStatus(ctx context.Context, st checker.Status) error {
 }
 
 // UpsertComment writes the sticky comment.
-func (f forge) UpsertComment(ctx context.Context, req checker.CommentRequest) (checker.CommentResult, error) {
+func (f *forge) UpsertComment(ctx context.Context, req checker.CommentRequest) (checker.CommentResult, error) {
+	f.mu.Lock()
+	pre := f.prefetch
+	f.prefetch = nil // a prefetch serves one upsert: later ones read afresh
+	f.mu.Unlock()
 	res, err := f.api.UpsertComment(ctx, f.owner, f.repo, providers.CommentRequest{Number: req.Number, Context: req.Context,
-		RunID: req.RunID, Body: req.Body, UpdateOnly: req.UpdateOnly})
+		RunID: req.RunID, Body: req.Body, UpdateOnly: req.UpdateOnly, Prefetch: pre})
 	out := checker.CommentResult{Action: checker.CommentAction(res.Action), URL: res.URL, Reason: res.Reason}
 	if errors.Is(err, providers.ErrForbidden) {
 		return out, kindError{err, checker.ErrForbidden}

@@ -1,0 +1,140 @@
+package providers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tinyforge/tinyforge-check/internal/forgefake"
+)
+
+// roundsTransport holds the requests of each round until the whole round has arrived: rounds
+// lists how many requests each round has. A provider that sends them one after another never
+// completes a round, and its first request fails after the timeout. Requests after the last
+// round pass straight through.
+type roundsTransport struct {
+	next    http.RoundTripper
+	rounds  []int
+	timeout time.Duration
+
+	mu      sync.Mutex
+	round   int // index into rounds
+	arrived []string
+	open    chan struct{}
+	seen    [][]string // the requests of each completed round, sorted
+}
+
+func newRoundsTransport(next http.RoundTripper, rounds ...int) *roundsTransport {
+	return &roundsTransport{next: next, rounds: rounds, timeout: 5 * time.Second, open: make(chan struct{})}
+}
+
+func (rt *roundsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	name := req.Method + " " + req.URL.EscapedPath()
+	if q := req.URL.Query().Get("page"); q != "" {
+		name += "?page=" + q
+	}
+	rt.mu.Lock()
+	if rt.round >= len(rt.rounds) {
+		rt.mu.Unlock()
+		return rt.next.RoundTrip(req)
+	}
+	open := rt.open
+	rt.arrived = append(rt.arrived, name)
+	if len(rt.arrived) == rt.rounds[rt.round] {
+		sort.Strings(rt.arrived)
+		rt.seen = append(rt.seen, rt.arrived)
+		rt.arrived, rt.round = nil, rt.round+1
+		close(open)
+		rt.open = make(chan struct{})
+	}
+	rt.mu.Unlock()
+	select {
+	case <-open:
+		return rt.next.RoundTrip(req)
+	case <-time.After(rt.timeout):
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return nil, fmt.Errorf("%s waited %v for round %d to fill (%d requests), only %v arrived: the requests are not sent at once",
+			name, rt.timeout, rt.round+1, rt.rounds[rt.round], rt.arrived)
+	}
+}
+
+func (rt *roundsTransport) rounded() [][]string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return append([][]string(nil), rt.seen...)
+}
+
+// TestPrefetchReadsAtOnce: the identity and every page of 250 comments are requested in one
+// round (GitLab: page 1, then the pages its X-Total-Pages announces), and the upsert that gets
+// the prefetch writes without another read.
+func TestPrefetchReadsAtOnce(t *testing.T) {
+	page := func(fc forgeCase, n int) string { return "GET " + fc.commentsPath(7) + "?page=" + itoa(int64(n)) }
+	for _, tc := range []struct {
+		forge    string
+		expected int
+		rounds   func(fc forgeCase) [][]string
+	}{
+		{"github", 250, func(fc forgeCase) [][]string {
+			return [][]string{{page(fc, 1), page(fc, 2), page(fc, 3), "GET /user"}}
+		}},
+		{"github", 40, func(fc forgeCase) [][]string { // the payload's count was stale: one more round
+			return [][]string{{page(fc, 1), "GET /user"}, {page(fc, 2), page(fc, 3)}}
+		}},
+		{"gitea", 250, func(fc forgeCase) [][]string {
+			return [][]string{{page(fc, 1), "GET /api/v1/user"}} // one unpaginated answer
+		}},
+		{"gitlab", 250, func(fc forgeCase) [][]string {
+			return [][]string{{page(fc, 1), "GET /api/v4/user"}, {page(fc, 2), page(fc, 3)}}
+		}},
+	} {
+		var fc forgeCase
+		for _, c := range forgeCases() {
+			if c.name == tc.forge {
+				fc = c
+			}
+		}
+		t.Run(fmt.Sprintf("%s/expected=%d", tc.forge, tc.expected), func(t *testing.T) {
+			want := tc.rounds(fc)
+			sizes := make([]int, len(want))
+			for i, r := range want {
+				sizes[i] = len(r)
+			}
+			var rt *roundsTransport
+			f, p := fc.setup(t, forgefake.Options{}, func(o *Options) {
+				rt = newRoundsTransport(o.HTTPClient.Transport, sizes...)
+				hc := *o.HTTPClient
+				hc.Transport = rt
+				o.HTTPClient = &hc
+			})
+			for i := 0; i < 249; i++ {
+				f.AddComment(owner, repoName, 7, "alice", fmt.Sprintf("c%d", i))
+			}
+			f.AddComment(owner, repoName, 7, botLogin, body(4, "in sync"))
+			f.ResetRequests()
+
+			ctx := context.Background()
+			pre := p.PrefetchComments(ctx, owner, repoName, 7, tc.expected)
+			res, err := p.UpsertComment(ctx, owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 5, Body: "in sync", Prefetch: pre})
+			if err != nil || res.Action != CommentUnchanged {
+				t.Fatalf("upsert: %+v %v", res, err)
+			}
+			if diff := cmp.Diff(want, rt.rounded()); diff != "" {
+				t.Errorf("rounds of requests (-want +got):\n%s", diff)
+			}
+			total := 0
+			for _, n := range sizes {
+				total += n
+			}
+			if n := len(f.Requests()); n != total {
+				t.Errorf("%d requests, want only the prefetch's %d: an unchanged upsert reads nothing more", n, total)
+			}
+		})
+	}
+}
