@@ -2,6 +2,8 @@ package providers
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +11,11 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -47,8 +51,12 @@ type HTTPConfig struct {
 	// the server side. When set, no HTTP proxy is used (a proxy would bypass
 	// the dial-time address checks).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Transport replaces the base transport entirely (tests); DialContext is
-	// then ignored.
+	// RootCAs, when set, is the only pool of certificate authorities TLS
+	// connections trust (a forge with a private CA, tests); nil trusts the
+	// system's roots (SSL_CERT_FILE and SSL_CERT_DIR on Linux).
+	RootCAs *x509.CertPool
+	// Transport replaces the base transport entirely (tests); DialContext and
+	// RootCAs are then ignored.
 	Transport http.RoundTripper
 	// Logger receives one debug line per attempt (method, scheme, host, path,
 	// status, duration: never query strings or headers). Nil discards.
@@ -111,8 +119,15 @@ func NewHTTPClient(cfg HTTPConfig) *http.Client {
 			t.DialContext = cfg.DialContext
 			t.Proxy = nil
 		}
+		// HTTP/2 where the server offers it, so a run's parallel requests share one
+		// connection (one TLS handshake) per host: a transport with its own DialContext
+		// only speaks it when asked to.
+		t.ForceAttemptHTTP2 = true
+		if cfg.RootCAs != nil {
+			t.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
+		}
 		t.MaxResponseHeaderBytes = 64 << 10
-		base = t
+		base = &firstConnGate{next: t}
 	}
 	rc := &retryablehttp.Client{
 		HTTPClient: &http.Client{
@@ -158,6 +173,45 @@ func NewHTTPClient(cfg HTTPConfig) *http.Client {
 			return nil
 		},
 	}
+}
+
+// firstConnGate lets the first request to a host open its connection alone and holds the
+// others until it has one. A transport does not know before the TLS handshake whether a host
+// speaks HTTP/2, so a round of parallel requests to a fresh host would otherwise dial (and
+// handshake) once per request; held back for that one handshake, they all share the HTTP/2
+// connection it made. They lose no round trip: each would have needed a handshake of its own.
+// Against an HTTP/1.1 host they then dial in parallel, as before.
+type firstConnGate struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	hosts map[string]chan struct{} // closed once the host's first request has a connection
+}
+
+func (g *firstConnGate) RoundTrip(req *http.Request) (*http.Response, error) {
+	key := req.URL.Scheme + "://" + req.URL.Host
+	g.mu.Lock()
+	ready, seen := g.hosts[key]
+	if !seen {
+		if g.hosts == nil {
+			g.hosts = map[string]chan struct{}{}
+		}
+		ready = make(chan struct{})
+		g.hosts[key] = ready
+	}
+	g.mu.Unlock()
+	if seen {
+		select {
+		case <-ready:
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+		return g.next.RoundTrip(req)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { close(ready) }) }
+	defer release() // also when the first request fails before connecting
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { release() }}
+	return g.next.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 }
 
 // safeURL renders a request URL for logs and errors: scheme, host and path,

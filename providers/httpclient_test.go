@@ -2,9 +2,11 @@ package providers
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -462,5 +464,46 @@ func TestFiveXXBurstThroughProvider(t *testing.T) {
 				t.Errorf("first statuses (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestHTTP2OverOneConnection: over TLS the client speaks HTTP/2 even with its own dialer (the
+// SSRF-safe one), so a round of parallel requests shares one connection and one handshake.
+func TestHTTP2OverOneConnection(t *testing.T) {
+	f := forgefake.NewGitHub(t, forgefake.Options{TLS: true})
+	f.AddToken(testToken, forgefake.Token{Login: botLogin})
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(f.CertPEM()) {
+		t.Fatal("the fake's certificate does not parse")
+	}
+	cfg := testHTTPConfig(nil)
+	cfg.RootCAs = pool
+	cfg.DialContext = (&net.Dialer{}).DialContext
+	hc := NewHTTPClient(cfg)
+	var wg sync.WaitGroup
+	protos := make([]string, 8)
+	for i := range protos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, f.URL()+"/user", nil)
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			resp, err := hc.Do(req)
+			if err != nil {
+				protos[i] = err.Error()
+				return
+			}
+			resp.Body.Close()
+			protos[i] = resp.Proto
+		}()
+	}
+	wg.Wait()
+	for i, p := range protos {
+		if p != "HTTP/2.0" {
+			t.Errorf("request %d: %s, want HTTP/2.0", i, p)
+		}
+	}
+	if f.Handshakes() != 1 || f.Conns() != 1 {
+		t.Errorf("%d connections and %d TLS handshakes for 8 parallel requests, want 1 and 1", f.Conns(), f.Handshakes())
 	}
 }

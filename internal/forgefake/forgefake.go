@@ -13,15 +13,19 @@ package forgefake
 import (
 	"bytes"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -35,6 +39,9 @@ type Options struct {
 	// Latency, when positive, delays each request by a random duration in
 	// [0, Latency) before it is handled.
 	Latency time.Duration
+	// TLS serves HTTPS with HTTP/2 (httptest's self-signed certificate for
+	// 127.0.0.1; CertPEM gives it to clients) instead of plain HTTP.
+	TLS bool
 }
 
 // Token describes what a bearer of a token may do.
@@ -143,6 +150,8 @@ type core struct {
 	nextID  int64
 	clock   time.Time
 	handler http.Handler
+
+	conns, handshakes atomic.Int64
 }
 
 type faultState struct {
@@ -164,8 +173,48 @@ func newCore(t testing.TB, forge string, opts Options) *core {
 
 func (c *core) start(h http.Handler) {
 	c.handler = h
-	c.srv = httptest.NewServer(http.HandlerFunc(c.serve))
+	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(c.serve))
+	c.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			c.conns.Add(1)
+		}
+	}
+	if c.opts.TLS {
+		c.srv.EnableHTTP2 = true
+		c.srv.StartTLS()
+		c.srv.TLS.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			c.handshakes.Add(1)
+			return nil, nil
+		}
+	} else {
+		c.srv.Start()
+	}
 	c.t.Cleanup(c.srv.Close)
+}
+
+// Conns is how many connections clients opened to the fake so far.
+func (c *core) Conns() int { return int(c.conns.Load()) }
+
+// Handshakes is how many TLS handshakes clients started with the fake so far
+// (0 without Options.TLS).
+func (c *core) Handshakes() int { return int(c.handshakes.Load()) }
+
+// CertPEM is the fake's TLS certificate in PEM, for a client's trust store
+// (SSL_CERT_FILE); nil without Options.TLS.
+func (c *core) CertPEM() []byte {
+	if c.srv.Certificate() == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.srv.Certificate().Raw})
+}
+
+// baseURL is the scheme and host a request reached the fake at, for the URLs
+// in its answers.
+func baseURL(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 // URL is the fake's root URL (GitHub: the API root; Gitea and GitLab: the

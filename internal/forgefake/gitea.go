@@ -53,7 +53,7 @@ func (g *Gitea) auth(w http.ResponseWriter, r *http.Request, write bool) (Token,
 	return tk, true
 }
 
-func (g *Gitea) base(r *http.Request) string { return "http://" + r.Host }
+func (g *Gitea) base(r *http.Request) string { return baseURL(r) }
 
 func gtUser(base, login string) map[string]any {
 	return map[string]any{

@@ -75,7 +75,7 @@ func (g *GitHub) write(w http.ResponseWriter, r *http.Request) (Token, bool) {
 	return tk, ok
 }
 
-func (g *GitHub) base(r *http.Request) string { return "http://" + r.Host }
+func (g *GitHub) base(r *http.Request) string { return baseURL(r) }
 
 func ghUser(base, login string, id int64) map[string]any {
 	u := base + "/users/" + url.PathEscape(login)

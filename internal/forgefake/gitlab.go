@@ -81,7 +81,7 @@ func glUser(base, login string) map[string]any {
 		"avatar_url": base + "/uploads/" + login, "web_url": base + "/" + login}
 }
 
-func (g *GitLab) base(r *http.Request) string { return "http://" + r.Host }
+func (g *GitLab) base(r *http.Request) string { return baseURL(r) }
 
 func (g *GitLab) user(w http.ResponseWriter, r *http.Request) {
 	tk, ok := g.auth(w, r, false)
