@@ -6,6 +6,7 @@
 #   actionlint v1.7.12   lints .github/workflows/ and examples/
 #   act        v0.2.89   runs host/action.yml through a real workflow runner, host mode
 #   gitea      v1.26.0   a real forge on loopback for the provider and action tests
+#   toxiproxy  v2.5.0    latency on loopback for the round-trip benchmark (toxiproxy-server)
 #
 # Usage: bash scripts/tools.sh [NAME...]   (no names: all of them)
 # Prints nothing but progress on stderr; the binaries land in $TINYFORGE_TOOLS/bin/NAME-VERSION and
@@ -22,6 +23,7 @@ GORELEASER_VERSION=v2.15.1
 ACTIONLINT_VERSION=v1.7.12
 ACT_VERSION=v0.2.89
 GITEA_VERSION=v1.26.0
+TOXIPROXY_VERSION=v2.5.0
 
 log() { printf 'tools: %s\n' "$*" >&2; }
 
@@ -39,7 +41,9 @@ goinstall() {
   local start=$SECONDS tmp
   tmp=$(mktemp -d)
   CGO_ENABLED=0 GOBIN="$tmp" go install "$module@$version"
-  mv "$tmp/$(basename "${module%%/v[0-9]*}")" "$bin/$name-$version"
+  local built
+  built=$(ls "$tmp")
+  mv "$tmp/$built" "$bin/$name-$version"
   rmdir "$tmp"
   link "$name" "$version"
   log "built $name $version in $((SECONDS - start)) s"
@@ -67,14 +71,15 @@ gitea() {
 }
 
 want=("$@")
-((${#want[@]})) || want=(actionlint goreleaser act gitea)
+((${#want[@]})) || want=(actionlint goreleaser act gitea toxiproxy)
 for t in "${want[@]}"; do
   case $t in
     goreleaser) goinstall goreleaser "$GORELEASER_VERSION" github.com/goreleaser/goreleaser/v2 ;;
     actionlint) goinstall actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
     act) goinstall act "$ACT_VERSION" github.com/nektos/act ;;
     gitea) gitea ;;
-    *) log "unknown tool $t (want goreleaser, actionlint, act or gitea)"; exit 2 ;;
+    toxiproxy) goinstall toxiproxy-server "$TOXIPROXY_VERSION" github.com/Shopify/toxiproxy/v2/cmd/server ;;
+    *) log "unknown tool $t (want goreleaser, actionlint, act, gitea or toxiproxy)"; exit 2 ;;
   esac
 done
 echo "$bin"

@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tinyforge/tinyforge-check/tinyforge"
@@ -20,13 +22,32 @@ type fakeTinyforge struct {
 	token     string
 	workloads []tinyforge.Workload
 	requests  []string
+	conns     atomic.Int64 // connections clients opened
 }
 
 func newFakeTinyforge(t testing.TB, token string, workloads ...tinyforge.Workload) *fakeTinyforge {
 	t.Helper()
+	return startFakeTinyforge(t, token, false, workloads...)
+}
+
+// startFakeTinyforge starts the fake, over TLS with HTTP/2 when tls is set (httptest's
+// certificate for 127.0.0.1), counting the connections clients open.
+func startFakeTinyforge(t testing.TB, token string, tls bool, workloads ...tinyforge.Workload) *fakeTinyforge {
+	t.Helper()
 	f := &fakeTinyforge{token: token}
 	mux := http.NewServeMux()
-	f.srv = httptest.NewServer(mux)
+	f.srv = httptest.NewUnstartedServer(mux)
+	f.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			f.conns.Add(1)
+		}
+	}
+	if tls {
+		f.srv.EnableHTTP2 = true
+		f.srv.StartTLS()
+	} else {
+		f.srv.Start()
+	}
 	t.Cleanup(f.srv.Close)
 	for i := range workloads {
 		if workloads[i].UIURL == "" {
