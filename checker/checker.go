@@ -53,8 +53,9 @@ type Workload struct {
 type LiveSource interface {
 	// GetWorkload returns the workload with this id (GET /api/workloads/{id}).
 	GetWorkload(ctx context.Context, id int64) (*Workload, error)
-	// FindWorkload returns the id of the workload with this exact name (GET /api/workloads?name=).
-	FindWorkload(ctx context.Context, name string) (int64, error)
+	// FindWorkload returns the workload with this exact name (GET /api/workloads?name=, which
+	// may answer with the whole workload, else one more GET by id).
+	FindWorkload(ctx context.Context, name string) (*Workload, error)
 }
 
 // FileReader reads a file of the repo at a commit through the forge API. It returns an error

@@ -36,17 +36,18 @@ func (f *fakeLive) GetWorkload(_ context.Context, id int64) (*Workload, error) {
 	return nil, fmt.Errorf("tinyforge: workload %d: 404: %w", id, ErrNotFound)
 }
 
-func (f *fakeLive) FindWorkload(_ context.Context, name string) (int64, error) {
+func (f *fakeLive) FindWorkload(_ context.Context, name string) (*Workload, error) {
 	f.record("find " + name)
 	if f.err != nil {
-		return 0, f.err
+		return nil, f.err
 	}
 	for _, w := range f.workloads {
 		if w.Name == name {
-			return w.ID, nil
+			c := *w
+			return &c, nil
 		}
 	}
-	return 0, fmt.Errorf("tinyforge: no workload named %q: %w", name, ErrNotFound)
+	return nil, fmt.Errorf("tinyforge: no workload named %q: %w", name, ErrNotFound)
 }
 
 // fakeFiles is a forge's file API: contents by "ref:path".

@@ -64,8 +64,8 @@ func (l roundLive) GetWorkload(_ context.Context, id int64) (*Workload, error) {
 	return liveWeb(), nil
 }
 
-func (l roundLive) FindWorkload(_ context.Context, name string) (int64, error) {
-	return 0, fmt.Errorf("find %q: the test names the workload by id", name)
+func (l roundLive) FindWorkload(_ context.Context, name string) (*Workload, error) {
+	return nil, fmt.Errorf("find %q: the test names the workload by id", name)
 }
 
 type roundFiles struct {

@@ -375,14 +375,14 @@ func (c *Checker) resolveWorkload(ctx context.Context, ref string) (*Workload, e
 			return w, err
 		}
 	}
-	id, err := c.Live.FindWorkload(ctx, ref)
+	w, err := c.Live.FindWorkload(ctx, ref)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("no workload with id or name %q: check the workload input and that the token may read it: %w", truncateRunes(ref, 80), err)
 		}
 		return nil, err
 	}
-	return c.Live.GetWorkload(ctx, id)
+	return w, nil
 }
 
 // startHead starts reading this branch's file: through the forge API at the PR head under

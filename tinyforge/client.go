@@ -111,8 +111,9 @@ func (c *Client) GetWorkload(ctx context.Context, id int64) (*Workload, error) {
 }
 
 // FindWorkload resolves the action's `workload` input: an all-digit value is an id (GET
-// /api/workloads/{id}); anything else is a name, looked up with GET /api/workloads?name= and
-// then read by id. A name that matches nothing wraps ErrNotFound.
+// /api/workloads/{id}); anything else is a name, looked up with GET /api/workloads?name=, whose
+// answer holds the whole workload on servers that send it (the reference server does), else
+// the workload is then read by id. A name that matches nothing wraps ErrNotFound.
 func (c *Client) FindWorkload(ctx context.Context, idOrName string) (*Workload, error) {
 	idOrName = strings.TrimSpace(idOrName)
 	if idOrName == "" {
@@ -121,14 +122,18 @@ func (c *Client) FindWorkload(ctx context.Context, idOrName string) (*Workload, 
 	if id, err := strconv.ParseInt(idOrName, 10, 64); err == nil && id > 0 {
 		return c.GetWorkload(ctx, id)
 	}
-	list, err := c.ListWorkloads(ctx, idOrName)
-	if err != nil {
+	var list []Workload
+	if err := c.do(ctx, http.MethodGet, "/api/workloads?name="+url.QueryEscape(idOrName), nil, &list); err != nil {
 		return nil, err
 	}
-	for _, w := range list {
-		if w.Name == idOrName {
-			return c.GetWorkload(ctx, w.ID)
+	for i, w := range list {
+		if w.Name != idOrName {
+			continue
 		}
+		if len(w.SourceConfig) > 0 && string(w.SourceConfig) != "null" {
+			return &list[i], nil // the whole workload came with the lookup
+		}
+		return c.GetWorkload(ctx, w.ID)
 	}
 	return nil, fmt.Errorf("tinyforge: no workload named %q visible to this token; check the name or use the workload id: %w", idOrName, ErrNotFound)
 }

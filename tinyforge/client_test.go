@@ -223,7 +223,8 @@ func TestFindWorkload(t *testing.T) {
 		wantErr  error
 	}{
 		{"id", "5", []string{"/api/workloads/5"}, 5, nil},
-		{"name", "web", []string{"/api/workloads?name=web", "/api/workloads/5"}, 5, nil},
+		{"name, summary-only server: then by id", "web", []string{"/api/workloads?name=web", "/api/workloads/5"}, 5, nil},
+		{"name, whole workload in the lookup: one request", "api", []string{"/api/workloads?name=api"}, 6, nil},
 		{"unknown name", "nope", []string{"/api/workloads?name=nope"}, 0, ErrNotFound},
 	}
 	for _, tt := range tests {
@@ -232,15 +233,19 @@ func TestFindWorkload(t *testing.T) {
 			var paths []string
 			mux.HandleFunc("GET /api/workloads", func(w http.ResponseWriter, r *http.Request) {
 				paths = append(paths, r.URL.RequestURI())
-				if r.URL.Query().Get("name") == "web" {
+				switch r.URL.Query().Get("name") {
+				case "web": // a server that answers summaries only
 					io.WriteString(w, `[{"id":5,"name":"web","source_type":"static","gitops":{}}]`)
+					return
+				case "api": // the reference server: the whole workload
+					io.WriteString(w, `[{"id":6,"name":"api","source_type":"static","source_config":{"port":1},"version":3,"gitops":{},"ui_url":"https://tf.example/apps/6"}]`)
 					return
 				}
 				io.WriteString(w, `[]`)
 			})
 			mux.HandleFunc("GET /api/workloads/5", func(w http.ResponseWriter, r *http.Request) {
 				paths = append(paths, r.URL.RequestURI())
-				io.WriteString(w, `{"id":5,"name":"web","source_type":"static","version":1,"gitops":{}}`)
+				io.WriteString(w, `{"id":5,"name":"web","source_type":"static","source_config":{},"version":1,"gitops":{}}`)
 			})
 			w, err := c.FindWorkload(context.Background(), tt.input)
 			if !errors.Is(err, tt.wantErr) {
@@ -249,8 +254,8 @@ func TestFindWorkload(t *testing.T) {
 			if diff := cmp.Diff(tt.wantPath, paths); diff != "" {
 				t.Errorf("paths (-want +got):\n%s", diff)
 			}
-			if err == nil && w.ID != tt.wantID {
-				t.Errorf("id = %d, want %d", w.ID, tt.wantID)
+			if err == nil && (w.ID != tt.wantID || len(w.SourceConfig) == 0) {
+				t.Errorf("workload %+v, want id %d with its source_config", w, tt.wantID)
 			}
 		})
 	}

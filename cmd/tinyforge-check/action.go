@@ -449,25 +449,26 @@ func (l liveSource) GetWorkload(ctx context.Context, id int64) (*checker.Workloa
 	if err != nil {
 		return nil, mapTinyforgeErr(err)
 	}
+	return l.workload(w), nil
+}
+
+// FindWorkload looks a workload up by name: one request where the server answers the lookup
+// with the whole workload, two otherwise.
+func (l liveSource) FindWorkload(ctx context.Context, name string) (*checker.Workload, error) {
+	w, err := l.c.FindWorkload(ctx, name)
+	if err != nil {
+		return nil, mapTinyforgeErr(err)
+	}
+	return l.workload(w), nil
+}
+
+func (l liveSource) workload(w *tinyforge.Workload) *checker.Workload {
 	ui := w.UIURL
 	if ui == "" {
 		ui = strings.TrimSuffix(l.c.UIURL(w.ID, "", ""), "#gitops")
 	}
 	return &checker.Workload{ID: w.ID, Name: w.Name, SourceType: w.SourceType, SourceConfig: w.SourceConfig,
-		GitOpsEnabled: w.GitOps.Enabled, GitOpsPath: w.GitOps.Path, UIURL: ui}, nil
-}
-
-func (l liveSource) FindWorkload(ctx context.Context, name string) (int64, error) {
-	list, err := l.c.ListWorkloads(ctx, name)
-	if err != nil {
-		return 0, mapTinyforgeErr(err)
-	}
-	for _, w := range list {
-		if w.Name == name {
-			return w.ID, nil
-		}
-	}
-	return 0, fmt.Errorf("tinyforge: no workload named %q visible to this token: %w", name, checker.ErrNotFound)
+		GitOpsEnabled: w.GitOps.Enabled, GitOpsPath: w.GitOps.Path, UIURL: ui}
 }
 
 func mapTinyforgeErr(err error) error {

@@ -51,7 +51,9 @@ func (s staticLive) GetWorkload(context.Context, int64) (*checker.Workload, erro
 	return &w, nil
 }
 
-func (s staticLive) FindWorkload(context.Context, string) (int64, error) { return s.w.ID, nil }
+func (s staticLive) FindWorkload(ctx context.Context, _ string) (*checker.Workload, error) {
+	return s.GetWorkload(ctx, s.w.ID)
+}
 
 // oneFileFS serves one file, under the name the report shows, through the command's Open and
 // Lstat (so a symlink is seen as one and never followed).

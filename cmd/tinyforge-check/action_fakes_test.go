@@ -68,11 +68,19 @@ func startFakeTinyforge(t testing.TB, token string, tls bool, workloads ...tinyf
 		}
 	}
 	mux.HandleFunc("GET /api/workloads", auth(func(w http.ResponseWriter, r *http.Request) {
+		if n := r.URL.Query().Get("name"); n != "" { // as the reference server: the whole workload
+			out := []tinyforge.Workload{}
+			for _, wl := range f.workloads {
+				if wl.Name == n {
+					out = append(out, wl)
+				}
+			}
+			fakeJSON(w, http.StatusOK, out)
+			return
+		}
 		out := []tinyforge.WorkloadSummary{}
 		for _, wl := range f.workloads {
-			if n := r.URL.Query().Get("name"); n == "" || n == wl.Name {
-				out = append(out, tinyforge.WorkloadSummary{ID: wl.ID, Name: wl.Name, SourceType: wl.SourceType, GitOps: wl.GitOps})
-			}
+			out = append(out, tinyforge.WorkloadSummary{ID: wl.ID, Name: wl.Name, SourceType: wl.SourceType, GitOps: wl.GitOps})
 		}
 		fakeJSON(w, http.StatusOK, out)
 	}))

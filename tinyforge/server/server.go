@@ -231,6 +231,16 @@ func (s *Server) listWorkloads(w http.ResponseWriter, r *http.Request, c caller,
 		s.internal(w, "list workloads", err)
 		return
 	}
+	// Looked up by name (the action's workload input), each item is the whole workload as GET
+	// /api/workloads/{id} answers it, so that a name costs the client one request, not two.
+	if r.URL.Query().Get("name") != "" {
+		full := make([]tinyforge.Workload, 0, len(list))
+		for _, wl := range list {
+			full = append(full, s.wire(r, wl))
+		}
+		writeJSON(w, http.StatusOK, full)
+		return
+	}
 	out := make([]tinyforge.WorkloadSummary, 0, len(list))
 	for _, wl := range list {
 		out = append(out, tinyforge.WorkloadSummary{ID: wl.ID, Name: wl.Name, SourceType: wl.SourceType, GitOps: settings(wl)})

@@ -112,6 +112,25 @@ func TestListLimitedAndByName(t *testing.T) {
 	}
 }
 
+// TestListByNameIsTheWholeWorkload: looked up by name, the list answers each workload as GET
+// /api/workloads/{id} does, so the action's name input costs one request; the plain list stays
+// a list of summaries, without any live config.
+func TestListByNameIsTheWholeWorkload(t *testing.T) {
+	e := newEnv(t)
+	e.createWorkload("one", "dockerfile", `{"port": 3000}`)
+	var byID tinyforge.Workload
+	e.doJSON("GET", "/api/workloads/1", e.viewer, "", 200, &byID)
+	var byName []tinyforge.Workload
+	e.doJSON("GET", "/api/workloads?name=one", e.viewer, "", 200, &byName)
+	if diff := cmp.Diff([]tinyforge.Workload{byID}, byName); diff != "" {
+		t.Errorf("by name (-GET by id +list by name):\n%s", diff)
+	}
+	_, all := e.do("GET", "/api/workloads", e.viewer, "")
+	if strings.Contains(string(all), "source_config") || strings.Contains(string(all), "3000") {
+		t.Errorf("the plain list carries live config: %s", all)
+	}
+}
+
 func TestCreateGetPatch(t *testing.T) {
 	e := newEnv(t)
 	w := e.createWorkload("api", "dockerfile", `{"port": 3000, "dockerfile_path": "Dockerfile"}`)
