@@ -277,7 +277,7 @@ type eventPayload struct {
 	PullRequest *struct {
 		Number   int `json:"number"`
 		Comments int `json:"comments"`
-		Head   struct {
+		Head     struct {
 			SHA  string `json:"sha"`
 			Repo *struct {
 				FullName string `json:"full_name"`
