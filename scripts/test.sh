@@ -47,6 +47,11 @@ fi
 grep -E '^(--- |ok|PASS|FAIL)|took|kept' /tmp/e2e-$$.log || true
 echo "e2e took $((SECONDS - e2e_start)) s"
 
+step "latency benchmark smoke: whole runs over TLS behind Toxiproxy (numbers in docs/performance.md)"
+go test ./cmd/tinyforge-check -run '^$' -bench ActionLatency -benchtime 1x >/tmp/latency-$$.log 2>&1 \
+  || { cat /tmp/latency-$$.log; exit 1; }
+grep -E '^Benchmark' /tmp/latency-$$.log | awk '{ printf "%s", $1; for (i = 5; i < NF; i += 2) if ($(i+1) == "rtt/run" || $(i+1) == "ms/run" || $(i+1) == "forge-req/run") printf "  %s %s", $i, $(i+1); print "" }'
+
 step "fuzz smoke ($FUZZTIME per target)"
 for file in $(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./.cache/' | sort); do
   dir=$(dirname "$file")
