@@ -429,10 +429,14 @@ func TestResolveRelease(t *testing.T) {
 	t.Run("an unreachable mirror fails and says how to fix it", func(t *testing.T) {
 		r := newRelease(t, version, bin, nil)
 		e := env(r, t.TempDir(), safePath)
-		e["TINYFORGE_DOWNLOAD_URL"] = r.server.URL + "/nowhere"
+		e["TINYFORGE_DOWNLOAD_URL"] = r.server.URL + "/nowhere%41"
 		st := resolve(t, r.action, e)
 		if st.code == 0 || !strings.Contains(st.stdout, "set the download-url input to a mirror") {
 			t.Errorf("exit %d, want a failure that names download-url:\n%s", st.code, st.stdout)
+		}
+		// The URL is escaped in the annotation: a runner would otherwise decode %41 to A.
+		if !strings.Contains(st.stdout, "/nowhere%2541/v1.2.3/") {
+			t.Errorf("the annotation does not escape %% in the URL:\n%s", st.stdout)
 		}
 	})
 

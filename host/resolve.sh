@@ -20,8 +20,10 @@ here=${GITHUB_ACTION_PATH:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 sums="$here/release.sha256"
 tmp_root=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
 
-fail() { printf '::error title=tinyforge-check::%s\n' "$*"; exit 1; }
-note() { printf '::notice title=tinyforge-check::%s\n' "$*"; }
+# escape makes text safe as a workflow command's message: %, CR and LF are encoded.
+escape() { local m=${1//%/%25}; m=${m//$'\r'/%0D}; printf '%s' "${m//$'\n'/%0A}"; }
+fail() { printf '::error title=tinyforge-check::%s\n' "$(escape "$*")"; exit 1; }
+note() { printf '::notice title=tinyforge-check::%s\n' "$(escape "$*")"; }
 say() { printf 'tinyforge-check: %s\n' "$*"; }
 
 output() {
