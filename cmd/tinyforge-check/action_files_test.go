@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -293,10 +294,19 @@ func TestExamplesAndDocs(t *testing.T) {
 			if len(vars) == 0 {
 				t.Errorf("%s: no variables", p)
 			}
+			script, _ := json.Marshal(job["script"])
 			for k := range vars {
-				if !fallbacks[k] {
-					t.Errorf("%s: variable %s is not read by the binary", p, k)
+				// A variable is either read by the binary or used by the job's own script (the
+				// release to download and its pinned SHA-256).
+				if !fallbacks[k] && !strings.Contains(string(script), "${"+k+"}") {
+					t.Errorf("%s: variable %s is neither read by the binary nor used by the script", p, k)
 				}
+			}
+			if strings.Contains(string(script), "go run") || strings.Contains(string(script), "go install") {
+				t.Errorf("%s compiles the tool in every pipeline: run the release binary", p)
+			}
+			if !strings.Contains(string(script), "sha256sum -c") {
+				t.Errorf("%s runs a downloaded binary without checking its SHA-256", p)
 			}
 			continue
 		}
