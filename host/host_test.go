@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -236,11 +237,14 @@ func runnerPlatform(t *testing.T) (string, string) {
 }
 
 // pathWithout returns a PATH of one folder holding links to the tools resolve.sh may use, and
-// no go: a runner without a compiler.
-func pathWithout(t *testing.T) string {
+// no go (a runner without a compiler), nor any tool named in missing.
+func pathWithout(t *testing.T, missing ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, tool := range []string{"bash", "curl", "sha256sum", "cut", "mkdir", "mktemp", "chmod", "mv", "rm", "touch", "uname", "dirname", "cat"} {
+	for _, tool := range []string{"bash", "curl", "sha256sum", "cut", "mkdir", "mktemp", "chmod", "mv", "cp", "rm", "touch", "uname", "dirname", "cat"} {
+		if slices.Contains(missing, tool) {
+			continue
+		}
 		p, err := exec.LookPath(tool)
 		if err != nil {
 			t.Skipf("%s is not on PATH: %v", tool, err)
@@ -331,12 +335,15 @@ func TestResolveRelease(t *testing.T) {
 		if st.code != 0 {
 			t.Fatalf("exit %d:\n%s", st.code, st.stdout)
 		}
-		want := filepath.Join(cache, "tinyforge-check", version, cacheArch, "tinyforge-check")
-		if diff := cmp.Diff(map[string]string{"path": want, "source": "download"}, st.outputs); diff != "" {
-			t.Errorf("outputs (-want +got):\n%s", diff)
+		cached := filepath.Join(cache, "tinyforge-check", version, cacheArch, "tinyforge-check")
+		if st.outputs["source"] != "download" || filepath.Base(st.outputs["path"]) != "tinyforge-check" || strings.HasPrefix(st.outputs["path"], cache) {
+			t.Errorf("outputs %v: want a downloaded copy outside the shared tool cache", st.outputs)
 		}
-		if got := versionOf(t, want); !strings.HasPrefix(got, "tinyforge-check "+version+" (") {
+		if got := versionOf(t, st.outputs["path"]); !strings.HasPrefix(got, "tinyforge-check "+version+" (") {
 			t.Errorf("the resolved binary says %q, want version %s", got, version)
+		}
+		if b, err := os.ReadFile(cached); err != nil || sum(b) != sum(bin) {
+			t.Errorf("the tool cache does not hold the verified binary at %s: %v", cached, err)
 		}
 		if _, err := os.Stat(filepath.Join(cache, "tinyforge-check", version, cacheArch+".complete")); err != nil {
 			t.Errorf("no tool-cache completion marker: %v", err)
@@ -349,9 +356,13 @@ func TestResolveRelease(t *testing.T) {
 		}
 
 		// The second run on the same runner finds it in the tool cache: nothing is downloaded.
+		first := st.outputs["path"]
 		st = resolve(t, r.action, env(r, cache, safePath))
-		if st.code != 0 || st.outputs["source"] != "cache" || st.outputs["path"] != want {
-			t.Errorf("rerun: exit %d, outputs %v, want the cached binary:\n%s", st.code, st.outputs, st.stdout)
+		if st.code != 0 || st.outputs["source"] != "cache" || st.outputs["path"] == first || strings.HasPrefix(st.outputs["path"], cache) {
+			t.Errorf("rerun: exit %d, outputs %v, want a fresh private copy of the cached binary:\n%s", st.code, st.outputs, st.stdout)
+		}
+		if got := versionOf(t, st.outputs["path"]); !strings.Contains(got, version) {
+			t.Errorf("the copy of the cached binary says %q", got)
 		}
 		if r.requests.Load() != 1 {
 			t.Errorf("the rerun made %d more request(s), want none", r.requests.Load()-1)
@@ -400,7 +411,7 @@ func TestResolveRelease(t *testing.T) {
 		if _, err := os.Stat(ran); err == nil {
 			t.Error("the poisoned cache entry ran")
 		}
-		if got, _ := os.ReadFile(st.outputs["path"]); sum(got) != sum(bin) {
+		if got, _ := os.ReadFile(filepath.Join(dir, "tinyforge-check")); sum(got) != sum(bin) {
 			t.Error("the cache entry was not replaced by the verified binary")
 		}
 	})
@@ -455,6 +466,21 @@ func TestResolveRelease(t *testing.T) {
 		}
 		if r.requests.Load() != 0 {
 			t.Errorf("%d downloads for unsupported platforms", r.requests.Load())
+		}
+	})
+
+	t.Run("no SHA-256 tool: refused before any download, with the reason", func(t *testing.T) {
+		r := newRelease(t, version, bin, nil)
+		cache := t.TempDir()
+		dir := filepath.Join(cache, "tinyforge-check", version, cacheArch)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "tinyforge-check"), bin, 0o755)
+		st := resolve(t, r.action, env(r, cache, pathWithout(t, "sha256sum")))
+		if st.code == 0 || !strings.Contains(st.stdout, "neither sha256sum nor shasum is on PATH") || r.requests.Load() != 0 {
+			t.Errorf("exit %d, %d requests:\n%s", st.code, r.requests.Load(), st.stdout)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "tinyforge-check")); err != nil {
+			t.Errorf("a good cached binary was deleted: %v", err)
 		}
 	})
 

@@ -5,8 +5,9 @@
 # - A release of the action has host/release.sha256 in its own tree: one SHA-256 line per
 #   binary, written by scripts/pin-release.sh in the release commit. The binary for this
 #   runner comes from the tool cache ($RUNNER_TOOL_CACHE/tinyforge-check/VERSION/ARCH/), else
-#   from a download (DOWNLOAD_URL/vVERSION/tinyforge-check_VERSION_OS_ARCH). Either way its
-#   SHA-256 must equal the committed one, or the step fails and the file is never run.
+#   from a download (DOWNLOAD_URL/vVERSION/tinyforge-check_VERSION_OS_ARCH). Either way it is
+#   copied into a private folder of this job and that copy's SHA-256 must equal the committed
+#   one, or the step fails and the file is never run; the copy is what the next step runs.
 # - Any other ref (no release.sha256) is a development ref: the binary is built from the action's
 #   own source when Go is on PATH, and the step says so; without Go it fails and says what to do.
 #
@@ -48,12 +49,15 @@ platform() {
   esac
 }
 
-sha256_of() {
-  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
-  elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d' ' -f1
-  else fail "neither sha256sum nor shasum is on PATH: the download cannot be verified"
+# hasher picks the SHA-256 tool, or fails the step when there is none.
+hasher() {
+  if command -v sha256sum >/dev/null 2>&1; then hash_cmd=(sha256sum)
+  elif command -v shasum >/dev/null 2>&1; then hash_cmd=(shasum -a 256)
+  else fail "neither sha256sum nor shasum is on PATH: the binary cannot be verified"
   fi
 }
+
+sha256_of() { "${hash_cmd[@]}" "$1" | cut -d' ' -f1; }
 
 download() { # url file
   if command -v curl >/dev/null 2>&1; then
@@ -67,6 +71,7 @@ download() { # url file
 
 release() {
   platform
+  hasher # before any hashing: a failure inside $(...) would be lost
   # Every line is "<64 hex>  tinyforge-check_<version>_<os>_<arch>"; all name one version.
   local line version="" want="" name
   while IFS= read -r line || [[ -n $line ]]; do
@@ -84,43 +89,49 @@ release() {
   [[ -n $want ]] || fail "release $version has no binary for $goos/$goarch"
   name="${tool}_${version}_${goos}_${goarch}"
 
-  local dir file
+  # The binary that runs is a copy in a private folder of this job, hashed there: the shared
+  # tool cache may be written by other jobs on the same runner between this step and the next.
+  local run_dir copy
+  run_dir=$(mktemp -d "$tmp_root/$tool.XXXXXX")
+  copy="$run_dir/$tool"
+
+  local dir="" file=""
   if [[ -n ${RUNNER_TOOL_CACHE:-} ]]; then
     dir="$RUNNER_TOOL_CACHE/$tool/$version/$cache_arch"
-  else
-    dir="$tmp_root/$tool-$version-$cache_arch"
+    file="$dir/$tool"
   fi
-  file="$dir/$tool"
-
-  if [[ -f $file ]]; then
-    if [[ $(sha256_of "$file") == "$want" ]]; then
-      output path "$file"
+  if [[ -n $file && -f $file ]]; then
+    cp "$file" "$copy"
+    if [[ $(sha256_of "$copy") == "$want" ]]; then
+      chmod 0755 "$copy"
+      output path "$copy"
       output source cache
       return
     fi
+    rm -f "$copy"
     note "the cached $file does not match host/release.sha256; downloading it again"
     rm -f "$file" "$dir.complete"
   fi
 
   local base=${TINYFORGE_DOWNLOAD_URL:-}
   base=${base:-https://github.com/tinyforge/tinyforge-check/releases/download}
-  local url="${base%/}/v$version/$name" part
-  mkdir -p "$dir"
-  part=$(mktemp "$dir/.$tool.XXXXXX")
-  trap 'rm -f "$part"' EXIT
+  local url="${base%/}/v$version/$name"
   say "downloading $url"
-  download "$url" "$part" || fail "could not download $url; set the download-url input to a mirror of the release if this runner cannot reach it"
+  download "$url" "$copy" || { rm -f "$copy"; fail "could not download $url; set the download-url input to a mirror of the release if this runner cannot reach it"; }
   local got
-  got=$(sha256_of "$part")
+  got=$(sha256_of "$copy")
   if [[ $got != "$want" ]]; then
-    rm -f "$part"
+    rm -f "$copy"
     fail "checksum mismatch for $url: got sha256 $got, host/release.sha256 of this action says $want. The file was deleted and not run; check the mirror (download-url)"
   fi
-  chmod 0755 "$part"
-  mv -f "$part" "$file"
-  trap - EXIT
-  touch "$dir.complete" # the tool cache's marker of a complete entry
-  output path "$file"
+  chmod 0755 "$copy"
+  if [[ -n $dir ]]; then # keep it for the next job on this runner (verified again when used)
+    local part
+    mkdir -p "$dir"
+    part=$(mktemp "$dir/.$tool.XXXXXX")
+    cp "$copy" "$part" && chmod 0755 "$part" && mv -f "$part" "$file" && touch "$dir.complete" || rm -f "$part"
+  fi
+  output path "$copy"
   output source download
 }
 
@@ -131,7 +142,7 @@ development() {
     fail "this ref of tinyforge-check is not a release (no host/release.sha256), so it would have to be built from source, and Go is not on PATH. Use a release, e.g. uses: tinyforge/tinyforge-check/host@v1, or install Go before this step"
   fi
   [[ -f $root/go.mod && -d $root/cmd/$tool ]] || fail "no release.sha256 and no source at $root: this checkout of the action is incomplete"
-  out="$tmp_root/$tool-dev-$$/$tool"
+  out="$(mktemp -d "$tmp_root/$tool-dev.XXXXXX")/$tool"
   note "this ref of tinyforge-check is not a release (no host/release.sha256): building it from source with $(go version | cut -d' ' -f3)"
   (cd "$root" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$out" "./cmd/$tool") \
     || fail "go build of the action's source failed; use a release, e.g. uses: tinyforge/tinyforge-check/host@v1"
