@@ -172,8 +172,9 @@ func ghComment(c *github.IssueComment) comment {
 
 // list reads every page of the PR's comments: the pages expected comments fill at once, then,
 // if the last of them says there are more (comments were added since the event), the rest in
-// one more round, from the Link header's last page. Comments are deduplicated by id, since
-// a comment can move to the next page between two page reads.
+// one more round, from the Link header's last page. Comments are deduplicated by id. Pages read
+// at once are not one snapshot: a comment deleted meanwhile shifts the next ones a page back, so
+// one may be missed; the sticky logic's verify round sees it and repairs any duplicate.
 func (s *githubComments) list(ctx context.Context, expected int) ([]comment, error) {
 	type page struct {
 		comments []*github.IssueComment
@@ -188,7 +189,7 @@ func (s *githubComments) list(ctx context.Context, expected int) ([]comment, err
 		}
 		return page{comments: cs, next: resp.NextPage, last: resp.LastPage}, nil
 	}
-	pages, err := fetchPages(ctx, 1, pagesFor(expected, 100), get)
+	pages, err := fetchPages(ctx, 1, min(pagesFor(expected, 100), 1000), get)
 	if err != nil {
 		return nil, err
 	}

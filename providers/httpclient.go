@@ -184,7 +184,7 @@ func NewHTTPClient(cfg HTTPConfig) *http.Client {
 type firstConnGate struct {
 	next  http.RoundTripper
 	mu    sync.Mutex
-	hosts map[string]chan struct{} // closed once the host's first request has a connection
+	hosts map[string]chan struct{} // hosts whose first request is connecting; closed when it has a connection
 }
 
 func (g *firstConnGate) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -203,12 +203,24 @@ func (g *firstConnGate) RoundTrip(req *http.Request) (*http.Response, error) {
 		select {
 		case <-ready:
 		case <-req.Context().Done():
+			if req.Body != nil {
+				req.Body.Close() // a RoundTripper closes the body, even on error
+			}
 			return nil, req.Context().Err()
 		}
 		return g.next.RoundTrip(req)
 	}
 	var once sync.Once
-	release := func() { once.Do(func() { close(ready) }) }
+	release := func() {
+		once.Do(func() {
+			close(ready)
+			// Forget the host: the map stays as small as the hosts being connected to
+			// right now (a long-lived server's client meets many hosts over time).
+			g.mu.Lock()
+			delete(g.hosts, key)
+			g.mu.Unlock()
+		})
+	}
 	defer release() // also when the first request fails before connecting
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { release() }}
 	return g.next.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))

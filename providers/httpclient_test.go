@@ -507,3 +507,48 @@ func TestHTTP2OverOneConnection(t *testing.T) {
 		t.Errorf("%d connections and %d TLS handshakes for 8 parallel requests, want 1 and 1", f.Conns(), f.Handshakes())
 	}
 }
+
+// TestFirstConnGateForgetsHosts: the gate keeps a host only while its first connection is being
+// made, so a long-lived client's map does not grow with every host it ever met; a request
+// cancelled while it waits still has its body closed.
+func TestFirstConnGateForgetsHosts(t *testing.T) {
+	srvs := make([]*httptest.Server, 3)
+	for i := range srvs {
+		srvs[i] = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		defer srvs[i].Close()
+	}
+	g := &firstConnGate{next: http.DefaultTransport}
+	for _, s := range srvs {
+		req, _ := http.NewRequest(http.MethodGet, s.URL, nil)
+		resp, err := g.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	g.mu.Lock()
+	n := len(g.hosts)
+	g.mu.Unlock()
+	if n != 0 {
+		t.Errorf("the gate still holds %d hosts after their requests finished", n)
+	}
+
+	// A waiter whose context ends: its body is closed and it returns the context's error.
+	g.hosts = map[string]chan struct{}{}
+	u, _ := url.Parse(srvs[0].URL)
+	g.hosts["http://"+u.Host] = make(chan struct{}) // a first request that never connects
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	body := &closeRecorder{Reader: strings.NewReader("x")}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srvs[0].URL, body)
+	if _, err := g.RoundTrip(req); !errors.Is(err, context.Canceled) || !body.closed {
+		t.Errorf("cancelled waiter: err %v, body closed %v", err, body.closed)
+	}
+}
+
+type closeRecorder struct {
+	io.Reader
+	closed bool
+}
+
+func (c *closeRecorder) Close() error { c.closed = true; return nil }

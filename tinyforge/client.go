@@ -122,12 +122,23 @@ func (c *Client) FindWorkload(ctx context.Context, idOrName string) (*Workload, 
 	if id, err := strconv.ParseInt(idOrName, 10, 64); err == nil && id > 0 {
 		return c.GetWorkload(ctx, id)
 	}
+	return c.FindWorkloadByName(ctx, idOrName)
+}
+
+// FindWorkloadByName looks a workload up by its exact name only, even an all-digit one: GET
+// /api/workloads?name=, whose answer holds the whole workload on servers that send it (the
+// reference server does), else the workload is then read by id. No match wraps ErrNotFound.
+func (c *Client) FindWorkloadByName(ctx context.Context, name string) (*Workload, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, errors.New("tinyforge: empty workload name; give a workload id or name")
+	}
 	var list []Workload
-	if err := c.do(ctx, http.MethodGet, "/api/workloads?name="+url.QueryEscape(idOrName), nil, &list); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/api/workloads?name="+url.QueryEscape(name), nil, &list); err != nil {
 		return nil, err
 	}
 	for i, w := range list {
-		if w.Name != idOrName {
+		if w.Name != name {
 			continue
 		}
 		if len(w.SourceConfig) > 0 && string(w.SourceConfig) != "null" {
@@ -135,7 +146,7 @@ func (c *Client) FindWorkload(ctx context.Context, idOrName string) (*Workload, 
 		}
 		return c.GetWorkload(ctx, w.ID)
 	}
-	return nil, fmt.Errorf("tinyforge: no workload named %q visible to this token; check the name or use the workload id: %w", idOrName, ErrNotFound)
+	return nil, fmt.Errorf("tinyforge: no workload named %q visible to this token; check the name or use the workload id: %w", name, ErrNotFound)
 }
 
 // CreateWorkload calls POST /api/workloads (admin) and returns the new workload.

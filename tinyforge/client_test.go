@@ -365,3 +365,17 @@ func TestClientWrongAnswerNamesNoGoType(t *testing.T) {
 		}
 	}
 }
+
+// TestFindWorkloadByNameTakesDigitsAsAName: the action tries an all-digit input as an id first;
+// when that is not found, the name lookup must look the digits up as a name, not as the same id.
+func TestFindWorkloadByNameTakesDigitsAsAName(t *testing.T) {
+	c, mux := setup(t)
+	rec := record(t, mux, "GET /api/workloads", 200, `[{"id":9,"name":"2024","source_type":"static","source_config":{},"version":1,"gitops":{}}]`)
+	w, err := c.FindWorkloadByName(context.Background(), "2024")
+	if err != nil || w.ID != 9 {
+		t.Fatalf("FindWorkloadByName(2024) = %+v, %v", w, err)
+	}
+	if rec.Path != "/api/workloads" || rec.Query != "name=2024" {
+		t.Errorf("request %s?%s, want /api/workloads?name=2024", rec.Path, rec.Query)
+	}
+}

@@ -455,7 +455,7 @@ func (l liveSource) GetWorkload(ctx context.Context, id int64) (*checker.Workloa
 // FindWorkload looks a workload up by name: one request where the server answers the lookup
 // with the whole workload, two otherwise.
 func (l liveSource) FindWorkload(ctx context.Context, name string) (*checker.Workload, error) {
-	w, err := l.c.FindWorkload(ctx, name)
+	w, err := l.c.FindWorkloadByName(ctx, name) // an all-digit name was already tried as an id
 	if err != nil {
 		return nil, mapTinyforgeErr(err)
 	}
