@@ -88,6 +88,27 @@ func TestPinRelease(t *testing.T) {
 		}
 	})
 
+	t.Run("--check: the committed sums must equal a rebuild's", func(t *testing.T) {
+		tree := copyTree(t)
+		cs := filepath.Join(t.TempDir(), "checksums.txt")
+		os.WriteFile(cs, []byte(checksums.String()), 0o644)
+		if code, out := pin(t, tree, version, cs); code != 0 {
+			t.Fatalf("pin: exit %d: %s", code, out)
+		}
+		if code, out := pin(t, tree, "--check", version, cs); code != 0 {
+			t.Errorf("--check against the same sums: exit %d: %s", code, out)
+		}
+		other := strings.Replace(checksums.String(), wantSums[2][:64], strings.Repeat("0", 64), 1)
+		os.WriteFile(cs, []byte(other), 0o644)
+		before, _ := os.ReadFile(filepath.Join(tree, "host", "release.sha256"))
+		if code, out := pin(t, tree, "--check", version, cs); code != 1 || !strings.Contains(out, "did not reproduce") {
+			t.Errorf("--check against other sums: exit %d %q, want 1 and a message", code, out)
+		}
+		if after, _ := os.ReadFile(filepath.Join(tree, "host", "release.sha256")); string(after) != string(before) {
+			t.Error("--check changed host/release.sha256")
+		}
+	})
+
 	t.Run("refuses a bad version or sums of another release, changing nothing", func(t *testing.T) {
 		tree := copyTree(t)
 		cs := filepath.Join(t.TempDir(), "checksums.txt")

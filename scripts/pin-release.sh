@@ -9,14 +9,24 @@
 #   action checks every download and cached binary against these committed sums, never against
 #   sums fetched from where the binary came from.
 #
-# The release workflow (.github/workflows/release.yml) runs it after GoReleaser has published,
-# commits the result on top of the tagged commit and moves the tags to that commit
-# (docs/releasing.md). It changes files only; it never commits or pushes.
+# pin-release.sh --check VERSION CHECKSUMS changes nothing: it exits 1 unless the committed
+# host/release.sha256 holds exactly the sums CHECKSUMS has for those binaries, which proves that
+# a build of the release commit reproduced the binaries the sums were taken from.
+#
+# The release workflow (.github/workflows/release.yml) builds the binaries, pins with them,
+# commits the result on top of main's head, rebuilds there and checks, and only then tags that
+# commit and publishes (docs/releasing.md). This script changes files only; it never commits,
+# tags or pushes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+check=0
+if [[ ${1:-} == --check ]]; then
+  check=1
+  shift
+fi
 if [[ $# -ne 2 ]]; then
-  echo "usage: scripts/pin-release.sh VERSION CHECKSUMS   (e.g. 1.2.3 dist/checksums.txt)" >&2
+  echo "usage: scripts/pin-release.sh [--check] VERSION CHECKSUMS   (e.g. 1.2.3 dist/checksums.txt)" >&2
   exit 2
 fi
 version=${1#v}
@@ -41,6 +51,15 @@ for goos in darwin linux; do
     echo "$line" >>"$tmp"
   done
 done
+if ((check)); then
+  if ! cmp -s "$tmp" "$sums"; then
+    echo "pin-release: $sums does not match $checksums: the build did not reproduce the pinned binaries" >&2
+    diff "$sums" "$tmp" >&2 || true
+    exit 1
+  fi
+  echo "pin-release: $sums matches $checksums" >&2
+  exit 0
+fi
 mv "$tmp" "$sums"
 trap - EXIT
 
