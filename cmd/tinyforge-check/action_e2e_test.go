@@ -154,9 +154,12 @@ func (h *harness) requestLog() []string {
 }
 
 // writeCount returns how many forge requests since the last ResetRequests were not GETs.
-func (h *harness) writeCount() int {
+func (h *harness) writeCount() int { return forgeWrites(h.forge) }
+
+// forgeWrites counts the requests a fake forge recorded that were not GETs.
+func forgeWrites(f e2eForge) int {
 	n := 0
-	for _, r := range h.forge.Requests() {
+	for _, r := range f.Requests() {
 		if r.Method != http.MethodGet {
 			n++
 		}

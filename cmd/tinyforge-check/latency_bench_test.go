@@ -277,15 +277,7 @@ func (lw *latencyWorld) run(b *testing.B, kind string) (time.Duration, latencyCo
 	}
 }
 
-func (lw *latencyWorld) writeCount() int {
-	n := 0
-	for _, r := range lw.forge.Requests() {
-		if r.Method != http.MethodGet {
-			n++
-		}
-	}
-	return n
-}
+func (lw *latencyWorld) writeCount() int { return forgeWrites(lw.forge) }
 
 // exec runs the binary once as a runner would.
 func (lw *latencyWorld) exec(b *testing.B) {
