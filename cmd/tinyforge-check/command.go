@@ -120,11 +120,16 @@ func (c *Command) newFlagSet(name, usage string) *flag.FlagSet {
 // after "--" everything is an operand). It returns the operands, and an exit code and false when
 // the command must stop (help was shown, or the command line was wrong).
 func (c *Command) parseFlags(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	// The flag package prints the usage itself on -h and on every bad flag; the page is printed
+	// here instead, once, on stdout for -h/--help only (a bad flag gets the error and a hint).
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	var operands []string
 	for {
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			usage()
 			return nil, ExitOK, false
 		}
 		if err != nil {

@@ -341,3 +341,25 @@ func TestLintNeverFollowsASymlink(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpAndBadFlags: every way of asking for a command's help prints its page once, on
+// stdout, exit 0; a bad flag prints the error and a one-line hint on stderr, nothing on stdout,
+// exit 2.
+func TestHelpAndBadFlags(t *testing.T) {
+	for _, cmd := range []string{"lint", "drift", "action", "schema"} {
+		for _, args := range [][]string{{"help", cmd}, {cmd, "-h"}, {cmd, "--help"}} {
+			code, out, errOut := run(t, nil, nil, "", args...)
+			if code != ExitOK || errOut != "" {
+				t.Errorf("%q: exit %d, stderr %q; want 0 and nothing", args, code, errOut)
+			}
+			if n := strings.Count(out, "Usage: tinyforge-check "+cmd); n != 1 {
+				t.Errorf("%q printed the usage %d times, want once:\n%s", args, n, out)
+			}
+		}
+		code, out, errOut := run(t, nil, nil, "", cmd, "--no-such-flag")
+		want := "tinyforge-check " + cmd + ": flag provided but not defined: -no-such-flag\nRun \"tinyforge-check help " + cmd + "\" for usage.\n"
+		if code != ExitUsage || out != "" || errOut != want {
+			t.Errorf("%s --no-such-flag: exit %d, stdout %q, stderr %q; want 2, nothing, %q", cmd, code, out, errOut, want)
+		}
+	}
+}
