@@ -180,7 +180,7 @@ func renderBody(r *Report, summary bool) string {
 			limit = maxCommentDiagnostics
 		}
 		for _, d := range r.Diagnostics[:limit] {
-			fmt.Fprintf(&b, "- **%s** %s:%d:%d: %s \\[%s\\]\n", d.Severity, escapeInline(r.Path, maxCellRunes), d.Line, d.Column,
+			fmt.Fprintf(&b, "- **%s** %s: %s \\[%s\\]\n", d.Severity, d.Location(escapeInline(r.Path, maxCellRunes)),
 				escapeInline(d.Message, maxMessageRunes), escapeInline(d.Code, 60))
 		}
 		if rest := len(r.Diagnostics) - limit; rest > 0 {

@@ -119,7 +119,7 @@ func WriteLog(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "%s\n", Neutralize(fmt.Sprintf("tinyforge-check: %s: %s", n.Level, n.Message)))
 	}
 	for _, d := range r.Diagnostics {
-		fmt.Fprintf(&b, "%s\n", Neutralize(fmt.Sprintf("%s:%d:%d: %s: %s [%s]", r.Path, d.Line, d.Column, d.Severity, d.Message, d.Code)))
+		fmt.Fprintf(&b, "%s\n", Neutralize(d.Format(r.Path)))
 	}
 	line := fmt.Sprintf("tinyforge-check: %s: %s", r.Verdict, r.Description())
 	if r.showReason() {

@@ -31,10 +31,33 @@ type Diagnostic struct {
 	Message string `json:"message"`
 }
 
-// String formats the diagnostic as "line:col: severity: message [code]"; prefix it with the path
-// to get the CLI's text format.
+// String formats the diagnostic as "line:col: severity: message [code]", or
+// "severity: message [code]" for a problem of the whole file (Line 0), which has no position.
 func (d Diagnostic) String() string {
-	return fmt.Sprintf("%d:%d: %s: %s [%s]", d.Line, d.Column, d.Severity, d.Message, d.Code)
+	if d.Line <= 0 {
+		return d.text()
+	}
+	return fmt.Sprintf("%d:%d: %s", d.Line, d.Column, d.text())
+}
+
+// Location is where the diagnostic points in the file at path: "path:line:col", or just
+// "path" for a problem of the whole file (an empty file, one too large to parse), never a fake
+// ":0:0".
+func (d Diagnostic) Location(path string) string {
+	if d.Line <= 0 {
+		return path
+	}
+	return fmt.Sprintf("%s:%d:%d", path, d.Line, d.Column)
+}
+
+// Format is the CLI's text line for the file at path: "path:line:col: severity: message
+// [code]", or "path: severity: message [code]" for a problem of the whole file.
+func (d Diagnostic) Format(path string) string {
+	return d.Location(path) + ": " + d.text()
+}
+
+func (d Diagnostic) text() string {
+	return fmt.Sprintf("%s: %s [%s]", d.Severity, d.Message, d.Code)
 }
 
 // Diagnostics is a list of diagnostics, kept sorted by position like go/scanner.ErrorList.

@@ -26,7 +26,7 @@ func sourceTypeOf(data []byte) string {
 func render(name string, diags Diagnostics) string {
 	var b strings.Builder
 	for _, d := range diags {
-		b.WriteString(name + ":" + d.String() + "\n")
+		b.WriteString(d.Format(name) + "\n")
 	}
 	return b.String()
 }

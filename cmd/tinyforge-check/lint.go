@@ -124,7 +124,7 @@ func writeLint(w io.Writer, format string, results []fileResult) error {
 // textLine formats a diagnostic as "path:line:col: severity: message [code]", neutralized so
 // file content can never start a line of its own or form a workflow command.
 func textLine(path string, d gitops.Diagnostic) string {
-	return checker.Neutralize(fmt.Sprintf("%s:%d:%d: %s: %s [%s]", path, d.Line, d.Column, d.Severity, d.Message, d.Code))
+	return checker.Neutralize(d.Format(path))
 }
 
 // workflowCommand formats a diagnostic as a GitHub/Gitea workflow command annotation.
