@@ -843,3 +843,19 @@ func TestUnsupportedSourceType(t *testing.T) {
 		t.Errorf("GitOps controls offered for a source type that cannot use GitOps")
 	}
 }
+
+// TestDiagnosticPositions: a diagnostic points at path:line:col; a problem of the whole file
+// (an empty file) names the file alone, never a fake ":0:0".
+func TestDiagnosticPositions(t *testing.T) {
+	e := setup(t)
+	b := e.browser()
+	b.signIn(viewerToken)
+	if res := b.get("/apps/5"); !has(res.body, "<code>.tinyforge.yml:3:3</code>") {
+		t.Errorf("no positioned diagnostic in:\n%s", res.body)
+	}
+	e.fake.moveHead(5, headCommit, "")
+	res := b.get("/apps/5")
+	if !has(res.body, "<code>.tinyforge.yml</code>") || has(res.body, ":0:0") || !has(res.body, "empty-file") {
+		t.Errorf("the empty file's diagnostic is not at the file:\n%s", res.body)
+	}
+}
