@@ -277,8 +277,8 @@ func TestUntrustedTextCannotFormCommands(t *testing.T) {
 	for _, format := range []string{"text", "github", "json", "sarif"} {
 		_, out, _ := run(t, nil, mem, "", "lint", "--format", format, "h.yml")
 		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-		if format == "text" && len(lines) != 3 {
-			t.Errorf("text: want 3 lines (one per problem), got %d:\n%s", len(lines), out)
+		if format == "text" && (len(lines) != 4 || lines[3] != "1 file: 3 errors") {
+			t.Errorf("text: want 3 lines (one per problem) and the summary, got %d:\n%s", len(lines), out)
 		}
 		for _, line := range lines {
 			trimmed := strings.TrimLeft(line, " \t")
@@ -361,5 +361,40 @@ func TestHelpAndBadFlags(t *testing.T) {
 		if code != ExitUsage || out != "" || errOut != want {
 			t.Errorf("%s --no-such-flag: exit %d, stdout %q, stderr %q; want 2, nothing, %q", cmd, code, out, errOut, want)
 		}
+	}
+}
+
+// TestLintWalksDirectories: `lint` and `lint DIR` lint every .tinyforge.yml (and
+// NAME.tinyforge.yml) below the directory in name order, skipping .git, node_modules and
+// vendor; a directory without one stands for its missing .tinyforge.yml. A summary line ends the
+// text output, also when everything is clean.
+func TestLintWalksDirectories(t *testing.T) {
+	mem := fstest.MapFS{
+		"a/.tinyforge.yml":              {Data: []byte("version: 1\ndeploy:\n  port: 8080\n")},
+		"b/web.tinyforge.yaml":          {Data: []byte("version: 1\ndeploy:\n  prot: 8080\n")},
+		".git/x/.tinyforge.yml":         {Data: []byte("version: 9\n")},
+		"node_modules/m/.tinyforge.yml": {Data: []byte("version: 9\n")},
+		"vendor/.tinyforge.yml":         {Data: []byte("version: 9\n")},
+		"c/README.md":                   {Data: []byte("no config here\n")},
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"lint"}, ExitFailed, "b/web.tinyforge.yaml:3:3: error: unknown key \"prot\"; did you mean \"port\"? (allowed under deploy: port, healthcheck, deploy_strategy) [unknown-key]\n2 files: 1 error\n"},
+		{[]string{"lint", "."}, ExitFailed, "b/web.tinyforge.yaml:3:3: error: unknown key \"prot\"; did you mean \"port\"? (allowed under deploy: port, healthcheck, deploy_strategy) [unknown-key]\n2 files: 1 error\n"},
+		{[]string{"lint", "a"}, ExitOK, "1 file: no problems\n"},
+		{[]string{"lint", "c"}, ExitFailed, "c/.tinyforge.yml: error: the file does not exist; create it, or pass the path of your .tinyforge.yml [no-file]\n1 file: 1 error\n"},
+	} {
+		code, out, errOut := run(t, nil, mem, "", tc.args...)
+		if code != tc.code || out != tc.out || errOut != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %d and %q", tc.args, code, out, errOut, tc.code, tc.out)
+		}
+	}
+	_, out, _ := run(t, nil, mem, "", "lint", "--format", "json")
+	var doc struct{ Files []struct{ Path string } }
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Files) != 2 || doc.Files[0].Path != "a/.tinyforge.yml" || doc.Files[1].Path != "b/web.tinyforge.yaml" {
+		t.Errorf("json files %+v (%v), want a/.tinyforge.yml then b/web.tinyforge.yaml and no summary line:\n%s", doc.Files, err, out)
 	}
 }

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/gitops"
@@ -12,15 +16,17 @@ import (
 
 const lintUsage = `Usage: tinyforge-check lint [--source-type T] [--format text|json|github|sarif] [PATH...]
 
-Lint .tinyforge.yml files (default: ./.tinyforge.yml; "-" reads standard input) against the
-schema (version 1: deploy.port, deploy.healthcheck, deploy.deploy_strategy) and report every
-problem at once, each at its line and column.
+Lint .tinyforge.yml files against the schema (version 1: deploy.port, deploy.healthcheck,
+deploy.deploy_strategy) and report every problem at once, each at its line and column. A PATH
+that is a directory stands for every .tinyforge.yml and NAME.tinyforge.yml below it (not in
+.git, node_modules or vendor); the default is the current directory; "-" reads standard input.
 
 With --source-type static, port and healthcheck are errors: a static workload may declare only
 deploy_strategy.
 
 Formats:
-  text    path:line:col: severity: message [code]   (one line per problem; nothing when clean)
+  text    path:line:col: severity: message [code]   (one line per problem, then a summary
+          line such as "2 files: 1 error, 1 warning"; a problem of the whole file has no line:col)
   json    {"files":[{"path","valid","diagnostics":[{"severity","line","column","field","code","message"}]}]}
   github  workflow commands (::error file=...,line=...,col=...::message) for annotations
   sarif   SARIF 2.1.0, for code scanning uploads
@@ -51,7 +57,12 @@ func (c *Command) runLint(args []string) int {
 		return c.usageError("lint", "%v", err)
 	}
 	if len(paths) == 0 {
-		paths = []string{gitops.DefaultPath}
+		paths = []string{"."}
+	}
+	paths, err := c.expandPaths(paths)
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "tinyforge-check lint: %v\n", err)
+		return ExitError
 	}
 	results := make([]fileResult, 0, len(paths))
 	exit := ExitOK
@@ -113,12 +124,116 @@ func writeLint(w io.Writer, format string, results []fileResult) error {
 	case "sarif":
 		return writeJSON(w, sarifLog(results))
 	}
+	errs, warns := 0, 0
 	for _, r := range results {
 		for _, d := range r.Diagnostics {
 			fmt.Fprintln(w, textLine(r.Path, d))
+			if d.Severity == gitops.SeverityWarning {
+				warns++
+			} else {
+				errs++
+			}
 		}
 	}
+	fmt.Fprintln(w, lintSummary(len(results), errs, warns))
 	return nil
+}
+
+// lintSummary is the text format's last line: "2 files: 3 errors, 1 warning", or
+// "1 file: no problems".
+func lintSummary(files, errs, warns int) string {
+	n := func(k int, one, many string) string {
+		if k == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", k, many)
+	}
+	var parts []string
+	if errs > 0 {
+		parts = append(parts, n(errs, "error", "errors"))
+	}
+	if warns > 0 {
+		parts = append(parts, n(warns, "warning", "warnings"))
+	}
+	if len(parts) == 0 {
+		parts = []string{"no problems"}
+	}
+	return n(files, "file", "files") + ": " + strings.Join(parts, ", ")
+}
+
+// expandPaths replaces each directory among paths by the .tinyforge.yml files below it (also
+// *.tinyforge.yml and the .yaml spellings), walked in name order without following symbolic
+// links or entering .git, node_modules and vendor. A directory holding none stands for its
+// .tinyforge.yml, which is then reported missing. "-" (standard input) and files pass as given.
+func (c *Command) expandPaths(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		if p == "-" {
+			out = append(out, p)
+			continue
+		}
+		st, err := c.Lstat(p)
+		if err != nil || !st.IsDir() {
+			out = append(out, p) // lintFile reports a missing or odd file
+			continue
+		}
+		found, err := c.findSpecFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			found = []string{filepath.Join(p, gitops.DefaultPath)}
+		}
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+func (c *Command) findSpecFiles(dir string) ([]string, error) {
+	f, err := c.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the directory %s: %w", dir, unwrapPathError(err))
+	}
+	rd, ok := f.(fs.ReadDirFile)
+	if !ok {
+		f.Close()
+		return nil, fmt.Errorf("cannot list the directory %s", dir)
+	}
+	entries, err := rd.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the directory %s: %w", dir, unwrapPathError(err))
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	var out []string
+	for _, e := range entries {
+		name, p := e.Name(), filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir():
+			if name == ".git" || name == "node_modules" || name == "vendor" {
+				continue
+			}
+			sub, err := c.findSpecFiles(p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sub...)
+		case isSpecName(name):
+			out = append(out, p) // a symlink too: lintFile refuses it, visibly
+		}
+	}
+	return out, nil
+}
+
+// isSpecName reports whether a file name is a Tinyforge config's: .tinyforge.yml, or
+// NAME.tinyforge.yml for repos with several workloads, in either YAML spelling.
+func isSpecName(name string) bool {
+	for _, ext := range []string{".tinyforge.yml", ".tinyforge.yaml"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // textLine formats a diagnostic as "path:line:col: severity: message [code]", neutralized so

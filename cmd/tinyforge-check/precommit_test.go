@@ -124,7 +124,7 @@ func TestPrecommitHookEntryRuns(t *testing.T) {
 		wantCode int
 		wantOut  string // substring of stdout
 	}{
-		{"valid files pass", []string{filepath.Join(testdata, "valid", "full.yml"), filepath.Join(testdata, "valid", "strategy-only.yml")}, ExitOK, ""},
+		{"valid files pass", []string{filepath.Join(testdata, "valid", "full.yml"), filepath.Join(testdata, "valid", "strategy-only.yml")}, ExitOK, "2 files: no problems\n"},
 		{"an invalid file fails at its line", []string{filepath.Join(testdata, "valid", "full.yml"), filepath.Join(testdata, "invalid", "port-quoted.yml")}, ExitFailed, "port-quoted.yml:3:9: error: "},
 	}
 	for _, tt := range tests {
@@ -142,8 +142,8 @@ func TestPrecommitHookEntryRuns(t *testing.T) {
 			if code != tt.wantCode {
 				t.Errorf("exit code = %d, want %d; stdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
 			}
-			if tt.wantOut == "" && stdout.Len() != 0 {
-				t.Errorf("want no output for valid files, got:\n%s", stdout.String())
+			if tt.wantCode == ExitOK && stdout.String() != tt.wantOut {
+				t.Errorf("want only the summary %q for valid files, got:\n%s", tt.wantOut, stdout.String())
 			}
 			if !strings.Contains(stdout.String(), tt.wantOut) {
 				t.Errorf("stdout does not contain %q:\n%s", tt.wantOut, stdout.String())
