@@ -2,7 +2,7 @@
 //
 //	tinyforge-server serve --db PATH --addr HOST:PORT [--public-url URL] [--dev]
 //	                       [--secret-key-file PATH] [--allow-forge-net CIDR]...
-//	tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID]
+//	tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID|NAME]
 //	tinyforge-server token list --db PATH
 //	tinyforge-server token revoke --db PATH --id ID
 //	tinyforge-server version
@@ -23,6 +23,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -56,7 +57,7 @@ type app struct {
 
 const usage = `usage:
   tinyforge-server serve --db PATH --addr HOST:PORT [--public-url URL] [--dev] [--secret-key-file PATH] [--allow-forge-net CIDR]...
-  tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID]
+  tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID|NAME]
   tinyforge-server token list --db PATH
   tinyforge-server token revoke --db PATH --id ID
   tinyforge-server version
@@ -114,8 +115,33 @@ func (c *cidrList) Set(v string) error {
 
 func (a *app) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	fs.SetOutput(io.Discard) // parse prints the usage and the errors itself
+	fs.Usage = func() {}
 	return fs
+}
+
+// parse parses a subcommand's flags. -h and --help print the subcommand's usage and flags on
+// stdout (exit 0); a bad flag prints the error and a one-line hint on stderr (exit 2). ok is
+// false when the command must stop with code.
+func (a *app) parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		for _, line := range strings.Split(usage, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "tinyforge-server "+fs.Name()+" ") {
+				fmt.Fprintf(a.stdout, "usage:\n%s\n", line)
+			}
+		}
+		fmt.Fprintln(a.stdout, "\nFlags:")
+		fs.SetOutput(a.stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		return 0, false
+	}
+	fmt.Fprintf(a.stderr, "tinyforge-server %s: %v\nRun \"tinyforge-server %s -h\" for usage.\n", fs.Name(), err, fs.Name())
+	return 2, false
 }
 
 func (a *app) serve(ctx context.Context, args []string) int {
@@ -127,8 +153,8 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	keyFile := fs.String("secret-key-file", "", "`file` holding the base64 32-byte key that encrypts repo tokens (else TINYFORGE_SECRET_KEY)")
 	var allow cidrList
 	fs.Var(&allow, "allow-forge-net", "`CIDR` of private or loopback forge addresses the server may fetch from (repeatable); link-local is never allowed")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := a.parse(fs, args); !ok {
+		return code
 	}
 	if *db == "" || fs.NArg() > 0 {
 		fmt.Fprintf(a.stderr, "serve needs --db PATH and no other arguments\n%s", usage)
@@ -319,12 +345,12 @@ func (a *app) tokenCreate(ctx context.Context, args []string) int {
 	db := fs.String("db", "", "SQLite database `path` (created if missing)")
 	role := fs.String("role", "", "`role`: admin or viewer")
 	name := fs.String("name", "", "a `name` for the token (shown in the audit log)")
-	workload := fs.Int64("workload", 0, "limit the token to this workload `id` (default: all workloads)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	workload := fs.String("workload", "", "limit the token to this workload, by `id or name` (default: all workloads)")
+	if code, ok := a.parse(fs, args); !ok {
+		return code
 	}
-	if *db == "" || *name == "" || (*role != server.RoleAdmin && *role != server.RoleViewer) || *workload < 0 || fs.NArg() > 0 {
-		fmt.Fprintf(a.stderr, "token create needs --db PATH --role admin|viewer --name NAME [--workload ID]\n%s", usage)
+	if *db == "" || *name == "" || (*role != server.RoleAdmin && *role != server.RoleViewer) || fs.NArg() > 0 {
+		fmt.Fprintf(a.stderr, "token create needs --db PATH --role admin|viewer --name NAME [--workload ID|NAME]\n%s", usage)
 		return 2
 	}
 	st, ok := a.openStore(ctx, *db)
@@ -332,7 +358,16 @@ func (a *app) tokenCreate(ctx context.Context, args []string) int {
 		return 1
 	}
 	defer st.Close()
-	secret, _, err := st.CreateToken(ctx, *name, *role, *workload)
+	var workloadID int64
+	if *workload != "" {
+		id, err := resolveWorkload(ctx, st, *workload)
+		if err != nil {
+			fmt.Fprintln(a.stderr, "tinyforge-server token create:", err)
+			return 1
+		}
+		workloadID = id
+	}
+	secret, _, err := st.CreateToken(ctx, *name, *role, workloadID)
 	if err != nil {
 		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
 		return 1
@@ -341,11 +376,39 @@ func (a *app) tokenCreate(ctx context.Context, args []string) int {
 	return 0
 }
 
+// resolveWorkload turns --workload (an id, or a name) into the id of a workload that exists:
+// a token limited to a workload that does not exist yet would gain that limit's rights over
+// whichever workload later gets the id.
+func resolveWorkload(ctx context.Context, st *server.Store, ref string) (int64, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		if id <= 0 {
+			return 0, fmt.Errorf("--workload %s: ids start at 1", ref)
+		}
+		if _, err := st.GetWorkload(ctx, id); err != nil {
+			if errors.Is(err, server.ErrNotFound) {
+				return 0, fmt.Errorf("there is no workload %d in this database: create it first, or check the id", id)
+			}
+			return 0, err
+		}
+		return id, nil
+	}
+	list, err := st.ListWorkloads(ctx, ref, 0)
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range list {
+		if w.Name == ref {
+			return w.ID, nil
+		}
+	}
+	return 0, fmt.Errorf("there is no workload named %q in this database: create it first, or check the name", ref)
+}
+
 func (a *app) tokenList(ctx context.Context, args []string) int {
 	fs := a.flags("token list")
 	db := fs.String("db", "", "SQLite database `path`")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := a.parse(fs, args); !ok {
+		return code
 	}
 	st, ok := a.openStore(ctx, *db)
 	if !ok {
@@ -378,8 +441,8 @@ func (a *app) tokenRevoke(ctx context.Context, args []string) int {
 	fs := a.flags("token revoke")
 	db := fs.String("db", "", "SQLite database `path`")
 	id := fs.Int64("id", 0, "the token `id` (see token list)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := a.parse(fs, args); !ok {
+		return code
 	}
 	if *id <= 0 {
 		fmt.Fprintf(a.stderr, "token revoke needs --id ID (see token list)\n%s", usage)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tinyforge/tinyforge-check/internal/buildinfo"
+	"github.com/tinyforge/tinyforge-check/tinyforge/server"
 )
 
 // newApp returns an app writing to buffers, with env as its environment.
@@ -39,9 +41,30 @@ func TestTokenCommands(t *testing.T) {
 	}
 	secret := strings.TrimSpace(out.String())
 
-	a, out, _ = newApp(nil)
-	if code := a.run(ctx, []string{"token", "create", "--db", db, "--role", "viewer", "--name", "pr-check", "--workload", "3"}); code != 0 {
-		t.Fatal("second token create failed")
+	// A token limited to a workload that does not exist is refused, by id and by name: it would
+	// gain rights over whichever workload later gets that id.
+	for _, ref := range []string{"3", "web"} {
+		a, out, errb := newApp(nil)
+		code := a.run(ctx, []string{"token", "create", "--db", db, "--role", "viewer", "--name", "early", "--workload", ref})
+		if code != 1 || out.Len() != 0 || !strings.Contains(errb.String(), "create it first") {
+			t.Errorf("token create --workload %s before the workload exists: exit %d, stdout %q, stderr %q", ref, code, out, errb)
+		}
+	}
+	st, err := server.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"api", "worker", "web"} { // web gets id 3
+		if _, err := st.CreateWorkload(ctx, server.NewWorkload{Name: name, SourceType: "dockerfile", SourceConfig: json.RawMessage(`{}`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	for _, ref := range []string{"3", "web"} {
+		a, out, errb = newApp(nil)
+		if code := a.run(ctx, []string{"token", "create", "--db", db, "--role", "viewer", "--name", "pr-check", "--workload", ref}); code != 0 {
+			t.Fatalf("token create --workload %s = %d: %s", ref, code, errb)
+		}
 	}
 	a, out, _ = newApp(nil)
 	if code := a.run(ctx, []string{"token", "revoke", "--db", db, "--id", "1"}); code != 0 {
@@ -54,7 +77,7 @@ func TestTokenCommands(t *testing.T) {
 	if strings.Contains(out.String(), secret) || strings.Contains(out.String(), secret[4:20]) {
 		t.Errorf("token list prints the secret:\n%s", out)
 	}
-	want := []string{"ID NAME ROLE WORKLOAD CREATED REVOKED", "1 ci admin all revoked", "2 pr-check viewer 3 valid"}
+	want := []string{"ID NAME ROLE WORKLOAD CREATED REVOKED", "1 ci admin all revoked", "2 pr-check viewer 3 valid", "3 pr-check viewer 3 valid"}
 	var got []string
 	for i, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		f := strings.Fields(line)
@@ -211,6 +234,30 @@ func TestVersion(t *testing.T) {
 		want := buildinfo.String("tinyforge-server") + "\n"
 		if out.String() != want {
 			t.Errorf("run %s printed %q, want %q", arg, out, want)
+		}
+	}
+}
+
+// TestSubcommandHelp: -h and --help print the subcommand's usage and flags on stdout and exit
+// 0; a bad flag prints the error and a hint on stderr and exits 2.
+func TestSubcommandHelp(t *testing.T) {
+	for _, cmd := range [][]string{{"serve"}, {"token", "create"}, {"token", "list"}, {"token", "revoke"}} {
+		for _, h := range []string{"-h", "--help"} {
+			a, out, errb := newApp(nil)
+			if code := a.run(context.Background(), append(append([]string(nil), cmd...), h)); code != 0 || errb.Len() != 0 {
+				t.Errorf("%v %s: exit %d, stderr %q", cmd, h, code, errb)
+			}
+			name := strings.Join(cmd, " ")
+			if !strings.Contains(out.String(), "tinyforge-server "+name+" --db PATH") || !strings.Contains(out.String(), "-db path") {
+				t.Errorf("%v %s printed:\n%s", cmd, h, out)
+			}
+		}
+		a, out, errb := newApp(nil)
+		code := a.run(context.Background(), append(append([]string(nil), cmd...), "--nope"))
+		name := strings.Join(cmd, " ")
+		want := "tinyforge-server " + name + ": flag provided but not defined: -nope\nRun \"tinyforge-server " + name + " -h\" for usage.\n"
+		if code != 2 || out.Len() != 0 || errb.String() != want {
+			t.Errorf("%v --nope: exit %d, stdout %q, stderr %q; want 2, nothing, %q", cmd, code, out, errb, want)
 		}
 	}
 }
