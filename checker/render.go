@@ -130,8 +130,12 @@ func renderHead(r *Report, summary bool) string {
 			what = "Review and Sync in Tinyforge"
 		}
 		pinned := ""
-		if r.FileSHA != "" && (r.Verdict == VerdictDrift || r.Verdict == VerdictInSync) {
+		switch {
+		case r.FileSHA == "" || (r.Verdict != VerdictDrift && r.Verdict != VerdictInSync):
+		case r.Event.headSHA() != "":
 			pinned = " — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed."
+		default: // a local run: no commit to pin (pinnedURL leaves commit= out)
+			pinned = " — the link is pinned to this file, so Tinyforge refuses a Sync of any other content."
 		}
 		fmt.Fprintf(&b, "\n**[%s](%s)**%s\n", what, escapeURL(r.SyncURL), pinned)
 	}

@@ -40,7 +40,8 @@ func TestDriftFromTinyforge(t *testing.T) {
 		{name: "markdown from Tinyforge: the comment with the pinned link", env: env,
 			args: []string{"drift", "--tinyforge-url", tf.srv.URL, "--workload", "3", "--format", "markdown"}, wantCode: 1,
 			wantStdout: []string{"### ⚠️ Tinyforge GitOps: drift", "| `deploy.port` | 9090 | 8080 | differs from live |",
-				"**[Review and Sync in Tinyforge](" + pinned + ")** — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed."},
+				// A local run has no commit: the link pins the file only, and says so.
+				"**[Review and Sync in Tinyforge](" + pinned + ")** — the link is pinned to this file, so Tinyforge refuses a Sync of any other content."},
 			wantReqs: []string{"GET /api/workloads/3"}},
 		{name: "markdown from a live file", env: nil, args: []string{"drift", "--live", "live.json", "--source-type", "dockerfile", "--format", "markdown"},
 			wantCode: 1, wantStdout: []string{"### ⚠️ Tinyforge GitOps: drift", "Source type dockerfile · File .tinyforge.yml · blob ff04d9f · check tinyforge/gitops"}},
