@@ -64,10 +64,14 @@ func (d Diagnostic) text() string {
 // The zero value is an empty list: no problem.
 type Diagnostics []Diagnostic
 
-// Sort orders the list by line, column, then code and message, so output is stable.
+// Sort orders the list by line, column, then code and message, so output is stable. The
+// "too-many-problems" entry, which counts the problems left out, always comes last.
 func (l Diagnostics) Sort() {
 	sort.SliceStable(l, func(i, j int) bool {
 		a, b := l[i], l[j]
+		if (a.Code == codeTooMany) != (b.Code == codeTooMany) {
+			return b.Code == codeTooMany
+		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}

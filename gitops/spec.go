@@ -100,6 +100,9 @@ func ParseSpec(data []byte) (*Spec, Diagnostics) {
 	return s, diags
 }
 
+// codeTooMany is the code of the entry that counts the problems past MaxDiagnostics.
+const codeTooMany = "too-many-problems"
+
 // Lint is ParseSpec plus the source-aware rules: a static workload may declare only
 // deploy_strategy. sourceType "" means unknown and applies no such rule; a type that cannot use
 // GitOps at all is the caller's error to report (see SupportsGitOps), not a file diagnostic.
@@ -160,8 +163,12 @@ func parse(data []byte) (*Spec, Diagnostics) {
 	p.diags.Sort()
 	if len(p.diags) > MaxDiagnostics {
 		rest := len(p.diags) - MaxDiagnostics
-		p.diags = append(p.diags[:MaxDiagnostics:MaxDiagnostics], Diagnostic{Severity: SeverityError, Code: "too-many-problems",
-			Message: fmt.Sprintf("%d more problems not shown; fix the ones above and lint again", rest)})
+		more := fmt.Sprintf("%d more problems are", rest)
+		if rest == 1 {
+			more = "1 more problem is"
+		}
+		p.diags = append(p.diags[:MaxDiagnostics:MaxDiagnostics], Diagnostic{Severity: SeverityError, Code: codeTooMany,
+			Message: more + " not shown; fix the ones above and lint again"})
 	}
 	return s, p.diags
 }

@@ -31,8 +31,18 @@ type sarifDriver struct {
 }
 
 type sarifRule struct {
-	ID string `json:"id"`
+	ID                   string             `json:"id"`
+	ShortDescription     sarifMessage       `json:"shortDescription"`
+	HelpURI              string             `json:"helpUri"`
+	DefaultConfiguration sarifConfiguration `json:"defaultConfiguration"`
 }
+
+type sarifConfiguration struct {
+	Level string `json:"level"`
+}
+
+// ruleHelpURI is where each diagnostic code is explained, with an example.
+const ruleHelpURI = "https://github.com/tinyforge/tinyforge-check/blob/main/docs/file-format.md#"
 
 type sarifResult struct {
 	RuleID    string          `json:"ruleId"`
@@ -63,7 +73,16 @@ type sarifRegion struct {
 	StartColumn int `json:"startColumn,omitempty"`
 }
 
-// sarifLog converts lint results to one SARIF run, with a rule per code that occurred.
+// sarifLevel is SARIF's name for a severity.
+func sarifLevel(s gitops.Severity) string {
+	if s == gitops.SeverityWarning {
+		return "warning"
+	}
+	return "error"
+}
+
+// sarifLog converts lint results to one SARIF run, whose driver lists every rule the tool has
+// (gitops.Rules: id, summary, default level and a link to its explanation).
 func sarifLog(results []fileResult) sarifDoc {
 	run := sarifRun{
 		Tool: sarifTool{Driver: sarifDriver{
@@ -74,23 +93,18 @@ func sarifLog(results []fileResult) sarifDoc {
 		}},
 		Results: []sarifResult{},
 	}
-	codes := map[string]bool{}
 	for _, r := range results {
 		for _, d := range r.Diagnostics {
-			codes[d.Code] = true
 			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: r.Path}}}
 			if d.Line > 0 {
 				loc.PhysicalLocation.Region = &sarifRegion{StartLine: d.Line, StartColumn: d.Column}
 			}
-			level := "error"
-			if d.Severity == gitops.SeverityWarning {
-				level = "warning"
-			}
-			run.Results = append(run.Results, sarifResult{RuleID: d.Code, Level: level, Message: sarifMessage{Text: d.Message}, Locations: []sarifLocation{loc}})
+			run.Results = append(run.Results, sarifResult{RuleID: d.Code, Level: sarifLevel(d.Severity), Message: sarifMessage{Text: d.Message}, Locations: []sarifLocation{loc}})
 		}
 	}
-	for code := range codes {
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{ID: code})
+	for _, r := range gitops.Rules() {
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{ID: r.Code, ShortDescription: sarifMessage{Text: r.Summary},
+			HelpURI: ruleHelpURI + r.Code, DefaultConfiguration: sarifConfiguration{Level: sarifLevel(r.Severity)}})
 	}
 	sort.Slice(run.Tool.Driver.Rules, func(i, j int) bool { return run.Tool.Driver.Rules[i].ID < run.Tool.Driver.Rules[j].ID })
 	return sarifDoc{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}}
