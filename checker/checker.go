@@ -1,6 +1,6 @@
 // Package checker is one check run of tinyforge-check: from the run's inputs, through lint, the
 // live config and drift, to a Report, the commit status, the PR comment, the job summary and the
-// annotations (DESIGN §6). It owns the small interfaces it consumes (LiveSource, FileReader,
+// annotations (docs/design.md, The check). It owns the small interfaces it consumes (LiveSource, FileReader,
 // StatusSetter, CommentUpserter); adapters to the forge providers and the Tinyforge client live in
 // cmd/tinyforge-check, the only place that knows environment variable names. Rendering is pure
 // and deterministic: no clock, no environment.

@@ -62,7 +62,7 @@ type Row struct {
 	Tag Tag
 }
 
-// SyncPreview says whether a Sync of this file would be accepted (DESIGN §4).
+// SyncPreview says whether a Sync of this file would be accepted (docs/file-format.md, How the file is compared with live).
 type SyncPreview struct {
 	// Valid reports whether the merged config would pass validation.
 	Valid bool
@@ -146,7 +146,7 @@ func (r *Report) Valid() bool {
 	return r.File != nil && !r.Diagnostics.HasErrors()
 }
 
-// ExitCode is the process exit code of the run (DESIGN §6). A failed status or comment write
+// ExitCode is the process exit code of the run (docs/design.md, The check). A failed status or comment write
 // counts as an error.
 func (r *Report) ExitCode() int {
 	code := ExitCode(r.Verdict, r.FailOn)
@@ -579,7 +579,7 @@ func (c *Checker) rows(ctx context.Context, ev Event, r *Report, head []gitops.C
 	return rows
 }
 
-// pinnedURL is the UI page pinned to the reviewed file and commit (DESIGN §5):
+// pinnedURL is the UI page pinned to the reviewed file and commit (docs/tinyforge-api.md):
 // {ui_url}?file=<file_sha>&commit=<sha>#gitops. Only http(s) pages are linked.
 func pinnedURL(ui, fileSHA, commit string) string {
 	u, err := url.Parse(ui)

@@ -5,10 +5,10 @@ import (
 	"strings"
 )
 
-// Verdict is the outcome of one check run (DESIGN §6). The zero value is not a verdict.
+// Verdict is the outcome of one check run (docs/design.md, The check). The zero value is not a verdict.
 type Verdict string
 
-// The verdicts of DESIGN §6.
+// The verdicts of docs/design.md (The check).
 const (
 	// VerdictInSync: the file is valid and every declared field equals live.
 	VerdictInSync Verdict = "in_sync"
@@ -26,7 +26,7 @@ const (
 	VerdictError Verdict = "error"
 )
 
-// Exit codes of the CLI and the action (DESIGN §6).
+// Exit codes of the CLI and the action (docs/design.md, The check).
 const (
 	// ExitOK: no fail-on condition happened.
 	ExitOK = 0
@@ -106,7 +106,7 @@ func (f FailOn) Fails(v Verdict) bool {
 	return false
 }
 
-// ExitCode returns the process exit code for a verdict under f (DESIGN §6): a condition not in
+// ExitCode returns the process exit code for a verdict under f (docs/design.md, The check): a condition not in
 // fail-on is reported but exits 0.
 func ExitCode(v Verdict, f FailOn) int {
 	if !f.Fails(v) {
@@ -146,7 +146,7 @@ func ParseCommentMode(s string) (CommentMode, error) {
 // Forge names the code host the run reports to. The zero value is no forge (the CLI).
 type Forge string
 
-// The forges of DESIGN §7.
+// The forges of docs/forges.md.
 const (
 	ForgeGitHub Forge = "github"
 	ForgeGitea  Forge = "gitea"
@@ -166,7 +166,7 @@ const (
 	StateError   State = "error"
 )
 
-// StatusState maps a verdict to a commit status state (DESIGN §6): in_sync success; drift
+// StatusState maps a verdict to a commit status state (docs/design.md, The check): in_sync success; drift
 // success on GitHub and GitLab, warning on Gitea/Forgejo, failure when fail-on includes drift;
 // invalid and no_file failure; disabled and skipped success; error error.
 func StatusState(v Verdict, forge Forge, f FailOn) State {

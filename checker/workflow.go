@@ -154,7 +154,7 @@ type Output struct {
 	Name, Value string
 }
 
-// Outputs returns the step outputs of DESIGN §6, in a fixed order: verdict, valid, drift,
+// Outputs returns the step outputs of docs/design.md (The check), in a fixed order: verdict, valid, drift,
 // drift-count, drift-json, sync-url, comment-url.
 func Outputs(r *Report) []Output {
 	drift := r.Drift

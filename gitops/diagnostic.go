@@ -15,7 +15,7 @@ const (
 	SeverityWarning Severity = "warning"
 )
 
-// Diagnostic is one problem found in a .tinyforge.yml, in the shape of DESIGN §3.
+// Diagnostic is one problem found in a .tinyforge.yml, in the shape of docs/file-format.md.
 type Diagnostic struct {
 	// Severity is error or warning.
 	Severity Severity `json:"severity"`

@@ -5,7 +5,7 @@
 //
 // The package is pure: no network, no environment, no clock. The action, the CLI and the
 // reference server all run this same code, so a file that lints clean here is one the server
-// accepts. DESIGN.md §3 and §4 are its contract.
+// accepts. docs/file-format.md is its contract.
 package gitops
 
 // MaxFileSize is the largest .tinyforge.yml accepted, in bytes. Larger files are rejected
@@ -18,7 +18,7 @@ const DefaultPath = ".tinyforge.yml"
 // FetchStatus is the outcome of Tinyforge's fetch of the file, as the GitOps view reports it.
 type FetchStatus string
 
-// The fetch statuses of DESIGN §5.
+// The fetch statuses of docs/tinyforge-api.md.
 const (
 	// StatusDisabled: GitOps is not enabled for the workload; nothing was fetched.
 	StatusDisabled FetchStatus = "disabled"
@@ -28,7 +28,7 @@ const (
 	StatusNoFile FetchStatus = "no_file"
 	// StatusFetchFailed: the forge could not be reached, timed out, or answered with an error.
 	StatusFetchFailed FetchStatus = "fetch_failed"
-	// StatusInvalid: the file was fetched but breaks a rule of DESIGN §3.
+	// StatusInvalid: the file was fetched but breaks a rule of docs/file-format.md.
 	StatusInvalid FetchStatus = "invalid"
 )
 

@@ -36,7 +36,7 @@ type Change struct {
 type Comparison struct {
 	// Field is the dotted path, e.g. "deploy.port".
 	Field string `json:"field"`
-	// RepoValue and LiveValue are rendered as DESIGN §4 says (Unset for a missing live value).
+	// RepoValue and LiveValue are rendered as docs/file-format.md (How the file is compared with live) says (Unset for a missing live value).
 	RepoValue string `json:"repo_value"`
 	LiveValue string `json:"live_value"`
 	// Equal reports whether the two values are the same after normalization.
@@ -46,7 +46,7 @@ type Comparison struct {
 }
 
 // Compare compares every field the Spec declares with the live source_config, in schema order,
-// applying the normalization rules of DESIGN §4. sourceType must be "" (unknown), dockerfile or
+// applying the normalization rules of docs/file-format.md (How the file is compared with live). sourceType must be "" (unknown), dockerfile or
 // static; live must be a JSON object (empty or null counts as {}).
 func Compare(s *Spec, sourceType string, live json.RawMessage) ([]Comparison, error) {
 	if sourceType != "" && !SupportsGitOps(sourceType) {

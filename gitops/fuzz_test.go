@@ -60,7 +60,7 @@ func FuzzParseSpec(f *testing.F) {
 	})
 }
 
-// FuzzDrift checks the invariants of DESIGN §4 on any file and live config: no panic, and when
+// FuzzDrift checks the invariants of docs/file-format.md (How the file is compared with live) on any file and live config: no panic, and when
 // the Sync preview accepts, the merged config has no drift and every live key the plan does not
 // touch survives unchanged.
 func FuzzDrift(f *testing.F) {

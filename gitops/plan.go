@@ -82,8 +82,8 @@ func PreviewSync(s *Spec, live json.RawMessage) (json.RawMessage, error) {
 var ErrInvalidSourceConfig = errors.New("invalid source_config")
 
 // ValidateSourceConfig is Tinyforge's source_config validator for the keys GitOps manages
-// (DESIGN §4): when present and not null, port is an integral number or numeric string in
-// 1..65535, healthcheck is "" or a path as in DESIGN §3, deploy_strategy is "", "recreate" or
+// (docs/file-format.md, How the file is compared with live): when present and not null, port is an integral number or numeric string in
+// 1..65535, healthcheck is "" or a path as in docs/file-format.md, deploy_strategy is "", "recreate" or
 // "rolling". Other keys are ignored. Errors name the key, never the value.
 func ValidateSourceConfig(cfg json.RawMessage) error {
 	obj, err := decodeObject(cfg)

@@ -89,7 +89,7 @@ func (s *Spec) Position(field string) (line, col int) {
 	return p.line, p.col
 }
 
-// ParseSpec parses and validates a .tinyforge.yml against every rule of DESIGN §3 that does not
+// ParseSpec parses and validates a .tinyforge.yml against every rule of docs/file-format.md that does not
 // depend on the workload's source type, and returns every problem at once. The Spec is nil
 // when the diagnostics contain an error; warnings alone leave it set.
 func ParseSpec(data []byte) (*Spec, Diagnostics) {
@@ -396,7 +396,7 @@ func (p *parser) parseHealthcheck(v *yaml.Node) {
 	p.spec.Deploy.Healthcheck = &s
 }
 
-// healthcheckProblem returns why a healthcheck value breaks DESIGN §3, or "" when it is valid.
+// healthcheckProblem returns why a healthcheck value breaks docs/file-format.md, or "" when it is valid.
 func healthcheckProblem(s string) string {
 	if s == "" {
 		return ""

@@ -411,7 +411,7 @@ func TestGitHubJobTokenIdentity(t *testing.T) {
 }
 
 // TestUpsertCommentUnchangedCost: a rerun with nothing new reads the
-// identity and one page of comments, and writes nothing (DESIGN §9 budget).
+// identity and one page of comments, and writes nothing (the budget of docs/design.md, Budgets).
 func TestUpsertCommentUnchangedCost(t *testing.T) {
 	for _, fc := range forgeCases() {
 		t.Run(fc.name, func(t *testing.T) {

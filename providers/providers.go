@@ -6,7 +6,7 @@
 // (and the Tinyforge client) share, and the SSRF-safe dialer the server fetches
 // repository files with.
 //
-// Consumers declare the small interfaces they need themselves (DESIGN §2); this
+// Consumers declare the small interfaces they need themselves (docs/design.md, Layout); this
 // package only exports concrete types.
 package providers
 
@@ -23,7 +23,7 @@ import (
 // forge's vocabulary (see docs/forges.md). The zero value is invalid.
 type State string
 
-// The check's states (DESIGN §6).
+// The check's states (docs/design.md, The check).
 const (
 	StatePending State = "pending"
 	StateSuccess State = "success"
@@ -43,7 +43,7 @@ const MaxDescription = 140
 const MaxCommentBody = 65536
 
 // DefaultMaxFileBytes is the download cap, in bytes, DownloadFile applies when
-// it is given a cap of zero or less (64 KiB, the size limit of DESIGN §3).
+// it is given a cap of zero or less (64 KiB, the size limit of docs/file-format.md).
 const DefaultMaxFileBytes = 64 << 10
 
 // CommitStatus is one commit status to set. SHA is the full commit id; Context

@@ -280,7 +280,7 @@ func TestSchemaAgreesOnInlineCases(t *testing.T) {
 }
 
 // TestSchemaDocumentsEveryField checks what editors show: the schema's identity, and a title
-// and description for the file and each field, plus the enums and const of DESIGN §3.
+// and description for the file and each field, plus the enums and const of docs/file-format.md.
 func TestSchemaDocumentsEveryField(t *testing.T) {
 	var doc map[string]any
 	if err := json.Unmarshal(schema.JSON(), &doc); err != nil {

@@ -25,7 +25,7 @@ const (
 	defaultTimeout = 20 * time.Second
 )
 
-// Client calls the Tinyforge API of DESIGN §5 with a bearer token. Build it with NewClient; the
+// Client calls the Tinyforge API of docs/tinyforge-api.md with a bearer token. Build it with NewClient; the
 // zero value is not usable. A Client is safe for concurrent use.
 type Client struct {
 	base  *url.URL // the server root, without the /api suffix

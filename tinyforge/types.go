@@ -1,4 +1,4 @@
-// Package tinyforge is the Tinyforge API as DESIGN §5 defines it: the wire types both sides share
+// Package tinyforge is the Tinyforge API as docs/tinyforge-api.md defines it: the wire types both sides share
 // and the Client the action uses. The reference server lives in tinyforge/server.
 package tinyforge
 
@@ -104,7 +104,7 @@ type GitOpsView struct {
 	LastSyncCommitSHA string       `json:"last_sync_commit_sha"`
 }
 
-// Diagnostic is one problem in a .tinyforge.yml, as DESIGN §3 shapes it.
+// Diagnostic is one problem in a .tinyforge.yml, as docs/file-format.md shapes it.
 type Diagnostic struct {
 	Severity string `json:"severity"`
 	Line     int    `json:"line"`

@@ -15,7 +15,7 @@ import (
 
 // BenchmarkActionRun measures a whole action run on a PR whose comment is already up to date
 // (the common rerun), against the fake forge and Tinyforge on loopback: HTTP requests per run
-// (DESIGN §9: at most 5 with under 100 comments, one more per extra page of 100), wall time
+// (docs/design.md, Budgets: at most 5 with under 100 comments, one more per extra page of 100), wall time
 // in-process and as the built binary, the binary's peak RSS, and its size.
 func BenchmarkActionRun(b *testing.B) {
 	bin := buildAction(b, b.TempDir())

@@ -14,7 +14,7 @@ import (
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
-// fakeTinyforge is a Tinyforge API server honouring DESIGN §5 for the calls the action makes:
+// fakeTinyforge is a Tinyforge API server honouring docs/tinyforge-api.md for the calls the action makes:
 // GET /api/workloads?name= and GET /api/workloads/{id}, bearer tokens, JSON errors.
 type fakeTinyforge struct {
 	srv       *httptest.Server

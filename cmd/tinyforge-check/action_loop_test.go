@@ -48,7 +48,7 @@ func (f serverForge) DownloadFile(ctx context.Context, owner, repo, ref, path st
 	return b, err
 }
 
-// TestActionFullLoop runs the whole loop of DESIGN §1 with the built binary, the reference
+// TestActionFullLoop runs the whole loop of docs/design.md (The loop) with the built binary, the reference
 // Tinyforge server (SQLite) and the stateful fake GitHub validating every request and answer
 // against GitHub's OpenAPI description: a PR changes the port, the action reports drift on
 // the PR; after merge the push run reports drift pinned to the merged commit; the admin Syncs

@@ -12,7 +12,7 @@ import (
 	"github.com/tinyforge/tinyforge-check/schema"
 )
 
-// Exit codes of the CLI and the action (DESIGN §6).
+// Exit codes of the CLI and the action (docs/design.md, The check).
 const (
 	// ExitOK: no fail-on condition happened.
 	ExitOK = 0

@@ -95,7 +95,7 @@ func keysOf(t *testing.T, raw json.RawMessage) []string {
 	return keys
 }
 
-// TestLintJSONShape pins the exact shape of DESIGN §6: {"files":[{"path","valid","diagnostics":[§3]}]}.
+// TestLintJSONShape pins the exact shape of docs/design.md (The check): {"files":[{"path","valid","diagnostics":[...]}]}.
 func TestLintJSONShape(t *testing.T) {
 	_, out, _ := run(t, nil, nil, "", "lint", "--format", "json", "../../testdata/invalid/unknown-keys.yml", "../../testdata/valid/full.yml")
 	var doc struct {

@@ -32,10 +32,10 @@ Exit codes: 0 in sync, 1 drift or an invalid file, 2 usage error, 3 the live con
 read.
 `
 
-// driftReport is the drift command's result, in the JSON shape of DESIGN §6.
+// driftReport is the drift command's result, in the JSON shape of docs/design.md (The check).
 type driftReport struct {
 	Path string `json:"path"`
-	// Verdict and Reason drive the text format; the JSON shape of DESIGN §6 leaves them out.
+	// Verdict and Reason drive the text format; the JSON shape of docs/design.md (The check) leaves them out.
 	Verdict       checker.Verdict     `json:"-"`
 	Reason        string              `json:"-"`
 	Valid         bool                `json:"valid"`
@@ -124,7 +124,7 @@ func (c *Command) readLive(path string) (json.RawMessage, error) {
 	return data, nil
 }
 
-// driftReportOf shapes a check's report as the drift command's JSON (DESIGN §6), under the path
+// driftReportOf shapes a check's report as the drift command's JSON (docs/design.md, The check), under the path
 // the user gave.
 func driftReportOf(path string, r *checker.Report) driftReport {
 	out := driftReport{Path: path, Valid: r.Valid(), SourceType: r.SourceType, Diagnostics: r.Diagnostics,

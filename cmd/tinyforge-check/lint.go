@@ -35,7 +35,7 @@ Exit codes: 0 every file valid (warnings allowed), 1 a file is invalid or missin
 3 a file could not be read.
 `
 
-// fileResult is the lint outcome of one file, in the JSON shape of DESIGN §6.
+// fileResult is the lint outcome of one file, in the JSON shape of docs/design.md (The check).
 type fileResult struct {
 	Path        string             `json:"path"`
 	Valid       bool               `json:"valid"`

@@ -1,4 +1,4 @@
-// Command tinyforge-server is the reference Tinyforge GitOps server of DESIGN §5 on SQLite.
+// Command tinyforge-server is the reference Tinyforge GitOps server of docs/tinyforge-api.md on SQLite.
 //
 //	tinyforge-server serve --db PATH --addr HOST:PORT [--public-url URL] [--dev]
 //	                       [--secret-key-file PATH] [--allow-forge-net CIDR]...

@@ -26,7 +26,7 @@ const (
 // MaxGitOpsPathBytes is the longest accepted GitOps file path.
 const MaxGitOpsPathBytes = 255
 
-// CheckGitOpsPath returns "" when p is an acceptable GitOps file path (DESIGN §5: only
+// CheckGitOpsPath returns "" when p is an acceptable GitOps file path (docs/tinyforge-api.md: only
 // A-Z a-z 0-9 . _ - /, no leading "/", no empty, "." or ".." segment, ending in .yml or .yaml,
 // at most 255 bytes), else the rule it breaks. The reason never quotes p.
 func CheckGitOpsPath(p string) string {

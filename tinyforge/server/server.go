@@ -1,4 +1,4 @@
-// Package server is the reference Tinyforge GitOps server of DESIGN §5: the API handlers, the
+// Package server is the reference Tinyforge GitOps server of docs/tinyforge-api.md: the API handlers, the
 // SQLite store, token auth, repo-token encryption, the forge fetch with its commit-SHA cache,
 // and the audited, per-workload-locked Sync.
 package server

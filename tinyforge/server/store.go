@@ -118,7 +118,7 @@ var migrations = []string{
 	`CREATE INDEX IF NOT EXISTS event_log_workload ON event_log (workload_id, id)`,
 }
 
-// gitopsColumns are DESIGN §5's four additive workload columns, added idempotently.
+// gitopsColumns are docs/tinyforge-api.md's four additive workload columns, added idempotently.
 var gitopsColumns = []struct{ name, ddl string }{
 	{"gitops_enabled", "INTEGER NOT NULL DEFAULT 0"},
 	{"gitops_path", "TEXT NOT NULL DEFAULT '" + DefaultGitOpsPath + "'"},

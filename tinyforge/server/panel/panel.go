@@ -1,4 +1,4 @@
-// Package panel is the Tinyforge web panel of DESIGN §5: server-rendered pages for the workload
+// Package panel is the Tinyforge web panel of docs/tinyforge-api.md: server-rendered pages for the workload
 // list, the workload page with its GitOps panel (#gitops: status pill, field-level drift view,
 // .tinyforge.yml preview, enable toggle and a confirmed, pinned Sync) and the edit form with a
 // read-only banner over the fields the file manages.
