@@ -192,7 +192,7 @@ func (p *Panel) authed(h authedFunc) http.HandlerFunc {
 			s, ok = p.sessions.get(c.Value, p.now())
 		}
 		if !ok {
-			if r.Method == http.MethodGet {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead { // HEAD is answered like GET
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}

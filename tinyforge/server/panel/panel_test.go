@@ -859,3 +859,23 @@ func TestDiagnosticPositions(t *testing.T) {
 		t.Errorf("the empty file's diagnostic is not at the file:\n%s", res.body)
 	}
 }
+
+// TestHeadLikeGet: HEAD on a page is answered as GET is (a redirect to sign in without a
+// session, 200 with one), with no body; it used to be 403.
+func TestHeadLikeGet(t *testing.T) {
+	e := setup(t)
+	b := e.browser()
+	for _, path := range []string{"/apps", "/apps/1"} {
+		get, head := b.do(http.MethodGet, path, nil), b.do(http.MethodHead, path, nil)
+		if head.status != get.status || head.status != http.StatusSeeOther || head.body != "" {
+			t.Errorf("signed out, HEAD %s: %d %q; GET: %d", path, head.status, head.body, get.status)
+		}
+	}
+	b.signIn(viewerToken)
+	for _, path := range []string{"/apps", "/apps/1"} {
+		head := b.do(http.MethodHead, path, nil)
+		if head.status != http.StatusOK || head.body != "" {
+			t.Errorf("signed in, HEAD %s: %d with %d bytes of body", path, head.status, len(head.body))
+		}
+	}
+}
