@@ -346,7 +346,7 @@ func TestWorkloadPageRolesAndStatuses(t *testing.T) {
 		id   int64
 		want want
 	}{
-		{1, want{status: "ok", drift: true, preview: true, syncEnabled: true, texts: []string{
+		{1, want{status: "ok", drift: true, preview: true, syncEnabled: true, texts: []string{"File valid",
 			"port compared by integer value: the string &#34;8080&#34; equals 8080", "/healthz", "Fields that differ from live: 2", headCommit, gitops.FileSHA([]byte(okRaw)),
 		}}},
 		{2, want{status: "disabled", texts: []string{"GitOps is disabled for this workload"}}},
