@@ -41,9 +41,12 @@ func (p *Panel) showLogin(w http.ResponseWriter, r *http.Request, status int, n 
 	p.render(w, b.Lang, "login", status, loginPage{base: b, Next: safeNext(next), LoginCSRF: tok})
 }
 
-// login exchanges an API token for a session: at most MaxFailedSignIns failures per client IP
-// per window, a login-CSRF check, a fresh session id (never a reused one), and a redirect to a
-// local next path only.
+// login exchanges an API token for a session: a login-CSRF check, a fresh session id (never a
+// reused one), and a redirect to a local next path only. Only failures are throttled: past
+// MaxFailedSignIns failures per client address per window, a wrong token is answered 429 (so
+// guessing slows down), but a valid token still signs in. Behind a reverse proxy every user has
+// the proxy's address, and one stranger's wrong tokens must not lock everyone else out. Tokens
+// carry 256 random bits, so answering a guess while throttled reveals nothing useful.
 func (p *Panel) login(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		p.renderError(w, r, nil, http.StatusRequestEntityTooLarge, "error.form", "")
@@ -55,12 +58,6 @@ func (p *Panel) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip, now := clientIP(r), p.now()
-	if blocked, wait := p.limiter.blocked(ip, now); blocked {
-		minutes := int(math.Ceil(wait.Minutes()))
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-		p.showLogin(w, r, http.StatusTooManyRequests, &notice{Kind: "error", Key: "login.rate_limited", Args: []any{minutes}})
-		return
-	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	if token == "" {
 		p.showLogin(w, r, http.StatusBadRequest, &notice{Kind: "error", Key: "login.empty"})
@@ -73,11 +70,17 @@ func (p *Panel) login(w http.ResponseWriter, r *http.Request) {
 			p.showLogin(w, r, http.StatusBadGateway, &notice{Kind: "error", Key: "error.backend"})
 			return
 		}
+		if blocked, wait := p.limiter.blocked(ip, now); blocked {
+			minutes := int(math.Ceil(wait.Minutes()))
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+			p.showLogin(w, r, http.StatusTooManyRequests, &notice{Kind: "error", Key: "login.rate_limited", Args: []any{minutes}})
+			return
+		}
 		p.limiter.fail(ip, now)
 		p.showLogin(w, r, http.StatusUnauthorized, &notice{Kind: "error", Key: "login.bad_token"})
 		return
 	}
-	p.limiter.reset(ip)
+	// A success does not clear the address's failures: behind a proxy they are someone else's.
 	if old, err := r.Cookie(p.sessionCookie()); err == nil {
 		p.sessions.delete(old.Value)
 	}
