@@ -99,3 +99,34 @@ func TestLimitKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsCappedPerToken: signing in again and again with one token ends only that token's
+// own oldest sessions; everyone else stays signed in (issue 14 F2).
+func TestSessionsCappedPerToken(t *testing.T) {
+	s := newSessions(time.Hour)
+	now := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+	alice := s.create(Principal{Name: "alice", Credential: "tfk_alice"}, now)
+	bob := s.create(Principal{Name: "bob", Credential: "tfk_bob"}, now)
+	var mallory []*session
+	for i := 0; i < 3*maxSessionsPerToken; i++ {
+		now = now.Add(time.Second)
+		mallory = append(mallory, s.create(Principal{Name: "ci", Credential: "tfk_viewer_in_ci"}, now))
+	}
+	for _, who := range []*session{alice, bob} {
+		if _, ok := s.get(who.id, now); !ok {
+			t.Errorf("%s was signed out by another token's sign-ins", who.p.Name)
+		}
+	}
+	live := 0
+	for i, m := range mallory {
+		if _, ok := s.get(m.id, now); ok {
+			live++
+			if i < len(mallory)-maxSessionsPerToken {
+				t.Errorf("session %d of the repeating token survived; its oldest should have gone", i)
+			}
+		}
+	}
+	if live != maxSessionsPerToken {
+		t.Errorf("the repeating token holds %d sessions, want %d", live, maxSessionsPerToken)
+	}
+}

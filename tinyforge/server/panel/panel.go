@@ -91,7 +91,11 @@ const (
 	DefaultFailedSignInWindow = 10 * time.Minute
 	// maxFormBytes caps every form body.
 	maxFormBytes = 64 << 10
-	// maxSessions caps the in-memory session store; the oldest idle session is dropped first.
+	// maxSessionsPerToken caps the sessions one token may hold (a person's browsers); a new one
+	// beyond it ends that token's own longest-idle session, never someone else's.
+	maxSessionsPerToken = 20
+	// maxSessions caps the in-memory session store. Reaching it takes maxSessions /
+	// maxSessionsPerToken distinct valid tokens; then the longest-idle session is dropped.
 	maxSessions = 10000
 	// maxFailKeys caps the failed-sign-in table; the key with the oldest last failure is
 	// dropped first.

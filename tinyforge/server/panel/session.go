@@ -49,12 +49,15 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create opens a session for p at now, dropping expired sessions (and the longest idle one
-// when the store is full).
+// create opens a session for p at now, dropping expired sessions. A token that already holds
+// maxSessionsPerToken sessions loses its own longest-idle one, so signing in again and again
+// with one token (even a viewer's from CI secrets) never signs anyone else out; only a full
+// store, which takes hundreds of distinct valid tokens, drops the longest-idle session of all.
 func (s *sessions) create(p Principal, now time.Time) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var oldest *session
+	var oldest, oldestOwn *session
+	own := 0
 	for id, ss := range s.byID {
 		if now.Sub(ss.lastSeen) > s.idle {
 			delete(s.byID, id)
@@ -63,8 +66,17 @@ func (s *sessions) create(p Principal, now time.Time) *session {
 		if oldest == nil || ss.lastSeen.Before(oldest.lastSeen) {
 			oldest = ss
 		}
+		if sameToken(ss.p.Credential, p.Credential) {
+			own++
+			if oldestOwn == nil || ss.lastSeen.Before(oldestOwn.lastSeen) {
+				oldestOwn = ss
+			}
+		}
 	}
-	if len(s.byID) >= maxSessions && oldest != nil {
+	switch {
+	case own >= maxSessionsPerToken:
+		delete(s.byID, oldestOwn.id)
+	case len(s.byID) >= maxSessions && oldest != nil:
 		delete(s.byID, oldest.id)
 	}
 	ss := &session{id: randomToken(), p: p, csrf: randomToken(), lastSeen: now}
