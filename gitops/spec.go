@@ -407,8 +407,11 @@ func healthcheckProblem(s string) string {
 	if !strings.HasPrefix(s, "/") {
 		return "must be \"\" (disabled) or a path starting with \"/\""
 	}
+	if pos, desc := HiddenChar(s); pos > 0 {
+		return fmt.Sprintf("must not contain invisible or control characters: %s at character %d", desc, pos)
+	}
 	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+		if unicode.IsSpace(r) || r == utf8.RuneError {
 			return "must not contain whitespace or control characters"
 		}
 	}

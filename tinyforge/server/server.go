@@ -16,8 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
+	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
@@ -498,10 +498,8 @@ func checkName(name string) string {
 	if digits := strings.TrimLeft(name, "+-"); len(name)-len(digits) <= 1 && digits != "" && strings.Trim(digits, "0123456789") == "" {
 		return `"name" must not be only digits: clients read an all-digit workload as an id; add a letter`
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return `"name" must not contain control characters`
-		}
+	if pos, desc := gitops.HiddenChar(name); pos > 0 {
+		return fmt.Sprintf(`"name" must not contain invisible or control characters: %s at character %d (a name that looks like another is a trap)`, desc, pos)
 	}
 	return ""
 }

@@ -198,6 +198,9 @@ func TestCreateRejects(t *testing.T) {
 		{`{"name":"x","source_type":""}`, 400},
 		{`{"name":"x","source_type":"a b"}`, 400},
 		{`{"name":"x\u0000","source_type":"static"}`, 400},
+		{`{"name":"taken\u200b","source_type":"static"}`, 400}, // looks exactly like "taken"
+		{`{"name":"web\u202eppa","source_type":"static"}`, 400},
+		{`{"name":"a\u2028b","source_type":"static"}`, 400},
 		{`{"name":"x","source_type":"static","source_config":"str"}`, 400},
 		{`{"name":"x","source_type":"static","repo":{"provider":"gitea","base_url":"gitea.example.com","owner":"o","repo":"r","branch":"b"}}`, 400},
 		{`{"name":"x","source_type":"static","repo":{"provider":"gitea","base_url":"https://g","owner":"../o","repo":"r","branch":"b"}}`, 400},

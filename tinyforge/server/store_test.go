@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +143,29 @@ func TestImmediateTransactionsAcrossStores(t *testing.T) {
 	}
 	if w.Version != 3 {
 		t.Errorf("version %d after two increments from 1, want 3 (an update was lost)", w.Version)
+	}
+}
+
+// TestTokenNamesAreVisible: a token name with a newline, an escape or a zero-width character is
+// refused, naming the character: names show in token list and as the audit log's actor, where
+// they could forge rows (issue 14 F7).
+func TestTokenNamesAreVisible(t *testing.T) {
+	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for name, want := range map[string]string{
+		"ci\n2 admin admin all": "U+000A LINE FEED at character 3",
+		"ci\x1b[1A":             "U+001B ESCAPE at character 3",
+		"ci\u200b":              "U+200B ZERO WIDTH SPACE at character 3",
+	} {
+		_, _, err := st.CreateToken(context.Background(), name, RoleViewer, 0)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CreateToken(%q): %v, want an error naming %s", name, err, want)
+		}
+	}
+	if _, _, err := st.CreateToken(context.Background(), "ci — prod", RoleViewer, 0); err != nil {
+		t.Errorf("a visible non-ASCII name: %v", err)
 	}
 }

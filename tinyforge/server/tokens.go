@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // Roles an API token can have.
@@ -50,6 +52,11 @@ func (s *Store) CreateToken(ctx context.Context, name, role string, workloadID i
 	}
 	if strings.TrimSpace(name) == "" {
 		return "", Token{}, errors.New("token name is empty; pass --name")
+	}
+	if pos, desc := gitops.HiddenChar(name); pos > 0 {
+		// A newline or an escape sequence in a name would forge rows of token list and of the
+		// audit log, where the name is the actor.
+		return "", Token{}, fmt.Errorf("token name has %s at character %d: use visible characters only", desc, pos)
 	}
 	if workloadID < 0 {
 		return "", Token{}, errors.New("workload id must be positive")
