@@ -427,7 +427,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
+	// No HTML escaping: the answer is JSON with nosniff, never a page, and escaping turns each
+	// <, > and & into six bytes, so a config the server accepts (1 MiB) could answer over the
+	// clients' 4 MiB cap (issue 14 F5).
+	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 }
 

@@ -479,3 +479,34 @@ func TestPatchRepoNeedsTokenForNewHostOrName(t *testing.T) {
 		t.Errorf("repo_settings audit rows (-want +got):\n%s", diff)
 	}
 }
+
+// TestAcceptedConfigReadsBack: what the server accepts, its clients can read back. A
+// source_config near the 1 MiB request limit, made of <, > and &, used to be answered
+// HTML-escaped at six times its size, over the client's 4 MiB cap (issue 14 F5).
+func TestAcceptedConfigReadsBack(t *testing.T) {
+	e := newEnv(t)
+	value := strings.Repeat("<>&", (MaxRequestBytes-200)/3)
+	body := fmt.Sprintf(`{"name":"big","source_type":"static","source_config":{"note":%q}}`, value)
+	if len(body) > MaxRequestBytes {
+		t.Fatalf("test body is %d bytes, over the limit", len(body))
+	}
+	var created tinyforge.Workload
+	e.doJSON("POST", "/api/workloads", e.admin, body, 201, &created)
+	c, err := tinyforge.NewClient(e.http.URL, e.viewer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, get := range []func() (*tinyforge.Workload, error){
+		func() (*tinyforge.Workload, error) { return c.GetWorkload(context.Background(), created.ID) },
+		func() (*tinyforge.Workload, error) { return c.FindWorkloadByName(context.Background(), "big") },
+	} {
+		w, err := get()
+		if err != nil {
+			t.Fatalf("the client cannot read back a config the server accepted: %v", err)
+		}
+		var cfg struct{ Note string }
+		if err := json.Unmarshal(w.SourceConfig, &cfg); err != nil || cfg.Note != value {
+			t.Errorf("read back %d bytes of note, want %d: %v", len(cfg.Note), len(value), err)
+		}
+	}
+}
