@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -441,6 +442,14 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // decode reads a JSON body of at most MaxRequestBytes into v, answering 413 or 400 itself.
 // allowEmpty accepts an empty body (v keeps its zero value).
 func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) bool {
+	// A body in another declared type (a form, text/plain) is refused rather than read as JSON;
+	// a body without a Content-Type is read as JSON.
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("the body is %.60q; send it as application/json", ct))
+			return false
+		}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -508,5 +509,33 @@ func TestAcceptedConfigReadsBack(t *testing.T) {
 		if err := json.Unmarshal(w.SourceConfig, &cfg); err != nil || cfg.Note != value {
 			t.Errorf("read back %d bytes of note, want %d: %v", len(cfg.Note), len(value), err)
 		}
+	}
+}
+
+// TestBodiesMustBeJSON: a body declared as another type (a form, text/plain) is refused with
+// 415 instead of being read as JSON; a body without a Content-Type is still read as JSON.
+func TestBodiesMustBeJSON(t *testing.T) {
+	e := newEnv(t)
+	body := `{"name":"typed","source_type":"static"}`
+	for ct, want := range map[string]int{
+		"application/x-www-form-urlencoded": http.StatusUnsupportedMediaType,
+		"text/plain":                        http.StatusUnsupportedMediaType,
+		"application/json; charset=utf-8":   http.StatusCreated,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/api/workloads", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+e.admin)
+		req.Header.Set("Content-Type", ct)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Content-Type %s: %d, want %d", ct, resp.StatusCode, want)
+		}
+		body = `{"name":"typed2","source_type":"static"}`
+	}
+	if code, b := e.do("POST", "/api/workloads", e.admin, `{"name":"untyped","source_type":"static"}`); code != http.StatusCreated {
+		t.Errorf("no Content-Type: %d %s, want 201", code, b)
 	}
 }

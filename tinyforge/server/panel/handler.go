@@ -121,6 +121,12 @@ func (p *Panel) routes() {
 	static, _ := fs.Sub(assetFS, "assets")
 	files := http.StripPrefix("/assets/", http.FileServerFS(static))
 	mux.Handle("GET /assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Files only: a folder (the listing http.FileServer would print) is not found.
+		name := strings.TrimPrefix(r.URL.Path, "/assets/")
+		if st, err := fs.Stat(static, strings.TrimSuffix(name, "/")); name == "" || err != nil || st.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	}))

@@ -885,3 +885,19 @@ func TestHeadLikeGet(t *testing.T) {
 		}
 	}
 }
+
+// TestAssetsListNoFolders: /assets/ serves files, never a folder listing.
+func TestAssetsListNoFolders(t *testing.T) {
+	e := setup(t)
+	b := e.browser()
+	for _, path := range []string{"/assets/", "/assets/i18n", "/assets/i18n/"} {
+		if res := b.get(path); res.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404 (no listing):\n%.200s", path, res.status, res.body)
+		} else if has(res.body, "<a href") {
+			t.Errorf("GET %s lists the folder", path)
+		}
+	}
+	if res := b.get("/assets/panel.css"); res.status != http.StatusOK {
+		t.Errorf("GET /assets/panel.css: %d, want 200", res.status)
+	}
+}
