@@ -322,9 +322,13 @@ func (c *Command) actionsEvent(cfg *actionConfig) error {
 	name := c.env("GITHUB_EVENT_NAME")
 	var p eventPayload
 	if path := c.env("GITHUB_EVENT_PATH"); path != "" {
-		data, err := c.readSpecFile(path, 25<<20)
+		const maxEvent = 25 << 20
+		data, err := c.readSpecFile(path, maxEvent)
 		if err != nil {
 			return fmt.Errorf("read the event payload: %w", err)
+		}
+		if len(data) > maxEvent {
+			return fmt.Errorf("the event payload %s is larger than %d MiB: the check reads only the pull request and commit from it; check GITHUB_EVENT_PATH", path, maxEvent>>20)
 		}
 		if err := json.Unmarshal(data, &p); err != nil {
 			return fmt.Errorf("the event payload %s cannot be read: %w", path, gitops.DescribeJSONError(err))

@@ -398,3 +398,16 @@ func TestLintWalksDirectories(t *testing.T) {
 		t.Errorf("json files %+v (%v), want a/.tinyforge.yml then b/web.tinyforge.yaml and no summary line:\n%s", doc.Files, err, out)
 	}
 }
+
+// TestActionEventTooLarge: an event payload over the 25 MiB read limit is reported as too large,
+// not as invalid JSON (issue 14).
+func TestActionEventTooLarge(t *testing.T) {
+	big := `{"pull_request": {"title": "` + strings.Repeat("x", 25<<20) + `"}}`
+	mem := fstest.MapFS{"event.json": {Data: []byte(big)}}
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": "event.json",
+		"GITHUB_REPOSITORY": "o/r", "GITHUB_SHA": "1111111111111111111111111111111111111111"}
+	code, _, errOut := run(t, env, mem, "", "action")
+	if code != ExitUsage || !strings.Contains(errOut, "event.json is larger than 25 MiB") {
+		t.Errorf("exit %d, stderr %q; want 2 and a size message", code, errOut)
+	}
+}
