@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -89,7 +90,17 @@ const clientGone = "the request ended before the forge answered (the client went
 func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token string) fetchResult {
 	fail := func(what string, err error) fetchResult {
 		msg := what + ": " + redactSecret(err.Error(), token)
+		var dnsErr *net.DNSError
 		switch {
+		case errors.As(err, &dnsErr):
+			// Viewers read this message: name the host, never the server's own DNS resolver.
+			reason := "could not be looked up"
+			if dnsErr.IsNotFound {
+				reason = "does not resolve (no such host)"
+			} else if dnsErr.IsTimeout {
+				reason = "could not be looked up in time"
+			}
+			msg = fmt.Sprintf("%s: the forge's host name %q %s", what, dnsErr.Name, reason)
 		case parent.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 			msg = what + ": " + clientGone
 		case errors.Is(err, context.DeadlineExceeded):

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -67,6 +68,17 @@ func TestGitOpsViewStatuses(t *testing.T) {
 			},
 			want:    tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "fetch_failed"},
 			wantMsg: "500 Internal Server Error",
+		},
+		{
+			// A viewer reads this message: it names the host that does not resolve, never the
+			// server's DNS resolver (issue 14).
+			name: "forge host does not resolve", sourceType: "dockerfile", live: `{}`, enable: true,
+			setup: func(e *env) {
+				e.forge.headErr = fmt.Errorf("read branch head: Get \"https://git.internal/api/v1/x\": %w",
+					&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "git.internal", Server: "10.9.8.53:53", IsNotFound: true}})
+			},
+			want:    tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "fetch_failed"},
+			wantMsg: `the forge's host name "git.internal" does not resolve (no such host)`,
 		},
 		{
 			name: "download fails", sourceType: "dockerfile", live: `{}`, enable: true,
