@@ -14,6 +14,7 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 // MaxAnnotationsPerLevel is how many annotations of each level (error, warning, notice) a run
@@ -63,12 +64,7 @@ func Neutralize(s string) string {
 
 // Redact replaces every occurrence of each non-empty secret in s with "***".
 func Redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "***")
-		}
-	}
-	return s
+	return secret.Redact(s, secrets...)
 }
 
 // WriteMasks prints ::add-mask:: for each secret (and each line of a multi-line one). Call it

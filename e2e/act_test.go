@@ -253,7 +253,7 @@ func TestActionUnderActOnGitea(t *testing.T) {
 		if len(st) == 0 {
 			t.Fatalf("no status on %s", sha)
 		}
-		return st[len(st)-1] // oldest first
+		return st[len(st)-1] // in creation order: the last is the newest
 	}
 
 	// 1. The PR drifts from live: a warning status, one comment whose Sync link points at the

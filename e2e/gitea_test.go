@@ -358,11 +358,14 @@ type giteaStatus struct {
 	Creator     json.RawMessage `json:"creator"`
 }
 
-// statuses lists the statuses on sha, newest first (Gitea's order).
+// statuses lists the statuses on sha in the order they were created. Gitea's default order is
+// newest first by creation time in whole seconds, so statuses set within one second keep no
+// order; sort=highestindex is "index ASC" in Gitea 1.26 (the names are inverted), the creation
+// order.
 func (g *gitea) statuses(t *testing.T, a auth, owner, repo, sha string) []giteaStatus {
 	t.Helper()
 	var out []giteaStatus
-	g.must(t, a, "GET", "/repos/"+owner+"/"+repo+"/statuses/"+sha, nil, http.StatusOK, &out)
+	g.must(t, a, "GET", "/repos/"+owner+"/"+repo+"/statuses/"+sha+"?sort=highestindex", nil, http.StatusOK, &out)
 	return out
 }
 

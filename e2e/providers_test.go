@@ -84,7 +84,7 @@ func TestGiteaStatuses(t *testing.T) {
 	for _, s := range got {
 		states = append(states, s.State+" "+s.Description)
 	}
-	// Gitea keeps every status and, by default, lists them oldest first (GitHub: newest first).
+	// Gitea keeps every status; sort=highestindex lists them in creation order.
 	if diff := cmp.Diff([]string{"pending state pending", "warning state warning", "success state success"}, states); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}

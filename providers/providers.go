@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 // State is the check's own commit-status state. Each provider maps it onto its
@@ -167,12 +169,7 @@ func truncateDescription(s string, max int) string {
 
 // redact replaces every occurrence of secret in s, so a token echoed by a
 // server can never reach an error message.
-func redact(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "[redacted]")
-}
+func redact(s, token string) string { return secret.Redact(s, token) }
 
 // APIError is a non-2xx answer of a forge. It unwraps to ErrUnauthorized,
 // ErrForbidden, ErrNotFound or nothing, so callers can use errors.Is.

@@ -167,7 +167,7 @@ func TestClientErrors(t *testing.T) {
 		{400, `{"error":"bad path"}`, ErrInvalid, "bad path"},
 		{413, `not json`, nil, "Request Entity Too Large"},
 		// A server that echoes the token must not make the client print it.
-		{403, `{"error":"token ` + canary + ` is a viewer"}`, ErrForbidden, "token [REDACTED] is a viewer"},
+		{403, `{"error":"token ` + canary + ` is a viewer"}`, ErrForbidden, "token *** is a viewer"},
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {

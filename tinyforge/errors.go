@@ -3,7 +3,8 @@ package tinyforge
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 // Sentinel errors a Client call can wrap. Test them with errors.Is; the concrete error is an
@@ -79,9 +80,4 @@ func hintFor(code int) string {
 }
 
 // redact replaces every occurrence of secret in s; an empty secret changes nothing.
-func redact(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "[REDACTED]")
-}
+func redact(s, token string) string { return secret.Redact(s, token) }

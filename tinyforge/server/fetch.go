@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 // Forge is what the server needs from a forge: the head commit of a branch and a file at a
@@ -205,15 +205,7 @@ func (c *fileCache) put(k string, e cacheEntry) {
 
 // redactSecret removes secret from s, also in its URL-escaped forms (a forge error may quote a
 // URL carrying it); an empty secret changes nothing.
-func redactSecret(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
-		s = strings.ReplaceAll(s, form, "[REDACTED]")
-	}
-	return s
-}
+func redactSecret(s, token string) string { return secret.Redact(s, token) }
 
 func clip(s string, n int) string {
 	if len(s) <= n {

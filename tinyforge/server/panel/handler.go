@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
@@ -354,12 +355,7 @@ func errorDetail(err error, credential string) string {
 }
 
 // redact replaces every occurrence of secret in s.
-func redact(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "[REDACTED]")
-}
+func redact(s, credential string) string { return secret.Redact(s, credential) }
 
 // shortSHA is the first 12 characters of a SHA, for display.
 func shortSHA(sha string) string {
