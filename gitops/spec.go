@@ -199,11 +199,21 @@ func (p *parser) parseDocument(data []byte) *Spec {
 			return nil
 		}
 		if !tabs {
-			line := yamlErrorLine(err)
-			if line == 0 {
+			line, col := yamlErrorLine(err), 0
+			switch {
+			case strings.Contains(err.Error(), "control characters are not allowed"):
+				// The YAML library gives no position: point at the character itself.
+				line, col = nonPrintablePosition(data)
+			case strings.Contains(err.Error(), "unknown escape character"):
+				// The library names the line; point at the backslash, not the line's key.
+				col = badEscapeColumn(data, line)
+			case line == 0:
 				line = directiveLine(data)
 			}
-			p.errAt(line, firstColumn(data, line), "", "syntax", "the file is not valid YAML: %s", yamlErrorText(err))
+			if col == 0 {
+				col = firstColumn(data, line)
+			}
+			p.errAt(line, col, "", "syntax", "the file is not valid YAML: %s", yamlErrorText(err))
 		}
 		return nil
 	}
@@ -540,6 +550,46 @@ func splitLines(data []byte) [][]byte {
 		}
 	}
 	return append(lines, data[start:])
+}
+
+// nonPrintablePosition is the 1-based line and column of the first character YAML does not
+// allow in a file (a control character other than tab, line feed and carriage return, DEL, a
+// C1 control other than NEL, a surrogate or U+FFFE/U+FFFF), or 0, 0 when there is none.
+func nonPrintablePosition(data []byte) (line, col int) {
+	line, col = 1, 1
+	for _, r := range string(data) {
+		printable := r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0x7e) || r == 0x85 ||
+			(r >= 0xa0 && r <= 0xd7ff) || (r >= 0xe000 && r <= 0xfffd) || r >= 0x10000
+		if !printable {
+			return line, col
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return 0, 0
+}
+
+// badEscapeColumn is the 1-based column of the first backslash on line that does not start a
+// YAML escape, or 0 when there is none.
+func badEscapeColumn(data []byte, line int) int {
+	lines := splitLines(data)
+	if line < 1 || line > len(lines) {
+		return 0
+	}
+	runes := []rune(string(lines[line-1]))
+	for i := 0; i+1 < len(runes); i++ {
+		if runes[i] != '\\' {
+			continue
+		}
+		if !strings.ContainsRune("0abt\tnvfre \"/\\N_LPxuU", runes[i+1]) {
+			return i + 1
+		}
+		i++ // skip the escaped character
+	}
+	return 0
 }
 
 func invalidUTF8Position(data []byte) (line, col int) {
