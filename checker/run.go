@@ -217,7 +217,7 @@ func redactReport(r *Report, secrets []string) {
 // in one round: the workload, this branch's file and the base branch's file at the path the
 // inputs imply, and (through CommentPrefetcher) the PR's comments. Only when Tinyforge names
 // another GitOps path are the files read once more, at that path.
-func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) *fileReads {
+func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 	files := &fileReads{files: c.Files}
 	guess := in.Path
 	if guess == "" {
@@ -301,7 +301,7 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) *fileReads
 			r.Verdict = VerdictError
 			r.Reason = fmt.Sprintf("could not read %s: %v", r.Path, err)
 		}
-		return files
+		return
 	default:
 		r.File = data
 		r.FileSHA = gitops.FileSHA(data)
@@ -317,15 +317,15 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) *fileReads
 
 	switch {
 	case r.Verdict != "":
-		return files // error from Tinyforge, or a source type that cannot use GitOps
+		return // error from Tinyforge, or a source type that cannot use GitOps
 	case r.Diagnostics.HasErrors():
 		r.Verdict = VerdictInvalid
 		r.Reason = fmt.Sprintf("%s has %s", r.Path, plural(len(r.Diagnostics.Errors()), "error", "errors"))
-		return files
+		return
 	case w != nil && !w.GitOpsEnabled:
 		r.Verdict = VerdictDisabled
 		r.Reason = "GitOps is disabled for this workload in Tinyforge: the file is not read, so there is nothing to compare"
-		return files
+		return
 	case r.File == nil:
 		r.Verdict = VerdictNoFile
 		r.Reason = fmt.Sprintf("there is no %s at this commit", r.Path)
@@ -335,18 +335,18 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) *fileReads
 				r.Reason = fmt.Sprintf("this PR removes %s", r.Path)
 			}
 		}
-		return files
+		return
 	case liveFailed || w == nil:
 		r.Verdict = VerdictSkipped
 		r.Reason = "the file is valid; drift was not checked because there are no Tinyforge credentials"
-		return files
+		return
 	}
 
 	comps, err := gitops.Compare(spec, r.SourceType, w.SourceConfig)
 	if err != nil {
 		r.Verdict = VerdictError
 		r.Reason = fmt.Sprintf("could not compare with the live config: %v", err)
-		return files
+		return
 	}
 	for _, cp := range comps {
 		if !cp.Equal {
@@ -364,7 +364,6 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) *fileReads
 	} else {
 		r.Verdict = VerdictInSync
 	}
-	return files
 }
 
 // resolveWorkload finds the workload by id, then by name.
