@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 // Tag says, for one declared field of a PR, how this branch relates to the base branch and live.
@@ -204,12 +205,12 @@ func (ev Event) headSHA() string {
 
 // redactReport removes secrets from every text that can carry an error message.
 func redactReport(r *Report, secrets []string) {
-	r.Reason = Redact(r.Reason, secrets)
+	r.Reason = secret.Redact(r.Reason, secrets...)
 	for i := range r.Notices {
-		r.Notices[i].Message = Redact(r.Notices[i].Message, secrets)
+		r.Notices[i].Message = secret.Redact(r.Notices[i].Message, secrets...)
 	}
 	if r.Sync != nil {
-		r.Sync.Error = Redact(r.Sync.Error, secrets)
+		r.Sync.Error = secret.Redact(r.Sync.Error, secrets...)
 	}
 }
 
@@ -670,7 +671,7 @@ func (c *Checker) commentRequest(in Inputs, r *Report) (CommentRequest, bool) {
 		}
 	}
 	return CommentRequest{Number: pr.Number, Context: in.StatusContext, RunID: in.RunID,
-		Body: Redact(RenderComment(r), in.Secrets), UpdateOnly: updateOnly}, true
+		Body: secret.Redact(RenderComment(r), in.Secrets...), UpdateOnly: updateOnly}, true
 }
 
 // Description is the commit status description: at most MaxDescription characters, with the

@@ -14,7 +14,6 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 	"github.com/tinyforge/tinyforge-check/gitops"
-	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 // MaxAnnotationsPerLevel is how many annotations of each level (error, warning, notice) a run
@@ -60,11 +59,6 @@ func Neutralize(s string) string {
 		out = out[:lead] + "：" + trimmed[1:]
 	}
 	return out
-}
-
-// Redact replaces every occurrence of each non-empty secret in s with "***".
-func Redact(s string, secrets []string) string {
-	return secret.Redact(s, secrets...)
 }
 
 // WriteMasks prints ::add-mask:: for each secret (and each line of a multi-line one). Call it

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 func TestWorkflowCommandEscapes(t *testing.T) {
@@ -222,7 +223,7 @@ func TestWriteFileCommand(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	if got := Redact("token "+canary+" and "+canary, []string{"", canary}); got != "token *** and ***" {
+	if got := secret.Redact("token "+canary+" and "+canary, "", canary); got != "token *** and ***" {
 		t.Errorf("Redact = %q", got)
 	}
 }

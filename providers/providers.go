@@ -167,10 +167,6 @@ func truncateDescription(s string, max int) string {
 	return string(r[:max-1]) + "…"
 }
 
-// redact replaces every occurrence of secret in s, so a token echoed by a
-// server can never reach an error message.
-func redact(s, token string) string { return secret.Redact(s, token) }
-
 // APIError is a non-2xx answer of a forge. It unwraps to ErrUnauthorized,
 // ErrForbidden, ErrNotFound or nothing, so callers can use errors.Is.
 type APIError struct {
@@ -220,7 +216,7 @@ func (e *APIError) Unwrap() error {
 
 // newAPIError builds an APIError with a short, token-free message.
 func newAPIError(op string, status int, msg, token string) *APIError {
-	msg = strings.TrimSpace(redact(msg, token))
+	msg = strings.TrimSpace(secret.Redact(msg, token))
 	if r := []rune(msg); len(r) > 200 {
 		msg = string(r[:200]) + "…"
 	}
@@ -245,7 +241,7 @@ type opError struct {
 	secret string
 }
 
-func (e *opError) Error() string { return redact(e.op+": "+e.err.Error(), e.secret) }
+func (e *opError) Error() string { return secret.Redact(e.op+": "+e.err.Error(), e.secret) }
 func (e *opError) Unwrap() error { return e.err }
 
 // wrapOp wraps err (nil stays nil) as an opError unless it already is an

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 const (
@@ -239,7 +240,7 @@ func (c *Client) once(ctx context.Context, method, fullURL, path string, body []
 	}
 	req, err := http.NewRequestWithContext(ctx, method, fullURL, rd)
 	if err != nil {
-		return fmt.Errorf("tinyforge: build request: %s", redact(err.Error(), c.token))
+		return fmt.Errorf("tinyforge: build request: %s", secret.Redact(err.Error(), c.token))
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -251,7 +252,7 @@ func (c *Client) once(ctx context.Context, method, fullURL, path string, body []
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// The error text may quote the URL; it never includes headers, but redact anyway.
-		msg := redact(err.Error(), c.token)
+		msg := secret.Redact(err.Error(), c.token)
 		if ctx.Err() != nil {
 			return fmt.Errorf("tinyforge: %s %s: %s: %w", method, path, msg, ctx.Err())
 		}
@@ -265,7 +266,7 @@ func (c *Client) once(ctx context.Context, method, fullURL, path string, body []
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return fmt.Errorf("tinyforge: %s %s: read answer: %s", method, path, redact(err.Error(), c.token))
+		return fmt.Errorf("tinyforge: %s %s: read answer: %s", method, path, secret.Redact(err.Error(), c.token))
 	}
 	if len(data) > maxResponseBytes {
 		return fmt.Errorf("tinyforge: %s %s: answer larger than %d bytes; check the Tinyforge URL", method, path, maxResponseBytes)
@@ -292,7 +293,7 @@ func errorMessage(data []byte, status int, token string) string {
 			msg = "unexpected status"
 		}
 	}
-	msg = strings.Join(strings.Fields(redact(msg, token)), " ")
+	msg = strings.Join(strings.Fields(secret.Redact(msg, token)), " ")
 	if len(msg) > 500 {
 		msg = strings.ToValidUTF8(msg[:500], "") + "…"
 	}

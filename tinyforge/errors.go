@@ -3,8 +3,6 @@ package tinyforge
 import (
 	"errors"
 	"fmt"
-
-	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 // Sentinel errors a Client call can wrap. Test them with errors.Is; the concrete error is an
@@ -78,6 +76,3 @@ func hintFor(code int) string {
 	}
 	return ""
 }
-
-// redact replaces every occurrence of secret in s; an empty secret changes nothing.
-func redact(s, token string) string { return secret.Redact(s, token) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 	"github.com/tinyforge/tinyforge-check/providers"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
@@ -146,7 +147,7 @@ func (c *Command) runAction(args []string) int {
 	code := report.ExitCode()
 	if cfg.summaryPath != "" {
 		if err := appendFile(cfg.summaryPath, func(w io.Writer) error {
-			_, err := io.WriteString(w, checker.Redact(checker.RenderSummary(report), cfg.secretsForMasks)+"\n")
+			_, err := io.WriteString(w, secret.Redact(checker.RenderSummary(report), cfg.secretsForMasks...)+"\n")
 			return err
 		}); err != nil {
 			fmt.Fprintf(stderr, "tinyforge-check action: write the job summary: %v\n", err)
@@ -155,7 +156,7 @@ func (c *Command) runAction(args []string) int {
 	if cfg.outputPath != "" {
 		if err := appendFile(cfg.outputPath, func(w io.Writer) error {
 			for _, o := range checker.Outputs(report) {
-				if err := checker.WriteFileCommand(w, nil, o.Name, checker.Redact(o.Value, cfg.secretsForMasks)); err != nil {
+				if err := checker.WriteFileCommand(w, nil, o.Name, secret.Redact(o.Value, cfg.secretsForMasks...)); err != nil {
 					return err
 				}
 			}
@@ -554,7 +555,7 @@ type redactWriter struct {
 }
 
 func (r *redactWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(r.w, checker.Redact(string(p), r.secrets)); err != nil {
+	if _, err := io.WriteString(r.w, secret.Redact(string(p), r.secrets...)); err != nil {
 		return 0, err
 	}
 	return len(p), nil

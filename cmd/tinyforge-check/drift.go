@@ -8,6 +8,7 @@ import (
 
 	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 const driftUsage = `Usage: tinyforge-check drift (--live FILE.json | --tinyforge-url URL --workload ID|NAME) [--source-type T]
@@ -84,12 +85,12 @@ func (c *Command) runDrift(args []string) int {
 		return code
 	}
 	if r.Verdict == checker.VerdictError {
-		fmt.Fprintln(c.Stderr, checker.Neutralize("tinyforge-check drift: "+checker.Redact(r.Reason, secrets)))
+		fmt.Fprintln(c.Stderr, checker.Neutralize("tinyforge-check drift: "+secret.Redact(r.Reason, secrets...)))
 	}
 	var err error
 	switch {
 	case *format == "markdown":
-		_, err = fmt.Fprint(c.Stdout, checker.Redact(checker.RenderComment(r), secrets))
+		_, err = fmt.Fprint(c.Stdout, secret.Redact(checker.RenderComment(r), secrets...))
 	case r.Verdict != checker.VerdictError:
 		shown := path
 		if shown == "" {

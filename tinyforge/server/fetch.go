@@ -89,7 +89,7 @@ const clientGone = "the request ended before the forge answered (the client went
 // context: its messages blame the client when parent ended and the forge when ctx timed out.
 func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token string) fetchResult {
 	fail := func(what string, err error) fetchResult {
-		msg := what + ": " + redactSecret(err.Error(), token)
+		msg := what + ": " + secret.Redact(err.Error(), token)
 		var dnsErr *net.DNSError
 		switch {
 		case errors.As(err, &dnsErr):
@@ -202,10 +202,6 @@ func (c *fileCache) put(k string, e cacheEntry) {
 	c.m[k] = e
 	c.order = append(c.order, k)
 }
-
-// redactSecret removes secret from s, also in its URL-escaped forms (a forge error may quote a
-// URL carrying it); an empty secret changes nothing.
-func redactSecret(s, token string) string { return secret.Redact(s, token) }
 
 func clip(s string, n int) string {
 	if len(s) <= n {

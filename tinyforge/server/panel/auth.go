@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
@@ -66,7 +67,7 @@ func (p *Panel) login(w http.ResponseWriter, r *http.Request) {
 	pr, err := p.backend.Authenticate(r.Context(), token)
 	if err != nil {
 		if !errors.Is(err, tinyforge.ErrUnauthorized) {
-			p.log.Error("sign-in: authenticate", "err", redact(err.Error(), token))
+			p.log.Error("sign-in: authenticate", "err", secret.Redact(err.Error(), token))
 			p.showLogin(w, r, http.StatusBadGateway, &notice{Kind: "error", Key: "error.backend"})
 			return
 		}

@@ -318,7 +318,7 @@ func (p *Panel) backendError(w http.ResponseWriter, r *http.Request, rq request,
 		return
 	}
 	if status >= 500 {
-		p.log.Error("backend call failed", "path", r.URL.Path, "err", redact(err.Error(), rq.s.p.Credential))
+		p.log.Error("backend call failed", "path", r.URL.Path, "err", secret.Redact(err.Error(), rq.s.p.Credential))
 	}
 	p.renderError(w, r, &rq, status, key, errorDetail(err, rq.s.p.Credential))
 }
@@ -349,13 +349,10 @@ func errorStatus(err error) (int, string) {
 func errorDetail(err error, credential string) string {
 	var ae *tinyforge.APIError
 	if errors.As(err, &ae) {
-		return redact(ae.Message, credential)
+		return secret.Redact(ae.Message, credential)
 	}
 	return ""
 }
-
-// redact replaces every occurrence of secret in s.
-func redact(s, credential string) string { return secret.Redact(s, credential) }
 
 // shortSHA is the first 12 characters of a SHA, for display.
 func shortSHA(sha string) string {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
@@ -129,7 +130,7 @@ func (p *Panel) showWorkload(w http.ResponseWriter, r *http.Request, rq request,
 		}
 		gp.Error = p.show(rq.lang, &notice{Kind: "error", Key: key, Detail: errorDetail(err, rq.s.p.Credential)})
 	default:
-		view.Message = redact(view.Message, rq.s.p.Credential)
+		view.Message = secret.Redact(view.Message, rq.s.p.Credential)
 		gp.View = view
 		gp.Rows = driftRows(view)
 		gp.Mismatch, gp.CommitMoved = pinState(view, gp.ReviewedFile, gp.ReviewedCommit)
@@ -289,7 +290,7 @@ func (p *Panel) actionFailed(w http.ResponseWriter, r *http.Request, rq request,
 		return
 	}
 	if status >= 500 {
-		p.log.Error("backend action failed", "path", r.URL.Path, "err", redact(err.Error(), rq.s.p.Credential))
+		p.log.Error("backend action failed", "path", r.URL.Path, "err", secret.Redact(err.Error(), rq.s.p.Credential))
 	}
 	p.showWorkload(w, r, rq, id, "workload", status, &notice{Kind: "error", Key: key, Detail: errorDetail(err, rq.s.p.Credential)})
 }
