@@ -46,7 +46,7 @@ func Neutralize(s string) string {
 			b.WriteRune(utf8.RuneError)
 		case r == '\t':
 			b.WriteByte(' ')
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' || r == '\u0085':
+		case gitops.IsHidden(r):
 			b.WriteRune(utf8.RuneError)
 		default:
 			b.WriteRune(r)

@@ -15,11 +15,17 @@ func HiddenChar(s string) (pos int, desc string) {
 	i := 0
 	for _, r := range s {
 		i++
-		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+		if IsHidden(r) {
 			return i, describeRune(r)
 		}
 	}
 	return 0, ""
+}
+
+// IsHidden reports whether r is a control (Cc), format (Cf), line separator (Zl) or paragraph
+// separator (Zp) character: the characters HiddenChar refuses and checker.Neutralize replaces.
+func IsHidden(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // hiddenNames are the names of the hidden characters people meet most.
