@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 )
 
 // gitea is a real Gitea process on 127.0.0.1 with an SQLite database in a temp folder.
@@ -33,16 +34,6 @@ type gitea struct {
 
 const giteaAdmin, giteaPassword = "e2e-admin", "e2e-Passw0rd-not-secret"
 
-// freeLoopbackPort asks the kernel for a free port on 127.0.0.1.
-func freeLoopbackPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startGitea configures, migrates and starts Gitea in dir, with one site admin. Templates,
 // options and public assets come from the module directory scripts/tools.sh recorded.
 func startGitea(bin, dir string) (*gitea, error) {
@@ -50,7 +41,7 @@ func startGitea(bin, dir string) (*gitea, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the gitea module directory is unknown (run bash scripts/tools.sh gitea): %w", err)
 	}
-	port, err := freeLoopbackPort()
+	port, err := testenv.FreeLoopbackPort()
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,7 +46,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		w.tools = toolsBin()
+		w.tools = testenv.ToolsBin()
 		if missing := missingTools(w.tools, "gitea", "act"); missing != "" {
 			w.failed = missing
 			return m.Run()
@@ -82,18 +81,6 @@ func requireWorld(t *testing.T) {
 	t.Skip(msg)
 }
 
-// toolsBin is the folder scripts/tools.sh builds the pinned tools into.
-func toolsBin() string {
-	if d := os.Getenv("TINYFORGE_TOOLS_BIN"); d != "" {
-		return d
-	}
-	if d := os.Getenv("TINYFORGE_TOOLS"); d != "" {
-		return filepath.Join(d, "bin")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "tinyforge-check", "tools", "bin")
-}
-
 func missingTools(dir string, names ...string) string {
 	var missing []string
 	for _, n := range names {
@@ -110,13 +97,8 @@ func missingTools(dir string, names ...string) string {
 // buildBinaries builds both commands as the release does (static, stamped).
 func buildBinaries(dir string) error {
 	for _, cmd := range []string{"tinyforge-check", "tinyforge-server"} {
-		c := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
-			"-ldflags=-s -w -X github.com/tinyforge/tinyforge-check/internal/buildinfo.stamped="+e2eVersion,
-			"-o", filepath.Join(dir, cmd), "./cmd/"+cmd)
-		c.Dir = w.root
-		c.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := c.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %v\n%s", cmd, err, out)
+		if err := testenv.BuildStamped(w.root, cmd, e2eVersion, filepath.Join(dir, cmd)); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
@@ -44,7 +45,7 @@ func startRefServer(t *testing.T) *refServer {
 		return strings.TrimSpace(string(out))
 	}
 	s.adminToken, s.viewerToken = token("admin"), token("viewer")
-	port, err := freeLoopbackPort()
+	port, err := testenv.FreeLoopbackPort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,13 +151,8 @@ type release struct {
 func buildBinary(t *testing.T, version string) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "tinyforge-check")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
-		"-ldflags=-s -w -X github.com/tinyforge/tinyforge-check/internal/buildinfo.stamped="+version,
-		"-o", out, "./cmd/tinyforge-check")
-	cmd.Dir = testenv.ModuleRoot(t)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
+	if err := testenv.BuildStamped(testenv.ModuleRoot(t), "tinyforge-check", version, out); err != nil {
+		t.Fatal(err)
 	}
 	data, err := os.ReadFile(out)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 )
 
 // latencyRTT is the round-trip time Toxiproxy adds to every connection: 25 ms each way.
@@ -30,12 +30,7 @@ type toxiproxy struct {
 
 func startToxiproxy(b *testing.B) *toxiproxy {
 	b.Helper()
-	bin := os.Getenv("TINYFORGE_TOOLS_BIN")
-	if bin == "" {
-		home, _ := os.UserHomeDir()
-		bin = filepath.Join(home, ".cache", "tinyforge-check", "tools", "bin")
-	}
-	bin = filepath.Join(bin, "toxiproxy-server")
+	bin := filepath.Join(testenv.ToolsBin(), "toxiproxy-server")
 	if _, err := os.Stat(bin); err != nil {
 		msg := fmt.Sprintf("toxiproxy-server is not built (%v): run bash scripts/tools.sh toxiproxy", err)
 		if os.Getenv("CI") == "true" {
@@ -43,12 +38,10 @@ func startToxiproxy(b *testing.B) *toxiproxy {
 		}
 		b.Skip(msg)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testenv.FreeLoopbackPort()
 	if err != nil {
 		b.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	cmd := exec.Command(bin, "-host", "127.0.0.1", "-port", strconv.Itoa(port))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -1,10 +1,14 @@
-// Package testenv holds what several packages' tests need about the checkout they run in.
+// Package testenv holds what several packages' tests need about the checkout they run in and
+// the tools beside it.
 // Only tests and test fakes (internal/forgefake) import it.
 package testenv
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -36,4 +40,42 @@ func ModuleRoot(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return root
+}
+
+// ToolsBin is the folder scripts/tools.sh builds the pinned tools into (gitea, act,
+// toxiproxy-server, ...): $TINYFORGE_TOOLS_BIN, else $TINYFORGE_TOOLS/bin, else
+// ~/.cache/tinyforge-check/tools/bin.
+func ToolsBin() string {
+	if d := os.Getenv("TINYFORGE_TOOLS_BIN"); d != "" {
+		return d
+	}
+	if d := os.Getenv("TINYFORGE_TOOLS"); d != "" {
+		return filepath.Join(d, "bin")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "tinyforge-check", "tools", "bin")
+}
+
+// FreeLoopbackPort asks the kernel for a port on 127.0.0.1 that is free now.
+func FreeLoopbackPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// BuildStamped builds the command in cmd/NAME of the module at root into out, static and
+// stamped with version as the release build does (.goreleaser.yaml).
+func BuildStamped(root, name, version, out string) error {
+	c := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
+		"-ldflags=-s -w -X github.com/tinyforge/tinyforge-check/internal/buildinfo.stamped="+version,
+		"-o", out, "./cmd/"+name)
+	c.Dir = root
+	c.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := c.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", name, err, b)
+	}
+	return nil
 }
