@@ -6,8 +6,9 @@
 // response against the forge's official API description so the fakes cannot
 // drift from the real services.
 //
-// Start one with NewGitHub, NewGitea or NewGitLab; each is closed by the
-// test's cleanup. All methods are safe for concurrent use.
+// Start one with NewGitHub, NewGitea or NewGitLab; each is closed by its
+// owner's cleanup: a test's, or a Standalone's Close outside tests (the
+// server's demo serves a fake Gitea). All methods are safe for concurrent use.
 package forgefake
 
 import (
@@ -26,9 +27,53 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
+
+// Owner is who a fake reports to and is closed by: a test's testing.TB, or
+// a *Standalone.
+type Owner interface {
+	// Errorf reports a request or answer that violates the API description.
+	Errorf(format string, args ...any)
+	// Cleanup registers what closes the fake.
+	Cleanup(func())
+}
+
+// Standalone owns fakes outside tests. Violations go to Log (nil discards
+// them); Close closes every fake it owns, newest first. The zero value is
+// ready.
+type Standalone struct {
+	// Log receives each violation of an API description.
+	Log func(format string, args ...any)
+
+	mu       sync.Mutex
+	cleanups []func()
+}
+
+// Errorf passes a violation to Log.
+func (s *Standalone) Errorf(format string, args ...any) {
+	if s.Log != nil {
+		s.Log(format, args...)
+	}
+}
+
+// Cleanup registers f to run at Close.
+func (s *Standalone) Cleanup(f func()) {
+	s.mu.Lock()
+	s.cleanups = append(s.cleanups, f)
+	s.mu.Unlock()
+}
+
+// Close closes the fakes, newest first; a second Close does nothing.
+func (s *Standalone) Close() {
+	s.mu.Lock()
+	fs := s.cleanups
+	s.cleanups = nil
+	s.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}
 
 // Options configure a fake. The zero value serves without latency and
 // without spec validation (GitLab has no machine-readable description).
@@ -138,7 +183,7 @@ type repo struct {
 // core holds what every fake shares: state, tokens, faults, recording and
 // the validating middleware.
 type core struct {
-	t       testing.TB
+	t       Owner
 	srv     *httptest.Server
 	opts    Options
 	forge   string
@@ -159,7 +204,7 @@ type faultState struct {
 	used int
 }
 
-func newCore(t testing.TB, forge string, opts Options) *core {
+func newCore(t Owner, forge string, opts Options) *core {
 	return &core{
 		t:      t,
 		opts:   opts,
@@ -556,7 +601,7 @@ type Foreign struct {
 }
 
 // NewForeign starts a recording server answering 404 to everything.
-func NewForeign(t testing.TB) *Foreign {
+func NewForeign(t Owner) *Foreign {
 	f := &Foreign{}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -18,7 +17,7 @@ type Gitea struct {
 
 // NewGitea starts a fake Gitea. Pass Options{Spec: specs.Gitea(t)} to
 // validate every request and response against Gitea's swagger.
-func NewGitea(t testing.TB, opts Options) *Gitea {
+func NewGitea(t Owner, opts Options) *Gitea {
 	g := &Gitea{core: newCore(t, "gitea", opts)}
 	mux := http.NewServeMux()
 	const p = "/api/v1"

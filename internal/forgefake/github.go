@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 	"unicode/utf8"
 )
@@ -23,7 +22,7 @@ type GitHub struct {
 
 // NewGitHub starts a fake GitHub. Pass Options{Spec: specs.GitHub(t)} to
 // validate every request and response against GitHub's OpenAPI description.
-func NewGitHub(t testing.TB, opts Options) *GitHub {
+func NewGitHub(t Owner, opts Options) *GitHub {
 	g := &GitHub{core: newCore(t, "github", opts)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /user", g.user)

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 	"unicode/utf8"
 )
@@ -23,7 +22,7 @@ type GitLab struct {
 }
 
 // NewGitLab starts a fake GitLab.
-func NewGitLab(t testing.TB, opts Options) *GitLab {
+func NewGitLab(t Owner, opts Options) *GitLab {
 	g := &GitLab{core: newCore(t, "gitlab", opts)}
 	mux := http.NewServeMux()
 	const p = "/api/v4/projects/{project}"

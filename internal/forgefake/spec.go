@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -474,7 +473,7 @@ type Specs struct {
 // GitHub returns GitHub's description: the committed pruned copy
 // (GitHubSpecPruned), or the full description at $TINYFORGE_GITHUB_OPENAPI
 // pruned on the fly. It fails the test (never skips) when neither loads.
-func (s *Specs) GitHub(t testing.TB) *Spec {
+func (s *Specs) GitHub(t testenv.TB) *Spec {
 	t.Helper()
 	s.ghOnce.Do(func() {
 		if p := os.Getenv(GitHubSpecEnv); p != "" {
@@ -495,7 +494,7 @@ func (s *Specs) GitHub(t testing.TB) *Spec {
 }
 
 // Gitea returns Gitea's description, failing the test when it is missing.
-func (s *Specs) Gitea(t testing.TB) *Spec {
+func (s *Specs) Gitea(t testenv.TB) *Spec {
 	t.Helper()
 	s.gtOnce.Do(func() {
 		root, err := testenv.FindModuleRoot()

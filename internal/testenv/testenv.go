@@ -1,6 +1,7 @@
 // Package testenv holds what several packages' tests need about the checkout they run in and
 // the tools beside it.
-// Only tests and test fakes (internal/forgefake) import it.
+// Tests and the fakes (internal/forgefake) import it; it does not import package testing, so
+// the server's demo, which serves a fake forge, does not link the test framework.
 package testenv
 
 import (
@@ -10,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"testing"
 )
 
 // FindModuleRoot returns the folder holding go.mod, walking up from the working directory (a
@@ -32,12 +32,18 @@ func FindModuleRoot() (string, error) {
 	}
 }
 
+// TB is the part of testing.TB that the helpers here use.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // ModuleRoot is FindModuleRoot for a test, which it fails when there is no module.
-func ModuleRoot(tb testing.TB) string {
+func ModuleRoot(tb TB) string {
 	tb.Helper()
 	root, err := FindModuleRoot()
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("%v", err)
 	}
 	return root
 }
