@@ -11,6 +11,7 @@ import (
 
 	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/checkwire"
 	"github.com/tinyforge/tinyforge-check/providers"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
@@ -110,7 +111,7 @@ func (c *Command) driftCheck(path, live, url, workload, sourceType string) (*che
 			return nil, nil, ExitError
 		}
 		secrets = append(secrets, strings.TrimSpace(c.Getenv("TINYFORGE_TOKEN")))
-		chk.Live, in.Workload = liveSource{client}, workload
+		chk.Live, in.Workload = checkwire.Live(client), workload
 	} else {
 		cfg, err := c.readLive(live)
 		if err != nil {
