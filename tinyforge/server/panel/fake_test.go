@@ -26,6 +26,7 @@ const (
 	okRaw       = "version: 1\ndeploy:\n  port: 8080\n  healthcheck: /healthz\n  deploy_strategy: rolling\n"
 	invalidRaw  = "version: 1\ndeploy:\n  prot: 8080\n"
 	xssName     = `<script>alert("name")</script>`
+	syncedRaw   = "version: 1\ndeploy:\n  port: 8080\n  healthcheck: /healthz\n"
 	xssRaw      = "version: 1\n# </code></pre><script>alert('file')</script>\ndeploy:\n  deploy_strategy: rolling\n"
 )
 
@@ -52,6 +53,13 @@ type fakeBackend struct {
 	authCalls int
 	// leakMessage, when set, is returned as a 502 API error message (to test redaction).
 	leakMessage string
+	// gitopsErr makes GitOps of a workload fail with that error.
+	gitopsErr map[int64]error
+	// gitopsWait, when set, runs at the start of every GitOps call, outside the lock, so calls
+	// can overlap (to measure the list's concurrency and deadline).
+	gitopsWait func(ctx context.Context, id int64)
+	// inFlight and maxInFlight count GitOps calls running at once.
+	inFlight, maxInFlight int
 }
 
 func newFakeBackend() *fakeBackend {
@@ -78,6 +86,7 @@ func newFakeBackend() *fakeBackend {
 	add("bad", "dockerfile", `{"port":80}`, true, gitops.StatusInvalid, "", invalidRaw)
 	add(xssName, "dockerfile", `{"deploy_strategy":"recreate","note":"<img src=x onerror=alert(1)>"}`, true, gitops.StatusOK, "", xssRaw)
 	add("worker", "buildpack", `{}`, false, gitops.StatusOK, "", "")
+	add("synced", "dockerfile", `{"port":8080,"healthcheck":"/healthz"}`, true, gitops.StatusOK, "", syncedRaw)
 	return f
 }
 
@@ -199,9 +208,21 @@ func (w *fakeWorkload) view() (*View, *gitops.Spec) {
 	return v, spec
 }
 
-func (f *fakeBackend) GitOps(_ context.Context, p Principal, id int64) (*View, error) {
+func (f *fakeBackend) GitOps(ctx context.Context, p Principal, id int64) (*View, error) {
+	f.mu.Lock()
+	wait := f.gitopsWait
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	f.mu.Unlock()
+	if wait != nil {
+		wait(ctx, id)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.inFlight--
+	if err := f.gitopsErr[id]; err != nil {
+		return nil, err
+	}
 	if f.leakMessage != "" {
 		return nil, apiErr(http.StatusBadGateway, "%s", f.leakMessage)
 	}
@@ -280,6 +301,20 @@ func (f *fakeBackend) UpdateSourceConfig(_ context.Context, p Principal, id int6
 	w.wl.SourceConfig = cfg
 	w.wl.Version++
 	return nil
+}
+
+// addWorkloads adds n GitOps-managed workloads whose file is valid and in sync with live.
+func (f *fakeBackend) addWorkloads(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		id := int64(len(f.workloads) + 1)
+		f.workloads[id] = &fakeWorkload{
+			wl: tinyforge.Workload{ID: id, Name: fmt.Sprintf("w%d", id), SourceType: "dockerfile", SourceConfig: json.RawMessage(`{"port":8080,"healthcheck":"/healthz"}`), Version: 1,
+				GitOps: tinyforge.GitOpsSettings{Enabled: true, Path: gitops.DefaultPath}},
+			status: gitops.StatusOK, raw: syncedRaw, commit: headCommit,
+		}
+	}
 }
 
 // moveHead makes the forge's branch head a new commit with new file content.

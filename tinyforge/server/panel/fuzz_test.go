@@ -63,9 +63,12 @@ func FuzzWorkloadPage(f *testing.F) {
 		}
 		spec, _ := gitops.ParseSpec([]byte(raw))
 		view := &View{GitOpsView: tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "ok", Message: message, Raw: raw,
-			CommitSHA: headCommit, FileSHA: gitops.FileSHA([]byte(raw)), Drift: []tinyforge.DriftEntry{{Field: name, RepoValue: raw, LiveValue: message}}}}
+			CommitSHA: headCommit, FileSHA: gitops.FileSHA([]byte(raw)), Drift: []tinyforge.DriftEntry{{Field: name, RepoValue: raw, LiveValue: message}},
+			LastSyncAt: message}}
 		view.Comparisons, _ = gitops.Compare(spec, "", json.RawMessage(cfg))
-		gp := gitopsPanel{View: view, Rows: driftRows(view), ReviewedFile: pin, CanSync: true, ConfirmURL: confirmURL(1, url.Values{"file": {pin}})}
+		gp := gitopsPanel{View: view, Rows: driftRows(p.cats["en"], view), ReviewedFile: pin, CanSync: true, ConfirmURL: confirmURL(1, url.Values{"file": {pin}})}
+		gp.Message, gp.Detail = statusMessage(p.cats["en"], view, true)
+		gp.State = stateOf(view, nil).text(p.cats["en"])
 		gp.Mismatch, gp.CommitMoved = pinState(view, pin, pin)
 		wl := &tinyforge.Workload{ID: 1, Name: name, SourceType: "dockerfile", SourceConfig: json.RawMessage(cfg), GitOps: tinyforge.GitOpsSettings{Enabled: true, Path: name}}
 		r := httptest.NewRequest(http.MethodGet, "/apps/1", nil)

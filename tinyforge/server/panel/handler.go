@@ -35,7 +35,9 @@ type Panel struct {
 	log      *slog.Logger
 	sessions *sessions
 	limiter  *limiter
-	cats     map[string]catalogue
+	// listTimeout bounds the workload list's GitOps views.
+	listTimeout time.Duration
+	cats        map[string]*catalogue
 	// pages maps language, then page name, to its parsed template set.
 	pages map[string]map[string]*template.Template
 	mux   *http.ServeMux
@@ -77,6 +79,10 @@ func build(cfg Config) (*Panel, error) {
 	if window <= 0 {
 		window = DefaultFailedSignInWindow
 	}
+	p.listTimeout = cfg.ListTimeout
+	if p.listTimeout <= 0 {
+		p.listTimeout = DefaultListTimeout
+	}
 	p.sessions = newSessions(idle)
 	p.limiter = newLimiter(maxFails, window)
 	cats, err := loadCatalogues()
@@ -95,14 +101,16 @@ func build(cfg Config) (*Panel, error) {
 	return p, nil
 }
 
-// parsePages parses layout.html with each page, once per language, with "t" bound to that
-// language's catalogue.
-func parsePages(cats map[string]catalogue) (map[string]map[string]*template.Template, error) {
+// parsePages parses layout.html with each page, once per language, with "t" (a message), "when"
+// (a time) and "value" (a compared value) bound to that language's catalogue.
+func parsePages(cats map[string]*catalogue) (map[string]map[string]*template.Template, error) {
 	out := map[string]map[string]*template.Template{}
 	for lang, cat := range cats {
 		out[lang] = map[string]*template.Template{}
 		funcs := template.FuncMap{
 			"t":         cat.T,
+			"when":      cat.when,
+			"value":     cat.value,
 			"short":     shortSHA,
 			"statusKey": func(s string) string { return "status." + s },
 		}

@@ -2,6 +2,7 @@ package panel
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -44,7 +45,13 @@ func (p *Panel) pathID(w http.ResponseWriter, r *http.Request, rq request) (int6
 
 type listPage struct {
 	base
-	Workloads []tinyforge.WorkloadSummary
+	Workloads []listRow
+}
+
+// listRow is one workload of the list with its GitOps state.
+type listRow struct {
+	tinyforge.WorkloadSummary
+	State state
 }
 
 func (p *Panel) listPage(w http.ResponseWriter, r *http.Request, rq request) {
@@ -53,9 +60,14 @@ func (p *Panel) listPage(w http.ResponseWriter, r *http.Request, rq request) {
 		p.backendError(w, r, rq, err)
 		return
 	}
+	states := p.listStates(r.Context(), rq.s.p, list)
+	rows := make([]listRow, 0, len(list))
+	for _, wl := range list {
+		rows = append(rows, listRow{WorkloadSummary: wl, State: states[wl.ID].text(p.cats[rq.lang])})
+	}
 	b := p.base(r, &rq, "list")
 	b.Notice = p.show(rq.lang, p.sessions.takeFlash(rq.s.id))
-	p.render(w, rq.lang, "list", http.StatusOK, listPage{base: b, Workloads: list})
+	p.render(w, rq.lang, "list", http.StatusOK, listPage{base: b, Workloads: rows})
 }
 
 // liveRow is one key of the live source_config.
@@ -74,6 +86,13 @@ type driftRow struct {
 // gitopsPanel is everything the #gitops panel shows.
 type gitopsPanel struct {
 	View *View
+	// Message explains the view's status in the page's language.
+	Message string
+	// Detail is the server's own explanation, shown as it is (redacted) where the panel's
+	// message cannot say more: why a fetch failed, why a file without diagnostics is invalid.
+	Detail string
+	// State is the workload's state as the list shows it (in sync, or drift N).
+	State state
 	// Error explains why the view could not be loaded.
 	Error *shownNotice
 	Rows  []driftRow
@@ -132,7 +151,9 @@ func (p *Panel) showWorkload(w http.ResponseWriter, r *http.Request, rq request,
 	default:
 		view.Message = secret.Redact(view.Message, rq.s.p.Credential)
 		gp.View = view
-		gp.Rows = driftRows(view)
+		gp.Message, gp.Detail = statusMessage(p.cats[rq.lang], view, data.IsAdmin)
+		gp.State = stateOf(view, nil).text(p.cats[rq.lang])
+		gp.Rows = driftRows(p.cats[rq.lang], view)
 		gp.Mismatch, gp.CommitMoved = pinState(view, gp.ReviewedFile, gp.ReviewedCommit)
 		gp.CanSync = data.IsAdmin && view.Status == string(gitops.StatusOK) && !gp.Mismatch &&
 			shaRE.MatchString(view.CommitSHA) && shaRE.MatchString(view.FileSHA)
@@ -140,6 +161,35 @@ func (p *Panel) showWorkload(w http.ResponseWriter, r *http.Request, rq request,
 	data.GitOps = gp
 	data.Live = liveRows(wl.SourceConfig, managedKeys(gp.View))
 	p.render(w, rq.lang, page, status, data)
+}
+
+// statusMessage explains a view's status in the catalogue's language, and returns the server's
+// message as the detail where it says what the panel cannot: why a fetch failed, why a file is
+// invalid beyond its diagnostics, why a valid file could not be compared.
+func statusMessage(c *catalogue, v *View, admin bool) (msg, detail string) {
+	switch gitops.FetchStatus(v.Status) {
+	case gitops.StatusDisabled:
+		if admin {
+			return c.T("gitops.off_admin", c.T("gitops.enable"), c.T("gitops.save")), ""
+		}
+		return c.T("gitops.off_viewer", c.T("gitops.enable")), ""
+	case gitops.StatusNoFile:
+		return c.T("gitops.no_file", v.Path, cmp.Or(shortSHA(v.CommitSHA), "—")), ""
+	case gitops.StatusInvalid:
+		n := 0
+		for _, d := range v.Diagnostics {
+			if d.Severity == string(gitops.SeverityError) {
+				n++
+			}
+		}
+		if n == 0 {
+			return c.T("gitops.invalid_other"), v.Message
+		}
+		return c.T("gitops.invalid", n), ""
+	case gitops.StatusOK:
+		return "", v.Message
+	}
+	return c.T("gitops.fetch_failed"), v.Message
 }
 
 // confirmURL is the no-JavaScript confirm page, keeping the reviewed pins of the link.
@@ -172,12 +222,12 @@ func pinState(v *View, file, commit string) (mismatch, moved bool) {
 }
 
 // driftRows is the drift view: every declared field with its comparison, or only the drift
-// when the Backend gave no comparisons.
-func driftRows(v *View) []driftRow {
+// when the Backend gave no comparisons. Normalizations are in the catalogue's language.
+func driftRows(c *catalogue, v *View) []driftRow {
 	var rows []driftRow
 	if v.Comparisons != nil {
-		for _, c := range v.Comparisons {
-			rows = append(rows, driftRow{Field: c.Field, Repo: c.RepoValue, Live: c.LiveValue, Normalization: c.Normalization, Equal: c.Equal})
+		for _, comp := range v.Comparisons {
+			rows = append(rows, driftRow{Field: comp.Field, Repo: comp.RepoValue, Live: comp.LiveValue, Normalization: normalization(c, comp), Equal: comp.Equal})
 		}
 		return rows
 	}
@@ -185,6 +235,27 @@ func driftRows(v *View) []driftRow {
 		rows = append(rows, driftRow{Field: d.Field, Repo: d.RepoValue, Live: d.LiveValue})
 	}
 	return rows
+}
+
+// normalization is the rule that made a comparison's two values equal, in the catalogue's
+// language; gitops.Compare names the rules per field (docs/file-format.md). A rule the panel
+// does not know is shown as gitops wrote it.
+func normalization(c *catalogue, comp gitops.Comparison) string {
+	if comp.Normalization == "" {
+		return ""
+	}
+	switch comp.Field {
+	case gitops.FieldPort:
+		if strings.Contains(comp.Normalization, "the string ") {
+			return c.T("norm.port_string", comp.LiveValue, comp.RepoValue)
+		}
+		return c.T("norm.port", comp.LiveValue, comp.RepoValue)
+	case gitops.FieldHealthcheck:
+		return c.T("norm.healthcheck")
+	case gitops.FieldDeployStrategy:
+		return c.T("norm.deploy_strategy")
+	}
+	return comp.Normalization
 }
 
 // managedKeys maps the source_config keys the file declares (e.g. "port" for "deploy.port").
@@ -278,7 +349,11 @@ func (p *Panel) sync(w http.ResponseWriter, r *http.Request, rq request) {
 		p.actionFailed(w, r, rq, id, "sync.failed", err)
 		return
 	}
-	p.sessions.setFlash(rq.s.id, &notice{Kind: "ok", Key: "sync.done", Args: []any{len(res.Applied), shortSHA(res.CommitSHA)}})
+	done := &notice{Kind: "ok", Key: "sync.done", Args: []any{len(res.Applied), shortSHA(res.CommitSHA)}}
+	if len(res.Applied) == 0 {
+		done = &notice{Kind: "ok", Key: "sync.done_nothing", Args: []any{shortSHA(res.CommitSHA)}}
+	}
+	p.sessions.setFlash(rq.s.id, done)
 	http.Redirect(w, r, "/apps/"+strconv.FormatInt(id, 10)+"#gitops", http.StatusSeeOther)
 }
 

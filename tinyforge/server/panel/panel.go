@@ -1,12 +1,14 @@
 // Package panel is the Tinyforge web panel of docs/tinyforge-api.md: server-rendered pages for the workload
-// list, the workload page with its GitOps panel (#gitops: status pill, field-level drift view,
+// list (with each workload's GitOps state: in sync, drift, invalid, no file, fetch failed or
+// disabled), the workload page with its GitOps panel (#gitops: status pill, field-level drift view,
 // .tinyforge.yml preview, enable toggle and a confirmed, pinned Sync) and the edit form with a
 // read-only banner over the fields the file manages.
 //
 // People sign in with an API token, which is exchanged for a session cookie (HttpOnly,
 // SameSite=Lax, Secure over TLS, 8 hours of inactivity). Every state-changing form carries a
 // CSRF token, and every action checks the role on the server: the page only hides what the
-// server refuses anyway. Every string is in English and Russian.
+// server refuses anyway. Every string is in English and Russian, with real plural forms
+// (golang.org/x/text).
 //
 // The package owns the small Backend interface it consumes; the reference server adapts its
 // store and API logic to it. Templates and assets are embedded: there is no front-end build step.
@@ -71,7 +73,9 @@ type Backend interface {
 	ListWorkloads(ctx context.Context, p Principal) ([]tinyforge.WorkloadSummary, error)
 	// Workload returns workload id with its live source_config and version.
 	Workload(ctx context.Context, p Principal, id int64) (*tinyforge.Workload, error)
-	// GitOps fetches the workload's file at its branch head and compares it with live.
+	// GitOps fetches the workload's file at its branch head and compares it with live. The
+	// workload list calls it for every GitOps-enabled workload, several at once and under one
+	// deadline, for its status column; it must honour ctx.
 	GitOps(ctx context.Context, p Principal, id int64) (*View, error)
 	// SetGitOps enables or disables GitOps and sets the file path (admin).
 	SetGitOps(ctx context.Context, p Principal, id int64, req tinyforge.SetGitOpsRequest) error
@@ -119,4 +123,7 @@ type Config struct {
 	// defaults (5 per 10 minutes). The client IP is the connection's remote address.
 	MaxFailedSignIns   int
 	FailedSignInWindow time.Duration
+	// ListTimeout bounds the workload list's GitOps views (its status column): a view not
+	// there in time shows "fetch failed" for its row. 0 means DefaultListTimeout.
+	ListTimeout time.Duration
 }

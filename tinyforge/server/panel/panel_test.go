@@ -271,7 +271,7 @@ func TestSignInRateLimit(t *testing.T) {
 		t.Fatalf("statuses of six wrong tokens (-want +got):\n%s", diff)
 	}
 	blocked := try("tfk_guess_again")
-	if blocked.status != http.StatusTooManyRequests || blocked.header.Get("Retry-After") != "600" || !has(blocked.body, "Too many failed sign-ins") {
+	if blocked.status != http.StatusTooManyRequests || blocked.header.Get("Retry-After") != "600" || !has(blocked.body, "Too many failed sign-ins from your address. Try again in 10 minutes.") {
 		t.Errorf("a wrong token while throttled: %d, Retry-After %q\n%s", blocked.status, blocked.header.Get("Retry-After"), blocked.body)
 	}
 	if res := try(adminToken); res.status != http.StatusSeeOther {
@@ -352,13 +352,15 @@ func TestWorkloadPageRolesAndStatuses(t *testing.T) {
 		id   int64
 		want want
 	}{
-		{1, want{status: "ok", drift: true, preview: true, syncEnabled: true, texts: []string{"File valid",
-			"port compared by integer value: the string &#34;8080&#34; equals 8080", "/healthz", "Fields that differ from live: 2", headCommit, gitops.FileSHA([]byte(okRaw)),
+		{1, want{status: "ok", drift: true, preview: true, syncEnabled: true, texts: []string{`data-status="ok">File valid</span>`,
+			`id="gitops-state" data-status="drift" data-drift="2">drift: 2 fields</span>`,
+			"port compared by integer value: the string &#34;8080&#34; equals 8080", "/healthz", "2 fields differ from live; a Sync applies them.", headCommit, gitops.FileSHA([]byte(okRaw)),
 		}}},
-		{2, want{status: "disabled", texts: []string{"GitOps is disabled for this workload"}}},
-		{3, want{status: "no_file", texts: []string{".tinyforge.yml does not exist at the branch head"}}},
-		{4, want{status: "fetch_failed", texts: []string{"the forge answered 502 Bad Gateway"}}},
-		{5, want{status: "invalid", preview: true, diagnostics: true, texts: []string{"unknown-key", "prot"}}},
+		{2, want{status: "disabled", texts: []string{"GitOps is off"}}},
+		{3, want{status: "no_file", texts: []string{".tinyforge.yml does not exist at commit 111111111111. Add it to the repo, or change the file path."}}},
+		{4, want{status: "fetch_failed", texts: []string{"The file could not be fetched from the forge:", `id="gitops-detail">the forge answered 502 Bad Gateway; retry later</p>`}}},
+		{5, want{status: "invalid", preview: true, diagnostics: true, texts: []string{"The file has 1 error; fix it and push.", "unknown-key", "prot"}}},
+		{8, want{status: "ok", drift: true, preview: true, syncEnabled: true, texts: []string{`id="gitops-state" data-status="in_sync" data-drift="0">in sync</span>`, "Live matches the file."}}},
 	}
 	for _, role := range []string{RoleViewer, RoleAdmin} {
 		b := e.browser()
@@ -397,6 +399,12 @@ func TestWorkloadPageRolesAndStatuses(t *testing.T) {
 				if diff := cmp.Diff(wantMap, got); diff != "" {
 					t.Errorf("page parts (-want +got):\n%s", diff)
 				}
+				// Never an "OK" pill (above a drift table or anywhere), never a raw API path.
+				for _, s := range []string{">OK<", "{id}", "/api/"} {
+					if has(res.body, s) {
+						t.Errorf("page shows %q", s)
+					}
+				}
 			})
 		}
 	}
@@ -415,7 +423,7 @@ func TestListBadges(t *testing.T) {
 	for _, r := range rows {
 		got[r[1]] = has(r[2], "badge-gitops")
 	}
-	want := map[string]bool{"1": true, "2": false, "3": true, "4": true, "5": true, "6": true, "7": false}
+	want := map[string]bool{"1": true, "2": false, "3": true, "4": true, "5": true, "6": true, "7": false, "8": true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GitOps-managed badge per workload (-want +got):\n%s", diff)
 	}
@@ -541,7 +549,7 @@ func TestSyncPinnedAndApplied(t *testing.T) {
 		t.Errorf("live config after Sync (-want +got):\n%s", diff)
 	}
 	after := b.get("/apps/1")
-	if !has(after.body, "Sync applied 2 change(s) from commit 111111111111") || !has(after.body, "Live matches the file") {
+	if !has(after.body, "Sync applied 2 changes from commit 111111111111.") || !has(after.body, "Live matches the file") {
 		t.Errorf("page after Sync lacks the result:\n%s", after.body)
 	}
 	if again := b.get("/apps/1"); has(again.body, "Sync applied") {
@@ -791,7 +799,9 @@ func TestLanguage(t *testing.T) {
 	b.lang = "ru"
 	b.signIn(adminToken)
 	res := b.get("/apps/1")
-	for _, s := range []string{`<html lang="ru">`, "Подтверждение Sync", "Отпечаток файла", "Значение в репозитории"} {
+	for _, s := range []string{`<html lang="ru">`, "Подтверждение Sync", "Отпечаток файла", "Значение в репозитории",
+		"port сравнивается как целое число: строка &#34;8080&#34; равна 8080", `<td class="from">(не задано)</td>`,
+		`data-status="drift" data-drift="2">расхождение: 2 поля</span>`, "2 поля отличаются от текущей конфигурации; Sync применит их."} {
 		if !has(res.body, s) {
 			t.Errorf("Russian workload page lacks %q", s)
 		}

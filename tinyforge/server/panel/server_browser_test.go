@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,19 +53,31 @@ func (f *forge) DownloadFile(_ context.Context, owner, repo, ref, path string, m
 	return data, nil
 }
 
-// TestBrowserRealServer runs the browser scenario against the reference server: SQLite in a
-// temp dir, real tokens, the API's Sync with its lock and audit row, and a fake forge.
-func TestBrowserRealServer(t *testing.T) {
+// realServer is the reference server with one workload per GitOps status, served on loopback.
+type realServer struct {
+	url                       string
+	api                       *tinyforge.Client
+	adminSecret, viewerSecret string
+	// ids maps each GitOps status (ok, disabled, no_file, fetch_failed, invalid) to its workload.
+	ids map[string]int64
+}
+
+// The ok workload's commit and file on the fake forge.
+const (
+	realOKCommit = "3333333333333333333333333333333333333333"
+	realOKRaw    = "version: 1\ndeploy:\n  port: 8080\n  healthcheck: /healthz\n  deploy_strategy: rolling\n"
+)
+
+// startRealServer starts the reference server (SQLite in a temp dir, real tokens, a fake forge)
+// with a workload in each GitOps status.
+func startRealServer(t *testing.T) *realServer {
+	t.Helper()
 	ctx := context.Background()
-	const (
-		okCommit = "3333333333333333333333333333333333333333"
-		okRaw    = "version: 1\ndeploy:\n  port: 8080\n  healthcheck: /healthz\n  deploy_strategy: rolling\n"
-		badRaw   = "version: 1\ndeploy:\n  prot: 8080\n"
-	)
+	const badRaw = "version: 1\ndeploy:\n  prot: 8080\n"
 	fg := &forge{
-		heads: map[string]string{"api": okCommit, "nofile": "4444444444444444444444444444444444444444", "bad": "5555555555555555555555555555555555555555"},
+		heads: map[string]string{"api": realOKCommit, "nofile": "4444444444444444444444444444444444444444", "bad": "5555555555555555555555555555555555555555"},
 		files: map[string][]byte{
-			"api@" + okCommit + ":.tinyforge.yml":                         []byte(okRaw),
+			"api@" + realOKCommit + ":.tinyforge.yml":                     []byte(realOKRaw),
 			"bad@5555555555555555555555555555555555555555:.tinyforge.yml": []byte(badRaw),
 		},
 	}
@@ -67,7 +85,7 @@ func TestBrowserRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	cipher, err := server.NewCipher([]byte(strings.Repeat("k", server.KeySize)))
 	if err != nil {
 		t.Fatal(err)
@@ -78,21 +96,18 @@ func TestBrowserRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
+	t.Cleanup(ts.Close)
 
-	adminSecret, _, err := store.CreateToken(ctx, "ops", server.RoleAdmin, 0)
-	if err != nil {
+	rs := &realServer{url: ts.URL, ids: map[string]int64{}}
+	if rs.adminSecret, _, err = store.CreateToken(ctx, "ops", server.RoleAdmin, 0); err != nil {
 		t.Fatal(err)
 	}
-	viewerSecret, _, err := store.CreateToken(ctx, "dev", server.RoleViewer, 0)
-	if err != nil {
+	if rs.viewerSecret, _, err = store.CreateToken(ctx, "dev", server.RoleViewer, 0); err != nil {
 		t.Fatal(err)
 	}
-	api, err := tinyforge.NewClient(ts.URL, adminSecret, nil)
-	if err != nil {
+	if rs.api, err = tinyforge.NewClient(ts.URL, rs.adminSecret, nil); err != nil {
 		t.Fatal(err)
 	}
-	ids := map[string]int64{}
 	for _, w := range []struct {
 		status, name, sourceType, cfg string
 		enable                        bool
@@ -103,13 +118,13 @@ func TestBrowserRealServer(t *testing.T) {
 		{"fetch_failed", "broken", "dockerfile", `{"port":80}`, true},
 		{"invalid", "bad", "dockerfile", `{"port":80}`, true},
 	} {
-		wl, err := api.CreateWorkload(ctx, tinyforge.CreateWorkloadRequest{Name: w.name, SourceType: w.sourceType, SourceConfig: []byte(w.cfg),
+		wl, err := rs.api.CreateWorkload(ctx, tinyforge.CreateWorkloadRequest{Name: w.name, SourceType: w.sourceType, SourceConfig: []byte(w.cfg),
 			Repo: &tinyforge.RepoSettings{Provider: "gitea", BaseURL: "https://gitea.example.com", Owner: "acme", Repo: w.name, Branch: "main", AccessToken: "forge-secret-" + w.name}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if w.enable {
-			v, err := api.SetGitOps(ctx, wl.ID, tinyforge.SetGitOpsRequest{Enabled: true, Path: gitops.DefaultPath})
+			v, err := rs.api.SetGitOps(ctx, wl.ID, tinyforge.SetGitOpsRequest{Enabled: true, Path: gitops.DefaultPath})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,8 +132,17 @@ func TestBrowserRealServer(t *testing.T) {
 				t.Fatalf("workload %s: status %s, want %s (%s)", w.name, v.Status, w.status, v.Message)
 			}
 		}
-		ids[w.status] = wl.ID
+		rs.ids[w.status] = wl.ID
 	}
+	return rs
+}
+
+// TestBrowserRealServer runs the browser scenario against the reference server: SQLite in a
+// temp dir, real tokens, the API's Sync with its lock and audit row, and a fake forge.
+func TestBrowserRealServer(t *testing.T) {
+	ctx := context.Background()
+	rs := startRealServer(t)
+	api, ids, adminSecret := rs.api, rs.ids, rs.adminSecret
 	live := func() string {
 		wl, err := api.GetWorkload(ctx, ids["ok"])
 		if err != nil {
@@ -128,8 +152,8 @@ func TestBrowserRealServer(t *testing.T) {
 	}
 
 	panel.RunBrowserScenario(t, panel.BrowserTarget{
-		URL: ts.URL, ViewerToken: viewerSecret, AdminToken: adminSecret, IDs: ids,
-		OKCommit: okCommit, OKFile: gitops.FileSHA([]byte(okRaw)), Live: live,
+		URL: rs.url, ViewerToken: rs.viewerSecret, AdminToken: adminSecret, IDs: ids,
+		OKCommit: realOKCommit, OKFile: gitops.FileSHA([]byte(realOKRaw)), OKDrift: 2, Live: live,
 		WantLiveAfterSync: `{"deploy_strategy":"rolling","dockerfile_path":"Dockerfile","healthcheck":"/healthz","port":8080}`,
 		ScreenshotPrefix:  "server",
 	})
@@ -150,8 +174,60 @@ func TestBrowserRealServer(t *testing.T) {
 			}
 		}
 	}
-	want := []row{{server.ActionSync, server.OutcomeApplied, okCommit, gitops.FileSHA([]byte(okRaw))}}
+	want := []row{{server.ActionSync, server.OutcomeApplied, realOKCommit, gitops.FileSHA([]byte(realOKRaw))}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Sync audit rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestListStatesRealServer reads the workload list of the reference server over HTTP, as a
+// script would: each row's status cell carries its state in data-status and data-drift.
+func TestListStatesRealServer(t *testing.T) {
+	rs := startRealServer(t)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar}
+	get := func(path string) string {
+		t.Helper()
+		res, err := c.Get(rs.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d\n%s", path, res.StatusCode, body)
+		}
+		return string(body)
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(get("/login"))
+	if csrf == nil {
+		t.Fatal("no CSRF token on the sign-in page")
+	}
+	res, err := c.PostForm(rs.url+"/login", url.Values{"token": {rs.viewerSecret}, "csrf": {csrf[1]}, "next": {"/apps"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	list := get("/apps")
+	cells := regexp.MustCompile(`<tr data-id="(\d+)">(?s:.*?)<td class="status" data-status="([a-z_]+)" data-drift="(\d+)">`).FindAllStringSubmatch(list, -1)
+	got := map[int64]string{}
+	for _, m := range cells {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		got[id] = m[2] + " " + m[3]
+	}
+	want := map[int64]string{
+		rs.ids["ok"]: "drift 2", rs.ids["disabled"]: "disabled 0", rs.ids["no_file"]: "no_file 0",
+		rs.ids["fetch_failed"]: "fetch_failed 0", rs.ids["invalid"]: "invalid 0",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("status cells (-want +got):\n%s", diff)
+	}
+	for _, secret := range []string{rs.viewerSecret, rs.adminSecret, "forge-secret-"} {
+		if strings.Contains(list, secret) {
+			t.Errorf("the list shows a secret")
+		}
 	}
 }

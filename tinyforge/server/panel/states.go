@@ -1,0 +1,152 @@
+package panel
+
+import (
+	"context"
+	"time"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
+	"github.com/tinyforge/tinyforge-check/tinyforge"
+)
+
+// Workload states of the list's status column. They are the data-status values of its cells,
+// which scripts and tests read, so they never change.
+const (
+	// stateInSync: the file is valid and every field it declares equals live.
+	stateInSync = "in_sync"
+	// stateDrift: the file is valid and some declared fields differ from live (data-drift says
+	// how many).
+	stateDrift = "drift"
+	// stateInvalid: the file fails lint.
+	stateInvalid = "invalid"
+	// stateNoFile: the file does not exist at the branch head.
+	stateNoFile = "no_file"
+	// stateFetchFailed: the file could not be fetched, or the view did not arrive in time.
+	stateFetchFailed = "fetch_failed"
+	// stateDisabled: GitOps is off (or the source type cannot use it).
+	stateDisabled = "disabled"
+)
+
+const (
+	// DefaultListTimeout is how long the workload list waits for its GitOps views: one forge
+	// fetch (the reference server's 10 s) plus a margin, well under an HTTP write timeout of 30 s.
+	DefaultListTimeout = 12 * time.Second
+	// maxListFetches is how many GitOps views the list asks for at once.
+	maxListFetches = 8
+)
+
+// state is one workload's GitOps state, as the list's status column and the GitOps panel show it.
+type state struct {
+	// Key is one of the state constants.
+	Key string
+	// Drift is the number of declared fields that differ from live; 0 unless Key is stateDrift.
+	Drift int
+	// Text is Key in the page's language, e.g. "drift: 2 fields".
+	Text string
+}
+
+// stateOf is the state a GitOps view (or the error of fetching it) stands for.
+func stateOf(v *View, err error) state {
+	if err != nil || v == nil {
+		return state{Key: stateFetchFailed}
+	}
+	switch gitops.FetchStatus(v.Status) {
+	case gitops.StatusOK:
+		if n := len(v.Drift); n > 0 {
+			return state{Key: stateDrift, Drift: n}
+		}
+		return state{Key: stateInSync}
+	case gitops.StatusInvalid:
+		return state{Key: stateInvalid}
+	case gitops.StatusNoFile:
+		return state{Key: stateNoFile}
+	case gitops.StatusDisabled:
+		return state{Key: stateDisabled}
+	}
+	return state{Key: stateFetchFailed}
+}
+
+// text fills s.Text in the catalogue's language.
+func (s state) text(c *catalogue) state {
+	switch s.Key {
+	case stateInSync:
+		s.Text = c.T("list.in_sync")
+	case stateDrift:
+		s.Text = c.T("list.drift", s.Drift)
+	case stateInvalid:
+		s.Text = c.T("list.invalid")
+	case stateNoFile:
+		s.Text = c.T("list.no_file")
+	case stateDisabled:
+		s.Text = c.T("list.disabled")
+	default:
+		s.Text = c.T("list.fetch_failed")
+	}
+	return s
+}
+
+// listStates returns the state of every workload in list, by id. A workload with GitOps off is
+// disabled without a call; the others' views are fetched with Backend.GitOps, at most
+// maxListFetches at a time, all within p.listTimeout. A view that fails, or has not arrived
+// when the deadline passes, makes that workload fetch_failed and no other: the list always
+// renders.
+func (p *Panel) listStates(ctx context.Context, pr Principal, list []tinyforge.WorkloadSummary) map[int64]state {
+	out := make(map[int64]state, len(list))
+	var ids []int64
+	for _, w := range list {
+		if !w.GitOps.Enabled || !gitops.SupportsGitOps(w.SourceType) {
+			out[w.ID] = state{Key: stateDisabled}
+			continue
+		}
+		out[w.ID] = state{Key: stateFetchFailed} // until its view arrives
+		ids = append(ids, w.ID)
+	}
+	if len(ids) == 0 {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.listTimeout)
+	defer cancel()
+	type result struct {
+		id int64
+		st state
+	}
+	jobs := make(chan int64, len(ids))
+	for _, id := range ids {
+		jobs <- id
+	}
+	close(jobs)
+	// Buffered for every result, so a worker never blocks after the list stopped waiting.
+	results := make(chan result, len(ids))
+	for range min(maxListFetches, len(ids)) {
+		go func() {
+			for id := range jobs {
+				if ctx.Err() != nil {
+					results <- result{id, state{Key: stateFetchFailed}}
+					continue
+				}
+				v, err := p.backend.GitOps(ctx, pr, id)
+				if err != nil {
+					p.log.Warn("workload list: GitOps view failed", "workload", id, "err", secret.Redact(err.Error(), pr.Credential))
+				}
+				results <- result{id, stateOf(v, err)}
+			}
+		}()
+	}
+	for range ids {
+		select {
+		case r := <-results:
+			out[r.id] = r.st
+		case <-ctx.Done():
+			p.log.Warn("workload list: GitOps views did not all arrive in time; the rest show fetch failed", "timeout", p.listTimeout)
+			for {
+				select {
+				case r := <-results:
+					out[r.id] = r.st
+				default:
+					return out
+				}
+			}
+		}
+	}
+	return out
+}
