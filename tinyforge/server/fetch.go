@@ -56,10 +56,10 @@ func (s *Server) fetch(ctx context.Context, wl *Workload) fetchResult {
 		return fetchResult{Status: gitops.StatusDisabled, Message: fmt.Sprintf("source type %q cannot use GitOps; only dockerfile and static workloads can", wl.SourceType)}
 	}
 	if !wl.GitOpsEnabled {
-		return fetchResult{Status: gitops.StatusDisabled, Message: "GitOps is disabled for this workload; an admin can enable it with PUT /api/workloads/{id}/gitops"}
+		return fetchResult{Status: gitops.StatusDisabled, Message: fmt.Sprintf("GitOps is disabled for this workload; an admin can turn it on in the panel or with PUT /api/workloads/%d/gitops", wl.ID)}
 	}
 	if wl.Repo.Provider == "" {
-		return fetchResult{Status: gitops.StatusFetchFailed, Message: "the workload has no repo; an admin can set it with PATCH /api/workloads/{id}"}
+		return fetchResult{Status: gitops.StatusFetchFailed, Message: fmt.Sprintf("the workload has no repo; an admin can set it with PATCH /api/workloads/%d", wl.ID)}
 	}
 	token, err := s.cipher.Open(wl.ID, wl.Repo.SealedToken)
 	if err != nil {
@@ -150,7 +150,11 @@ func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token
 	if res.Diags.HasErrors() || res.Spec == nil {
 		n := len(res.Diags.Errors())
 		res.Status, res.Spec = gitops.StatusInvalid, nil
-		res.Message = fmt.Sprintf("%s has %d error(s); fix them and push", wl.GitOpsPath, n)
+		problems := fmt.Sprintf("%d errors; fix them", n)
+		if n == 1 {
+			problems = "1 error; fix it"
+		}
+		res.Message = fmt.Sprintf("%s has %s and push", wl.GitOpsPath, problems)
 		return res
 	}
 	res.Status = gitops.StatusOK

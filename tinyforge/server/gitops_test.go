@@ -58,7 +58,7 @@ func TestGitOpsViewStatuses(t *testing.T) {
 			name: "invalid for static", sourceType: "static", live: `{}`, enable: true,
 			setup:   func(e *env) { e.forge.push("main", "c3", ".tinyforge.yml", []byte(goodFile)) },
 			want:    tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "invalid", Raw: goodFile, CommitSHA: "c3", FileSHA: blobSHA1([]byte(goodFile))},
-			wantMsg: "2 error(s)",
+			wantMsg: "has 2 errors;",
 		},
 		{
 			name: "forge 500", sourceType: "dockerfile", live: `{}`, enable: true,
