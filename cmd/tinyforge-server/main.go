@@ -5,6 +5,7 @@
 //	tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID|NAME]
 //	tinyforge-server token list --db PATH
 //	tinyforge-server token revoke --db PATH --id ID
+//	tinyforge-server demo [--addr HOST:PORT]
 //	tinyforge-server version
 //
 // The key that encrypts repo access tokens comes from TINYFORGE_SECRET_KEY (base64 of 32 bytes)
@@ -60,6 +61,7 @@ const usage = `usage:
   tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID|NAME]
   tinyforge-server token list --db PATH
   tinyforge-server token revoke --db PATH --id ID
+  tinyforge-server demo [--addr HOST:PORT]
   tinyforge-server version
 `
 
@@ -72,6 +74,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 	switch {
 	case args[0] == "serve":
 		return a.serve(ctx, args[1:])
+	case args[0] == "demo":
+		return a.demo(ctx, args[1:])
 	case args[0] == "token" && len(args) > 1 && args[1] == "create":
 		return a.tokenCreate(ctx, args[2:])
 	case args[0] == "token" && len(args) > 1 && args[1] == "list":
