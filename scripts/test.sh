@@ -82,10 +82,10 @@ CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/tinyforge-check ./cmd/t
 ls -l bin/tinyforge-check
 ./bin/tinyforge-check version
 
-step "README's first command"
+step "README's drift example (the demo itself runs in TestDemo and e2e TestDemoCtrlC)"
 rc=0
 ./bin/tinyforge-check drift --live testdata/sample/live.json --source-type dockerfile --format markdown testdata/sample/.tinyforge.yml >/dev/null || rc=$?
-if [[ $rc -ne 1 ]]; then echo "the README's first command exited $rc; want 1 (the sample drifts)"; exit 1; fi
+if [[ $rc -ne 1 ]]; then echo "the README's drift example exited $rc; want 1 (the sample drifts)"; exit 1; fi
 
 echo
 echo "all checks passed"
