@@ -38,15 +38,19 @@ type Command struct {
 	// lint must be regular: a symlink is never followed, so a PR cannot point the check at the
 	// runner's secrets.
 	Lstat func(string) (fs.FileInfo, error)
+	// IsTerminal reports whether w writes to a terminal, where the text format shows source
+	// snippets and colour (see textStyle). nil means never: output for files, pipes and tests
+	// stays plain.
+	IsTerminal func(w io.Writer) bool
 }
 
 const mainUsage = `tinyforge-check lints .tinyforge.yml and shows how it differs from a Tinyforge
 workload's live config.
 
 Usage:
-  tinyforge-check lint  [--source-type T] [--format text|json|github|sarif] [PATH...]
+  tinyforge-check lint  [--source-type T] [--format text|json|github|sarif] [--color WHEN] [PATH...]
   tinyforge-check drift (--live FILE.json | --tinyforge-url URL --workload ID|NAME)
-                        [--source-type T] [--format text|json|markdown] [PATH]
+                        [--source-type T] [--format text|json|markdown] [--color WHEN] [PATH]
   tinyforge-check action     run as a CI check (the default under GITHUB_ACTIONS=true)
   tinyforge-check schema     print the JSON Schema of .tinyforge.yml, for editors
   tinyforge-check version
@@ -74,8 +78,7 @@ func (c *Command) Main(args []string) int {
 			if run, ok := c.subcommands()[rest[0]]; ok {
 				return run([]string{"--help"})
 			}
-			fmt.Fprintf(c.Stderr, "tinyforge-check: unknown command %q\n\n%s", rest[0], mainUsage)
-			return ExitUsage
+			return c.unknownCommand(rest[0])
 		}
 		fmt.Fprint(c.Stdout, mainUsage)
 		return ExitOK
@@ -85,10 +88,16 @@ func (c *Command) Main(args []string) int {
 	}
 	run, ok := c.subcommands()[name]
 	if !ok {
-		fmt.Fprintf(c.Stderr, "tinyforge-check: unknown command %q\n\n%s", name, mainUsage)
-		return ExitUsage
+		return c.unknownCommand(name)
 	}
 	return run(rest)
+}
+
+// unknownCommand reports a command name that is not one, like a bad flag: what is wrong in one
+// line, then where the usage is. It returns ExitUsage.
+func (c *Command) unknownCommand(name string) int {
+	fmt.Fprintf(c.Stderr, "tinyforge-check: unknown command %q; the commands are lint, drift, action, schema, version and help\nRun \"tinyforge-check help\" for usage.\n", name)
+	return ExitUsage
 }
 
 // subcommands maps each command name to its entry point.
@@ -171,6 +180,36 @@ func oneOf(flagName, value string, allowed ...string) error {
 		}
 	}
 	return fmt.Errorf("--%s must be one of %s, not %q", flagName, strings.Join(allowed, ", "), value)
+}
+
+// textStyle says how the text format renders diagnostics for a person at a terminal.
+type textStyle struct {
+	// snippets adds, under each positioned diagnostic, its source line and a caret under the
+	// column, like actionlint.
+	snippets bool
+	// color adds ANSI colours.
+	color bool
+}
+
+// textStyle decides how the text format is rendered from the --color flag's value: "auto"
+// shows snippets when standard output is a terminal, in colour unless NO_COLOR is set to
+// anything (https://no-color.org) or TERM is dumb; "never" keeps the snippets but drops the
+// colour; "always" renders as for a terminal even into a pipe. Anything that is not a terminal
+// gets the plain lines, byte for byte.
+func (c *Command) textStyle(mode string) textStyle {
+	tty := c.IsTerminal != nil && c.IsTerminal(c.Stdout)
+	switch mode {
+	case "always":
+		return textStyle{snippets: true, color: true}
+	case "never":
+		return textStyle{snippets: tty}
+	}
+	return textStyle{snippets: tty, color: tty && c.Getenv("NO_COLOR") == "" && c.Getenv("TERM") != "dumb"}
+}
+
+// colorFlag adds the --color flag, auto, always or never (see textStyle), to a command's flags.
+func colorFlag(fs *flag.FlagSet) *string {
+	return fs.String("color", "auto", "`WHEN` the text format shows source snippets in colour: auto (on a terminal, no colour if NO_COLOR is set), always, or never (snippets on a terminal, no colour)")
 }
 
 // errNotFound marks a file that does not exist.

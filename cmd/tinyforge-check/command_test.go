@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,12 +22,19 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // code, stdout and stderr. Files are read from the real disk unless memFS has them.
 func run(t *testing.T, env map[string]string, memFS fstest.MapFS, stdin string, args ...string) (int, string, string) {
 	t.Helper()
+	return runOn(t, false, env, memFS, stdin, args...)
+}
+
+// runOn is run with standard output on a terminal (Command.IsTerminal says so) or not.
+func runOn(t *testing.T, terminal bool, env map[string]string, memFS fstest.MapFS, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	c := &Command{
-		Stdin:  strings.NewReader(stdin),
-		Stdout: &stdout,
-		Stderr: &stderr,
-		Getenv: func(k string) string { return env[k] },
+		IsTerminal: func(w io.Writer) bool { return terminal && w == &stdout },
+		Stdin:      strings.NewReader(stdin),
+		Stdout:     &stdout,
+		Stderr:     &stderr,
+		Getenv:     func(k string) string { return env[k] },
 		Open: func(name string) (fs.File, error) {
 			if memFS != nil {
 				return memFS.Open(name)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/gitops"
@@ -12,7 +14,7 @@ import (
 )
 
 const driftUsage = `Usage: tinyforge-check drift (--live FILE.json | --tinyforge-url URL --workload ID|NAME) [--source-type T]
-                             [--format text|json|markdown] [PATH]
+                             [--format text|json|markdown] [--color WHEN] [PATH]
 
 Compare the fields a .tinyforge.yml declares (default: ./.tinyforge.yml) with a workload's live
 source_config, after normalization (deploy_strategy "" or unset equals recreate; port compares by
@@ -24,9 +26,10 @@ source type then comes from --source-type. --tinyforge-url and --workload read t
 config and source type from Tinyforge instead, with the token in TINYFORGE_TOKEN.
 
 Formats:
-  text  a summary line, one line per differing field, and the Sync preview
+  text  a summary line, one line per differing field, and the Sync preview; a value missing
+        from live reads (unset); on a terminal, the file's problems as lint shows them there
   json  {"path","valid","source_type","diagnostics":[...],"drift":[{"field","repo_value","live_value"}],
-         "managed_fields":[...],"sync":{"valid","error"}}
+         "managed_fields":[...],"sync":{"valid","error"}}; a value missing from live is null
   markdown  the comment the action would post (without its marker line)
 
 Exit codes: 0 in sync, 1 drift or an invalid file, 2 usage error, 3 the live config could not be
@@ -37,14 +40,34 @@ read.
 type driftReport struct {
 	Path string `json:"path"`
 	// Verdict and Reason drive the text format; the JSON shape of docs/design.md (The check) leaves them out.
-	Verdict       checker.Verdict     `json:"-"`
-	Reason        string              `json:"-"`
-	Valid         bool                `json:"valid"`
-	SourceType    string              `json:"source_type"`
-	Diagnostics   gitops.Diagnostics  `json:"diagnostics"`
-	Drift         []gitops.DriftEntry `json:"drift"`
-	ManagedFields []string            `json:"managed_fields"`
-	Sync          syncPreview         `json:"sync"`
+	Verdict       checker.Verdict    `json:"-"`
+	Reason        string             `json:"-"`
+	Valid         bool               `json:"valid"`
+	SourceType    string             `json:"source_type"`
+	Diagnostics   gitops.Diagnostics `json:"diagnostics"`
+	Drift         []driftEntry       `json:"drift"`
+	ManagedFields []string           `json:"managed_fields"`
+	Sync          syncPreview        `json:"sync"`
+	// source is the file's content, for the text format's source snippets.
+	source []byte
+}
+
+// driftEntry is one differing field in the drift command's output. It differs from
+// gitops.DriftEntry, which the Tinyforge API shares, in one way: a value missing from live is
+// null in JSON, where text and markdown show gitops.Unset.
+type driftEntry struct {
+	Field     string `json:"field"`
+	RepoValue string `json:"repo_value"`
+	// LiveValue is the rendered live value, nil when live has none (the key is absent or null).
+	LiveValue *string `json:"live_value"`
+}
+
+// liveText is how the text format shows the live value.
+func (d driftEntry) liveText() string {
+	if d.LiveValue == nil {
+		return gitops.Unset
+	}
+	return *d.LiveValue
 }
 
 // syncPreview says whether Tinyforge would accept a Sync of the file over the live config.
@@ -60,11 +83,15 @@ func (c *Command) runDrift(args []string) int {
 	format := fs.String("format", "text", "output format: text, json or markdown (the comment the action would post)")
 	tinyforgeURL := fs.String("tinyforge-url", "", "read the live config from this Tinyforge server (token from TINYFORGE_TOKEN)")
 	workload := fs.String("workload", "", "with --tinyforge-url: the workload's id or name")
+	color := colorFlag(fs)
 	operands, code, ok := c.parseFlags(fs, args)
 	if !ok {
 		return code
 	}
 	if err := oneOf("format", *format, "text", "json", "markdown"); err != nil {
+		return c.usageError("drift", "%v", err)
+	}
+	if err := oneOf("color", *color, "auto", "always", "never"); err != nil {
 		return c.usageError("drift", "%v", err)
 	}
 	if err := checkSourceType(*sourceType); err != nil {
@@ -96,7 +123,7 @@ func (c *Command) runDrift(args []string) int {
 		if shown == "" {
 			shown = r.Path
 		}
-		err = writeDrift(c.Stdout, *format, driftReportOf(shown, r))
+		err = writeDrift(c.Stdout, *format, c.textStyle(*color), driftReportOf(shown, r))
 	}
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
@@ -129,16 +156,13 @@ func (c *Command) readLive(path string) (json.RawMessage, error) {
 // the user gave.
 func driftReportOf(path string, r *checker.Report) driftReport {
 	out := driftReport{Path: path, Valid: r.Valid(), SourceType: r.SourceType, Diagnostics: r.Diagnostics,
-		Drift: r.Drift, ManagedFields: r.ManagedFields, Verdict: r.Verdict, Reason: r.Reason}
+		Drift: driftEntries(r), ManagedFields: r.ManagedFields, Verdict: r.Verdict, Reason: r.Reason, source: r.File}
 	if out.Diagnostics == nil {
 		out.Diagnostics = gitops.Diagnostics{}
 	}
 	if r.File == nil {
 		out.Diagnostics = append(gitops.Diagnostics{{Severity: gitops.SeverityError, Code: "no-file",
 			Message: "the file does not exist; create it, or pass the path of your .tinyforge.yml"}}, out.Diagnostics...)
-	}
-	if out.Drift == nil {
-		out.Drift = []gitops.DriftEntry{}
 	}
 	if out.ManagedFields == nil {
 		out.ManagedFields = []string{}
@@ -156,12 +180,35 @@ func driftReportOf(path string, r *checker.Report) driftReport {
 	return out
 }
 
-func writeDrift(w io.Writer, format string, r driftReport) error {
+// driftEntries converts the report's drift to the command's entries, in order; an empty list
+// when nothing differs. A live value is missing (nil) when the checker rendered it as
+// gitops.Unset and the live config indeed has no value for the field, so a live string that
+// happens to read "(unset)" stays a string.
+func driftEntries(r *checker.Report) []driftEntry {
+	var live map[string]json.RawMessage
+	if r.Workload != nil {
+		_ = json.Unmarshal(r.Workload.SourceConfig, &live) // the checker compared it, so it is an object
+	}
+	out := make([]driftEntry, 0, len(r.Drift))
+	for _, d := range r.Drift {
+		e := driftEntry{Field: d.Field, RepoValue: d.RepoValue}
+		v, ok := live[strings.TrimPrefix(d.Field, gitops.FieldDeploy+".")]
+		if d.LiveValue != gitops.Unset || ok && string(bytes.TrimSpace(v)) != "null" {
+			e.LiveValue = &d.LiveValue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// writeDrift prints the drift command's report in a format; style applies to the text format
+// only.
+func writeDrift(w io.Writer, format string, style textStyle, r driftReport) error {
 	if format == "json" {
 		return writeJSON(w, r)
 	}
 	for _, d := range r.Diagnostics {
-		fmt.Fprintln(w, textLine(r.Path, d))
+		writeDiagnostic(w, style, r.Path, r.source, d)
 	}
 	path := checker.Neutralize(r.Path)
 	switch {
@@ -176,7 +223,7 @@ func writeDrift(w io.Writer, format string, r driftReport) error {
 	default:
 		fmt.Fprintf(w, "%s: %d %s from live: Sync required\n", path, len(r.Drift), plural(len(r.Drift), "field differs", "fields differ"))
 		for _, d := range r.Drift {
-			fmt.Fprintf(w, "  %s: repo %s, live %s\n", d.Field, checker.Neutralize(d.RepoValue), checker.Neutralize(d.LiveValue))
+			fmt.Fprintf(w, "  %s: repo %s, live %s\n", d.Field, checker.Neutralize(d.RepoValue), checker.Neutralize(d.liveText()))
 		}
 	}
 	if r.Sync.Valid {

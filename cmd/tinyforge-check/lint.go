@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,13 +9,17 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/width"
 
 	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
-const lintUsage = `Usage: tinyforge-check lint [--source-type T] [--format text|json|github|sarif] [PATH...]
+const lintUsage = `Usage: tinyforge-check lint [--source-type T] [--format text|json|github|sarif] [--color WHEN] [PATH...]
 
 Lint .tinyforge.yml files against the schema (version 1: deploy.port, deploy.healthcheck,
 deploy.deploy_strategy) and report every problem at once, each at its line and column. A PATH
@@ -31,6 +36,10 @@ Formats:
   github  workflow commands (::error file=...,line=...,col=...::message) for annotations
   sarif   SARIF 2.1.0, for code scanning uploads
 
+On a terminal, the text format also shows each problem's source line with a caret under its
+column, in colour unless NO_COLOR is set or TERM is dumb; --color always does the same into a
+pipe, --color never drops the colour. Output that is not a terminal is the plain lines above.
+
 Exit codes: 0 every file valid (warnings allowed), 1 a file is invalid or missing, 2 usage error,
 3 a file could not be read.
 `
@@ -40,12 +49,15 @@ type fileResult struct {
 	Path        string             `json:"path"`
 	Valid       bool               `json:"valid"`
 	Diagnostics gitops.Diagnostics `json:"diagnostics"`
+	// source is the file's content, kept only when the text format shows source snippets.
+	source []byte
 }
 
 func (c *Command) runLint(args []string) int {
 	fs := c.newFlagSet("lint", lintUsage)
 	sourceType := fs.String("source-type", "", "the workload's source type, dockerfile or static; enables the source-aware rules")
 	format := fs.String("format", "text", "output format: text, json, github or sarif")
+	color := colorFlag(fs)
 	paths, code, ok := c.parseFlags(fs, args)
 	if !ok {
 		return code
@@ -53,6 +65,10 @@ func (c *Command) runLint(args []string) int {
 	if err := oneOf("format", *format, "text", "json", "github", "sarif"); err != nil {
 		return c.usageError("lint", "%v", err)
 	}
+	if err := oneOf("color", *color, "auto", "always", "never"); err != nil {
+		return c.usageError("lint", "%v", err)
+	}
+	style := c.textStyle(*color)
 	if err := checkSourceType(*sourceType); err != nil {
 		return c.usageError("lint", "%v", err)
 	}
@@ -76,9 +92,12 @@ func (c *Command) runLint(args []string) int {
 		if !r.Valid && exit == ExitOK {
 			exit = ExitFailed
 		}
+		if *format != "text" || !style.snippets {
+			r.source = nil
+		}
 		results = append(results, r)
 	}
-	if err := writeLint(c.Stdout, *format, results); err != nil {
+	if err := writeLint(c.Stdout, *format, style, results); err != nil {
 		fmt.Fprintf(c.Stderr, "tinyforge-check lint: %v\n", err)
 		return ExitError
 	}
@@ -105,10 +124,11 @@ func (c *Command) lintFile(path, sourceType string) (fileResult, error) {
 	if diags == nil {
 		diags = gitops.Diagnostics{}
 	}
-	return fileResult{Path: path, Valid: !diags.HasErrors(), Diagnostics: diags}, nil
+	return fileResult{Path: path, Valid: !diags.HasErrors(), Diagnostics: diags, source: data}, nil
 }
 
-func writeLint(w io.Writer, format string, results []fileResult) error {
+// writeLint prints lint results in a format; style applies to the text format only.
+func writeLint(w io.Writer, format string, style textStyle, results []fileResult) error {
 	switch format {
 	case "json":
 		return writeJSON(w, struct {
@@ -127,7 +147,7 @@ func writeLint(w io.Writer, format string, results []fileResult) error {
 	errs, warns := 0, 0
 	for _, r := range results {
 		for _, d := range r.Diagnostics {
-			fmt.Fprintln(w, textLine(r.Path, d))
+			writeDiagnostic(w, style, r.Path, r.source, d)
 			if d.Severity == gitops.SeverityWarning {
 				warns++
 			} else {
@@ -240,6 +260,164 @@ func isSpecName(name string) bool {
 // file content can never start a line of its own or form a workflow command.
 func textLine(path string, d gitops.Diagnostic) string {
 	return checker.Neutralize(d.Format(path))
+}
+
+// ANSI styles of the text format on a terminal, as actionlint uses them.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[1;31m"
+	ansiYellow = "\x1b[1;33m"
+	ansiGreen  = "\x1b[1;32m"
+	ansiGray   = "\x1b[90m"
+)
+
+// writeDiagnostic prints one diagnostic of the file at path in the text format: its line
+// (textLine), in colour when style says so, then, when style shows snippets, the source line
+// of src it points at with a caret under its column.
+func writeDiagnostic(w io.Writer, style textStyle, path string, src []byte, d gitops.Diagnostic) {
+	line := textLine(path, d)
+	if style.color {
+		line = colorLine(line, path, d)
+	}
+	fmt.Fprintln(w, line)
+	if style.snippets {
+		fmt.Fprint(w, snippet(src, d.Line, d.Column, style.color))
+	}
+}
+
+// colorLine colours plain, the text line of d (textLine), like actionlint: the location in
+// bold, the severity in red or yellow, the code in grey. It only inserts escape sequences of
+// its own around parts of plain, whose text is already neutralized, so without them the line
+// reads exactly as plain; a line whose parts it cannot find is returned as it is.
+func colorLine(plain, path string, d gitops.Diagnostic) string {
+	loc := checker.Neutralize(d.Location(path)) + ":"
+	sev := string(d.Severity) + ":"
+	code := "[" + checker.Neutralize(d.Code) + "]"
+	rest, ok := strings.CutPrefix(plain, loc+" ")
+	if !ok {
+		return plain
+	}
+	if rest, ok = strings.CutPrefix(rest, sev+" "); !ok {
+		return plain
+	}
+	msg, ok := strings.CutSuffix(rest, " "+code)
+	if !ok {
+		return plain
+	}
+	sevColor := ansiRed
+	if d.Severity == gitops.SeverityWarning {
+		sevColor = ansiYellow
+	}
+	return ansiBold + loc + ansiReset + " " + sevColor + sev + ansiReset + " " + msg + " " + ansiGray + code + ansiReset
+}
+
+// snippetWidth is how many characters of a source line a snippet shows at most, around the
+// column.
+const snippetWidth = 120
+
+// snippet renders the 1-based line of src as actionlint does, numbered in a gutter, with a
+// caret under the 1-based column (counted in characters, as diagnostics are) and "~" under the
+// rest of the token there:
+//
+//	  |
+//	3 |   port: 70000
+//	  |         ^~~~~
+//
+// The line is file content, so it is neutralized first (checker.Neutralize: control, format and
+// other invisible characters become U+FFFD, a tab a space, one character for one so the caret
+// stays in place) and can never carry an escape sequence or break the line. A line longer than
+// snippetWidth is cut around the column, with "..." where text was left out. It returns ""
+// when there is no such line (line 0 is a problem of the whole file) and no caret when the
+// column is 0 or past the end of the line.
+func snippet(src []byte, line, column int, color bool) string {
+	if len(src) == 0 {
+		return ""
+	}
+	lines := sourceLines(src)
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	text := []rune(checker.Neutralize(string(lines[line-1])))
+	start, end := 0, len(text)
+	if end > snippetWidth {
+		start = max(0, min(column-1-snippetWidth/2, end-snippetWidth))
+		end = start + snippetWidth
+	}
+	shown := string(text[start:end])
+	lead := 0 // the width of what precedes text[start] on the shown line
+	if start > 0 {
+		shown, lead = "..."+shown, 3
+	}
+	if end < len(text) {
+		shown += "..."
+	}
+	paint := func(style, s string) string {
+		if !color {
+			return s
+		}
+		return style + s + ansiReset
+	}
+	num := strconv.Itoa(line)
+	gutter := strings.Repeat(" ", len(num)) + " |"
+	var b strings.Builder
+	b.WriteString(paint(ansiGray, gutter) + "\n")
+	b.WriteString(paint(ansiGray, num+" |"))
+	if shown != "" {
+		b.WriteString(" " + shown)
+	}
+	b.WriteString("\n")
+	if col := column - 1; column > 0 && col >= start && col <= end {
+		token := 0
+		for _, r := range text[col:end] {
+			if unicode.IsSpace(r) {
+				break
+			}
+			token++
+		}
+		for token > 1 && strings.ContainsRune(":,]}", text[col+token-1]) { // a key's colon, a flow collection's punctuation
+			token--
+		}
+		tildes := max(0, displayWidth(text[col:col+token])-1)
+		b.WriteString(paint(ansiGray, gutter) + " " + strings.Repeat(" ", lead+displayWidth(text[start:col])) +
+			paint(ansiGreen, "^"+strings.Repeat("~", tildes)) + "\n")
+	}
+	return b.String()
+}
+
+// sourceLines splits a file into lines as diagnostics count them: at "\r\n", "\r" and "\n",
+// after a leading byte order mark, which the parser drops.
+func sourceLines(src []byte) [][]byte {
+	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
+	var lines [][]byte
+	for len(src) > 0 {
+		i := bytes.IndexAny(src, "\r\n")
+		if i < 0 {
+			break
+		}
+		lines = append(lines, src[:i])
+		if src[i] == '\r' && i+1 < len(src) && src[i+1] == '\n' {
+			i++
+		}
+		src = src[i+1:]
+	}
+	return append(lines, src)
+}
+
+// displayWidth is how many terminal cells rs takes: two for wide and full-width (East Asian)
+// characters, none for combining marks, one for the rest.
+func displayWidth(rs []rune) int {
+	n := 0
+	for _, r := range rs {
+		switch {
+		case unicode.In(r, unicode.Mn, unicode.Me):
+		case width.LookupRune(r).Kind() == width.EastAsianWide || width.LookupRune(r).Kind() == width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // workflowCommand formats a diagnostic as a GitHub/Gitea workflow command annotation.
