@@ -1,6 +1,7 @@
 // Package forgefake provides stateful fakes of GitHub, Gitea/Forgejo and
 // GitLab for tests: httptest servers holding repositories (files at commits,
-// branch heads), PR comments and commit statuses, with fault injection
+// branch heads), PR comments, commit statuses, and issues with their labels
+// and comments (issue numbers start at 1000), with fault injection
 // (rate limits, 5xx bursts, stored-then-502 POSTs, cross-origin redirects,
 // read-only tokens), request recording, and validation of every request and
 // response against the forge's official API description so the fakes cannot
@@ -176,8 +177,12 @@ type Fault struct {
 type repo struct {
 	branches map[string]string            // branch -> head commit sha
 	commits  map[string]map[string][]byte // sha -> path -> content
-	comments map[int][]*Comment           // PR number -> comments, by id
+	comments map[int][]*Comment           // PR or issue number -> comments, by id
 	statuses map[string][]*Status         // sha -> statuses, oldest first
+	issues   map[int]*issueState          // issue number -> issue
+	labels   []*label                     // by creation
+	// lastIssue is the number of the newest issue (0 before the first).
+	lastIssue int
 }
 
 // core holds what every fake shares: state, tokens, faults, recording and
@@ -288,7 +293,7 @@ func (c *core) repo(owner, name string, create bool) *repo {
 	r := c.repos[k]
 	if r == nil && create {
 		r = &repo{branches: map[string]string{}, commits: map[string]map[string][]byte{},
-			comments: map[int][]*Comment{}, statuses: map[string][]*Status{}}
+			comments: map[int][]*Comment{}, statuses: map[string][]*Status{}, issues: map[int]*issueState{}}
 		c.repos[k] = r
 	}
 	return r
@@ -358,8 +363,8 @@ func (c *core) BranchHead(owner, name, branch string) string {
 	return ""
 }
 
-// AddComment stores a comment on PR number as author (seeding state, e.g. a
-// human comment) and returns its id.
+// AddComment stores a comment on PR or issue number as author (seeding
+// state, e.g. a human comment) and returns its id.
 func (c *core) AddComment(owner, name string, number int, author, body string) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -371,6 +376,9 @@ func (c *core) addComment(r *repo, number int, author, body string) *Comment {
 	now := c.now()
 	cm := &Comment{ID: c.nextID, Author: author, Body: body, Created: now, Updated: now}
 	r.comments[number] = append(r.comments[number], cm)
+	if is := r.issues[number]; is != nil {
+		is.updated = now
+	}
 	return cm
 }
 
@@ -379,7 +387,8 @@ func (c *core) now() time.Time {
 	return c.clock
 }
 
-// Comments returns copies of the comments on PR number, oldest first.
+// Comments returns copies of the comments on PR or issue number, oldest
+// first.
 func (c *core) Comments(owner, name string, number int) []Comment {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -73,6 +73,10 @@ func TestGitHubSpecLoads(t *testing.T) {
 		{"GET", "/user", "users/get-authenticated"},
 		{"POST", "/repos/o/r/statuses/abc", "repos/create-commit-status"},
 		{"GET", "/repos/o/r/commits/main/statuses", "repos/list-commit-statuses-for-ref"},
+		{"GET", "/repos/o/r/issues", "issues/list-for-repo"},
+		{"POST", "/repos/o/r/issues", "issues/create"},
+		{"GET", "/repos/o/r/issues/1000", "issues/get"},
+		{"PATCH", "/repos/o/r/issues/1000", "issues/update"},
 		{"GET", "/repos/o/r/issues/7/comments", "issues/list-comments"},
 		{"POST", "/repos/o/r/issues/7/comments", "issues/create-comment"},
 		{"PATCH", "/repos/o/r/issues/comments/9", "issues/update-comment"},
@@ -97,6 +101,11 @@ func TestGiteaSpecLoads(t *testing.T) {
 	tests := []struct{ method, path, want string }{
 		{"GET", "/api/v1/user", "userGetCurrent"},
 		{"POST", "/api/v1/repos/o/r/statuses/abc", "repoCreateStatus"},
+		{"GET", "/api/v1/repos/o/r/issues", "issueListIssues"},
+		{"POST", "/api/v1/repos/o/r/issues", "issueCreateIssue"},
+		{"GET", "/api/v1/repos/o/r/issues/1000", "issueGetIssue"},
+		{"PATCH", "/api/v1/repos/o/r/issues/1000", "issueEditIssue"},
+		{"GET", "/api/v1/repos/o/r/labels", "issueListLabels"},
 		{"GET", "/api/v1/repos/o/r/issues/7/comments", "issueGetComments"},
 		{"POST", "/api/v1/repos/o/r/issues/7/comments", "issueCreateComment"},
 		{"PATCH", "/api/v1/repos/o/r/issues/comments/9", "issueEditComment"},
@@ -152,10 +161,42 @@ func TestResponseValidation(t *testing.T) {
 	if err := s.ValidateResponse(req, nil, 200, h, []byte(`[]`)); err != nil {
 		t.Errorf("an empty list was refused: %v", err)
 	}
+	req = httptest.NewRequest("GET", "/repos/o/r/issues", nil)
+	if err := s.ValidateResponse(req, nil, 200, h, []byte(`[{"number":1000,"title":"t"}]`)); err == nil {
+		t.Error("an issue without GitHub's required fields was accepted")
+	}
 	gt := specs.Gitea(t)
 	req = httptest.NewRequest("GET", "/api/v1/repos/o/r/issues/7/comments", nil)
 	if err := gt.ValidateResponse(req, nil, 200, h, []byte(`{"id":1}`)); err == nil {
 		t.Error("Gitea: an object where a list is due was accepted")
+	}
+	// Gitea serves an open issue's closed_at, milestone and assignees as null
+	// (fixGiteaNullables); other fields stay non-nullable.
+	req = httptest.NewRequest("GET", "/api/v1/repos/o/r/issues/1000", nil)
+	if err := gt.ValidateResponse(req, nil, 200, h, []byte(`{"number":1000,"closed_at":null,"milestone":null,"assignees":null,"pull_request":null}`)); err != nil {
+		t.Errorf("Gitea: an open issue's nulls were refused: %v", err)
+	}
+	if err := gt.ValidateResponse(req, nil, 200, h, []byte(`{"number":1000,"title":null}`)); err == nil {
+		t.Error("Gitea: a null title was accepted")
+	}
+	// Gitea's SDK sends its unset options as null (CreateIssueOption, EditIssueOption).
+	for _, tt := range []struct {
+		method, body string
+		ok           bool
+	}{
+		{"POST", `{"title":"t","body":"","ref":"","assignees":null,"due_date":null,"milestone":0,"labels":null,"closed":false}`, true},
+		{"PATCH", `{"title":"t","body":"b","ref":null,"assignees":null,"milestone":null,"state":"closed","due_date":null,"unset_due_date":null}`, true},
+		{"POST", `{"title":null}`, false},
+	} {
+		path := "/api/v1/repos/o/r/issues"
+		if tt.method == "PATCH" {
+			path += "/1000"
+		}
+		req := httptest.NewRequest(tt.method, path, strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", "application/json")
+		if err := gt.ValidateRequest(req, []byte(tt.body)); (err == nil) != tt.ok {
+			t.Errorf("Gitea: %s %s: err = %v, want ok = %v", tt.method, tt.body, err, tt.ok)
+		}
 	}
 }
 

@@ -10,7 +10,13 @@ import (
 
 // Gitea is a stateful fake of the Gitea/Forgejo API v1 (under /api/v1).
 // Like Gitea it answers the whole issue-comment list at once (no
-// pagination), names a status's state "status" and accepts "warning".
+// pagination), names a status's state "status" and accepts "warning". Issues
+// are listed newest first, limit 30 by default and at most 50, with
+// X-Total-Count and Link headers; an edit answers 201; an issue is created
+// with label ids (AddLabel makes them; unknown ids are dropped); a
+// created_by naming a user the fake has never seen answers 404. Comments on
+// issues go through the comment endpoints (a number that is no issue is taken
+// for a PR).
 type Gitea struct {
 	*core
 }
@@ -23,6 +29,11 @@ func NewGitea(t Owner, opts Options) *Gitea {
 	const p = "/api/v1"
 	mux.HandleFunc("GET "+p+"/user", g.user)
 	mux.HandleFunc("POST "+p+"/repos/{owner}/{repo}/statuses/{sha}", g.createStatus)
+	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/issues", g.listIssues)
+	mux.HandleFunc("POST "+p+"/repos/{owner}/{repo}/issues", g.createIssue)
+	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/issues/{index}", g.getIssue)
+	mux.HandleFunc("PATCH "+p+"/repos/{owner}/{repo}/issues/{index}", g.editIssue)
+	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/labels", g.listLabels)
 	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/issues/{number}/comments", g.listComments)
 	mux.HandleFunc("POST "+p+"/repos/{owner}/{repo}/issues/{number}/comments", g.createComment)
 	mux.HandleFunc("PATCH "+p+"/repos/{owner}/{repo}/issues/comments/{id}", g.editComment)
@@ -116,12 +127,21 @@ func (g *Gitea) createStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, b)
 }
 
-func (g *Gitea) commentJSON(r *http.Request, number int, c *Comment) map[string]any {
+// commentJSON renders a comment on PR or issue number of rp as Gitea's
+// convert.ToAPIComment (issue_url for an issue, pull_request_url for a PR);
+// the caller holds mu.
+func (g *Gitea) commentJSON(r *http.Request, rp *repo, number int, c *Comment) map[string]any {
 	base := g.base(r)
-	rp := base + "/" + r.PathValue("owner") + "/" + r.PathValue("repo")
+	web := base + "/" + r.PathValue("owner") + "/" + r.PathValue("repo")
+	on := web + "/pulls/" + strconv.Itoa(number)
+	prURL, issueURL := on, ""
+	if rp.issues[number] != nil {
+		on = web + "/issues/" + strconv.Itoa(number)
+		prURL, issueURL = "", on
+	}
 	return map[string]any{
-		"id": c.ID, "html_url": rp + "/pulls/" + strconv.Itoa(number) + "#issuecomment-" + strconv.FormatInt(c.ID, 10),
-		"pull_request_url": rp + "/pulls/" + strconv.Itoa(number), "issue_url": "",
+		"id": c.ID, "html_url": on + "#issuecomment-" + strconv.FormatInt(c.ID, 10),
+		"pull_request_url": prURL, "issue_url": issueURL,
 		"user": gtUser(base, c.Author), "original_author": "", "original_author_id": 0,
 		"body": c.Body, "assets": []any{},
 		"created_at": c.Created.Format(time.RFC3339), "updated_at": c.Updated.Format(time.RFC3339),
@@ -142,7 +162,7 @@ func (g *Gitea) listComments(w http.ResponseWriter, r *http.Request) {
 	out := []map[string]any{}
 	if rp != nil {
 		for _, c := range sortedComments(rp.comments[number]) { // all at once, as Gitea
-			out = append(out, g.commentJSON(r, number, c))
+			out = append(out, g.commentJSON(r, rp, number, c))
 		}
 	}
 	g.mu.Unlock()
@@ -189,7 +209,7 @@ func (g *Gitea) createComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := g.addComment(rp, number, tk.Login, body)
-	out := g.commentJSON(r, number, c)
+	out := g.commentJSON(r, rp, number, c)
 	g.mu.Unlock()
 	b, _ := json.Marshal(out)
 	writeJSON(w, http.StatusCreated, b)
@@ -223,7 +243,7 @@ func (g *Gitea) editComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Body, c.Updated = body, g.now()
-	out := g.commentJSON(r, number, c)
+	out := g.commentJSON(r, rp, number, c)
 	g.mu.Unlock()
 	b, _ := json.Marshal(out)
 	writeJSON(w, http.StatusOK, b)

@@ -12,10 +12,13 @@ import (
 )
 
 // GitHub is a stateful fake of the GitHub REST API (api.github.com layout:
-// the API at the root). Comments are paginated with Link headers (per_page up
-// to 100, default 30); a status description over 140 characters or a comment
-// body over 65,536 characters answers 422; a ReadOnly token's writes answer
-// 403; an Integration token's GET /user answers 403.
+// the API at the root). Comments and issues are paginated with Link headers
+// (per_page up to 100, default 30); a status description over 140 characters,
+// a comment or issue body over 65,536 characters or an issue title over 256
+// answers 422; labels an issue names that do not exist are created; a
+// ReadOnly token's writes answer 403; an Integration token's GET /user
+// answers 403. Issue comments go through the same comment endpoints as PR
+// comments (a number that is no issue is taken for a PR).
 type GitHub struct {
 	*core
 }
@@ -28,6 +31,10 @@ func NewGitHub(t Owner, opts Options) *GitHub {
 	mux.HandleFunc("GET /user", g.user)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/statuses/{sha}", g.createStatus)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}/statuses", g.listStatuses)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", g.listIssues)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", g.createIssue)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", g.getIssue)
+	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/{number}", g.editIssue)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", g.listComments)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", g.createComment)
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", g.editComment)
@@ -221,14 +228,20 @@ func (g *GitHub) listStatuses(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, b)
 }
 
-func (g *GitHub) commentJSON(r *http.Request, number int, c *Comment) map[string]any {
+// commentJSON renders a comment on PR or issue number of rp; the caller holds
+// mu.
+func (g *GitHub) commentJSON(r *http.Request, rp *repo, number int, c *Comment) map[string]any {
 	base := g.base(r)
 	owner, name := r.PathValue("owner"), r.PathValue("repo")
 	id := strconv.FormatInt(c.ID, 10)
+	kind := "/pull/"
+	if rp.issues[number] != nil {
+		kind = "/issues/"
+	}
 	return map[string]any{
 		"id": c.ID, "node_id": "IC_" + id,
 		"url":       base + "/repos/" + owner + "/" + name + "/issues/comments/" + id,
-		"html_url":  base + "/" + owner + "/" + name + "/pull/" + strconv.Itoa(number) + "#issuecomment-" + id,
+		"html_url":  base + "/" + owner + "/" + name + kind + strconv.Itoa(number) + "#issuecomment-" + id,
 		"issue_url": base + "/repos/" + owner + "/" + name + "/issues/" + strconv.Itoa(number),
 		"body":      c.Body, "user": ghUser(base, c.Author, loginID(c.Author)),
 		"created_at": c.Created.Format(time.RFC3339), "updated_at": c.Updated.Format(time.RFC3339),
@@ -245,13 +258,7 @@ func (g *GitHub) listComments(w http.ResponseWriter, r *http.Request) {
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	perPage, page := 30, 1
-	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
-		perPage = min(v, 100)
-	}
-	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
-		page = v
-	}
+	perPage, page := ghPaging(r)
 	g.mu.Lock()
 	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
 	var all []*Comment
@@ -260,14 +267,33 @@ func (g *GitHub) listComments(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []map[string]any{}
 	for i := (page - 1) * perPage; i < len(all) && i < page*perPage; i++ {
-		out = append(out, g.commentJSON(r, number, all[i]))
+		out = append(out, g.commentJSON(r, rp, number, all[i]))
 	}
 	g.mu.Unlock()
 	if rp == nil {
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	last := max(1, (len(all)+perPage-1)/perPage)
+	g.setLinks(w, r, page, perPage, len(all))
+	b, _ := json.Marshal(out)
+	writeJSON(w, http.StatusOK, b)
+}
+
+// ghPaging reads per_page (default 30, at most 100) and page (default 1).
+func ghPaging(r *http.Request) (perPage, page int) {
+	perPage, page = 30, 1
+	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
+		perPage = min(v, 100)
+	}
+	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
+		page = v
+	}
+	return perPage, page
+}
+
+// setLinks sets GitHub's Link header for page of a list of total items.
+func (g *GitHub) setLinks(w http.ResponseWriter, r *http.Request, page, perPage, total int) {
+	last := max(1, (total+perPage-1)/perPage)
 	link := func(p int, rel string) string {
 		q := r.URL.Query()
 		q.Set("page", strconv.Itoa(p))
@@ -284,8 +310,6 @@ func (g *GitHub) listComments(w http.ResponseWriter, r *http.Request) {
 	if len(links) > 0 {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -325,7 +349,7 @@ func (g *GitHub) createComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := g.addComment(rp, number, tk.Login, body)
-	out := g.commentJSON(r, number, c)
+	out := g.commentJSON(r, rp, number, c)
 	g.mu.Unlock()
 	b, _ := json.Marshal(out)
 	w.Header().Set("Location", out["url"].(string))
@@ -372,7 +396,7 @@ func (g *GitHub) editComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Body, c.Updated = body, g.now()
-	out := g.commentJSON(r, number, c)
+	out := g.commentJSON(r, rp, number, c)
 	g.mu.Unlock()
 	b, _ := json.Marshal(out)
 	writeJSON(w, http.StatusOK, b)

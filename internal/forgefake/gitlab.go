@@ -14,9 +14,12 @@ import (
 // GitLab is a stateful fake of the GitLab REST API v4 (under /api/v4),
 // following GitLab's REST documentation (GitLab publishes no complete
 // machine-readable description, so nothing is validated against a spec).
-// Projects are addressed by URL-encoded path; notes are paginated with
-// X-Next-Page and Link headers (per_page up to 100, default 20); tokens are
-// read from PRIVATE-TOKEN, JOB-TOKEN or a Bearer Authorization.
+// Projects are addressed by URL-encoded path; notes and issues are paginated
+// with X-Total, X-Total-Pages, X-Page, X-Next-Page and Link headers (per_page
+// up to 100, default 20); tokens are read from PRIVATE-TOKEN, JOB-TOKEN or a
+// Bearer Authorization. Issues and merge requests share the notes store
+// keyed by iid (issues start at 1000, so tests' merge request iids never
+// meet them); labels an issue names are created.
 type GitLab struct {
 	*core
 }
@@ -28,6 +31,12 @@ func NewGitLab(t Owner, opts Options) *GitLab {
 	const p = "/api/v4/projects/{project}"
 	mux.HandleFunc("GET /api/v4/user", g.user)
 	mux.HandleFunc("POST "+p+"/statuses/{sha}", g.createStatus)
+	mux.HandleFunc("GET "+p+"/issues", g.listIssues)
+	mux.HandleFunc("POST "+p+"/issues", g.createIssue)
+	mux.HandleFunc("GET "+p+"/issues/{iid}", g.getIssue)
+	mux.HandleFunc("PUT "+p+"/issues/{iid}", g.editIssue)
+	mux.HandleFunc("GET "+p+"/issues/{iid}/notes", g.listNotes)
+	mux.HandleFunc("POST "+p+"/issues/{iid}/notes", g.createNote)
 	mux.HandleFunc("GET "+p+"/merge_requests/{iid}/notes", g.listNotes)
 	mux.HandleFunc("POST "+p+"/merge_requests/{iid}/notes", g.createNote)
 	mux.HandleFunc("PUT "+p+"/merge_requests/{iid}/notes/{id}", g.editNote)
@@ -143,10 +152,78 @@ func (g *GitLab) createStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, b)
 }
 
-func (g *GitLab) noteJSON(r *http.Request, c *Comment) map[string]any {
-	return map[string]any{"id": c.ID, "type": nil, "body": c.Body, "author": glUser(g.base(r), c.Author),
+// noteJSON renders a note on the merge request or issue of the request's
+// iid; the caller holds mu.
+func (g *GitLab) noteJSON(r *http.Request, rp *repo, c *Comment) map[string]any {
+	iid, _ := strconv.Atoi(r.PathValue("iid"))
+	out := map[string]any{"id": c.ID, "type": nil, "body": c.Body, "author": glUser(g.base(r), c.Author),
 		"created_at": c.Created.Format(time.RFC3339), "updated_at": c.Updated.Format(time.RFC3339),
-		"system": false, "noteable_type": "MergeRequest", "noteable_iid": r.PathValue("iid")}
+		"system": false, "noteable_type": "MergeRequest", "noteable_iid": iid, "resolvable": false,
+		"confidential": false, "internal": false, "project_id": glProjectID(r)}
+	if is := rp.issues[iid]; is != nil && glIssueNotes(r) {
+		out["noteable_type"], out["noteable_id"] = "Issue", is.id
+	}
+	return out
+}
+
+// glIssueNotes reports whether a request is on an issue's notes (else a
+// merge request's).
+func glIssueNotes(r *http.Request) bool {
+	return strings.Contains(r.Pattern, "/issues/")
+}
+
+// glNoteable checks that the issue of an issue-notes request exists (merge
+// requests are not modelled: any iid is one); the caller holds mu.
+func glNoteable(w http.ResponseWriter, r *http.Request, rp *repo) bool {
+	iid, _ := strconv.Atoi(r.PathValue("iid"))
+	if glIssueNotes(r) && rp.issues[iid] == nil {
+		glError(w, http.StatusNotFound, "404 Issue Not Found")
+		return false
+	}
+	return true
+}
+
+// glPaging reads per_page (default 20, at most 100) and page (default 1).
+func glPaging(r *http.Request) (perPage, page int) {
+	perPage, page = 20, 1
+	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
+		perPage = min(v, 100)
+	}
+	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
+		page = v
+	}
+	return perPage, page
+}
+
+// setPages sets GitLab's offset-pagination headers for page of total items:
+// X-Page, X-Per-Page, X-Total, X-Total-Pages, X-Next-Page and X-Prev-Page
+// (empty when none) and a Link with prev, next, first and last.
+func (g *GitLab) setPages(w http.ResponseWriter, r *http.Request, page, perPage, total int) {
+	last := max(1, (total+perPage-1)/perPage)
+	h := w.Header()
+	h.Set("X-Page", strconv.Itoa(page))
+	h.Set("X-Per-Page", strconv.Itoa(perPage))
+	h.Set("X-Total", strconv.Itoa(total))
+	h.Set("X-Total-Pages", strconv.Itoa(last))
+	h.Set("X-Next-Page", "")
+	h.Set("X-Prev-Page", "")
+	link := func(p int, rel string) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(p))
+		q.Set("per_page", strconv.Itoa(perPage))
+		return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, g.base(r), r.URL.EscapedPath(), q.Encode(), rel)
+	}
+	var links []string
+	if page > 1 && page <= last {
+		h.Set("X-Prev-Page", strconv.Itoa(page-1))
+		links = append(links, link(page-1, "prev"))
+	}
+	if page < last {
+		h.Set("X-Next-Page", strconv.Itoa(page+1))
+		links = append(links, link(page+1, "next"))
+	}
+	links = append(links, link(1, "first"), link(last, "last"))
+	h.Set("Link", strings.Join(links, ", "))
 }
 
 func (g *GitLab) listNotes(w http.ResponseWriter, r *http.Request) {
@@ -154,16 +231,10 @@ func (g *GitLab) listNotes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iid, _ := strconv.Atoi(r.PathValue("iid"))
-	perPage, page := 20, 1
-	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
-		perPage = min(v, 100)
-	}
-	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
-		page = v
-	}
+	perPage, page := glPaging(r)
 	g.mu.Lock()
 	rp, ok := g.project(w, r)
-	if !ok {
+	if !ok || !glNoteable(w, r, rp) {
 		g.mu.Unlock()
 		return
 	}
@@ -174,24 +245,11 @@ func (g *GitLab) listNotes(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out := []map[string]any{}
-	for i := (page - 1) * perPage; i < len(all) && i < page*perPage; i++ {
-		out = append(out, g.noteJSON(r, all[i]))
+	for _, c := range pageOf(all, page, perPage) {
+		out = append(out, g.noteJSON(r, rp, c))
 	}
 	g.mu.Unlock()
-	last := max(1, (len(all)+perPage-1)/perPage)
-	h := w.Header()
-	h.Set("X-Page", strconv.Itoa(page))
-	h.Set("X-Per-Page", strconv.Itoa(perPage))
-	h.Set("X-Total", strconv.Itoa(len(all)))
-	h.Set("X-Total-Pages", strconv.Itoa(last))
-	if page < last {
-		h.Set("X-Next-Page", strconv.Itoa(page+1))
-		q := r.URL.Query()
-		q.Set("page", strconv.Itoa(page+1))
-		h.Set("Link", fmt.Sprintf(`<%s%s?%s>; rel="next"`, g.base(r), r.URL.EscapedPath(), q.Encode()))
-	} else {
-		h.Set("X-Next-Page", "")
-	}
+	g.setPages(w, r, page, perPage, len(all))
 	b, _ := json.Marshal(out)
 	writeJSON(w, http.StatusOK, b)
 }
@@ -223,12 +281,12 @@ func (g *GitLab) createNote(w http.ResponseWriter, r *http.Request) {
 	}
 	g.mu.Lock()
 	rp, ok := g.project(w, r)
-	if !ok {
+	if !ok || !glNoteable(w, r, rp) {
 		g.mu.Unlock()
 		return
 	}
 	c := g.addComment(rp, iid, tk.Login, body)
-	out := g.noteJSON(r, c)
+	out := g.noteJSON(r, rp, c)
 	g.mu.Unlock()
 	b, _ := json.Marshal(out)
 	writeJSON(w, http.StatusCreated, b)
@@ -258,7 +316,7 @@ func (g *GitLab) editNote(w http.ResponseWriter, r *http.Request) {
 		glError(w, http.StatusForbidden, "403 Forbidden")
 	default:
 		c.Body, c.Updated = body, g.now()
-		b, _ := json.Marshal(g.noteJSON(r, c))
+		b, _ := json.Marshal(g.noteJSON(r, rp, c))
 		writeJSON(w, http.StatusOK, b)
 	}
 }

@@ -54,6 +54,8 @@ func GitHubPaths() []string {
 		"/user",
 		"/repos/{owner}/{repo}/statuses/{sha}",
 		"/repos/{owner}/{repo}/commits/{ref}/statuses",
+		"/repos/{owner}/{repo}/issues",
+		"/repos/{owner}/{repo}/issues/{issue_number}",
 		"/repos/{owner}/{repo}/issues/{issue_number}/comments",
 		"/repos/{owner}/{repo}/issues/comments/{comment_id}",
 		"/repos/{owner}/{repo}/contents/{path}",
@@ -67,8 +69,11 @@ func GiteaPaths() []string {
 	return []string{
 		"/user",
 		"/repos/{owner}/{repo}/statuses/{sha}",
+		"/repos/{owner}/{repo}/issues",
+		"/repos/{owner}/{repo}/issues/{index}",
 		"/repos/{owner}/{repo}/issues/{index}/comments",
 		"/repos/{owner}/{repo}/issues/comments/{id}",
+		"/repos/{owner}/{repo}/labels",
 		"/repos/{owner}/{repo}/raw/{filepath}",
 		"/repos/{owner}/{repo}/branches/{branch}",
 		"/version",
@@ -163,6 +168,10 @@ func LoadGiteaSpec(path string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse Gitea's swagger %s: %w", path, err)
 	}
+	raw, err = fixGiteaNullables(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse Gitea's swagger %s: %w", path, err)
+	}
 	var v2 openapi2.T
 	if err := json.Unmarshal(raw, &v2); err != nil {
 		return nil, fmt.Errorf("parse Gitea's swagger %s: %w", path, err)
@@ -208,6 +217,47 @@ func fixGiteaResponseRefs(raw []byte) ([]byte, error) {
 					resps[code] = map[string]any{"description": name, "schema": map[string]any{"$ref": ref}}
 				}
 			}
+		}
+	}
+	return json.Marshal(doc)
+}
+
+// giteaNullables are the properties that are null in Gitea's real traffic
+// but that its swagger does not mark x-nullable: pointer and slice fields of
+// Gitea's API structs without omitempty (modules/structs). In answers,
+// encoding/json writes them as null when unset (an open issue without
+// milestone, assignee or deadline has all of them null); in requests, Gitea
+// decodes null into them as unset, and Gitea's own Go SDK (code.gitea.io/sdk)
+// sends null for every unset one (CreateIssueOption's assignees, due_date and
+// labels; EditIssueOption's pointers).
+var giteaNullables = map[string][]string{
+	"Issue":             {"milestone", "assignee", "assignees", "closed_at", "due_date", "pull_request"},
+	"CreateIssueOption": {"assignees", "due_date", "labels"},
+	"EditIssueOption":   {"body", "ref", "assignee", "assignees", "milestone", "state", "due_date", "unset_due_date"},
+}
+
+// fixGiteaNullables repairs a known defect of Gitea's swagger: the properties
+// of giteaNullables become x-nullable (a $ref wrapped in allOf, since a
+// $ref's siblings are ignored), which is what Gitea serves.
+func fixGiteaNullables(raw []byte) ([]byte, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	defs, _ := doc["definitions"].(map[string]any)
+	for def, props := range giteaNullables {
+		d, _ := defs[def].(map[string]any)
+		ps, _ := d["properties"].(map[string]any)
+		for _, name := range props {
+			p, ok := ps[name].(map[string]any)
+			if !ok {
+				continue // pruned away, or renamed by a newer swagger
+			}
+			if ref, ok := p["$ref"]; ok {
+				p = map[string]any{"allOf": []any{map[string]any{"$ref": ref}}}
+			}
+			p["x-nullable"] = true
+			ps[name] = p
 		}
 	}
 	return json.Marshal(doc)

@@ -1,0 +1,233 @@
+package forgefake
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// Issue is an issue held by a fake, as the test-side API shows it.
+type Issue struct {
+	Number int
+	Author string
+	Title  string
+	Body   string
+	Open   bool
+	// Labels are the label names on the issue, in the order they were set.
+	Labels []string
+	// StateReason is GitHub's state_reason ("completed", "not_planned",
+	// "reopened", "duplicate", or "" while it has none); always "" on Gitea
+	// and GitLab.
+	StateReason string
+}
+
+// firstIssueNumber is the number of a repository's first issue: issues never
+// collide with the small PR numbers tests comment on.
+const firstIssueNumber = 1000
+
+// issueState is an issue with what the forges answer besides the Go view.
+type issueState struct {
+	Issue
+	id       int64
+	created  time.Time
+	updated  time.Time
+	closed   time.Time // zero while open
+	closedBy string
+}
+
+// label is a repository label.
+type label struct {
+	id    int64
+	name  string
+	color string // six hex digits, no '#'
+}
+
+// defaultLabelColor is the color GitHub gives a label an issue creates.
+const defaultLabelColor = "ededed"
+
+// AddIssue stores an open issue by author (a human's, seeding state), creating
+// the repository if needed, and returns its number.
+func (c *core) AddIssue(owner, name, author, title, body string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.newIssue(c.repo(owner, name, true), author, title, body, nil).Number
+}
+
+// Issues returns copies of the issues of owner/name, by ascending number.
+func (c *core) Issues(owner, name string) []Issue {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rp := c.repo(owner, name, false)
+	if rp == nil {
+		return nil
+	}
+	out := make([]Issue, 0, len(rp.issues))
+	for _, is := range sortedIssues(rp) {
+		cp := is.Issue
+		cp.Labels = append([]string(nil), is.Labels...)
+		out = append(out, cp)
+	}
+	return out
+}
+
+// newIssue stores an open issue with the given label names (each created on
+// the repository if missing) and returns it; the caller holds mu.
+func (c *core) newIssue(rp *repo, author, title, body string, labels []string) *issueState {
+	if rp.lastIssue < firstIssueNumber {
+		rp.lastIssue = firstIssueNumber - 1
+	}
+	rp.lastIssue++
+	c.nextID++
+	now := c.now()
+	is := &issueState{Issue: Issue{Number: rp.lastIssue, Author: author, Title: title, Body: body, Open: true},
+		id: c.nextID, created: now, updated: now}
+	is.Labels = c.labelNames(rp, labels)
+	rp.issues[is.Number] = is
+	return is
+}
+
+// labelNames returns the names of the labels named (case-insensitively, the
+// first spelling kept), creating the missing ones; the caller holds mu.
+func (c *core) labelNames(rp *repo, names []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" || seen[strings.ToLower(n)] {
+			continue
+		}
+		seen[strings.ToLower(n)] = true
+		out = append(out, c.ensureLabel(rp, n).name)
+	}
+	return out
+}
+
+// ensureLabel returns the repository's label named name (case-insensitively),
+// creating it; the caller holds mu.
+func (c *core) ensureLabel(rp *repo, name string) *label {
+	if l := rp.labelNamed(name); l != nil {
+		return l
+	}
+	c.nextID++
+	l := &label{id: c.nextID, name: name, color: defaultLabelColor}
+	rp.labels = append(rp.labels, l)
+	return l
+}
+
+// labelNamed returns the label named name, case-insensitively, or nil.
+func (rp *repo) labelNamed(name string) *label {
+	for _, l := range rp.labels {
+		if strings.EqualFold(l.name, name) {
+			return l
+		}
+	}
+	return nil
+}
+
+// labelByID returns the label with id, or nil.
+func (rp *repo) labelByID(id int64) *label {
+	for _, l := range rp.labels {
+		if l.id == id {
+			return l
+		}
+	}
+	return nil
+}
+
+// setOpen opens or closes an issue at at as by, with GitHub's state_reason
+// (reason "" picks GitHub's default: "completed" on closing, "reopened" on
+// reopening). It reports whether the state changed: an issue already so is
+// left alone. The caller holds mu and bumps updated itself.
+func (is *issueState) setOpen(open bool, by, reason string, at time.Time) bool {
+	switch {
+	case is.Open == open:
+		return false
+	case open:
+		is.Open, is.closed, is.closedBy = true, time.Time{}, ""
+		if reason == "" {
+			reason = "reopened"
+		}
+	default:
+		is.Open, is.closed, is.closedBy = false, at, by
+		if reason == "" {
+			reason = "completed"
+		}
+	}
+	is.StateReason = reason
+	return true
+}
+
+// hasLabels reports whether is carries every label of want
+// (case-insensitively).
+func (is *issueState) hasLabels(want []string) bool {
+	for _, w := range want {
+		found := false
+		for _, l := range is.Labels {
+			found = found || strings.EqualFold(l, w)
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedIssues returns a repository's issues by ascending number; the caller
+// holds mu.
+func sortedIssues(rp *repo) []*issueState {
+	out := make([]*issueState, 0, len(rp.issues))
+	for _, is := range rp.issues {
+		out = append(out, is)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out
+}
+
+// splitList splits a comma-separated query value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// pageOf returns the items of page (1-based) of size perPage.
+func pageOf[T any](all []T, page, perPage int) []T {
+	lo := (page - 1) * perPage
+	if lo >= len(all) {
+		return nil
+	}
+	return all[lo:min(len(all), lo+perPage)]
+}
+
+// knownUser reports whether login (case-insensitively) is a user the fake has
+// seen: a token's login, a repository owner, or the author of an issue or
+// comment. The caller holds mu.
+func (c *core) knownUser(login string) bool {
+	for _, tk := range c.tokens {
+		if strings.EqualFold(tk.Login, login) {
+			return true
+		}
+	}
+	for k, rp := range c.repos {
+		if owner, _, _ := strings.Cut(k, "/"); strings.EqualFold(owner, login) {
+			return true
+		}
+		for _, is := range rp.issues {
+			if strings.EqualFold(is.Author, login) {
+				return true
+			}
+		}
+		for _, cs := range rp.comments {
+			for _, cm := range cs {
+				if strings.EqualFold(cm.Author, login) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
