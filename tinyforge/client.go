@@ -251,8 +251,14 @@ func (c *Client) once(ctx context.Context, method, fullURL, path string, body []
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		// The error text may quote the URL; it never includes headers, but redact anyway.
-		msg := secret.Redact(err.Error(), c.token)
+		// net/http's *url.Error repeats the method and URL this message already names: keep
+		// only its cause. It never includes headers, but redact anyway.
+		cause := err
+		var ue *url.Error
+		if errors.As(err, &ue) && ue.Err != nil {
+			cause = ue.Err
+		}
+		msg := secret.Redact(cause.Error(), c.token)
 		if ctx.Err() != nil {
 			return fmt.Errorf("tinyforge: %s %s: %s: %w", method, path, msg, ctx.Err())
 		}
