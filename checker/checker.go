@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"time"
 )
 
 // Sentinel errors the interfaces' implementations return (wrapped) so the checker can tell
@@ -136,6 +137,43 @@ type CommentPrefetcher interface {
 	PrefetchComments(ctx context.Context, number, expected int)
 }
 
+// IssueRequest asks for the one drift issue of a status context and workload: open with Title
+// and Body while Open, closed with CloseComment once it is not.
+type IssueRequest struct {
+	Context  string
+	Workload int64
+	RunID    int64
+	Open     bool
+	Title    string
+	// Body renders the issue's body for a drift that began at since (kept from the open issue).
+	Body         func(since time.Time) string
+	CloseComment string
+	// Labels go on an issue the run opens.
+	Labels []string
+}
+
+// IssueResult reports what the issue upsert did: Action is opened, reopened, updated,
+// unchanged, closed, none or skipped ("" when none was attempted).
+type IssueResult struct {
+	Action string
+	Number int
+	URL    string
+	// Since is when the drift the open issue reports began.
+	Since  time.Time
+	Reason string
+}
+
+// IssueUpserter keeps the drift issue of scheduled runs.
+type IssueUpserter interface {
+	UpsertIssue(ctx context.Context, req IssueRequest) (IssueResult, error)
+}
+
+// IssuePrefetcher is what an IssueUpserter may also offer: start reading the repo's issues at
+// once, so that those reads share the first round with the Tinyforge and file reads.
+type IssuePrefetcher interface {
+	PrefetchIssues(ctx context.Context)
+}
+
 // Checker runs checks. Every dependency may be nil: without Live the run is lint only (verdict
 // skipped), without Status or Comments nothing is written, without Files a pull_request_target
 // run cannot read the PR's file (verdict error) and a PR's base column says "(unavailable)".
@@ -152,6 +190,8 @@ type Checker struct {
 	Status StatusSetter
 	// Comments writes the sticky PR comment.
 	Comments CommentUpserter
+	// Issues keeps the drift issue of runs without a pull request (Inputs.Report issue).
+	Issues IssueUpserter
 }
 
 // The event names the checker distinguishes; any other name is treated like push.
@@ -160,6 +200,9 @@ const (
 	EventPullRequestTarget = "pull_request_target"
 	EventPush              = "push"
 	EventWorkflowDispatch  = "workflow_dispatch"
+	// EventSchedule is a scheduled run (GitHub, Gitea and Forgejo Actions; a GitLab pipeline
+	// whose source is schedule).
+	EventSchedule = "schedule"
 	// EventMergeRequest is a GitLab merge request pipeline.
 	EventMergeRequest = "merge_request"
 )
@@ -196,12 +239,20 @@ type Inputs struct {
 	Path string
 	// Workload is the workload's id or name; required when Checker.Live is set.
 	Workload string
+	// WorkloadSetting names where the user gave Workload, in the words of the interface used,
+	// for messages: "the workload input" (the action; the default when empty) or "--workload".
+	WorkloadSetting string
 	// SourceType is the source type for an offline lint, used when there is no live workload.
 	SourceType string
 	// FailOn is the fail-on input.
 	FailOn FailOn
 	// Comment is the comment input.
 	Comment CommentMode
+	// Report is the report input, for runs without a pull request; "" is the event's default
+	// (Inputs.ReportMode).
+	Report ReportMode
+	// IssueLabels go on a drift issue the run opens.
+	IssueLabels []string
 	// StatusContext is the status context; "" means DefaultStatusContext.
 	StatusContext string
 	// Forge is the code host, for the status state mapping.

@@ -259,7 +259,7 @@ func TestRun(t *testing.T) {
 			name: "unknown workload name",
 			env:  env{workspace: map[string]string{".tinyforge.yml": inSyncYAML}, workloads: []*Workload{liveWeb()}},
 			in:   Inputs{Workload: "api", FailOn: DefaultFailOn, Event: pushEvent(), Forge: ForgeGitHub},
-			want: outcome{Verdict: VerdictError, Reason: `could not read workload "api" from Tinyforge: no workload with id or name "api": check the workload input and that the token may read it: tinyforge: no workload named "api": not found`,
+			want: outcome{Verdict: VerdictError, Reason: `Tinyforge has no workload "api" that this token can read: check the workload input (an id or a name) and the token's workload limit`,
 				Path: ".tinyforge.yml", Exit: ExitError, State: StateError, StatusSHA: "push3333333", Description: "Check could not finish: see the job log"},
 		},
 		{

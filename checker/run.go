@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
@@ -137,6 +138,8 @@ type Report struct {
 	StatusWritten bool
 	// Comment is what the comment upsert did; Action "" when none was attempted.
 	Comment CommentResult
+	// Issue is what the drift-issue upsert did; Action "" when none was attempted.
+	Issue IssueResult
 	// PublishFailed reports that writing the status or the comment failed for a reason other
 	// than a read-only token.
 	PublishFailed bool
@@ -194,6 +197,13 @@ func (c *Checker) Run(ctx context.Context, in Inputs) (*Report, error) {
 	return r, nil
 }
 
+// notFoundError is a message that already says what was not found, once; it matches
+// ErrNotFound.
+type notFoundError string
+
+func (e notFoundError) Error() string        { return string(e) }
+func (e notFoundError) Is(target error) bool { return target == ErrNotFound }
+
 // headSHA is the reviewed commit: the PR head on PR events (never a test-merge commit), else
 // the event's commit.
 func (ev Event) headSHA() string {
@@ -230,6 +240,11 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 			p.PrefetchComments(ctx, pr.Number, pr.Comments)
 		}
 	}
+	if pr == nil && c.Issues != nil && in.ReportMode() == ReportIssue {
+		if p, ok := c.Issues.(IssuePrefetcher); ok {
+			p.PrefetchIssues(ctx)
+		}
+	}
 	head := c.startHead(ctx, in.Event, guess, files)
 	if pr != nil && pr.BaseSHA != "" {
 		files.start(ctx, pr.BaseSHA, guess)
@@ -239,11 +254,14 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 	liveFailed := false
 	if c.Live != nil {
 		var err error
-		w, err = c.resolveWorkload(ctx, strings.TrimSpace(in.Workload))
+		w, err = c.resolveWorkload(ctx, strings.TrimSpace(in.Workload), in.WorkloadSetting)
 		if err != nil {
 			liveFailed = true
 			r.Verdict = VerdictError
 			r.Reason = fmt.Sprintf("could not read workload %q from Tinyforge: %v", truncateRunes(in.Workload, 80), err)
+			if errors.Is(err, ErrNotFound) {
+				r.Reason = err.Error() // already says which workload, once
+			}
 		} else {
 			r.Workload = w
 		}
@@ -367,8 +385,9 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 	}
 }
 
-// resolveWorkload finds the workload by id, then by name.
-func (c *Checker) resolveWorkload(ctx context.Context, ref string) (*Workload, error) {
+// resolveWorkload finds the workload by id, then by name. When there is none it says so in one
+// sentence naming setting (how the user gave the workload), and matches ErrNotFound.
+func (c *Checker) resolveWorkload(ctx context.Context, ref, setting string) (*Workload, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
 		w, err := c.Live.GetWorkload(ctx, id)
 		if err == nil || !errors.Is(err, ErrNotFound) {
@@ -378,7 +397,11 @@ func (c *Checker) resolveWorkload(ctx context.Context, ref string) (*Workload, e
 	w, err := c.Live.FindWorkload(ctx, ref)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("no workload with id or name %q: check the workload input and that the token may read it: %w", truncateRunes(ref, 80), err)
+			if setting == "" {
+				setting = "the workload input"
+			}
+			return nil, notFoundError(fmt.Sprintf("Tinyforge has no workload %q that this token can read: check %s (an id or a name) and the token's workload limit",
+				truncateRunes(ref, 80), setting))
 		}
 		return nil, err
 	}
@@ -600,15 +623,39 @@ func pinnedURL(ui, fileSHA, commit string) string {
 	return s + "#gitops"
 }
 
-// publish sets the commit status and writes the PR comment, both at once: neither depends on
-// the other (the comment's body never mentions the status's outcome). Their notices are added in
-// a fixed order, the status's first.
+// ReportMode is what a run without a pull request reports: Report, or when blank, an issue on
+// schedule and workflow_dispatch runs and a commit status on others. Pull request runs always
+// set the status and write the comment.
+func (in Inputs) ReportMode() ReportMode {
+	switch {
+	case in.Report != "":
+		return in.Report
+	case in.Event.Name == EventSchedule || in.Event.Name == EventWorkflowDispatch:
+		return ReportIssue
+	}
+	return ReportStatus
+}
+
+// publish sets the commit status, writes the PR comment and keeps the drift issue, all at once:
+// none depends on another (the comment's body never mentions the status's outcome). Their
+// notices are added in a fixed order: status, comment, issue.
 func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 	sha := in.Event.headSHA()
 	r.Status = Status{SHA: sha, State: StatusState(r.Verdict, in.Forge, in.FailOn), Context: in.StatusContext,
 		Description: r.Description(), TargetURL: r.SyncURL}
 	var wg sync.WaitGroup
-	setStatus := c.Status != nil && sha != ""
+	mode := in.ReportMode()
+	setStatus := c.Status != nil && sha != "" && (in.Event.PR != nil || mode == ReportStatus)
+	ireq, keepIssue := c.issueRequest(in, r)
+	var ires IssueResult
+	var issueErr error
+	if keepIssue {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ires, issueErr = c.Issues.UpsertIssue(ctx, ireq)
+		}()
+	}
 	var statusErr error
 	if setStatus {
 		wg.Add(1)
@@ -640,19 +687,81 @@ func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 			r.notice(LevelError, "could not set the commit status: %v", err)
 		}
 	}
-	if !upsert {
-		return
+	if upsert {
+		switch err := commentErr; {
+		case err == nil:
+			r.Comment = res
+		case errors.Is(err, ErrForbidden):
+			r.Comment = CommentResult{Action: CommentSkipped, Reason: "the token is read-only"}
+			r.notice(LevelNotice, "could not write the PR comment: the token is read-only (a fork PR gets a read-only token); see the job summary")
+		default:
+			r.PublishFailed = true
+			r.notice(LevelError, "could not write the PR comment: %v", err)
+		}
 	}
-	switch err := commentErr; {
-	case err == nil:
-		r.Comment = res
-	case errors.Is(err, ErrForbidden):
-		r.Comment = CommentResult{Action: CommentSkipped, Reason: "the token is read-only"}
-		r.notice(LevelNotice, "could not write the PR comment: the token is read-only (a fork PR gets a read-only token); see the job summary")
+	if keepIssue {
+		switch err := issueErr; {
+		case err == nil:
+			r.Issue = ires
+			if ires.Reason != "" {
+				r.notice(LevelNotice, "drift issue %s: %s", ires.Action, ires.Reason)
+			}
+		case errors.Is(err, ErrForbidden):
+			r.Issue = IssueResult{Action: "skipped", Reason: "the token may not write issues"}
+			r.notice(LevelNotice, "could not keep the drift issue: the token may not write issues; give it issues: write (GitHub) or the write:issue scope (Gitea, Forgejo), or set report: status")
+		default:
+			r.PublishFailed = true
+			r.notice(LevelError, "could not keep the drift issue: %v", err)
+		}
+	}
+}
+
+// issueRequest is the drift issue this run keeps, and whether it keeps one: on runs without a
+// pull request whose report is issue, once the workload is known. Drift and an invalid file
+// keep the issue open; in sync closes it; any other verdict (no file, GitOps off, no
+// credentials, an error) leaves it as it is.
+func (c *Checker) issueRequest(in Inputs, r *Report) (IssueRequest, bool) {
+	if in.Event.PR != nil || c.Issues == nil || in.ReportMode() != ReportIssue || r.Workload == nil {
+		return IssueRequest{}, false
+	}
+	req := IssueRequest{Context: in.StatusContext, Workload: r.Workload.ID, RunID: in.RunID, Labels: in.IssueLabels}
+	name := escapeInline(r.Workload.Name, 80)
+	switch r.Verdict {
+	case VerdictDrift, VerdictInvalid:
+		req.Open = true
+		req.Title = truncateRunes(fmt.Sprintf("Tinyforge: %s drifts from live (%s)", plainTitle(r.Workload.Name), in.StatusContext), 200)
+		if r.Verdict == VerdictInvalid {
+			req.Title = truncateRunes(fmt.Sprintf("Tinyforge: %s of %s is invalid (%s)", plainTitle(r.Path), plainTitle(r.Workload.Name), in.StatusContext), 200)
+		}
+		comment := secret.Redact(RenderComment(r), in.Secrets...)
+		what := fmt.Sprintf("the checked file and the live config of workload %s differ", name)
+		if r.Verdict == VerdictInvalid {
+			what = fmt.Sprintf("the checked file of workload %s is invalid", name)
+		}
+		req.Body = func(since time.Time) string {
+			return fmt.Sprintf("**Since %s** %s. This issue is kept by a scheduled tinyforge-check run: "+
+				"it is edited while that lasts, and closed when live matches again.\n\n%s",
+				since.UTC().Format("2006-01-02 15:04 UTC"), what, comment)
+		}
+	case VerdictInSync:
+		req.CloseComment = fmt.Sprintf("Live matches the file again (commit %s): closing.", short(in.Event.headSHA()))
 	default:
-		r.PublishFailed = true
-		r.notice(LevelError, "could not write the PR comment: %v", err)
+		r.notice(LevelNotice, "drift issue left as it is: the verdict is %s", r.Verdict)
+		return IssueRequest{}, false
 	}
+	return req, true
+}
+
+// plainTitle is s for an issue title: one line without control or invisible characters, at
+// most 80 characters.
+func plainTitle(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || gitops.IsHidden(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return truncateRunes(strings.Join(strings.Fields(s), " "), 80)
 }
 
 // commentRequest is the sticky comment this run writes, and whether it writes one at all.

@@ -132,6 +132,30 @@ const (
 	CommentNever CommentMode = "never"
 )
 
+// ReportMode is the report input: what a run without a pull request (a push, a schedule, a
+// manual dispatch) reports. The zero value means ReportIssue on schedule and workflow_dispatch
+// runs and ReportStatus on others.
+type ReportMode string
+
+// The report modes.
+const (
+	// ReportIssue keeps one issue per workload and status context open while live differs.
+	ReportIssue ReportMode = "issue"
+	// ReportStatus sets a commit status on the checked commit.
+	ReportStatus ReportMode = "status"
+	// ReportNone only logs (and writes the step outputs and summary).
+	ReportNone ReportMode = "none"
+)
+
+// ParseReportMode parses the report input; blank means the event's default.
+func ParseReportMode(s string) (ReportMode, error) {
+	switch m := ReportMode(strings.ToLower(strings.TrimSpace(s))); m {
+	case "", ReportIssue, ReportStatus, ReportNone:
+		return m, nil
+	}
+	return "", fmt.Errorf("report %q: use issue, status or none", s)
+}
+
 // ParseCommentMode parses the comment input; blank means CommentAuto.
 func ParseCommentMode(s string) (CommentMode, error) {
 	switch m := CommentMode(strings.ToLower(strings.TrimSpace(s))); m {

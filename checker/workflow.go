@@ -122,6 +122,13 @@ func WriteLog(w io.Writer, r *Report) error {
 	if r.SyncURL != "" {
 		fmt.Fprintf(&b, "%s\n", Neutralize("  sync: "+r.SyncURL))
 	}
+	if r.Issue.Action != "" {
+		line := "  drift issue: " + r.Issue.Action
+		if r.Issue.URL != "" {
+			line += " " + r.Issue.URL
+		}
+		fmt.Fprintf(&b, "%s\n", Neutralize(line))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -145,7 +152,7 @@ type Output struct {
 }
 
 // Outputs returns the step outputs of docs/design.md (The check), in a fixed order: verdict, valid, drift,
-// drift-count, drift-json, sync-url, comment-url.
+// drift-count, drift-json, sync-url, comment-url, issue-url.
 func Outputs(r *Report) []Output {
 	drift := r.Drift
 	if drift == nil {
@@ -163,6 +170,7 @@ func Outputs(r *Report) []Output {
 		{"drift-json", string(js)},
 		{"sync-url", r.SyncURL},
 		{"comment-url", r.Comment.URL},
+		{"issue-url", r.Issue.URL},
 	}
 }
 

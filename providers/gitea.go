@@ -238,3 +238,121 @@ func (g *Gitea) BranchHead(ctx context.Context, owner, repo, branch string) (str
 	}
 	return b.Commit.ID, nil
 }
+
+// UpsertIssue keeps the one drift issue of req.Context and req.Workload current (see
+// IssueRequest). Operations: GET /api/v1/user (userGetCurrent), GET
+// /api/v1/repos/{owner}/{repo}/issues?state=all&type=issues&created_by={login}
+// (issueListIssues, 50 per page, every page), GET /api/v1/repos/{owner}/{repo}/labels
+// (issueListLabels, only to create an issue with labels), POST
+// /api/v1/repos/{owner}/{repo}/issues (issueCreateIssue), PATCH
+// /api/v1/repos/{owner}/{repo}/issues/{index} (issueEditIssue) and POST
+// /api/v1/repos/{owner}/{repo}/issues/{index}/comments (issueCreateComment, on closing).
+func (g *Gitea) UpsertIssue(ctx context.Context, owner, repo string, req IssueRequest) (IssueResult, error) {
+	return upsertIssue(ctx, &giteaIssues{giteaComments{g: g, owner: owner, repo: repo}}, req, g.opts.verifyDelay())
+}
+
+// PrefetchIssues starts, without waiting, the reads UpsertIssue begins with.
+func (g *Gitea) PrefetchIssues(ctx context.Context, owner, repo string) *IssuePrefetch {
+	return startIssueReads(ctx, &giteaIssues{giteaComments{g: g, owner: owner, repo: repo}})
+}
+
+// giteaIssues is the issue store of one repo; identity is the comments' one.
+type giteaIssues struct{ giteaComments }
+
+// giteaPageSize is the page size Gitea caps lists at by default (MAX_RESPONSE_ITEMS).
+const giteaPageSize = 50
+
+func gtIssue(is *gitea.Issue) issue {
+	out := issue{Number: int(is.Index), Title: is.Title, Body: is.Body, Open: is.State == gitea.StateOpen, URL: is.HTMLURL}
+	if is.Poster != nil {
+		out.Author = is.Poster.UserName
+	}
+	return out
+}
+
+func (s *giteaIssues) listIssues(ctx context.Context, login string) ([]issue, error) {
+	c, err := s.g.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int]bool{}
+	var out []issue
+	for page := 1; page <= 1000; page++ {
+		is, resp, err := c.ListRepoIssues(s.owner, s.repo, gitea.ListIssueOption{State: gitea.StateAll, Type: gitea.IssueTypeIssue,
+			CreatedBy: login, ListOptions: gitea.ListOptions{Page: page, PageSize: giteaPageSize}})
+		if err != nil {
+			return nil, s.g.err("list issues", resp, err)
+		}
+		for _, x := range is {
+			if !seen[int(x.Index)] {
+				seen[int(x.Index)] = true
+				out = append(out, gtIssue(x))
+			}
+		}
+		if len(is) < giteaPageSize || resp == nil || resp.NextPage <= page {
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+func (s *giteaIssues) createIssue(ctx context.Context, title, body string, labels []string) (issue, []string, error) {
+	c, err := s.g.client(ctx)
+	if err != nil {
+		return issue{}, nil, err
+	}
+	var ids []int64
+	var missing []string
+	if len(labels) > 0 {
+		byName := map[string]int64{}
+		for page := 1; page <= 100; page++ {
+			ls, resp, err := c.ListRepoLabels(s.owner, s.repo, gitea.ListLabelsOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: giteaPageSize}})
+			if err != nil {
+				return issue{}, nil, s.g.err("list labels", resp, err)
+			}
+			for _, l := range ls {
+				byName[strings.ToLower(l.Name)] = l.ID
+			}
+			if len(ls) < giteaPageSize {
+				break
+			}
+		}
+		for _, name := range labels {
+			if id, ok := byName[strings.ToLower(name)]; ok {
+				ids = append(ids, id)
+			} else {
+				missing = append(missing, name)
+			}
+		}
+	}
+	x, resp, err := c.CreateIssue(s.owner, s.repo, gitea.CreateIssueOption{Title: title, Body: body, Labels: ids})
+	if err != nil {
+		return issue{}, nil, s.g.err("open an issue", resp, err)
+	}
+	return gtIssue(x), missing, nil
+}
+
+func (s *giteaIssues) editIssue(ctx context.Context, number int, title, body string, open bool) (issue, error) {
+	c, err := s.g.client(ctx)
+	if err != nil {
+		return issue{}, err
+	}
+	state := gitea.StateOpen
+	if !open {
+		state = gitea.StateClosed
+	}
+	x, resp, err := c.EditIssue(s.owner, s.repo, int64(number), gitea.EditIssueOption{Title: title, Body: &body, State: &state})
+	if err != nil {
+		return issue{}, s.g.err("update issue", resp, err)
+	}
+	return gtIssue(x), nil
+}
+
+func (s *giteaIssues) commentIssue(ctx context.Context, number int, body string) error {
+	c, err := s.g.client(ctx)
+	if err != nil {
+		return err
+	}
+	_, resp, err := c.CreateIssueComment(s.owner, s.repo, int64(number), gitea.CreateIssueCommentOption{Body: body})
+	return s.g.err("comment on issue", resp, err)
+}

@@ -297,3 +297,95 @@ func (g *GitHub) BranchHead(ctx context.Context, owner, repo, branch string) (st
 	}
 	return sha, nil
 }
+
+// UpsertIssue keeps the one drift issue of req.Context and req.Workload current (see
+// IssueRequest). Operations: GET /user (users/get-authenticated; skipped for a job token), GET
+// /repos/{owner}/{repo}/issues?state=all&creator={login} (issues/list-for-repo, 100 per page,
+// every page), POST /repos/{owner}/{repo}/issues (issues/create), PATCH
+// /repos/{owner}/{repo}/issues/{issue_number} (issues/update: body, title, state) and POST
+// /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/create-comment, on closing).
+func (g *GitHub) UpsertIssue(ctx context.Context, owner, repo string, req IssueRequest) (IssueResult, error) {
+	return upsertIssue(ctx, &githubIssues{githubComments{g: g, owner: owner, repo: repo}}, req, g.opts.verifyDelay())
+}
+
+// PrefetchIssues starts, without waiting, the reads UpsertIssue begins with.
+func (g *GitHub) PrefetchIssues(ctx context.Context, owner, repo string) *IssuePrefetch {
+	return startIssueReads(ctx, &githubIssues{githubComments{g: g, owner: owner, repo: repo}})
+}
+
+// githubIssues is the issue store of one repo; identity is the comments' one.
+type githubIssues struct{ githubComments }
+
+func ghIssue(is *github.Issue) issue {
+	return issue{Number: is.GetNumber(), Author: is.GetUser().GetLogin(), Title: is.GetTitle(), Body: is.GetBody(),
+		Open: is.GetState() == "open", URL: is.GetHTMLURL()}
+}
+
+func (s *githubIssues) listIssues(ctx context.Context, login string) ([]issue, error) {
+	type page struct {
+		issues []*github.Issue
+		next   int
+		last   int
+	}
+	get := func(ctx context.Context, n int) (page, error) {
+		opt := &github.IssueListByRepoOptions{State: "all", Creator: login, Sort: "created", Direction: "asc",
+			ListOptions: github.ListOptions{PerPage: 100, Page: n}}
+		is, resp, err := s.g.client.Issues.ListByRepo(ctx, s.owner, s.repo, opt)
+		if err != nil {
+			return page{}, s.g.err("list issues", err)
+		}
+		return page{issues: is, next: resp.NextPage, last: resp.LastPage}, nil
+	}
+	pages, err := fetchPages(ctx, 1, 1, get)
+	if err != nil {
+		return nil, err
+	}
+	if last := pages[0].last; pages[0].next != 0 {
+		more, err := fetchPages(ctx, 2, min(max(last, 2), 100), get)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, more...)
+	}
+	seen := map[int]bool{}
+	var out []issue
+	for _, p := range pages {
+		for _, is := range p.issues {
+			if is.IsPullRequest() || seen[is.GetNumber()] {
+				continue
+			}
+			seen[is.GetNumber()] = true
+			out = append(out, ghIssue(is))
+		}
+	}
+	return out, nil
+}
+
+func (s *githubIssues) createIssue(ctx context.Context, title, body string, labels []string) (issue, []string, error) {
+	req := &github.IssueRequest{Title: github.String(title), Body: github.String(body)}
+	if len(labels) > 0 {
+		req.Labels = &labels
+	}
+	is, _, err := s.g.client.Issues.Create(ctx, s.owner, s.repo, req)
+	if err != nil {
+		return issue{}, nil, s.g.err("open an issue", err)
+	}
+	return ghIssue(is), nil, nil
+}
+
+func (s *githubIssues) editIssue(ctx context.Context, number int, title, body string, open bool) (issue, error) {
+	req := &github.IssueRequest{Title: github.String(title), Body: github.String(body), State: github.String("open")}
+	if !open {
+		req.State, req.StateReason = github.String("closed"), github.String("completed")
+	}
+	is, _, err := s.g.client.Issues.Edit(ctx, s.owner, s.repo, number, req)
+	if err != nil {
+		return issue{}, s.g.err("update issue", err)
+	}
+	return ghIssue(is), nil
+}
+
+func (s *githubIssues) commentIssue(ctx context.Context, number int, body string) error {
+	_, _, err := s.g.client.Issues.CreateComment(ctx, s.owner, s.repo, number, &github.IssueComment{Body: github.String(body)})
+	return s.g.err("comment on issue", err)
+}

@@ -317,3 +317,105 @@ func (g *GitLab) BranchHead(ctx context.Context, owner, repo, branch string) (st
 	}
 	return b.Commit.ID, nil
 }
+
+// UpsertIssue keeps the one drift issue of req.Context and req.Workload current (see
+// IssueRequest). Operations: GET /api/v4/user, GET
+// /api/v4/projects/{id}/issues?author_username={login} (open and closed, 100 per page, every
+// page), POST /api/v4/projects/{id}/issues, PUT /api/v4/projects/{id}/issues/{iid}
+// (description, title, state_event) and POST /api/v4/projects/{id}/issues/{iid}/notes (on
+// closing). A CI_JOB_TOKEN cannot write issues: give a project access token with the api scope.
+func (g *GitLab) UpsertIssue(ctx context.Context, owner, repo string, req IssueRequest) (IssueResult, error) {
+	return upsertIssue(ctx, &gitlabIssues{gitlabNotes{g: g, owner: owner, repo: repo}}, req, g.opts.verifyDelay())
+}
+
+// PrefetchIssues starts, without waiting, the reads UpsertIssue begins with.
+func (g *GitLab) PrefetchIssues(ctx context.Context, owner, repo string) *IssuePrefetch {
+	return startIssueReads(ctx, &gitlabIssues{gitlabNotes{g: g, owner: owner, repo: repo}})
+}
+
+// gitlabIssues is the issue store of one project; identity is the notes' one.
+type gitlabIssues struct{ gitlabNotes }
+
+type glIssue struct {
+	IID         int    `json:"iid"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	State       string `json:"state"`
+	WebURL      string `json:"web_url"`
+	Author      struct {
+		Username string `json:"username"`
+	} `json:"author"`
+}
+
+func (i glIssue) issue() issue {
+	return issue{Number: i.IID, Author: i.Author.Username, Title: i.Title, Body: i.Description, Open: i.State == "opened", URL: i.WebURL}
+}
+
+func (s *gitlabIssues) issuesPath() string { return s.g.project(s.owner, s.repo) + "/issues" }
+
+func (s *gitlabIssues) listIssues(ctx context.Context, login string) ([]issue, error) {
+	type page struct {
+		issues []glIssue
+		total  int
+	}
+	get := func(ctx context.Context, n int) (page, error) {
+		var is []glIssue
+		resp, err := s.g.do(ctx, "list issues", http.MethodGet, s.issuesPath()+"?author_username="+url.QueryEscape(login)+
+			"&per_page=100&order_by=created_at&sort=asc&page="+strconv.Itoa(n), nil, &is)
+		if err != nil {
+			return page{}, err
+		}
+		total, _ := strconv.Atoi(resp.Header.Get("X-Total-Pages"))
+		return page{issues: is, total: total}, nil
+	}
+	pages, err := fetchPages(ctx, 1, 1, get)
+	if err != nil {
+		return nil, err
+	}
+	if pages[0].total > 1 {
+		more, err := fetchPages(ctx, 2, min(pages[0].total, 100), get)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, more...)
+	}
+	seen := map[int]bool{}
+	var out []issue
+	for _, p := range pages {
+		for _, is := range p.issues {
+			if !seen[is.IID] {
+				seen[is.IID] = true
+				out = append(out, is.issue())
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *gitlabIssues) createIssue(ctx context.Context, title, body string, labels []string) (issue, []string, error) {
+	in := map[string]string{"title": title, "description": body}
+	if len(labels) > 0 {
+		in["labels"] = strings.Join(labels, ",")
+	}
+	var is glIssue
+	if _, err := s.g.do(ctx, "open an issue", http.MethodPost, s.issuesPath(), in, &is); err != nil {
+		return issue{}, nil, err
+	}
+	return is.issue(), nil, nil
+}
+
+func (s *gitlabIssues) editIssue(ctx context.Context, number int, title, body string, open bool) (issue, error) {
+	event := "reopen"
+	if !open {
+		event = "close"
+	}
+	var is glIssue
+	_, err := s.g.do(ctx, "update issue", http.MethodPut, s.issuesPath()+"/"+strconv.Itoa(number),
+		map[string]string{"title": title, "description": body, "state_event": event}, &is)
+	return is.issue(), err
+}
+
+func (s *gitlabIssues) commentIssue(ctx context.Context, number int, body string) error {
+	_, err := s.g.do(ctx, "comment on issue", http.MethodPost, s.issuesPath()+"/"+strconv.Itoa(number)+"/notes", map[string]string{"body": body}, nil)
+	return err
+}

@@ -37,6 +37,9 @@ variables (GitLab CI, or any runner):
   fail-on         TINYFORGE_FAIL_ON         default invalid,error
   comment         TINYFORGE_COMMENT         auto, always or never; default auto
   status-context  TINYFORGE_STATUS_CONTEXT  default tinyforge/gitops
+  report          TINYFORGE_REPORT          issue, status or none, for runs without a PR;
+                                            default: issue on schedule and workflow_dispatch, else status
+  issue-labels    TINYFORGE_ISSUE_LABELS    comma-separated labels for a drift issue it opens
   source-type     TINYFORGE_SOURCE_TYPE     dockerfile or static, for an offline lint
 TINYFORGE_COMMENT_VERIFY_DELAY (a Go duration, default 2s) is how long to wait after writing
 the comment before re-reading it to converge with racing runs.
@@ -63,6 +66,8 @@ func actionInputs() []actionInput {
 		{"fail-on", "TINYFORGE_FAIL_ON"},
 		{"comment", "TINYFORGE_COMMENT"},
 		{"status-context", "TINYFORGE_STATUS_CONTEXT"},
+		{"report", "TINYFORGE_REPORT"},
+		{"issue-labels", "TINYFORGE_ISSUE_LABELS"},
 		{"source-type", "TINYFORGE_SOURCE_TYPE"},
 	}
 }
@@ -241,6 +246,14 @@ func (c *Command) actionConfig() (actionConfig, error) {
 	if in.Comment, err = checker.ParseCommentMode(val["comment"]); err != nil {
 		return cfg, err
 	}
+	if in.Report, err = checker.ParseReportMode(val["report"]); err != nil {
+		return cfg, err
+	}
+	for _, l := range strings.Split(val["issue-labels"], ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			in.IssueLabels = append(in.IssueLabels, l)
+		}
+	}
 	in.StatusContext = val["status-context"]
 	if in.StatusContext == "" {
 		in.StatusContext = checker.DefaultStatusContext
@@ -378,6 +391,12 @@ func (c *Command) gitlabEvent(cfg *actionConfig) error {
 		cfg.in.RunID = n
 	}
 	ev := checker.Event{Name: checker.EventPush, CommitSHA: c.env("CI_COMMIT_SHA")}
+	switch c.env("CI_PIPELINE_SOURCE") {
+	case "schedule":
+		ev.Name = checker.EventSchedule
+	case "web", "api", "trigger":
+		ev.Name = checker.EventWorkflowDispatch // started by hand or by API: checked like a dispatch
+	}
 	if ev.CommitSHA == "" {
 		return errors.New("CI_COMMIT_SHA is empty: cannot tell which commit to report on")
 	}
@@ -426,7 +445,7 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 		return nil, err
 	}
 	f := checkwire.NewRepo(api, cfg.owner, cfg.repo)
-	chk.Files, chk.Status, chk.Comments = f, f, f
+	chk.Files, chk.Status, chk.Comments, chk.Issues = f, f, f, f
 	return chk, nil
 }
 

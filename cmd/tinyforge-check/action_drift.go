@@ -111,7 +111,7 @@ func (c *Command) driftCheck(path, live, url, workload, sourceType string) (*che
 			return nil, nil, ExitError
 		}
 		secrets = append(secrets, strings.TrimSpace(c.Getenv("TINYFORGE_TOKEN")))
-		chk.Live, in.Workload = checkwire.Live(client), workload
+		chk.Live, in.Workload, in.WorkloadSetting = checkwire.Live(client), workload, "--workload"
 	} else {
 		cfg, err := c.readLive(live)
 		if err != nil {

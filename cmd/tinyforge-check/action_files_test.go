@@ -204,7 +204,7 @@ func TestActionMetadata(t *testing.T) {
 	wantDefaults := map[string]string{
 		"path": "", "tinyforge-url": "", "tinyforge-token": "", "workload": "", "token": "${{ github.token }}",
 		"fail-on": checker.DefaultFailOn.String(), "comment": string(checker.CommentAuto),
-		"status-context": checker.DefaultStatusContext, "source-type": "",
+		"status-context": checker.DefaultStatusContext, "source-type": "", "report": "", "issue-labels": "",
 	}
 	if diff := cmp.Diff(wantDefaults, defaults); diff != "" {
 		t.Errorf("inputs and defaults (-want +got):\n%s", diff)
@@ -309,6 +309,16 @@ func TestExamplesAndDocs(t *testing.T) {
 				t.Errorf("%s runs a downloaded binary without checking its SHA-256", p)
 			}
 			continue
+		}
+		if strings.Contains(filepath.Base(p), "scheduled") {
+			// yaml.v3 reads the key "on" as the string "on".
+			on, _ := doc["on"].(map[string]any)
+			if _, ok := on["schedule"]; !ok {
+				t.Errorf("%s: a scheduled example without a schedule trigger", p)
+			}
+			if perms, ok := doc["permissions"].(map[string]any); ok && perms["issues"] != "write" {
+				t.Errorf("%s: permissions %v lack issues: write, which the drift issue needs", p, perms)
+			}
 		}
 		jobs, _ := doc["jobs"].(map[string]any)
 		uses := 0

@@ -121,7 +121,8 @@ type latencyFake interface {
 // reports per run: the median wall time with latency, the sequential round trips
 // ((wall - wall at 0 latency) / RTT), and the requests, connections and TLS handshakes per host.
 // Cases: GitHub with 250 other comments, Gitea and GitLab; for each the first run (creates the
-// comment), a changed run (edits it) and an unchanged rerun (no comment write).
+// comment), a changed run (edits it) and an unchanged rerun (no comment write); and a scheduled
+// run whose drift issue is already open and unchanged (no write at all).
 //
 //	bash scripts/tools.sh toxiproxy
 //	go test ./cmd/tinyforge-check -run '^$' -bench ActionLatency -benchtime 1x
@@ -133,7 +134,7 @@ func BenchmarkActionLatency(b *testing.B) {
 	bin := buildAction(b, b.TempDir())
 	const runs = 5
 	for _, forgeKind := range []string{"github", "gitea", "gitlab"} {
-		for _, kind := range []string{"first", "changed", "unchanged"} {
+		for _, kind := range []string{"first", "changed", "unchanged", "scheduled"} {
 			b.Run(forgeKind+"/"+kind, func(b *testing.B) {
 				lw := newLatencyWorld(b, bin, forgeKind, tp)
 				for range b.N {
@@ -189,6 +190,7 @@ type latencyWorld struct {
 	runID, pr int
 	others    int // other people's comments on every PR
 	drift     bool
+	scheduled bool // runs are scheduled checks of the default branch, reported as an issue
 }
 
 // latencyCounts is what one run cost, per host.
@@ -256,6 +258,12 @@ func (lw *latencyWorld) run(b *testing.B, kind string) (time.Duration, latencyCo
 			lw.drift = true
 			lw.exec(b)
 		}
+	case "scheduled": // the drift issue is open and says the same
+		lw.scheduled = true
+		if lw.runID == 100 {
+			lw.drift = true
+			lw.exec(b) // opens it
+		}
 	}
 	forgeConns, forgeTLS, tfConns := lw.forge.Conns(), lw.forge.Handshakes(), int(lw.tf.conns.Load())
 	lw.forge.ResetRequests()
@@ -295,6 +303,11 @@ func (lw *latencyWorld) exec(b *testing.B) {
 		} {
 			env[k] = v
 		}
+		if lw.scheduled {
+			delete(env, "CI_MERGE_REQUEST_IID")
+			delete(env, "CI_MERGE_REQUEST_DIFF_BASE_SHA")
+			env["CI_PIPELINE_SOURCE"] = "schedule"
+		}
 	default:
 		payload := prPayload("synchronized", false)
 		pr := payload["pull_request"].(map[string]any)
@@ -310,6 +323,10 @@ func (lw *latencyWorld) exec(b *testing.B) {
 			"INPUT_WORKLOAD": "3", "INPUT_TOKEN": forgeCanary,
 		} {
 			env[k] = v
+		}
+		if lw.scheduled {
+			os.WriteFile(ev, []byte(`{"schedule":"17 * * * *"}`), 0o644)
+			env["GITHUB_EVENT_NAME"] = "schedule"
 		}
 		if lw.kind == "gitea" {
 			env["GITEA_ACTIONS"], env["GITHUB_SERVER_URL"], env["GITHUB_API_URL"] = "true", lw.forgeURL, lw.forgeURL+"/api/v1"

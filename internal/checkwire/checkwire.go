@@ -24,6 +24,8 @@ type ForgeAPI interface {
 	UpsertComment(ctx context.Context, owner, repo string, req providers.CommentRequest) (providers.CommentResult, error)
 	PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *providers.CommentPrefetch
 	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
+	UpsertIssue(ctx context.Context, owner, repo string, req providers.IssueRequest) (providers.IssueResult, error)
+	PrefetchIssues(ctx context.Context, owner, repo string) *providers.IssuePrefetch
 }
 
 // OpenForge returns the provider of a forge kind.
@@ -104,13 +106,39 @@ func NewRepo(api ForgeAPI, owner, repo string) *Repo {
 }
 
 // Repo adapts a provider, bound to one repo, to the checker's FileReader, StatusSetter,
-// CommentUpserter and CommentPrefetcher. Make one with NewRepo; it is safe for concurrent use.
+// CommentUpserter, CommentPrefetcher, IssueUpserter and IssuePrefetcher. Make one with NewRepo; it is safe for concurrent use.
 type Repo struct {
 	api         ForgeAPI
 	owner, repo string
 
-	mu       sync.Mutex
-	prefetch *providers.CommentPrefetch // started by PrefetchComments, used by UpsertComment
+	mu            sync.Mutex
+	prefetch      *providers.CommentPrefetch // started by PrefetchComments, used by UpsertComment
+	issuePrefetch *providers.IssuePrefetch   // started by PrefetchIssues, used by UpsertIssue
+}
+
+// PrefetchIssues starts reading the token's identity and its issues in the repo; the next
+// UpsertIssue uses them instead of reading again.
+func (f *Repo) PrefetchIssues(ctx context.Context) {
+	p := f.api.PrefetchIssues(ctx, f.owner, f.repo)
+	f.mu.Lock()
+	f.issuePrefetch = p
+	f.mu.Unlock()
+}
+
+// UpsertIssue keeps the drift issue of a scheduled run.
+func (f *Repo) UpsertIssue(ctx context.Context, req checker.IssueRequest) (checker.IssueResult, error) {
+	f.mu.Lock()
+	pre := f.issuePrefetch
+	f.issuePrefetch = nil
+	f.mu.Unlock()
+	res, err := f.api.UpsertIssue(ctx, f.owner, f.repo, providers.IssueRequest{Context: req.Context, Workload: req.Workload,
+		RunID: req.RunID, Open: req.Open, Title: req.Title, Body: req.Body, CloseComment: req.CloseComment,
+		Labels: req.Labels, Prefetch: pre})
+	out := checker.IssueResult{Action: string(res.Action), Number: res.Number, URL: res.URL, Since: res.Since, Reason: res.Reason}
+	if errors.Is(err, providers.ErrForbidden) {
+		return out, kindError{err, checker.ErrForbidden}
+	}
+	return out, err
 }
 
 // PrefetchComments starts reading the PR's comments and the token's identity; the next

@@ -1,0 +1,399 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The hidden first line of a drift issue: <!-- tinyforge-check-issue:{context} workload={id}
+// run={runID} since={RFC 3339} -->. since is when the current drift began; it survives edits.
+const issueMarkerPrefix = "<!-- tinyforge-check-issue:"
+
+// IssueMarker returns the hidden first line of the drift issue of a status context and workload.
+func IssueMarker(context string, workload, runID int64, since time.Time) string {
+	return issueMarkerPrefix + context + " workload=" + strconv.FormatInt(workload, 10) +
+		" run=" + strconv.FormatInt(runID, 10) + " since=" + since.UTC().Format(time.RFC3339) + markerSuffix
+}
+
+// issueMark is what an issue's marker line says.
+type issueMark struct {
+	context  string
+	workload int64
+	run      int64
+	since    time.Time
+}
+
+// parseIssueMarker reads the marker from the first line of an issue body; ok is false when the
+// first line is not exactly a marker.
+func parseIssueMarker(body string) (issueMark, bool) {
+	line, _, _ := strings.Cut(body, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if !strings.HasPrefix(line, issueMarkerPrefix) || !strings.HasSuffix(line, markerSuffix) {
+		return issueMark{}, false
+	}
+	fields := strings.Split(line[len(issueMarkerPrefix):len(line)-len(markerSuffix)], " ")
+	if len(fields) != 4 {
+		return issueMark{}, false
+	}
+	m := issueMark{context: fields[0]}
+	if validContext(m.context) != nil {
+		return issueMark{}, false
+	}
+	num := func(field, key string) (int64, bool) {
+		v, ok := strings.CutPrefix(field, key+"=")
+		if !ok || v == "" || len(v) > 19 || strings.TrimLeft(v, "0123456789") != "" {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
+	var ok bool
+	if m.workload, ok = num(fields[1], "workload"); !ok {
+		return issueMark{}, false
+	}
+	if m.run, ok = num(fields[2], "run"); !ok {
+		return issueMark{}, false
+	}
+	since, ok := strings.CutPrefix(fields[3], "since=")
+	t, err := time.Parse(time.RFC3339, since)
+	if !ok || err != nil || t.Nanosecond() != 0 {
+		return issueMark{}, false
+	}
+	m.since = t.UTC()
+	return m, true
+}
+
+// IssueRequest asks for the one drift issue of a status context and workload in a repo: open
+// (created, reopened or edited) while Open, closed with CloseComment once it is not.
+type IssueRequest struct {
+	// Context is the status context, e.g. "tinyforge/gitops".
+	Context string
+	// Workload is the Tinyforge workload's id: one issue per context and workload.
+	Workload int64
+	// RunID orders runs: an issue whose marker carries a higher run id is never overwritten.
+	RunID int64
+	// Open says live differs from the file (drift, or an invalid file): the issue must be open.
+	Open bool
+	// Title is the issue's title while Open.
+	Title string
+	// Body renders the issue's body (without the marker line) for a drift that began at since;
+	// it must be deterministic so that an unchanged run makes no write.
+	Body func(since time.Time) string
+	// CloseComment is posted on the issue when it is closed.
+	CloseComment string
+	// Labels are put on an issue this run creates (Gitea and Forgejo: labels that exist in the
+	// repo; others are reported in the result's Reason).
+	Labels []string
+	// Now is the clock for since; nil means time.Now.
+	Now func() time.Time
+	// Prefetch, when it is the same provider's PrefetchIssues of the same repo, holds the reads
+	// the upsert would otherwise start with; nil reads them now.
+	Prefetch *IssuePrefetch
+}
+
+// IssueAction says what UpsertIssue did.
+type IssueAction string
+
+// The outcomes of UpsertIssue.
+const (
+	IssueOpened    IssueAction = "opened"
+	IssueReopened  IssueAction = "reopened"
+	IssueUpdated   IssueAction = "updated"
+	IssueUnchanged IssueAction = "unchanged"
+	IssueClosed    IssueAction = "closed"
+	// IssueNone: live matches and no issue is open; nothing to do.
+	IssueNone    IssueAction = "none"
+	IssueSkipped IssueAction = "skipped"
+)
+
+// IssueResult reports what UpsertIssue did. Number and URL name the issue when there is one;
+// Since is when the drift the open issue reports began; Reason explains a skip or a label that
+// could not be set.
+type IssueResult struct {
+	Action IssueAction
+	Number int
+	URL    string
+	Since  time.Time
+	Reason string
+}
+
+// issue is one issue as the sticky-issue logic sees it.
+type issue struct {
+	Number int
+	Author string
+	Title  string
+	Body   string
+	Open   bool
+	URL    string
+}
+
+// issueStore is what the sticky-issue logic needs from a forge for one repo.
+type issueStore interface {
+	identity(ctx context.Context) (string, error)
+	// listIssues returns every issue (never a pull request) login opened in the repo, open and
+	// closed.
+	listIssues(ctx context.Context, login string) ([]issue, error)
+	// createIssue opens an issue; labels it could not set are returned in missing.
+	createIssue(ctx context.Context, title, body string, labels []string) (created issue, missing []string, err error)
+	// editIssue sets an issue's title, body and state.
+	editIssue(ctx context.Context, number int, title, body string, open bool) (issue, error)
+	// commentIssue adds a comment to an issue.
+	commentIssue(ctx context.Context, number int, body string) error
+}
+
+// IssuePrefetch is the read round of an UpsertIssue, started early: the token's identity and
+// every issue it opened in the repo, read at once. Get one from a provider's PrefetchIssues and
+// pass it in IssueRequest.Prefetch. The zero value is not usable.
+type IssuePrefetch struct {
+	done     chan struct{}
+	login    string
+	loginErr error
+	all      []issue
+	listErr  error
+}
+
+// startIssueReads reads the identity, then the issues it opened. The list filters by author on
+// the forge, so it waits for the identity (known without a request for a job token or a given
+// Login).
+func startIssueReads(ctx context.Context, s issueStore) *IssuePrefetch {
+	p := &IssuePrefetch{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.login, p.loginErr = s.identity(ctx)
+		if p.loginErr == nil {
+			p.all, p.listErr = s.listIssues(ctx, p.login)
+		}
+	}()
+	return p
+}
+
+func (p *IssuePrefetch) wait(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// markedIssue is an issue of ours carrying the marker of the request's context and workload.
+type markedIssue struct {
+	issue
+	mark issueMark
+}
+
+// markedIssues returns login's issues whose first line is the marker of context and workload,
+// by ascending number.
+func markedIssues(all []issue, login, context string, workload int64) []markedIssue {
+	var out []markedIssue
+	for _, is := range all {
+		if !strings.EqualFold(is.Author, login) {
+			continue
+		}
+		m, ok := parseIssueMarker(is.Body)
+		if !ok || m.context != context || m.workload != workload {
+			continue
+		}
+		out = append(out, markedIssue{issue: is, mark: m})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out
+}
+
+// duplicateBody replaces the body of a duplicate opened by a racing run: without the marker it
+// is no longer ours to reopen.
+func duplicateBody(survivor int) string {
+	return fmt.Sprintf("Duplicate of #%d, opened by a concurrent run of tinyforge-check.", survivor)
+}
+
+// upsertIssue keeps at most one open marker issue per (context, workload), written by our
+// identity and holding the body of the highest run seen; closes it when live matches; reopens
+// the newest closed one on the next drift instead of opening another. Like the sticky comment,
+// every run that wrote re-reads after verify and repairs what racing runs did: duplicates are
+// closed (issues cannot be deleted) and lose their marker.
+func upsertIssue(ctx context.Context, s issueStore, req IssueRequest, verify time.Duration) (IssueResult, error) {
+	if err := validContext(req.Context); err != nil {
+		return IssueResult{}, err
+	}
+	switch {
+	case req.RunID < 0:
+		return IssueResult{}, errors.New("run id is negative: pass the CI run id")
+	case req.Workload <= 0:
+		return IssueResult{}, errors.New("workload id must be positive: the issue is keyed by the Tinyforge workload's id")
+	case req.Open && (req.Body == nil || strings.TrimSpace(req.Title) == ""):
+		return IssueResult{}, errors.New("an open issue needs a title and a body")
+	}
+	now := time.Now
+	if req.Now != nil {
+		now = req.Now
+	}
+	reads := req.Prefetch
+	if reads == nil {
+		reads = startIssueReads(ctx, s)
+	}
+	if err := reads.wait(ctx); err != nil {
+		return IssueResult{}, err
+	}
+	if reads.loginErr != nil {
+		return issueForbiddenSkip("read the token's identity", reads.loginErr)
+	}
+	login, all, err := reads.login, reads.all, reads.listErr
+	var res IssueResult
+	for round := 0; round < maxConvergeRounds; round++ {
+		if round > 0 {
+			if verify > 0 {
+				if err := sleep(ctx, verify); err != nil {
+					return res, err
+				}
+			}
+			all, err = s.listIssues(ctx, login)
+		}
+		if err != nil {
+			return issueForbiddenSkip("list issues", err)
+		}
+		ours := markedIssues(all, login, req.Context, req.Workload)
+		var open []markedIssue
+		var top *markedIssue // the highest run, open or closed
+		for i := range ours {
+			if ours[i].Open {
+				open = append(open, ours[i])
+			}
+			if top == nil || ours[i].mark.run > top.mark.run {
+				top = &ours[i]
+			}
+		}
+		first := res.Action == ""
+		if first && top != nil && top.mark.run > req.RunID && top.Open != req.Open {
+			return IssueResult{Action: IssueSkipped, Number: top.Number, URL: top.URL,
+				Reason: fmt.Sprintf("a newer run (%d) already decided the issue", top.mark.run)}, nil
+		}
+		wrote := false
+		switch {
+		case !req.Open && len(open) == 0:
+			if first {
+				return IssueResult{Action: IssueNone}, nil
+			}
+			return res, nil
+		case !req.Open:
+			for _, is := range open {
+				mark := IssueMarker(req.Context, req.Workload, max(req.RunID, is.mark.run), is.mark.since)
+				if _, err := s.editIssue(ctx, is.Number, is.Title, mark+"\n"+stripMarker(is.Body), false); err != nil && !errors.Is(err, ErrNotFound) {
+					return issueForbiddenSkip("close the issue", err)
+				}
+				if req.CloseComment != "" {
+					if err := s.commentIssue(ctx, is.Number, req.CloseComment); err != nil {
+						return issueForbiddenSkip("comment on the issue", err)
+					}
+				}
+				if first {
+					res = IssueResult{Action: IssueClosed, Number: is.Number, URL: is.URL}
+				}
+				wrote = true
+			}
+		case len(open) == 0:
+			if !first {
+				if top != nil && top.mark.run > req.RunID {
+					return res, nil // a newer run closed it: its decision stands
+				}
+				return res, errors.New("the drift issue was closed while being written: rerun the check")
+			}
+			since := now().UTC().Truncate(time.Second)
+			body := IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + req.Body(since)
+			if n := utf8.RuneCountInString(body); n > MaxCommentBody {
+				return IssueResult{}, fmt.Errorf("issue body is %d characters, over the forge limit of %d: shorten it", n, MaxCommentBody)
+			}
+			var closed *markedIssue
+			for i := range ours {
+				if closed == nil || ours[i].Number > closed.Number {
+					closed = &ours[i]
+				}
+			}
+			if closed != nil {
+				is, err := s.editIssue(ctx, closed.Number, req.Title, body, true)
+				if err != nil {
+					return issueForbiddenSkip("reopen the issue", err)
+				}
+				res = IssueResult{Action: IssueReopened, Number: closed.Number, URL: firstNonEmpty(is.URL, closed.URL), Since: since}
+			} else {
+				is, missing, err := s.createIssue(ctx, req.Title, body, req.Labels)
+				if err != nil {
+					return issueForbiddenSkip("open an issue", err)
+				}
+				res = IssueResult{Action: IssueOpened, Number: is.Number, URL: is.URL, Since: since}
+				if len(missing) > 0 {
+					res.Reason = "labels not set (they do not exist in the repo): " + strings.Join(missing, ", ")
+				}
+			}
+			wrote = true
+		default:
+			survivor, newest := open[0], open[0]
+			for _, is := range open[1:] {
+				if is.mark.run > newest.mark.run {
+					newest = is
+				}
+			}
+			since := survivor.mark.since
+			for _, is := range open {
+				if is.mark.since.Before(since) {
+					since = is.mark.since
+				}
+			}
+			desired := IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + req.Body(since)
+			wantTitle, want := newest.Title, IssueMarker(req.Context, req.Workload, newest.mark.run, since)+"\n"+stripMarker(newest.Body)
+			if first {
+				switch {
+				case newest.mark.run > req.RunID && stripMarker(newest.Body) != req.Body(since):
+					res = IssueResult{Action: IssueSkipped, Number: survivor.Number, URL: survivor.URL, Since: since,
+						Reason: fmt.Sprintf("a newer run (%d) already wrote the issue", newest.mark.run)}
+				case stripMarker(newest.Body) == req.Body(since) && newest.Title == req.Title:
+					res = IssueResult{Action: IssueUnchanged, Number: survivor.Number, URL: survivor.URL, Since: since}
+				default:
+					res = IssueResult{Action: IssueUpdated, Number: survivor.Number, URL: survivor.URL, Since: since}
+				}
+			}
+			mine := res.Action == IssueUpdated || res.Action == IssueOpened || res.Action == IssueReopened
+			if mine && req.RunID >= newest.mark.run {
+				wantTitle, want = req.Title, desired
+			}
+			if survivor.Body != want || survivor.Title != wantTitle {
+				if _, err := s.editIssue(ctx, survivor.Number, wantTitle, want, true); err != nil {
+					return issueForbiddenSkip("update the issue", err)
+				}
+				wrote = true
+			}
+			for _, is := range open[1:] {
+				if _, err := s.editIssue(ctx, is.Number, is.Title, duplicateBody(survivor.Number), false); err != nil && !errors.Is(err, ErrNotFound) {
+					return issueForbiddenSkip("close a duplicate issue", err)
+				}
+				wrote = true
+			}
+			res.Number, res.URL = survivor.Number, survivor.URL
+		}
+		if !wrote {
+			return res, nil
+		}
+	}
+	return res, errors.New("the drift issue kept changing under concurrent runs: rerun the check")
+}
+
+// issueForbiddenSkip turns a 403 into a skipped result (a read-only token: a notice, not a
+// crash) while still returning the error.
+func issueForbiddenSkip(op string, err error) (IssueResult, error) {
+	if errors.Is(err, ErrForbidden) {
+		return IssueResult{Action: IssueSkipped, Reason: "the token may not " + op + " (give it issues: write, or write:issue on Gitea and Forgejo)"}, err
+	}
+	return IssueResult{}, err
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,244 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tinyforge/tinyforge-check/internal/forgefake"
+)
+
+// issueForge is what the issue tests need from a provider.
+type issueForge interface {
+	UpsertIssue(ctx context.Context, owner, repo string, req IssueRequest) (IssueResult, error)
+	PrefetchIssues(ctx context.Context, owner, repo string) *IssuePrefetch
+}
+
+// issueFake is what the issue tests need from a fake.
+type issueFake interface {
+	fake
+	AddIssue(owner, repo, author, title, body string) int
+	Issues(owner, repo string) []forgefake.Issue
+}
+
+const workloadID = 42
+
+// issueReq is a request of run for workload 42 whose body is text, rendered with its since.
+func issueReq(run int64, open bool, text string, now time.Time) IssueRequest {
+	return IssueRequest{Context: ctxName, Workload: workloadID, RunID: run, Open: open,
+		Title: "Tinyforge: workload web drifts from its file",
+		Body: func(since time.Time) string {
+			return "Drifting since " + since.Format(time.RFC3339) + "\n\n" + text
+		},
+		CloseComment: "Live matches the file again; closing.", Labels: []string{"tinyforge"},
+		Now: func() time.Time { return now }}
+}
+
+// ourIssues returns the fake's issues of botLogin carrying a marker.
+func ourIssues(f issueFake) []forgefake.Issue {
+	var out []forgefake.Issue
+	for _, is := range f.Issues(owner, repoName) {
+		if is.Author == botLogin && strings.HasPrefix(is.Body, issueMarkerPrefix) {
+			out = append(out, is)
+		}
+	}
+	return out
+}
+
+func setupIssues(t *testing.T, fc forgeCase, tk forgefake.Token) (issueFake, issueForge) {
+	t.Helper()
+	f, p := fc.setup(t, forgefake.Options{}, nil)
+	f.AddToken(testToken, tk)
+	ifk, ok := f.(issueFake)
+	if !ok {
+		t.Fatalf("the %s fake has no issues", fc.name)
+	}
+	if g, ok := f.(interface {
+		AddLabel(owner, repo, name string) int64
+	}); ok {
+		g.AddLabel(owner, repoName, "tinyforge")
+	}
+	return ifk, p.(issueForge)
+}
+
+// TestUpsertIssueCycle walks one workload's issue through a drift's life on every forge:
+// opened, no write while unchanged, edited when the drift changes, closed with a comment when
+// live matches, nothing while in sync, reopened (not duplicated) on the next drift. A human's
+// issue with the same title and even a copied marker is never touched.
+func TestUpsertIssueCycle(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := setupIssues(t, fc, forgefake.Token{Login: botLogin})
+			ctx := context.Background()
+			human := f.AddIssue(owner, repoName, "alice", "Tinyforge: workload web drifts from its file",
+				IssueMarker(ctxName, workloadID, 999, t0)+"\ncopied by hand")
+
+			step := func(name string, req IssueRequest, want IssueAction, wantWrites bool) IssueResult {
+				t.Helper()
+				f.ResetRequests()
+				res, err := p.UpsertIssue(ctx, owner, repoName, req)
+				if err != nil || res.Action != want {
+					t.Fatalf("%s: %+v, %v; want %s", name, res, err, want)
+				}
+				if w := writes(f.Requests()); wantWrites != (len(w) > 0) {
+					t.Errorf("%s: writes %v, want writes=%v", name, w, wantWrites)
+				}
+				return res
+			}
+
+			opened := step("first drift", issueReq(1, true, "port: 3000 live, 8080 in the file", t0), IssueOpened, true)
+			ours := ourIssues(f)
+			if len(ours) != 1 || !ours[0].Open || ours[0].Number != opened.Number {
+				t.Fatalf("after opening, our issues are %+v", ours)
+			}
+			if !strings.Contains(ours[0].Body, "Drifting since 2026-12-01T06:00:00Z") || !strings.Contains(ours[0].Body, "8080 in the file") {
+				t.Errorf("opened body:\n%s", ours[0].Body)
+			}
+			if diff := cmp.Diff([]string{"tinyforge"}, ours[0].Labels); diff != "" {
+				t.Errorf("labels (-want +got):\n%s", diff)
+			}
+
+			step("same drift later", issueReq(2, true, "port: 3000 live, 8080 in the file", t0.Add(time.Hour)), IssueUnchanged, false)
+
+			upd := step("drift changed", issueReq(3, true, "port: 3000 live, 9090 in the file", t0.Add(2*time.Hour)), IssueUpdated, true)
+			ours = ourIssues(f)
+			if len(ours) != 1 || upd.Number != opened.Number || !strings.Contains(ours[0].Body, "9090") ||
+				!strings.Contains(ours[0].Body, "since 2026-12-01T06:00:00Z") {
+				t.Errorf("after the edit (number %d, since kept): %+v", upd.Number, ours)
+			}
+
+			closed := step("in sync", issueReq(4, false, "", t0.Add(3*time.Hour)), IssueClosed, true)
+			ours = ourIssues(f)
+			if len(ours) != 1 || ours[0].Open || closed.Number != opened.Number {
+				t.Errorf("after closing: %+v", ours)
+			}
+			if cs := f.Comments(owner, repoName, opened.Number); len(cs) != 1 || cs[0].Body != "Live matches the file again; closing." {
+				t.Errorf("closing comments: %+v", cs)
+			}
+
+			step("still in sync", issueReq(5, false, "", t0.Add(4*time.Hour)), IssueNone, false)
+
+			re := step("drift again", issueReq(6, true, "healthcheck: /ready live, /healthz in the file", t0.Add(5*time.Hour)), IssueReopened, true)
+			ours = ourIssues(f)
+			if len(ours) != 1 || !ours[0].Open || re.Number != opened.Number ||
+				!strings.Contains(ours[0].Body, "since 2026-12-01T11:00:00Z") || !strings.Contains(ours[0].Body, "/ready") {
+				t.Errorf("after reopening (number %d): %+v", re.Number, ours)
+			}
+
+			// A late run older than the one that reopened it does not close it.
+			if res, err := p.UpsertIssue(ctx, owner, repoName, issueReq(5, false, "", t0)); err != nil || res.Action != IssueSkipped {
+				t.Errorf("an older in-sync run: %+v, %v; want skipped", res, err)
+			}
+
+			for _, is := range f.Issues(owner, repoName) {
+				if is.Number == human {
+					if !is.Open || !strings.HasSuffix(is.Body, "copied by hand") {
+						t.Errorf("the human's issue was touched: %+v", is)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestUpsertIssueRace: 20 scheduled runs racing on a drift leave exactly one open issue of
+// ours, holding the newest run's body; the duplicates are closed and lose their marker.
+func TestUpsertIssueRace(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := setupIssues(t, fc, forgefake.Token{Login: botLogin})
+			now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+			var wg sync.WaitGroup
+			errs := make(chan error, 20)
+			for run := int64(1); run <= 20; run++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := p.UpsertIssue(context.Background(), owner, repoName, issueReq(run, true, fmt.Sprintf("body of run %d", run), now)); err != nil {
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			var open []forgefake.Issue
+			for _, is := range ourIssues(f) {
+				if is.Open {
+					open = append(open, is)
+				}
+			}
+			if len(open) != 1 || !strings.HasSuffix(open[0].Body, "body of run 20") {
+				t.Fatalf("open issues of ours after 20 racing runs: %+v", open)
+			}
+			for _, is := range f.Issues(owner, repoName) {
+				if is.Number != open[0].Number && (is.Open || strings.HasPrefix(is.Body, issueMarkerPrefix)) {
+					t.Errorf("a duplicate is still open or marked: %+v", is)
+				}
+			}
+		})
+	}
+}
+
+// TestUpsertIssueReadOnly: a token that may not write issues degrades to a skip with a reason
+// that says which permission to give.
+func TestUpsertIssueReadOnly(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := setupIssues(t, fc, forgefake.Token{Login: botLogin, ReadOnly: true})
+			res, err := p.UpsertIssue(context.Background(), owner, repoName, issueReq(1, true, "drift", time.Now()))
+			if !errors.Is(err, ErrForbidden) || res.Action != IssueSkipped || !strings.Contains(res.Reason, "issues: write") {
+				t.Errorf("read-only token: %+v, %v", res, err)
+			}
+			if n := len(f.Issues(owner, repoName)); n != 0 {
+				t.Errorf("%d issues exist", n)
+			}
+		})
+	}
+}
+
+// TestIssueMarkerRoundTrip: what IssueMarker writes, parseIssueMarker reads back; anything but
+// an exact marker on the first line is not one.
+func TestIssueMarkerRoundTrip(t *testing.T) {
+	since := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	m, ok := parseIssueMarker(IssueMarker("tinyforge/gitops", 7, 12, since) + "\nbody")
+	if want := (issueMark{context: "tinyforge/gitops", workload: 7, run: 12, since: since}); !ok || m != want {
+		t.Errorf("round trip: %+v, %v", m, ok)
+	}
+	for _, bad := range []string{
+		"",
+		"body\n" + IssueMarker("tinyforge/gitops", 7, 12, since),
+		"<!-- tinyforge-check-issue:tinyforge/gitops workload=7 run=12 -->",
+		"<!-- tinyforge-check-issue:tinyforge/gitops workload=x run=12 since=2026-12-01T06:00:00Z -->",
+		"<!-- tinyforge-check-issue:a--b workload=7 run=12 since=2026-12-01T06:00:00Z -->",
+		"<!-- tinyforge-check:tinyforge/gitops run=12 -->",
+	} {
+		if _, ok := parseIssueMarker(bad); ok {
+			t.Errorf("%q parsed as a marker", bad)
+		}
+	}
+}
+
+func FuzzParseIssueMarker(f *testing.F) {
+	f.Add(IssueMarker("tinyforge/gitops", 7, 12, time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)))
+	f.Add("<!-- tinyforge-check-issue:x workload=1 run=1 since=x -->")
+	f.Fuzz(func(t *testing.T, body string) {
+		m, ok := parseIssueMarker(body)
+		if !ok {
+			return
+		}
+		again, ok := parseIssueMarker(IssueMarker(m.context, m.workload, m.run, m.since))
+		if !ok || again != m {
+			t.Errorf("%q: %+v does not round-trip (%+v, %v)", body, m, again, ok)
+		}
+	})
+}
