@@ -37,6 +37,8 @@ step "go vet"
 go vet ./...
 
 step "go test -race (every package but e2e)"
+# The panel's browser tests keep a screenshot of each state, in both languages, as artefacts.
+export TINYFORGE_ARTIFACTS=${TINYFORGE_ARTIFACTS:-screenshots}
 go test -race -count=1 -timeout 20m $(go list ./... | grep -v '/e2e$')
 
 step "e2e: a real Gitea 1.26, act in host mode and the reference server, all on 127.0.0.1"
@@ -88,4 +90,5 @@ rc=0
 if [[ $rc -ne 1 ]]; then echo "the README's drift example exited $rc; want 1 (the sample drifts)"; exit 1; fi
 
 echo
+echo "panel screenshots (artefacts): $(ls screenshots 2>/dev/null | wc -l) in $PWD/screenshots"
 echo "all checks passed"
