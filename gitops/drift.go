@@ -50,7 +50,7 @@ type Comparison struct {
 // static; live must be a JSON object (empty or null counts as {}).
 func Compare(s *Spec, sourceType string, live json.RawMessage) ([]Comparison, error) {
 	if sourceType != "" && !SupportsGitOps(sourceType) {
-		return nil, fmt.Errorf("source type %q cannot use GitOps; only dockerfile and static workloads can", truncate(sourceType, 40))
+		return nil, fmt.Errorf("source type %q cannot use GitOps; only dockerfile and static workloads can", Truncate(sourceType, 40))
 	}
 	cfg, err := decodeObject(live)
 	if err != nil {

@@ -21,7 +21,7 @@ func DescribeJSONError(err error) error {
 	case errors.As(err, &syn):
 		return fmt.Errorf("invalid JSON at byte %d: %s", syn.Offset, syn.Error())
 	case errors.As(err, &typ) && typ.Field != "":
-		return fmt.Errorf("the field %q holds a JSON %s, which is the wrong kind of value", truncate(typ.Field, 80), typ.Value)
+		return fmt.Errorf("the field %q holds a JSON %s, which is the wrong kind of value", Truncate(typ.Field, 80), typ.Value)
 	case errors.As(err, &typ):
 		return fmt.Errorf("found a JSON %s where an object was expected", typ.Value)
 	}

@@ -304,7 +304,7 @@ func (p *parser) eachKey(m *yaml.Node, prefix string, known []string, fn func(ke
 		}
 		seen[k.Value] = position{k.Line, k.Column}
 		if !contains(known, k.Value) {
-			p.errNode(k, field, "unknown-key", "unknown key %q%s (%s)", truncate(k.Value, 40), suggest(k.Value, known), allowedKeys(prefix, known))
+			p.errNode(k, field, "unknown-key", "unknown key %q%s (%s)", Truncate(k.Value, 40), suggest(k.Value, known), allowedKeys(prefix, known))
 			continue
 		}
 		fn(k.Value, k, v)
@@ -327,7 +327,7 @@ func (p *parser) parseVersion(k, v *yaml.Node) {
 	default:
 		n, err := strconv.Atoi(v.Value)
 		if err != nil || !containsInt(supportedVersions, n) {
-			p.errNode(v, FieldVersion, "unsupported-version", "version %s is not supported; supported versions: %s", truncate(v.Value, 20), supported)
+			p.errNode(v, FieldVersion, "unsupported-version", "version %s is not supported; supported versions: %s", Truncate(v.Value, 20), supported)
 			return
 		}
 		p.spec.Version = n
@@ -378,12 +378,12 @@ func (p *parser) parsePort(v *yaml.Node) {
 		return
 	}
 	if len(v.Value) > 1 && v.Value[0] == '0' {
-		p.errNode(v, FieldPort, "port-format", "%s without leading zeros, not %s: YAML 1.1 tools read a leading 0 as octal", rule, strconv.Quote(truncate(v.Value, 20)))
+		p.errNode(v, FieldPort, "port-format", "%s without leading zeros, not %s: YAML 1.1 tools read a leading 0 as octal", rule, strconv.Quote(Truncate(v.Value, 20)))
 		return
 	}
 	n, err := strconv.Atoi(v.Value)
 	if err != nil || n < 1 || n > 65535 {
-		p.errNode(v, FieldPort, "port-range", "%s; %s is out of range", rule, truncate(v.Value, 20))
+		p.errNode(v, FieldPort, "port-range", "%s; %s is out of range", rule, Truncate(v.Value, 20))
 		return
 	}
 	p.spec.Deploy.Port = &n
@@ -434,7 +434,7 @@ func (p *parser) parseStrategy(v *yaml.Node) {
 		return
 	}
 	if !contains(strategies, v.Value) {
-		p.errNode(v, FieldDeployStrategy, "deploy-strategy", "deploy.deploy_strategy must be \"recreate\" or \"rolling\" (case-sensitive), not %q%s", truncate(v.Value, 40), suggest(v.Value, strategies))
+		p.errNode(v, FieldDeployStrategy, "deploy-strategy", "deploy.deploy_strategy must be \"recreate\" or \"rolling\" (case-sensitive), not %q%s", Truncate(v.Value, 40), suggest(v.Value, strategies))
 		return
 	}
 	s := v.Value
@@ -449,16 +449,16 @@ func (p *parser) checkForbiddenNodes(doc *yaml.Node) {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if n.Anchor != "" {
-			p.errNode(n, "", "anchor", "anchors (&%s) are not allowed; write the value out", truncate(n.Anchor, 40))
+			p.errNode(n, "", "anchor", "anchors (&%s) are not allowed; write the value out", Truncate(n.Anchor, 40))
 		}
 		switch {
 		case n.Kind == yaml.AliasNode:
-			p.errNode(n, "", "alias", "aliases (*%s) are not allowed; write the value out", truncate(n.Value, 40))
+			p.errNode(n, "", "alias", "aliases (*%s) are not allowed; write the value out", Truncate(n.Value, 40))
 			continue // never follow an alias: that is how alias bombs explode
 		case n.Kind == yaml.ScalarNode && n.Tag == "!!merge":
 			p.errNode(n, "", "merge-key", "merge keys (<<) are not allowed; write the keys out")
 		case n.Style&yaml.TaggedStyle != 0:
-			p.errNode(n, "", "tag", "explicit tags (%s) are not allowed; remove the tag", truncate(n.Tag, 40))
+			p.errNode(n, "", "tag", "explicit tags (%s) are not allowed; remove the tag", Truncate(n.Tag, 40))
 		}
 		for i := len(n.Content) - 1; i >= 0; i-- {
 			stack = append(stack, n.Content[i])
@@ -511,7 +511,7 @@ func yamlErrorText(err error) string {
 		return "only YAML 1.1 documents are read; remove the %YAML directive line"
 	}
 	s := yamlLineRE.ReplaceAllString(err.Error(), "")
-	return truncate(strings.TrimPrefix(s, "yaml: "), 200)
+	return Truncate(strings.TrimPrefix(s, "yaml: "), 200)
 }
 
 // firstColumn returns the 1-based column of the first non-blank character of a 1-based line,
@@ -640,7 +640,7 @@ func describeNode(n *yaml.Node) string {
 
 // describeScalar names a scalar's type for a message, quoting a short form of its text.
 func describeScalar(n *yaml.Node) string {
-	v := strconv.Quote(truncate(n.Value, 40))
+	v := strconv.Quote(Truncate(n.Value, 40))
 	switch {
 	case n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
 		return "the quoted string " + v
@@ -697,15 +697,6 @@ func allowedKeys(prefix string, known []string) string {
 		where = "under " + prefix
 	}
 	return fmt.Sprintf("allowed %s: %s", where, strings.Join(known, ", "))
-}
-
-// truncate shortens s to at most n runes, marking the cut with "…".
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n]) + "…"
 }
 
 // suggest returns `; did you mean "x"?` for the closest candidate, or "".

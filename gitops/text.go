@@ -1,0 +1,56 @@
+package gitops
+
+import (
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// Truncate shortens s to at most n runes (characters), the last of them "…" when it had to cut;
+// n <= 0 gives "". It never splits a rune. Every width limit of the project (status
+// descriptions, names in messages, values in diagnostics) is applied with it.
+func Truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// ShortSHALength is how many hex digits of a commit or blob SHA are shown to people: git's
+// default abbreviation.
+const ShortSHALength = 7
+
+// ShortSHA is sha abbreviated to ShortSHALength digits, for display; shorter input is returned
+// as is.
+func ShortSHA(sha string) string {
+	if len(sha) > ShortSHALength {
+		return sha[:ShortSHALength]
+	}
+	return sha
+}
+
+// PinnedURL is a workload's panel page pinned to the reviewed file and commit, the link of the PR
+// comment and the commit status: page?file=<fileSHA>&commit=<commitSHA>#gitops, leaving out an
+// empty value. It is "" when page is not an absolute http(s) URL without query or fragment: only
+// such pages are linked.
+func PinnedURL(page, fileSHA, commitSHA string) string {
+	u, err := url.Parse(page)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" || u.RawQuery != "" {
+		return ""
+	}
+	var q []string
+	if fileSHA != "" {
+		q = append(q, "file="+url.QueryEscape(fileSHA))
+	}
+	if commitSHA != "" {
+		q = append(q, "commit="+url.QueryEscape(commitSHA))
+	}
+	s := u.String()
+	if len(q) > 0 {
+		s += "?" + strings.Join(q, "&")
+	}
+	return s + "#gitops"
+}
