@@ -72,20 +72,12 @@ func sameHostRedirects(req *http.Request, via []*http.Request) error {
 }
 
 // UIURL is the panel page of workload id, {base}/apps/{id}, pinned to a file and commit when
-// they are non-empty: {base}/apps/{id}?file=<fileSHA>&commit=<commitSHA>#gitops.
+// they are non-empty: {base}/apps/{id}?file=<fileSHA>&commit=<commitSHA>#gitops
+// (gitops.PinnedURL).
 func (c *Client) UIURL(id int64, fileSHA, commitSHA string) string {
 	u := *c.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/apps/" + strconv.FormatInt(id, 10)
-	q := url.Values{}
-	if fileSHA != "" {
-		q.Set("file", fileSHA)
-	}
-	if commitSHA != "" {
-		q.Set("commit", commitSHA)
-	}
-	u.RawQuery = q.Encode()
-	u.Fragment = "gitops"
-	return u.String()
+	return gitops.PinnedURL(u.String(), fileSHA, commitSHA)
 }
 
 // ListWorkloads calls GET /api/workloads, filtered by exact name when name is not "".

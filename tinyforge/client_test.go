@@ -321,7 +321,7 @@ func TestUIURL(t *testing.T) {
 	}
 	tests := []struct{ file, commit, want string }{
 		{"", "", "https://tf.example.com/base/apps/4#gitops"},
-		{"f1", "c1", "https://tf.example.com/base/apps/4?commit=c1&file=f1#gitops"},
+		{"f1", "c1", "https://tf.example.com/base/apps/4?file=f1&commit=c1#gitops"},
 	}
 	for _, tt := range tests {
 		if got := c.UIURL(4, tt.file, tt.commit); got != tt.want {

@@ -163,7 +163,8 @@ func (a *app) runDemo(ctx context.Context, addr string, log *slog.Logger) (err e
 	d.publicURL = "http://" + ln.Addr().String()
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	srv, err := server.New(server.Config{Store: st, Cipher: cipher, PublicURL: d.publicURL, Logger: log,
-		OpenForge: forgeOpener(a.forgeHTTPClient(loopback, log)), FetchTimeout: fetchTimeout, LockWait: lockWait})
+		OpenForge: forgeOpener(a.forgeHTTPClient(loopback, log)), FetchTimeout: fetchTimeout, LockWait: lockWait,
+		SyncDeadline: syncDeadline, WriteTimeout: writeTimeout})
 	if err != nil {
 		ln.Close()
 		return err

@@ -191,7 +191,8 @@ func (a *app) serve(ctx context.Context, args []string) int {
 		pub = "http://" + ln.Addr().String()
 	}
 	srv, err := server.New(server.Config{Store: st, Cipher: cipher, PublicURL: pub, Logger: log,
-		OpenForge: forgeOpener(a.forgeHTTPClient(allow, log)), FetchTimeout: fetchTimeout, LockWait: lockWait})
+		OpenForge: forgeOpener(a.forgeHTTPClient(allow, log)), FetchTimeout: fetchTimeout, LockWait: lockWait,
+		SyncDeadline: syncDeadline, WriteTimeout: writeTimeout})
 	if err != nil {
 		ln.Close()
 		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
@@ -251,11 +252,15 @@ func (a *app) secretKey(keyFile, db string, dev bool, log *slog.Logger) ([]byte,
 	return k, nil
 }
 
-// The server's time budget. A Sync waits at most lockWait for its workload's lock, then fetches
-// within fetchTimeout: together well under writeTimeout, so a Sync always answers before the
-// HTTP server cuts its client off and is never applied after the client saw no answer.
+// The server's time budget. A Sync (and a PUT gitops, PATCH or POST of a workload) must finish
+// within syncDeadline of its start: its wait for the workload's lock (at most lockWait), its
+// fetch (at most fetchTimeout) and its database write, which is committed before the deadline
+// or not at all. The deadline leaves room under writeTimeout for a refused Sync's audit row and
+// the answer (server.New refuses to start otherwise), so a change is never applied after the
+// HTTP server has cut its client off.
 const (
 	writeTimeout = 30 * time.Second
+	syncDeadline = server.DefaultSyncDeadline
 	lockWait     = server.DefaultLockWait
 	fetchTimeout = server.DefaultFetchTimeout
 )

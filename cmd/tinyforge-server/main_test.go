@@ -61,12 +61,12 @@ func TestTokenCommands(t *testing.T) {
 	}
 	st.Close()
 	for _, ref := range []string{"3", "web"} {
-		a, out, errb = newApp(nil)
+		a, _, errb := newApp(nil)
 		if code := a.run(ctx, []string{"token", "create", "--db", db, "--role", "viewer", "--name", "pr-check", "--workload", ref}); code != 0 {
 			t.Fatalf("token create --workload %s = %d: %s", ref, code, errb)
 		}
 	}
-	a, out, _ = newApp(nil)
+	a, _, _ = newApp(nil)
 	if code := a.run(ctx, []string{"token", "revoke", "--db", db, "--id", "1"}); code != 0 {
 		t.Fatal("token revoke failed")
 	}
@@ -219,9 +219,13 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // write timeout for the database write and the answer.
 func TestSyncFitsInWriteTimeout(t *testing.T) {
 	const margin = 3 * time.Second
-	if lockWait+fetchTimeout+margin > writeTimeout {
-		t.Errorf("lock wait %s + fetch %s + %s margin exceeds the write timeout %s: a Sync could be applied after its client was cut off",
-			lockWait, fetchTimeout, margin, writeTimeout)
+	if lockWait+fetchTimeout+margin > syncDeadline {
+		t.Errorf("lock wait %s + fetch %s + %s for the write exceed the Sync deadline %s: a Sync could time out before it writes",
+			lockWait, fetchTimeout, margin, syncDeadline)
+	}
+	if syncDeadline+margin > writeTimeout {
+		t.Errorf("the Sync deadline %s + %s for the audit row and the answer exceed the write timeout %s: a Sync could be applied after its client was cut off",
+			syncDeadline, margin, writeTimeout)
 	}
 }
 

@@ -167,6 +167,9 @@ type Fault struct {
 	Times int
 	// Status is the code FaultStatus answers.
 	Status int
+	// Body, when set, is FaultStatus's JSON answer instead of the status text: a forge error
+	// that quotes what it was sent (tests of redaction).
+	Body string
 	// RetryAfter is the Retry-After, in seconds, of the rate-limit faults.
 	RetryAfter int
 	// RedirectTo is the origin FaultRedirect sends the client to.
@@ -551,6 +554,10 @@ func (c *core) handle(rw *bufferedWriter, r *http.Request, body []byte) {
 func (c *core) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 	switch f.Kind {
 	case FaultStatus:
+		if f.Body != "" {
+			writeJSON(w, f.Status, []byte(f.Body))
+			return
+		}
 		http.Error(w, http.StatusText(f.Status), f.Status)
 	case FaultRateLimit:
 		w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))

@@ -129,14 +129,6 @@ func (g *GitHub) user(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, b)
 }
 
-func (g *GitHub) repoOr404(w http.ResponseWriter, r *http.Request) *repo {
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
-	if rp == nil {
-		ghError(w, http.StatusNotFound, "Not Found")
-	}
-	return rp
-}
-
 func (g *GitHub) statusJSON(base string, s *Status, at time.Time) map[string]any {
 	var target, desc any
 	if s.TargetURL != "" {

@@ -75,7 +75,7 @@ func (s *Server) fetch(ctx context.Context, wl *Workload) fetchResult {
 		return res
 	case <-ctx.Done():
 		if parent.Err() != nil {
-			return fetchResult{Status: gitops.StatusFetchFailed, Message: clientGone}
+			return fetchResult{Status: gitops.StatusFetchFailed, Message: s.requestEnded(parent)}
 		}
 		return fetchResult{Status: gitops.StatusFetchFailed, Message: fmt.Sprintf("the forge did not answer within %s; check that %s is reachable and retry", s.fetchTimeout, wl.Repo.BaseURL)}
 	}
@@ -84,6 +84,15 @@ func (s *Server) fetch(ctx context.Context, wl *Workload) fetchResult {
 // clientGone is the fetch message when the request itself ended (its client went away or its
 // own deadline passed) before the forge answered: not the forge's fault.
 const clientGone = "the request ended before the forge answered (the client went away or gave up); retry"
+
+// requestEnded is the fetch message when parent, the request's context, ended before the forge
+// answered: its client went away, or the server's deadline for the request (SyncDeadline) passed.
+func (s *Server) requestEnded(parent context.Context) string {
+	if pastDeadline(parent) {
+		return s.stopReason(parent, waitedForForge)
+	}
+	return clientGone
+}
 
 // fetchFromForge fetches under ctx, the fetch deadline derived from parent, the request's
 // context: its messages blame the client when parent ended and the forge when ctx timed out.
@@ -102,7 +111,7 @@ func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token
 			}
 			msg = fmt.Sprintf("%s: the forge's host name %q %s", what, dnsErr.Name, reason)
 		case parent.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
-			msg = what + ": " + clientGone
+			msg = what + ": " + s.requestEnded(parent)
 		case errors.Is(err, context.DeadlineExceeded):
 			msg = fmt.Sprintf("%s: the forge did not answer within %s", what, s.fetchTimeout)
 		}
@@ -129,7 +138,7 @@ func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token
 		case errors.Is(err, ErrFileTooLarge) || (err == nil && len(data) > gitops.MaxFileSize):
 			ent = cacheEntry{tooLarge: true}
 		case err != nil:
-			res := fail(fmt.Sprintf("cannot download %s at %s", wl.GitOpsPath, short(head)), err)
+			res := fail(fmt.Sprintf("cannot download %s at %s", wl.GitOpsPath, gitops.ShortSHA(head)), err)
 			res.CommitSHA = head
 			return res
 		default:
@@ -140,7 +149,7 @@ func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token
 	switch {
 	case ent.notFound:
 		return fetchResult{Status: gitops.StatusNoFile, CommitSHA: head,
-			Message: fmt.Sprintf("%s does not exist at %s on branch %q; add it or change the GitOps path", wl.GitOpsPath, short(head), wl.Repo.Branch)}
+			Message: fmt.Sprintf("%s does not exist at %s on branch %q; add it or change the GitOps path", wl.GitOpsPath, gitops.ShortSHA(head), wl.Repo.Branch)}
 	case ent.tooLarge:
 		return fetchResult{Status: gitops.StatusInvalid, CommitSHA: head,
 			Message: fmt.Sprintf("%s is larger than %d KiB; a .tinyforge.yml must be at most 64 KiB", wl.GitOpsPath, gitops.MaxFileSize>>10)}
@@ -212,13 +221,6 @@ func clip(s string, n int) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "") + "…"
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 // timeString formats t as the API's RFC 3339 UTC timestamps.

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
@@ -149,17 +149,23 @@ func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c caller, id 
 	}
 	// Nothing changed: no write and no audit row.
 	if len(ev.Changes) > 0 {
+		// Under the request's deadline (see bounded): committed before it or not at all.
 		if err := s.store.SetGitOps(r.Context(), id, *req.Enabled, path, ev); err != nil {
-			if errors.Is(err, ErrNotFound) {
+			switch {
+			case errors.Is(err, ErrNotFound):
 				writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
-				return
+			case r.Context().Err() != nil:
+				writeError(w, http.StatusServiceUnavailable, "nothing changed: "+s.stopReason(r.Context(), waitedForDatabase))
+			default:
+				s.internal(w, "save GitOps settings", err)
 			}
-			s.internal(w, "save GitOps settings", err)
 			return
 		}
 	}
 	release()
 	wl.GitOpsEnabled, wl.GitOpsPath = *req.Enabled, path
+	// The view's fetch ends by the deadline too: past it the view says fetch_failed, and the
+	// answer (200: the settings are saved) still reaches the client.
 	writeJSON(w, http.StatusOK, s.view(wl, s.fetch(r.Context(), wl)))
 }
 
@@ -173,51 +179,91 @@ type syncError struct {
 	reason string
 }
 
+// postSync runs one Sync under the request's deadline (bounded: Config.SyncDeadline from the
+// handler's start), which ends the wait for the workload's lock, the fetch and the database
+// write alike: the Sync is committed before the deadline or not at all, and past it the answer
+// is 503 with nothing written. Every attempt leaves an audit row: the refusals' rows are
+// written with their own short context (afterDeadline), and a 503's row that the database does
+// not take in time is logged instead.
 func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id int64) {
+	ctx := r.Context() // ends at the deadline, or when the client goes away
 	var req tinyforge.SyncRequest
 	if !decode(w, r, &req, true) {
 		return
 	}
-	if _, ok := s.load(w, r, id); !ok { // no lock is made for a workload that does not exist
-		return
-	}
-	// Every attempt ends with its audit row, even when the client goes away meanwhile.
-	auditCtx := context.WithoutCancel(r.Context())
+	auditCtx, cancelAudit := afterDeadline(ctx)
+	defer cancelAudit()
 	ev := tinyforge.Event{Actor: c.actor(), WorkloadID: id, Action: ActionSync}
 	refuse := func(se syncError) {
 		ev.At = timeString(s.now())
 		ev.Outcome = "refused: " + se.reason
 		if err := s.store.AddEvent(auditCtx, &ev); err != nil {
-			s.internal(w, "write the audit row of a refused Sync", err)
-			return
+			if se.status != http.StatusServiceUnavailable {
+				s.internal(w, "write the audit row of a refused Sync", err)
+				return
+			}
+			// The database that made this Sync miss its deadline may not take its audit row
+			// either: the log keeps it, and the client still gets its answer in time.
+			s.log.Error("the audit row of a Sync refused for its deadline could not be written; it is only in this log",
+				"workload", id, "actor", ev.Actor, "outcome", ev.Outcome, "err", err)
 		}
 		writeError(w, se.status, "Sync refused: "+se.reason)
 	}
+	// stopped refuses the Sync with 503 when its context ended (deadline or client) while it
+	// waited for what, and reports whether it did.
+	stopped := func(what waitedFor) bool {
+		if ctx.Err() == nil {
+			return false
+		}
+		refuse(syncError{http.StatusServiceUnavailable, s.stopReason(ctx, what)})
+		return true
+	}
+	// load reads the workload, answering 404 (no audit row: there is no such workload), 503
+	// (audited) or 500 itself when it cannot.
+	load := func() (*Workload, bool) {
+		wl, err := s.store.GetWorkload(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
+			return nil, false
+		case err != nil && stopped(waitedForServer):
+			return nil, false
+		case err != nil:
+			s.internal(w, "read workload", err)
+			return nil, false
+		}
+		return wl, true
+	}
 
-	// The wait is bounded, so lock wait + fetch deadline stays under the HTTP write timeout.
-	unlock, err := s.lockWorkload(r.Context(), id)
+	if _, ok := load(); !ok { // no lock is made for a workload that does not exist
+		return
+	}
+	unlock, err := s.lockWorkload(ctx, id)
 	if err != nil {
-		refuse(syncError{http.StatusServiceUnavailable, s.lockReason(err)})
+		refuse(syncError{http.StatusServiceUnavailable, s.lockReason(ctx, err)})
 		return
 	}
 	defer unlock()
-	wl, ok := s.load(w, r, id) // again, under the lock: settings may have changed meanwhile
+	wl, ok := load() // again, under the lock: settings may have changed meanwhile
 	if !ok {
 		return
 	}
 
-	res := s.fetch(r.Context(), wl)
+	res := s.fetch(ctx, wl)
 	ev.CommitSHA, ev.FileSHA = res.CommitSHA, res.FileSHA
+	if stopped(waitedForForge) {
+		return
+	}
 	if res.Status != gitops.StatusOK {
 		refuse(syncError{http.StatusConflict, fmt.Sprintf("GitOps status is %s, not ok: %s", res.Status, res.Message)})
 		return
 	}
 	if req.CommitSHA != "" && !strings.EqualFold(req.CommitSHA, res.CommitSHA) {
-		refuse(syncError{http.StatusConflict, fmt.Sprintf("the reviewed commit %s is no longer the head of branch %q (now %s); review the new commit and Sync again", short(req.CommitSHA), wl.Repo.Branch, short(res.CommitSHA))})
+		refuse(syncError{http.StatusConflict, fmt.Sprintf("the reviewed commit %s is no longer the head of branch %q (now %s); review the new commit and Sync again", gitops.ShortSHA(req.CommitSHA), wl.Repo.Branch, gitops.ShortSHA(res.CommitSHA))})
 		return
 	}
 	if req.FileSHA != "" && !strings.EqualFold(req.FileSHA, res.FileSHA) {
-		refuse(syncError{http.StatusConflict, fmt.Sprintf("the reviewed file %s differs from %s at %s (file %s); review the new file and Sync again", short(req.FileSHA), wl.GitOpsPath, short(res.CommitSHA), short(res.FileSHA))})
+		refuse(syncError{http.StatusConflict, fmt.Sprintf("the reviewed file %s differs from %s at %s (file %s); review the new file and Sync again", gitops.ShortSHA(req.FileSHA), wl.GitOpsPath, gitops.ShortSHA(res.CommitSHA), gitops.ShortSHA(res.FileSHA))})
 		return
 	}
 
@@ -226,7 +272,9 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id i
 	var applied []tinyforge.Change
 	var invalid error
 	changed := false
-	_, err = s.store.CommitSync(auditCtx, id, func(cur *Workload) (SyncDecision, error) {
+	// The write runs under ctx: its wait for the database, its statements and its COMMIT end
+	// at the deadline, so a Sync whose answer could not reach the client is never applied.
+	_, err = s.store.CommitSync(ctx, id, func(cur *Workload) (SyncDecision, error) {
 		d := SyncDecision{Event: ev}
 		d.Event.At = at
 		// Another process (or a writer that skipped the lock) may have disabled GitOps or
@@ -255,10 +303,18 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id i
 		d.Event.Changes, d.Event.Outcome = applied, OutcomeApplied
 		return d, nil
 	})
+	if err != nil && stopped(waitedForDatabase) {
+		return
+	}
 	if err != nil {
 		s.log.Error("sync not applied", "workload", id, "err", err)
 		writeError(w, http.StatusInternalServerError, "Sync not applied: the config and its audit row could not be written together; nothing changed, see the server log")
 		return
+	}
+	if d, ok := ctx.Deadline(); ok && time.Now().After(d) {
+		// The driver interrupts a COMMIT when ctx ends, but one nearly done may still finish:
+		// the answer then uses the margin kept under the write timeout (see New).
+		s.log.Warn("a Sync was committed just after its deadline", "workload", id, "late", time.Since(d))
 	}
 	if changed {
 		writeError(w, http.StatusConflict, "Sync refused: "+settingsChangedReason)

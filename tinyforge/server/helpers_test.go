@@ -113,9 +113,12 @@ func (f *fakeForge) DownloadFile(ctx context.Context, owner, repo, ref, path str
 
 // env is one test server: store, HTTP server, forge and tokens of each kind.
 type env struct {
-	t      testing.TB
-	store  *Store
+	t     testing.TB
+	store *Store
+	// dbPath is the store's SQLite file, for a second connection (another process).
+	dbPath string
 	srv    *Server
+	// http serves srv.Handler() with Config.WriteTimeout as its WriteTimeout (0: none).
 	http   *httptest.Server
 	forge  *fakeForge
 	admin  string
@@ -130,7 +133,8 @@ type envOption func(*Config)
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "tf.db"))
+	dbPath := filepath.Join(t.TempDir(), "tf.db")
+	st, err := Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +144,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: st, forge: newFakeForge()}
+	e := &env{t: t, store: st, dbPath: dbPath, forge: newFakeForge()}
 	cfg := Config{Store: st, Cipher: ci, PublicURL: "https://tf.example.com",
 		OpenForge: func(provider, baseURL, token string) (Forge, error) {
 			e.forge.mu.Lock()
@@ -154,7 +158,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if e.srv, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	e.http = httptest.NewServer(e.srv.Handler())
+	e.http = httptest.NewUnstartedServer(e.srv.Handler())
+	e.http.Config.WriteTimeout = cfg.WriteTimeout // as cmd/tinyforge-server's http.Server
+	e.http.Start()
 	t.Cleanup(e.http.Close)
 	mk := func(name, role string, wl int64) string {
 		sec, _, err := st.CreateToken(ctx, name, role, wl)
@@ -179,30 +185,62 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	return e
 }
 
-// do sends a request with token (none when "") and returns status and body.
+// do sends a request with token (none when "") and returns status and body. It fails the test
+// when there is no answer, so call it from the test's goroutine; other goroutines use send.
 func (e *env) do(method, path, token, body string) (int, string) {
 	e.t.Helper()
+	code, b, err := e.send(method, path, token, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return code, b
+}
+
+// send is do for any goroutine: a request that gets no whole answer (a dropped connection, cut
+// off by the server's write timeout) is an error, not a test failure.
+func (e *env) send(method, path, token, body string) (int, string, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, e.http.URL+path, rd)
 	if err != nil {
-		e.t.Fatal(err)
+		return 0, "", err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s %s: read the answer: %w", method, path, err)
+	}
 	if secret.Redact(string(b), forgeCanary, e.admin) != string(b) { // any form or piece of a token
 		e.t.Errorf("%s %s: answer leaks a token: %s", method, path, b)
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), nil
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes: a test's log destination.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // doJSON is do that decodes a 2xx answer into out and fails the test on another status.

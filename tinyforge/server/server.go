@@ -28,10 +28,27 @@ const (
 	// DefaultFetchTimeout is the overall deadline of one forge fetch (head SHA + download).
 	DefaultFetchTimeout = 10 * time.Second
 	// DefaultLockWait is how long a Sync or settings change waits for the workload's lock
-	// before answering 503. With DefaultFetchTimeout it keeps a Sync (25 s) under the
-	// command's 30 s HTTP write timeout, so no Sync is applied after its client saw no answer.
-	DefaultLockWait = 15 * time.Second
+	// before answering 503. With DefaultFetchTimeout it leaves a Sync at least 3 s of
+	// DefaultSyncDeadline for its database write.
+	DefaultLockWait = 12 * time.Second
+	// DefaultSyncDeadline is the default of Config.SyncDeadline: lock wait (12 s) + fetch (10 s)
+	// + the write (at least 3 s). With the refusal audit row's 2 s and 1 s for the answer it
+	// fits under cmd/tinyforge-server's 30 s HTTP write timeout, so no change is written after
+	// the HTTP server has cut its client off.
+	DefaultSyncDeadline = 25 * time.Second
 )
+
+// The time a write request may still take after its deadline: the audit row of a refused Sync
+// (written with its own context, ending auditGrace after the deadline) and the answer. New
+// checks SyncDeadline + auditGrace + answerMargin against Config.WriteTimeout.
+const (
+	auditGrace   = 2 * time.Second
+	answerMargin = 1 * time.Second
+)
+
+// errDeadline is the cause of a request context ended by the server's SyncDeadline, telling it
+// apart from a client that went away. It wraps context.DeadlineExceeded.
+var errDeadline = fmt.Errorf("the request's deadline passed: %w", context.DeadlineExceeded)
 
 // Config is what New needs. Store, Cipher and OpenForge are required.
 type Config struct {
@@ -46,8 +63,19 @@ type Config struct {
 	Logger *slog.Logger
 	// FetchTimeout is the overall deadline of one forge fetch; 0 means DefaultFetchTimeout.
 	FetchTimeout time.Duration
-	// LockWait bounds the wait for a workload's Sync lock; 0 means DefaultLockWait.
+	// LockWait bounds the wait for a workload's Sync lock; 0 means DefaultLockWait. The
+	// request's SyncDeadline bounds it too.
 	LockWait time.Duration
+	// SyncDeadline bounds each Sync, PUT gitops, PATCH and POST of a workload, counted from
+	// the start of its handler: the waits for the workload's lock and for the database's write
+	// lock, the fetch and the database write all end by it. A change is committed before it or
+	// not at all; past it the request answers 503 and writes nothing (a refused Sync's audit
+	// row aside, written within 2 s more). 0 means DefaultSyncDeadline.
+	SyncDeadline time.Duration
+	// WriteTimeout is the WriteTimeout of the http.Server serving Handler. When it is set, New
+	// refuses a SyncDeadline that leaves under it less than 3 s (a refused Sync's audit row and
+	// the answer). 0 skips the check.
+	WriteTimeout time.Duration
 	// Now is the clock for sync times; nil means time.Now.
 	Now func() time.Time
 }
@@ -62,6 +90,7 @@ type Server struct {
 	log          *slog.Logger
 	fetchTimeout time.Duration
 	lockWait     time.Duration
+	syncDeadline time.Duration
 	now          func() time.Time
 	cache        *fileCache
 
@@ -77,8 +106,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, cipher: cfg.Cipher, openForge: cfg.OpenForge,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
-		fetchTimeout: cfg.FetchTimeout, lockWait: cfg.LockWait, now: cfg.Now, cache: newFileCache(512),
-		locks: map[int64]chan struct{}{},
+		fetchTimeout: cfg.FetchTimeout, lockWait: cfg.LockWait, syncDeadline: cfg.SyncDeadline, now: cfg.Now,
+		cache: newFileCache(512), locks: map[int64]chan struct{}{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -88,6 +117,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.lockWait <= 0 {
 		s.lockWait = DefaultLockWait
+	}
+	if s.syncDeadline <= 0 {
+		s.syncDeadline = DefaultSyncDeadline
+	}
+	if cfg.WriteTimeout > 0 && s.syncDeadline+auditGrace+answerMargin > cfg.WriteTimeout {
+		return nil, fmt.Errorf("server: the Sync deadline %s leaves less than %s under the HTTP write timeout %s for a refusal's audit row and the answer, so a client could be cut off after its change was written; lower SyncDeadline or raise the write timeout",
+			s.syncDeadline, auditGrace+answerMargin, cfg.WriteTimeout)
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -135,12 +171,12 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /api/workloads", s.authed(RoleViewer, false, s.listWorkloads))
-	mux.HandleFunc("POST /api/workloads", s.authed(RoleAdmin, false, s.createWorkload))
+	mux.HandleFunc("POST /api/workloads", s.bounded(s.authed(RoleAdmin, false, s.createWorkload)))
 	mux.HandleFunc("GET /api/workloads/{id}", s.authed(RoleViewer, true, s.getWorkload))
-	mux.HandleFunc("PATCH /api/workloads/{id}", s.authed(RoleAdmin, true, s.patchWorkload))
+	mux.HandleFunc("PATCH /api/workloads/{id}", s.bounded(s.authed(RoleAdmin, true, s.patchWorkload)))
 	mux.HandleFunc("GET /api/workloads/{id}/gitops", s.authed(RoleViewer, true, s.getGitOps))
-	mux.HandleFunc("PUT /api/workloads/{id}/gitops", s.authed(RoleAdmin, true, s.putGitOps))
-	mux.HandleFunc("POST /api/workloads/{id}/gitops/sync", s.authed(RoleAdmin, true, s.postSync))
+	mux.HandleFunc("PUT /api/workloads/{id}/gitops", s.bounded(s.authed(RoleAdmin, true, s.putGitOps)))
+	mux.HandleFunc("POST /api/workloads/{id}/gitops/sync", s.bounded(s.authed(RoleAdmin, true, s.postSync)))
 	mux.HandleFunc("GET /api/workloads/{id}/events", s.authed(RoleAdmin, true, s.getEvents))
 	// JSON answers for wrong methods and unknown API paths, instead of ServeMux's plain text.
 	for _, p := range []string{"/api/workloads", "/api/workloads/{id}", "/api/workloads/{id}/gitops", "/api/workloads/{id}/gitops/sync", "/api/workloads/{id}/events"} {
@@ -149,6 +185,71 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint; see docs/tinyforge-api.md")
 	})
+}
+
+// bounded gives h's request a context that ends at the server's SyncDeadline (cause
+// errDeadline), counted from now, before authentication: the handlers of requests that write
+// do all their waiting and writing under it, so that their answer leaves before the HTTP
+// server's write timeout cuts the client off.
+func (s *Server) bounded(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeoutCause(r.Context(), s.syncDeadline, errDeadline)
+		defer cancel()
+		h(w, r.WithContext(ctx))
+	}
+}
+
+// afterDeadline returns a context for what a bounded request may still do after its deadline
+// (or its client) ended ctx: the audit row of a refused Sync, reading back a committed change.
+// It ends auditGrace after ctx's deadline, or auditGrace from now when ctx has none.
+func afterDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	end := time.Now()
+	if d, ok := ctx.Deadline(); ok && d.After(end) {
+		end = d
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), end.Add(auditGrace))
+}
+
+// pastDeadline reports whether ctx ended because the server's SyncDeadline passed (not because
+// its client went away).
+func pastDeadline(ctx context.Context) bool { return errors.Is(context.Cause(ctx), errDeadline) }
+
+// waitedFor names what a bounded request was waiting for when its context ended, for stopReason.
+type waitedFor int
+
+const (
+	waitedForLock     waitedFor = iota // the workload's lock, held by another Sync or settings change
+	waitedForForge                     // the forge's answer to the fetch
+	waitedForDatabase                  // the database write (its lock, held by another writer)
+	waitedForServer                    // nothing in particular: the server was slow (a loaded machine)
+)
+
+// stopReason says why a request whose context ended while it waited for what wrote nothing:
+// its deadline passed (the server's SyncDeadline) or its client gave up. It is the message of
+// the 503 and the reason in a refused Sync's audit row.
+func (s *Server) stopReason(ctx context.Context, what waitedFor) string {
+	if pastDeadline(ctx) {
+		busy := "another Sync or settings change of this workload held its lock until"
+		switch what {
+		case waitedForForge:
+			busy = "the forge did not answer until"
+		case waitedForDatabase:
+			busy = "the database stayed busy (another writer held its write lock) until"
+		case waitedForServer:
+			busy = "the server was too busy to finish before"
+		}
+		return fmt.Sprintf("%s this request's %s deadline; retry", busy, s.syncDeadline)
+	}
+	waiting := "waiting for another Sync of this workload"
+	switch what {
+	case waitedForForge:
+		waiting = "waiting for the forge"
+	case waitedForDatabase:
+		waiting = "waiting for the database"
+	case waitedForServer:
+		waiting = "waiting"
+	}
+	return "the client gave up " + waiting + "; retry"
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
@@ -188,6 +289,12 @@ func (s *Server) authed(role string, perWorkload bool, h handlerFunc) http.Handl
 		if errors.Is(err, ErrBadToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tinyforge", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unknown or revoked token; create one with `tinyforge-server token create`")
+			return
+		}
+		if err != nil && r.Context().Err() != nil {
+			// No token, no audit row: the log keeps the attempt.
+			s.log.Warn("a request ended before its token was checked; nothing was done", "method", r.Method, "path", r.URL.Path, "cause", context.Cause(r.Context()))
+			writeError(w, http.StatusServiceUnavailable, "the request ended (its deadline passed or its client went away) before its token was checked; nothing was done, retry")
 			return
 		}
 		if err != nil {
@@ -278,18 +385,37 @@ func (s *Server) getWorkload(w http.ResponseWriter, r *http.Request, _ caller, i
 	writeJSON(w, http.StatusOK, s.wire(r, wl))
 }
 
-// load reads workload id, answering 404 or 500 itself when it cannot.
+// load reads workload id, answering 404, 503 (the request's context ended: its deadline or
+// its client) or 500 itself when it cannot.
 func (s *Server) load(w http.ResponseWriter, r *http.Request, id int64) (*Workload, bool) {
 	wl, err := s.store.GetWorkload(r.Context(), id)
-	if errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
 		return nil, false
-	}
-	if err != nil {
+	case err != nil && r.Context().Err() != nil:
+		writeError(w, http.StatusServiceUnavailable, "nothing changed: the request ended (its deadline passed or its client went away) before the workload was read; retry")
+		return nil, false
+	case err != nil:
 		s.internal(w, "read workload", err)
 		return nil, false
 	}
 	return wl, true
+}
+
+// answerWorkload answers 200 with workload id after a committed change. The read-back does not
+// end with the request's deadline (the change is written; the answer must say so): it has
+// auditGrace more.
+func (s *Server) answerWorkload(w http.ResponseWriter, r *http.Request, id int64) {
+	ctx, cancel := afterDeadline(r.Context())
+	defer cancel()
+	wl, err := s.store.GetWorkload(ctx, id)
+	if err != nil {
+		s.log.Error("read back a saved workload", "workload", id, "err", err)
+		writeError(w, http.StatusInternalServerError, "the change was saved, but reading the workload back failed; reload it to see the saved state")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.wire(r, wl))
 }
 
 func (s *Server) createWorkload(w http.ResponseWriter, r *http.Request, c caller, _ int64) {
@@ -325,6 +451,9 @@ func (s *Server) createWorkload(w http.ResponseWriter, r *http.Request, c caller
 		return
 	case errors.Is(err, ErrNameTaken):
 		writeError(w, http.StatusConflict, err.Error())
+		return
+	case err != nil && r.Context().Err() != nil:
+		writeError(w, http.StatusServiceUnavailable, "nothing created: "+s.stopReason(r.Context(), waitedForDatabase))
 		return
 	case err != nil:
 		s.internal(w, "create workload", err)
@@ -396,11 +525,14 @@ func (s *Server) patchWorkload(w http.ResponseWriter, r *http.Request, c caller,
 	case errors.Is(err, ErrVersionConflict):
 		writeError(w, http.StatusConflict, err.Error())
 		return
+	case err != nil && r.Context().Err() != nil:
+		writeError(w, http.StatusServiceUnavailable, "nothing changed: "+s.stopReason(r.Context(), waitedForDatabase))
+		return
 	case err != nil:
 		s.internal(w, "update workload", err)
 		return
 	}
-	s.getWorkload(w, r, c, id)
+	s.answerWorkload(w, r, id)
 }
 
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, _ caller, id int64) {
@@ -592,8 +724,8 @@ func repoChanges(old, new Repo, newToken bool) []tinyforge.Change {
 var errLockTimeout = errors.New("lock wait timed out")
 
 // lockWorkload takes workload id's Sync lock and returns its release. It gives up with
-// errLockTimeout after the server's lock wait, or with ctx's error when the client goes away
-// first.
+// errLockTimeout after the server's lock wait, or with ctx's error when ctx ends first (the
+// request's deadline, or its client going away).
 func (s *Server) lockWorkload(ctx context.Context, id int64) (func(), error) {
 	s.locksMu.Lock()
 	sem, ok := s.locks[id]
@@ -606,6 +738,10 @@ func (s *Server) lockWorkload(ctx context.Context, id int64) (func(), error) {
 	defer t.Stop()
 	select {
 	case sem <- struct{}{}:
+		if err := ctx.Err(); err != nil { // both were ready and select chose the lock
+			<-sem
+			return nil, err
+		}
 		return func() { <-sem }, nil
 	case <-t.C:
 		return nil, errLockTimeout
@@ -614,19 +750,19 @@ func (s *Server) lockWorkload(ctx context.Context, id int64) (func(), error) {
 	}
 }
 
-// lockReason says why lockWorkload failed, for the client and the audit row.
-func (s *Server) lockReason(err error) string {
+// lockReason says why lockWorkload failed under ctx, for the client and the audit row.
+func (s *Server) lockReason(ctx context.Context, err error) string {
 	if errors.Is(err, errLockTimeout) {
 		return fmt.Sprintf("another Sync or settings change of this workload held its lock for more than %s; retry", s.lockWait)
 	}
-	return "the client gave up waiting for another Sync of this workload; retry"
+	return s.stopReason(ctx, waitedForLock)
 }
 
 // lockForChange is lockWorkload for PUT gitops and PATCH repo: on failure it answers 503 itself.
 func (s *Server) lockForChange(w http.ResponseWriter, r *http.Request, id int64) (func(), bool) {
 	unlock, err := s.lockWorkload(r.Context(), id)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "nothing changed: "+s.lockReason(err))
+		writeError(w, http.StatusServiceUnavailable, "nothing changed: "+s.lockReason(r.Context(), err))
 		return nil, false
 	}
 	return unlock, true

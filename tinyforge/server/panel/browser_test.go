@@ -360,7 +360,7 @@ func RunBrowserScenario(t *testing.T, bt BrowserTarget) {
 		chromedp.Click(chromedp.ID("sync-confirm")),
 		chromedp.WaitVisible(chromedp.ID("notice")),
 	)
-	if n, want := text("#notice"), fmt.Sprintf("Sync applied %d changes from commit %s.", bt.OKDrift, bt.OKCommit[:12]); n != want {
+	if n, want := text("#notice"), fmt.Sprintf("Sync applied %d changes from commit %s.", bt.OKDrift, gitops.ShortSHA(bt.OKCommit)); n != want {
 		t.Errorf("after Sync the notice says %q, want %q", n, want)
 	}
 	if diff := cmp.Diff(bt.WantLiveAfterSync, bt.Live()); diff != "" {

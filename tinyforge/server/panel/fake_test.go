@@ -268,7 +268,7 @@ func (f *fakeBackend) Sync(_ context.Context, p Principal, id int64, req tinyfor
 		return nil, apiErr(http.StatusConflict, "Sync refused: GitOps status is %s, not ok", v.Status)
 	}
 	if req.CommitSHA != v.CommitSHA || req.FileSHA != v.FileSHA {
-		return nil, apiErr(http.StatusConflict, "Sync refused: the reviewed file %s differs from the fetched file %s", shortSHA(req.FileSHA), shortSHA(v.FileSHA))
+		return nil, apiErr(http.StatusConflict, "Sync refused: the reviewed file %s differs from the fetched file %s", gitops.ShortSHA(req.FileSHA), gitops.ShortSHA(v.FileSHA))
 	}
 	merged, err := gitops.PreviewSync(spec, w.wl.SourceConfig)
 	if err != nil {

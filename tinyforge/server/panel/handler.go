@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/internal/secret"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
@@ -111,7 +112,7 @@ func parsePages(cats map[string]*catalogue) (map[string]map[string]*template.Tem
 			"t":         cat.T,
 			"when":      cat.when,
 			"value":     cat.value,
-			"short":     shortSHA,
+			"short":     gitops.ShortSHA,
 			"statusKey": func(s string) string { return "status." + s },
 		}
 		for _, name := range pageNames {
@@ -360,14 +361,6 @@ func errorDetail(err error, credential string) string {
 		return secret.Redact(ae.Message, credential)
 	}
 	return ""
-}
-
-// shortSHA is the first 12 characters of a SHA, for display.
-func shortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 // workloadID parses the {id} path value; ids are positive integers.

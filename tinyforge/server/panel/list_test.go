@@ -247,7 +247,7 @@ func TestSyncConfirmNothingDiffers(t *testing.T) {
 	if res.status != http.StatusSeeOther {
 		t.Fatalf("sync: %d\n%s", res.status, res.body)
 	}
-	if after := b.get("/apps/8"); !has(after.body, "Sync recorded commit 111111111111 as applied; live already matched the file, so nothing changed.") || has(after.body, "Sync applied 0") {
+	if after := b.get("/apps/8"); !has(after.body, "Sync recorded commit 1111111 as applied; live already matched the file, so nothing changed.") || has(after.body, "Sync applied 0") {
 		t.Errorf("the result of a Sync that changed nothing:\n%s", after.body)
 	}
 }

@@ -174,7 +174,7 @@ func statusMessage(c *catalogue, v *View, admin bool) (msg, detail string) {
 		}
 		return c.T("gitops.off_viewer", c.T("gitops.enable")), ""
 	case gitops.StatusNoFile:
-		return c.T("gitops.no_file", v.Path, cmp.Or(shortSHA(v.CommitSHA), "—")), ""
+		return c.T("gitops.no_file", v.Path, cmp.Or(gitops.ShortSHA(v.CommitSHA), "—")), ""
 	case gitops.StatusInvalid:
 		n := 0
 		for _, d := range v.Diagnostics {
@@ -349,9 +349,9 @@ func (p *Panel) sync(w http.ResponseWriter, r *http.Request, rq request) {
 		p.actionFailed(w, r, rq, id, "sync.failed", err)
 		return
 	}
-	done := &notice{Kind: "ok", Key: "sync.done", Args: []any{len(res.Applied), shortSHA(res.CommitSHA)}}
+	done := &notice{Kind: "ok", Key: "sync.done", Args: []any{len(res.Applied), gitops.ShortSHA(res.CommitSHA)}}
 	if len(res.Applied) == 0 {
-		done = &notice{Kind: "ok", Key: "sync.done_nothing", Args: []any{shortSHA(res.CommitSHA)}}
+		done = &notice{Kind: "ok", Key: "sync.done_nothing", Args: []any{gitops.ShortSHA(res.CommitSHA)}}
 	}
 	p.sessions.setFlash(rq.s.id, done)
 	http.Redirect(w, r, "/apps/"+strconv.FormatInt(id, 10)+"#gitops", http.StatusSeeOther)

@@ -357,7 +357,7 @@ func TestWorkloadPageRolesAndStatuses(t *testing.T) {
 			"port compared by integer value: the string &#34;8080&#34; equals 8080", "/healthz", "2 fields differ from live; a Sync applies them.", headCommit, gitops.FileSHA([]byte(okRaw)),
 		}}},
 		{2, want{status: "disabled", texts: []string{"GitOps is off"}}},
-		{3, want{status: "no_file", texts: []string{".tinyforge.yml does not exist at commit 111111111111. Add it to the repo, or change the file path."}}},
+		{3, want{status: "no_file", texts: []string{".tinyforge.yml does not exist at commit 1111111. Add it to the repo, or change the file path."}}},
 		{4, want{status: "fetch_failed", texts: []string{"The file could not be fetched from the forge:", `id="gitops-detail">the forge answered 502 Bad Gateway; retry later</p>`}}},
 		{5, want{status: "invalid", preview: true, diagnostics: true, texts: []string{"The file has 1 error; fix it and push.", "unknown-key", "prot"}}},
 		{8, want{status: "ok", drift: true, preview: true, syncEnabled: true, texts: []string{`id="gitops-state" data-status="in_sync" data-drift="0">in sync</span>`, "Live matches the file."}}},
@@ -549,7 +549,7 @@ func TestSyncPinnedAndApplied(t *testing.T) {
 		t.Errorf("live config after Sync (-want +got):\n%s", diff)
 	}
 	after := b.get("/apps/1")
-	if !has(after.body, "Sync applied 2 changes from commit 111111111111.") || !has(after.body, "Live matches the file") {
+	if !has(after.body, "Sync applied 2 changes from commit 1111111.") || !has(after.body, "Live matches the file") {
 		t.Errorf("page after Sync lacks the result:\n%s", after.body)
 	}
 	if again := b.get("/apps/1"); has(again.body, "Sync applied") {
@@ -569,7 +569,7 @@ func TestSyncRefusals(t *testing.T) {
 		wantCalls  int
 	}{
 		{"unpinned", 1, url.Values{}, false, http.StatusBadRequest, "needs the commit and file fingerprint", 0},
-		{"pinned file no longer fetched", 1, url.Values{"commit_sha": {headCommit}, "file_sha": {fileSHA}}, true, http.StatusConflict, "the reviewed file " + fileSHA[:12] + " differs", 1},
+		{"pinned file no longer fetched", 1, url.Values{"commit_sha": {headCommit}, "file_sha": {fileSHA}}, true, http.StatusConflict, "the reviewed file " + gitops.ShortSHA(fileSHA) + " differs", 1},
 		{"status not ok", 3, url.Values{"commit_sha": {headCommit}, "file_sha": {fileSHA}}, false, http.StatusConflict, "GitOps status is no_file, not ok", 1},
 	}
 	for _, tt := range tests {

@@ -213,16 +213,6 @@ func (l *limiter) fail(ip string, now time.Time) {
 	l.fails[key] = l.order.PushBack(&failEntry{key: key, times: []time.Time{now}})
 }
 
-// reset forgets ip's failures after a successful sign-in.
-func (l *limiter) reset(ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if el, ok := l.fails[limitKey(ip)]; ok {
-		l.order.Remove(el)
-		delete(l.fails, limitKey(ip))
-	}
-}
-
 // limitKey is the limiter's key of a client IP: an IPv4 address as is, an IPv6 address by its
 // /64 (one subscriber usually holds a whole /64, so rotating inside it gains nothing). Anything
 // unparsable is its own key.
