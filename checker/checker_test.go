@@ -476,21 +476,6 @@ func TestRunUsageErrors(t *testing.T) {
 	}
 }
 
-func TestPinnedURL(t *testing.T) {
-	tests := []struct{ ui, file, commit, want string }{
-		{"https://tf.example/apps/3", "abc", "def", "https://tf.example/apps/3?file=abc&commit=def#gitops"},
-		{"http://127.0.0.1:8080/apps/12", "abc", "", "http://127.0.0.1:8080/apps/12?file=abc#gitops"},
-		{"javascript:alert(1)", "abc", "def", ""},
-		{"https://tf.example/apps/3?x=1", "abc", "def", ""},
-		{"https://tf.example/apps/3", "a&b", "c d", "https://tf.example/apps/3?file=a%26b&commit=c+d#gitops"},
-	}
-	for _, tt := range tests {
-		if got := pinnedURL(tt.ui, tt.file, tt.commit); got != tt.want {
-			t.Errorf("pinnedURL(%q, %q, %q) = %q, want %q", tt.ui, tt.file, tt.commit, got, tt.want)
-		}
-	}
-}
-
 func TestVerdictMapping(t *testing.T) {
 	all := FailOn{Invalid: true, Drift: true, Error: true}
 	tests := []struct {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // Size limits of the rendered markdown, in bytes (bytes bound characters from above).
@@ -100,6 +102,8 @@ func title(r *Report) string {
 	return "⛔ Tinyforge GitOps: the check could not finish"
 }
 
+// renderHead renders the report's top: title, description and reason, the facts line, the
+// Sync link, the path warning, the Sync preview and, in the summary, the run's notices.
 func renderHead(r *Report, summary bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n", title(r))
@@ -108,53 +112,80 @@ func renderHead(r *Report, summary bool) string {
 		fmt.Fprintf(&b, " — %s", escapeInline(r.Reason, maxMessageRunes))
 	}
 	b.WriteString("\n\n")
-	var facts []string
-	if w := r.Workload; w != nil && w.ID > 0 {
-		facts = append(facts, fmt.Sprintf("Workload **%s** (#%d, %s)", escapeInline(w.Name, maxCellRunes), w.ID, escapeInline(w.SourceType, 40)))
-	} else if r.SourceType != "" {
-		facts = append(facts, fmt.Sprintf("Source type %s", escapeInline(r.SourceType, 40)))
-	}
-	facts = append(facts, "File "+escapeInline(r.Path, maxCellRunes))
-	if r.FileSHA != "" {
-		facts = append(facts, "blob "+escapeInline(short(r.FileSHA), 12))
-	}
-	if sha := r.Status.SHA; sha != "" {
-		facts = append(facts, "commit "+escapeInline(short(sha), 12))
-	}
-	facts = append(facts, "check "+escapeInline(r.StatusContext, maxCellRunes))
-	b.WriteString(strings.Join(facts, " · "))
+	b.WriteString(strings.Join(facts(r), " · "))
 	b.WriteString("\n")
-	if r.SyncURL != "" {
-		what := "Open the workload in Tinyforge"
-		if r.Verdict == VerdictDrift {
-			what = "Review and Sync in Tinyforge"
-		}
-		pinned := ""
-		switch {
-		case r.FileSHA == "" || (r.Verdict != VerdictDrift && r.Verdict != VerdictInSync):
-		case r.Event.headSHA() != "":
-			pinned = " — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed."
-		default: // a local run: no commit to pin (pinnedURL leaves commit= out)
-			pinned = " — the link is pinned to this file, so Tinyforge refuses a Sync of any other content."
-		}
-		fmt.Fprintf(&b, "\n**[%s](%s)**%s\n", what, escapeURL(r.SyncURL), pinned)
-	}
+	b.WriteString(renderSyncLink(r))
 	if r.TinyforgePath != "" {
 		fmt.Fprintf(&b, "\n> [!WARNING]\n> The path input %s differs from the GitOps path %s set in Tinyforge; Tinyforge syncs %s.\n",
 			escapeInline(r.Path, maxCellRunes), escapeInline(r.TinyforgePath, maxCellRunes), escapeInline(r.TinyforgePath, maxCellRunes))
 	}
-	if s := r.Sync; s != nil {
-		if s.Valid {
-			b.WriteString("\nSync preview: a Sync of this file would be accepted.\n")
-		} else {
-			fmt.Fprintf(&b, "\nSync preview: **a Sync of this file would be refused**: %s\n", escapeInline(s.Error, maxMessageRunes))
-		}
+	b.WriteString(renderSyncPreview(r.Sync))
+	if summary {
+		b.WriteString(renderNotices(r.Notices))
 	}
-	if summary && len(r.Notices) > 0 {
-		b.WriteString("\n")
-		for _, n := range r.Notices {
-			fmt.Fprintf(&b, "- %s: %s\n", n.Level, escapeInline(n.Message, maxMessageRunes))
-		}
+	return b.String()
+}
+
+// facts are what the check looked at, escaped: the workload (or the source type), the file and
+// its blob, the commit and the status context.
+func facts(r *Report) []string {
+	var out []string
+	if w := r.Workload; w != nil && w.ID > 0 {
+		out = append(out, fmt.Sprintf("Workload **%s** (#%d, %s)", escapeInline(w.Name, maxCellRunes), w.ID, escapeInline(w.SourceType, 40)))
+	} else if r.SourceType != "" {
+		out = append(out, fmt.Sprintf("Source type %s", escapeInline(r.SourceType, 40)))
+	}
+	out = append(out, "File "+escapeInline(r.Path, maxCellRunes))
+	if r.FileSHA != "" {
+		out = append(out, "blob "+escapeInline(gitops.ShortSHA(r.FileSHA), 12))
+	}
+	if sha := r.Status.SHA; sha != "" {
+		out = append(out, "commit "+escapeInline(gitops.ShortSHA(sha), 12))
+	}
+	return append(out, "check "+escapeInline(r.StatusContext, maxCellRunes))
+}
+
+// renderSyncLink renders the link to the workload in Tinyforge, saying what it is pinned to;
+// "" when there is no link.
+func renderSyncLink(r *Report) string {
+	if r.SyncURL == "" {
+		return ""
+	}
+	what := "Open the workload in Tinyforge"
+	if r.Verdict == VerdictDrift {
+		what = "Review and Sync in Tinyforge"
+	}
+	pinned := ""
+	switch {
+	case r.FileSHA == "" || (r.Verdict != VerdictDrift && r.Verdict != VerdictInSync):
+	case r.Event.headSHA() != "":
+		pinned = " — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed."
+	default: // a local run: no commit to pin (gitops.PinnedURL leaves commit= out)
+		pinned = " — the link is pinned to this file, so Tinyforge refuses a Sync of any other content."
+	}
+	return fmt.Sprintf("\n**[%s](%s)**%s\n", what, escapeURL(r.SyncURL), pinned)
+}
+
+// renderSyncPreview renders whether a Sync would be accepted; "" when it was not computed.
+func renderSyncPreview(s *SyncPreview) string {
+	switch {
+	case s == nil:
+		return ""
+	case s.Valid:
+		return "\nSync preview: a Sync of this file would be accepted.\n"
+	}
+	return fmt.Sprintf("\nSync preview: **a Sync of this file would be refused**: %s\n", escapeInline(s.Error, maxMessageRunes))
+}
+
+// renderNotices renders the run's notices as a list; "" when there are none.
+func renderNotices(notices []Notice) string {
+	if len(notices) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n")
+	for _, n := range notices {
+		fmt.Fprintf(&b, "- %s: %s\n", n.Level, escapeInline(n.Message, maxMessageRunes))
 	}
 	return b.String()
 }
@@ -215,46 +246,27 @@ func (r *Report) showReason() bool {
 	return r.Reason != ""
 }
 
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
-
 // escapeInline makes a value safe inside a markdown paragraph or table cell: one line, no HTML,
 // no table pipes, no backticks, no @mentions, no emphasis or link syntax, no control or bidi
 // characters, at most n runes.
 func escapeInline(s string, n int) string {
-	s = truncateRunes(s, n)
+	s = gitops.Truncate(s, n)
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/4)
 	for i, w := 0, 0; i < len(s); i += w {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		w = size
+		var r rune
+		r, w = utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == utf8.RuneError && size <= 1:
+		case r == utf8.RuneError && w <= 1:
 			b.WriteRune(utf8.RuneError)
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '"':
-			b.WriteString("&quot;")
-		case r == '|':
-			b.WriteString("&#124;")
-		case r == '`':
-			b.WriteString("&#96;")
-		case r == '@':
-			b.WriteString("@\u200b") // a zero-width space after @ keeps it from mentioning anyone
+		case inlineEntity(r) != "":
+			b.WriteString(inlineEntity(r))
 		case strings.ContainsRune(`\*_[]~$`, r):
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		case unicode.IsControl(r):
 			b.WriteByte(' ')
-		case unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
+		case gitops.IsHidden(r): // format (bidi, zero-width) and line or paragraph separators
 			b.WriteRune(utf8.RuneError)
 		default:
 			b.WriteRune(r)
@@ -269,31 +281,53 @@ func escapeBlock(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/8)
 	for i, w := 0, 0; i < len(s); i += w {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		w = size
+		var r rune
+		r, w = utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == utf8.RuneError && size <= 1:
+		case r == utf8.RuneError && w <= 1:
 			b.WriteRune(utf8.RuneError)
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '@':
-			b.WriteString("@\u200b")
+		case htmlEntity(r) != "":
+			b.WriteString(htmlEntity(r))
 		case r == '\n' || r == '\t':
 			b.WriteRune(r)
 		case r == '\r':
-		case unicode.IsControl(r):
-			b.WriteRune(utf8.RuneError)
-		case unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
+		case gitops.IsHidden(r): // control, format (bidi, zero-width), line or paragraph separator
 			b.WriteRune(utf8.RuneError)
 		default:
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// htmlEntity is how rendered markdown writes a character GitHub would read as HTML or a
+// mention: an entity for &, < and >, and @ followed by a zero-width space; "" for any other.
+func htmlEntity(r rune) string {
+	switch r {
+	case '&':
+		return "&amp;"
+	case '<':
+		return "&lt;"
+	case '>':
+		return "&gt;"
+	case '@':
+		return "@\u200b" // a zero-width space after @ keeps it from mentioning anyone
+	}
+	return ""
+}
+
+// inlineEntity is htmlEntity plus the characters that end an attribute, a table cell or code
+// inside one line: ", | and `.
+func inlineEntity(r rune) string {
+	switch r {
+	case '"':
+		return "&quot;"
+	case '|':
+		return "&#124;"
+	case '`':
+		return "&#96;"
+	}
+	return htmlEntity(r)
 }
 
 // escapeURL keeps a URL usable as a markdown link target: characters that would end the

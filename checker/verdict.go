@@ -3,6 +3,8 @@ package checker
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // Verdict is the outcome of one check run (docs/design.md, The check). The zero value is not a verdict.
@@ -69,7 +71,7 @@ func ParseFailOn(s string) (FailOn, error) {
 			f.Error = true
 		case "none", "":
 		default:
-			return FailOn{}, fmt.Errorf("fail-on: unknown condition %q: use a comma-separated list of invalid, drift, error, or none", truncateRunes(w, 40))
+			return FailOn{}, fmt.Errorf("fail-on: unknown condition %q: use a comma-separated list of invalid, drift, error, or none", gitops.Truncate(w, 40))
 		}
 	}
 	return f, nil
@@ -164,7 +166,7 @@ func ParseCommentMode(s string) (CommentMode, error) {
 	case CommentAuto, CommentAlways, CommentNever:
 		return m, nil
 	}
-	return "", fmt.Errorf("comment: unknown mode %q: use auto, always or never", truncateRunes(s, 40))
+	return "", fmt.Errorf("comment: unknown mode %q: use auto, always or never", gitops.Truncate(s, 40))
 }
 
 // Forge names the code host the run reports to. The zero value is no forge (the CLI).

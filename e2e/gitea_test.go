@@ -315,23 +315,6 @@ func (g *gitea) putFile(t *testing.T, owner auth, repo, branch, path, content st
 	return out.Commit.SHA
 }
 
-// deleteFile removes path on branch and returns the new commit's SHA.
-func (g *gitea) deleteFile(t *testing.T, owner auth, repo, branch, path string) string {
-	t.Helper()
-	base := "/repos/" + owner.user + "/" + repo
-	var existing struct {
-		SHA string `json:"sha"`
-	}
-	g.must(t, owner, "GET", base+"/contents/"+path+"?ref="+branch, nil, http.StatusOK, &existing)
-	var out struct {
-		Commit struct {
-			SHA string `json:"sha"`
-		} `json:"commit"`
-	}
-	g.must(t, owner, "DELETE", base+"/contents/"+path, map[string]any{"sha": existing.SHA, "branch": branch, "message": "remove " + path}, http.StatusOK, &out)
-	return out.Commit.SHA
-}
-
 // pullRequest opens a PR of head into main and returns Gitea's JSON of it.
 func (g *gitea) pullRequest(t *testing.T, owner auth, repo, head string) map[string]any {
 	t.Helper()

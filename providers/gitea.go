@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"code.gitea.io/sdk/gitea"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // Gitea reports to Gitea or Forgejo through the Gitea SDK, constructed with
@@ -83,7 +85,7 @@ func (g *Gitea) SetStatus(ctx context.Context, owner, repo string, st CommitStat
 	_, resp, err := c.CreateStatus(owner, repo, st.SHA, gitea.CreateStatusOption{
 		State:       state,
 		TargetURL:   st.TargetURL,
-		Description: truncateDescription(st.Description, MaxDescription),
+		Description: gitops.Truncate(st.Description, MaxDescription),
 		Context:     st.Context,
 	})
 	return g.err("create commit status", resp, err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // GitHub reports to GitHub.com or GitHub Enterprise Server through go-github.
@@ -82,7 +84,7 @@ func (g *GitHub) SetStatus(ctx context.Context, owner, repo string, st CommitSta
 	rs := &github.RepoStatus{
 		State:       github.String(state),
 		Context:     github.String(st.Context),
-		Description: github.String(truncateDescription(st.Description, MaxDescription)),
+		Description: github.String(gitops.Truncate(st.Description, MaxDescription)),
 	}
 	if st.TargetURL != "" {
 		rs.TargetURL = github.String(st.TargetURL)

@@ -131,7 +131,7 @@ func (g *GitLab) SetStatus(ctx context.Context, owner, repo string, st CommitSta
 	in := map[string]string{
 		"state":       state,
 		"name":        st.Context,
-		"description": truncateDescription(st.Description, MaxDescription),
+		"description": gitops.Truncate(st.Description, MaxDescription),
 	}
 	if st.TargetURL != "" {
 		in["target_url"] = st.TargetURL
@@ -193,55 +193,74 @@ func (s *gitlabNotes) identity(ctx context.Context) (string, error) {
 	return u.Username, nil
 }
 
+// notesPage is one page of an MR's notes and what GitLab says about the next ones.
+type notesPage struct {
+	notes []glNote
+	next  string // the next page's number, "" on the last page
+	total int    // X-Total-Pages; 0 when GitLab omits it (large lists)
+}
+
+// notesPage reads page n of the MR's notes.
+func (s *gitlabNotes) notesPage(ctx context.Context, n int) (notesPage, error) {
+	var notes []glNote
+	resp, err := s.g.do(ctx, "list notes", http.MethodGet, s.path()+"?per_page=100&sort=asc&order_by=created_at&page="+strconv.Itoa(n), nil, &notes)
+	if err != nil {
+		return notesPage{}, err
+	}
+	next, err := nextPage(resp.Header)
+	if err != nil {
+		return notesPage{}, fmt.Errorf("list notes: %w", err)
+	}
+	total, _ := strconv.Atoi(resp.Header.Get("X-Total-Pages"))
+	return notesPage{notes: notes, next: next, total: total}, nil
+}
+
+// nextPage is the next page's number from X-Next-Page, else from the Link header; "" on the
+// last page.
+func nextPage(h http.Header) (string, error) {
+	next := h.Get("X-Next-Page")
+	if next == "" {
+		if l := linkNext(h.Get("Link")); l != "" {
+			if u, err := url.Parse(l); err == nil {
+				next = u.Query().Get("page")
+			}
+		}
+	}
+	if _, err := strconv.Atoi(next); next != "" && err != nil {
+		return "", fmt.Errorf("the forge sent a bad next page %q: check the GitLab version", next)
+	}
+	return next, nil
+}
+
 // list reads every page of the MR's notes: page 1 first, then, from its X-Total-Pages (or the
 // pages expected notes fill, when GitLab omits the total on large lists), the rest at once; the
 // Link/X-Next-Page chain is followed after that if notes were added meanwhile. Notes are
 // deduplicated by id, system notes dropped.
 func (s *gitlabNotes) list(ctx context.Context, expected int) ([]comment, error) {
-	type page struct {
-		notes []glNote
-		next  string
-		total int
-	}
-	get := func(ctx context.Context, n int) (page, error) {
-		var notes []glNote
-		resp, err := s.g.do(ctx, "list notes", http.MethodGet, s.path()+"?per_page=100&sort=asc&order_by=created_at&page="+strconv.Itoa(n), nil, &notes)
-		if err != nil {
-			return page{}, err
-		}
-		next := resp.Header.Get("X-Next-Page")
-		if next == "" {
-			if l := linkNext(resp.Header.Get("Link")); l != "" {
-				if u, err := url.Parse(l); err == nil {
-					next = u.Query().Get("page")
-				}
-			}
-		}
-		if _, err := strconv.Atoi(next); next != "" && err != nil {
-			return page{}, fmt.Errorf("list notes: the forge sent a bad next page %q: check the GitLab version", next)
-		}
-		total, _ := strconv.Atoi(resp.Header.Get("X-Total-Pages"))
-		return page{notes: notes, next: next, total: total}, nil
-	}
-	pages, err := fetchPages(ctx, 1, 1, get)
+	pages, err := fetchPages(ctx, 1, 1, s.notesPage)
 	if err != nil {
 		return nil, err
 	}
 	if pages[0].next != "" {
 		last := max(pages[0].total, pagesFor(expected, 100), 2)
-		more, err := fetchPages(ctx, 2, min(last, 1000), get)
+		more, err := fetchPages(ctx, 2, min(last, 1000), s.notesPage)
 		if err != nil {
 			return nil, err
 		}
 		pages = append(pages, more...)
 	}
 	for len(pages) < 1000 && pages[len(pages)-1].next != "" {
-		more, err := fetchPages(ctx, len(pages)+1, len(pages)+1, get)
+		more, err := fetchPages(ctx, len(pages)+1, len(pages)+1, s.notesPage)
 		if err != nil {
 			return nil, err
 		}
 		pages = append(pages, more...)
 	}
+	return s.userNotes(pages), nil
+}
+
+// userNotes are the pages' notes without system notes, each once.
+func (s *gitlabNotes) userNotes(pages []notesPage) []comment {
 	seen := map[int64]bool{}
 	var out []comment
 	for _, p := range pages {
@@ -252,7 +271,7 @@ func (s *gitlabNotes) list(ctx context.Context, expected int) ([]comment, error)
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (s *gitlabNotes) create(ctx context.Context, body string) (comment, error) {

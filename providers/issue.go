@@ -218,20 +218,8 @@ func duplicateBody(survivor int) string {
 // every run that wrote re-reads after verify and repairs what racing runs did: duplicates are
 // closed (issues cannot be deleted) and lose their marker.
 func upsertIssue(ctx context.Context, s issueStore, req IssueRequest, verify time.Duration) (IssueResult, error) {
-	if err := validContext(req.Context); err != nil {
+	if err := checkIssueRequest(req); err != nil {
 		return IssueResult{}, err
-	}
-	switch {
-	case req.RunID < 0:
-		return IssueResult{}, errors.New("run id is negative: pass the CI run id")
-	case req.Workload <= 0:
-		return IssueResult{}, errors.New("workload id must be positive: the issue is keyed by the Tinyforge workload's id")
-	case req.Open && (req.Body == nil || strings.TrimSpace(req.Title) == ""):
-		return IssueResult{}, errors.New("an open issue needs a title and a body")
-	}
-	now := time.Now
-	if req.Now != nil {
-		now = req.Now
 	}
 	reads := req.Prefetch
 	if reads == nil {
@@ -243,143 +231,244 @@ func upsertIssue(ctx context.Context, s issueStore, req IssueRequest, verify tim
 	if reads.loginErr != nil {
 		return issueForbiddenSkip("read the token's identity", reads.loginErr)
 	}
-	login, all, err := reads.login, reads.all, reads.listErr
-	var res IssueResult
+	run := &issueRun{s: s, req: req, now: time.Now}
+	if req.Now != nil {
+		run.now = req.Now
+	}
+	login, all, listErr := reads.login, reads.all, reads.listErr
 	for round := 0; round < maxConvergeRounds; round++ {
 		if round > 0 {
-			if verify > 0 {
-				if err := sleep(ctx, verify); err != nil {
-					return res, err
-				}
+			if err := sleep(ctx, verify); err != nil {
+				return run.res, err
 			}
-			all, err = s.listIssues(ctx, login)
+			all, listErr = s.listIssues(ctx, login)
 		}
-		if err != nil {
-			return issueForbiddenSkip("list issues", err)
+		if listErr != nil {
+			return issueForbiddenSkip("list issues", listErr)
 		}
-		ours := markedIssues(all, login, req.Context, req.Workload)
-		var open []markedIssue
-		var top *markedIssue // the highest run, open or closed
-		for i := range ours {
-			if ours[i].Open {
-				open = append(open, ours[i])
-			}
-			if top == nil || ours[i].mark.run > top.mark.run {
-				top = &ours[i]
-			}
-		}
-		first := res.Action == ""
-		if first && top != nil && top.mark.run > req.RunID && top.Open != req.Open {
-			return IssueResult{Action: IssueSkipped, Number: top.Number, URL: top.URL,
-				Reason: fmt.Sprintf("a newer run (%d) already decided the issue", top.mark.run)}, nil
-		}
-		wrote := false
-		switch {
-		case !req.Open && len(open) == 0:
-			if first {
-				return IssueResult{Action: IssueNone}, nil
-			}
-			return res, nil
-		case !req.Open:
-			for _, is := range open {
-				mark := IssueMarker(req.Context, req.Workload, max(req.RunID, is.mark.run), is.mark.since)
-				if _, err := s.editIssue(ctx, is.Number, is.Title, mark+"\n"+stripMarker(is.Body), false); err != nil && !errors.Is(err, ErrNotFound) {
-					return issueForbiddenSkip("close the issue", err)
-				}
-				if req.CloseComment != "" {
-					if err := s.commentIssue(ctx, is.Number, req.CloseComment); err != nil {
-						return issueForbiddenSkip("comment on the issue", err)
-					}
-				}
-				if first {
-					res = IssueResult{Action: IssueClosed, Number: is.Number, URL: is.URL}
-				}
-				wrote = true
-			}
-		case len(open) == 0:
-			if !first {
-				if top != nil && top.mark.run > req.RunID {
-					return res, nil // a newer run closed it: its decision stands
-				}
-				return res, errors.New("the drift issue was closed while being written: rerun the check")
-			}
-			since := now().UTC().Truncate(time.Second)
-			body := IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + req.Body(since)
-			if n := utf8.RuneCountInString(body); n > MaxCommentBody {
-				return IssueResult{}, fmt.Errorf("issue body is %d characters, over the forge limit of %d: shorten it", n, MaxCommentBody)
-			}
-			var closed *markedIssue
-			for i := range ours {
-				if closed == nil || ours[i].Number > closed.Number {
-					closed = &ours[i]
-				}
-			}
-			if closed != nil {
-				is, err := s.editIssue(ctx, closed.Number, req.Title, body, true)
-				if err != nil {
-					return issueForbiddenSkip("reopen the issue", err)
-				}
-				res = IssueResult{Action: IssueReopened, Number: closed.Number, URL: firstNonEmpty(is.URL, closed.URL), Since: since}
-			} else {
-				is, missing, err := s.createIssue(ctx, req.Title, body, req.Labels)
-				if err != nil {
-					return issueForbiddenSkip("open an issue", err)
-				}
-				res = IssueResult{Action: IssueOpened, Number: is.Number, URL: is.URL, Since: since}
-				if len(missing) > 0 {
-					res.Reason = "labels not set (they do not exist in the repo): " + strings.Join(missing, ", ")
-				}
-			}
-			wrote = true
-		default:
-			survivor, newest := open[0], open[0]
-			for _, is := range open[1:] {
-				if is.mark.run > newest.mark.run {
-					newest = is
-				}
-			}
-			since := survivor.mark.since
-			for _, is := range open {
-				if is.mark.since.Before(since) {
-					since = is.mark.since
-				}
-			}
-			desired := IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + req.Body(since)
-			wantTitle, want := newest.Title, IssueMarker(req.Context, req.Workload, newest.mark.run, since)+"\n"+stripMarker(newest.Body)
-			if first {
-				switch {
-				case newest.mark.run > req.RunID && stripMarker(newest.Body) != req.Body(since):
-					res = IssueResult{Action: IssueSkipped, Number: survivor.Number, URL: survivor.URL, Since: since,
-						Reason: fmt.Sprintf("a newer run (%d) already wrote the issue", newest.mark.run)}
-				case stripMarker(newest.Body) == req.Body(since) && newest.Title == req.Title:
-					res = IssueResult{Action: IssueUnchanged, Number: survivor.Number, URL: survivor.URL, Since: since}
-				default:
-					res = IssueResult{Action: IssueUpdated, Number: survivor.Number, URL: survivor.URL, Since: since}
-				}
-			}
-			mine := res.Action == IssueUpdated || res.Action == IssueOpened || res.Action == IssueReopened
-			if mine && req.RunID >= newest.mark.run {
-				wantTitle, want = req.Title, desired
-			}
-			if survivor.Body != want || survivor.Title != wantTitle {
-				if _, err := s.editIssue(ctx, survivor.Number, wantTitle, want, true); err != nil {
-					return issueForbiddenSkip("update the issue", err)
-				}
-				wrote = true
-			}
-			for _, is := range open[1:] {
-				if _, err := s.editIssue(ctx, is.Number, is.Title, duplicateBody(survivor.Number), false); err != nil && !errors.Is(err, ErrNotFound) {
-					return issueForbiddenSkip("close a duplicate issue", err)
-				}
-				wrote = true
-			}
-			res.Number, res.URL = survivor.Number, survivor.URL
-		}
-		if !wrote {
-			return res, nil
+		wrote, err := run.step(ctx, markedIssues(all, login, req.Context, req.Workload))
+		if err != nil || !wrote {
+			return run.res, err
 		}
 	}
-	return res, errors.New("the drift issue kept changing under concurrent runs: rerun the check")
+	return run.res, errors.New("the drift issue kept changing under concurrent runs: rerun the check")
+}
+
+// checkIssueRequest refuses a request upsertIssue cannot key or write.
+func checkIssueRequest(req IssueRequest) error {
+	if err := validContext(req.Context); err != nil {
+		return err
+	}
+	switch {
+	case req.RunID < 0:
+		return errors.New("run id is negative: pass the CI run id")
+	case req.Workload <= 0:
+		return errors.New("workload id must be positive: the issue is keyed by the Tinyforge workload's id")
+	case req.Open && (req.Body == nil || strings.TrimSpace(req.Title) == ""):
+		return errors.New("an open issue needs a title and a body")
+	}
+	return nil
+}
+
+// issueRun is one upsertIssue's convergence loop: the request, and what the run did.
+type issueRun struct {
+	s   issueStore
+	req IssueRequest
+	now func() time.Time
+	// res is what the run did, and what upsertIssue reports; Action "" before the first look.
+	res IssueResult
+}
+
+// step makes one look at the issues converge; ours are the marker issues of our identity, by
+// ascending number. At the first look a newer run that decided the other way wins. Then, as
+// the request wants the issue open or not and an issue of ours is open or not: nothing to do,
+// close, reopen or open, or converge the open ones. wrote reports a write, after which
+// upsertIssue re-reads to verify; on an error run.res is what to report.
+func (run *issueRun) step(ctx context.Context, ours []markedIssue) (wrote bool, err error) {
+	open, top := openIssues(ours), newestIssue(ours)
+	first := run.res.Action == ""
+	if first && top != nil && top.mark.run > run.req.RunID && top.Open != run.req.Open {
+		run.res = IssueResult{Action: IssueSkipped, Number: top.Number, URL: top.URL,
+			Reason: fmt.Sprintf("a newer run (%d) already decided the issue", top.mark.run)}
+		return false, nil
+	}
+	switch {
+	case !run.req.Open && len(open) == 0:
+		if first {
+			run.res = IssueResult{Action: IssueNone}
+		}
+		return false, nil
+	case !run.req.Open:
+		return run.close(ctx, open, first)
+	case len(open) == 0 && first:
+		return run.open(ctx, ours)
+	case len(open) == 0:
+		return false, run.closedUnder(top)
+	}
+	return run.converge(ctx, open, first)
+}
+
+// closedUnder is how the loop ends when the issue was closed after this run opened or kept it:
+// fine when a newer run (top) closed it, since its decision stands; else an error.
+func (run *issueRun) closedUnder(top *markedIssue) error {
+	if top != nil && top.mark.run > run.req.RunID {
+		return nil
+	}
+	return errors.New("the drift issue was closed while being written: rerun the check")
+}
+
+// close closes every open issue of ours, keeping its since and the higher run id in its marker,
+// with the close comment; at the first look the result names the (last) issue closed.
+func (run *issueRun) close(ctx context.Context, open []markedIssue, first bool) (bool, error) {
+	req := run.req
+	for _, is := range open {
+		mark := IssueMarker(req.Context, req.Workload, max(req.RunID, is.mark.run), is.mark.since)
+		if _, err := run.s.editIssue(ctx, is.Number, is.Title, mark+"\n"+stripMarker(is.Body), false); err != nil && !errors.Is(err, ErrNotFound) {
+			return run.fail("close the issue", err)
+		}
+		if req.CloseComment != "" {
+			if err := run.s.commentIssue(ctx, is.Number, req.CloseComment); err != nil {
+				return run.fail("comment on the issue", err)
+			}
+		}
+		if first {
+			run.res = IssueResult{Action: IssueClosed, Number: is.Number, URL: is.URL}
+		}
+	}
+	return true, nil
+}
+
+// open is the first look's step when live differs and no issue of ours is open: a drift begins
+// now. It reopens the newest (highest-numbered) closed issue of ours with this run's title and
+// body, or opens one when there is none.
+func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error) {
+	req := run.req
+	since := run.now().UTC().Truncate(time.Second)
+	body := IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + req.Body(since)
+	if n := utf8.RuneCountInString(body); n > MaxCommentBody {
+		return false, fmt.Errorf("issue body is %d characters, over the forge limit of %d: shorten it", n, MaxCommentBody)
+	}
+	if len(ours) > 0 {
+		closed := ours[len(ours)-1] // ours are by ascending number
+		is, err := run.s.editIssue(ctx, closed.Number, req.Title, body, true)
+		if err != nil {
+			return run.fail("reopen the issue", err)
+		}
+		run.res = IssueResult{Action: IssueReopened, Number: closed.Number, URL: firstNonEmpty(is.URL, closed.URL), Since: since}
+		return true, nil
+	}
+	is, missing, err := run.s.createIssue(ctx, req.Title, body, req.Labels)
+	if err != nil {
+		return run.fail("open an issue", err)
+	}
+	run.res = IssueResult{Action: IssueOpened, Number: is.Number, URL: is.URL, Since: since}
+	if len(missing) > 0 {
+		run.res.Reason = "labels not set (they do not exist in the repo): " + strings.Join(missing, ", ")
+	}
+	return true, nil
+}
+
+// converge is the step when live differs and issues of ours are open: the lowest-numbered one
+// survives with the earliest since and the wanted title and body; the others are closed as
+// duplicates.
+func (run *issueRun) converge(ctx context.Context, open []markedIssue, first bool) (bool, error) {
+	survivor, newest, since := open[0], *newestIssue(open), earliestSince(open)
+	body := run.req.Body(since)
+	if first {
+		run.res = firstIssueAction(run.req, survivor, newest, since, body)
+	}
+	wantTitle, want := wantedIssue(run.req, run.res, newest, since, body)
+	wrote := false
+	if survivor.Body != want || survivor.Title != wantTitle {
+		if _, err := run.s.editIssue(ctx, survivor.Number, wantTitle, want, true); err != nil {
+			return run.fail("update the issue", err)
+		}
+		wrote = true
+	}
+	if len(open) > 1 {
+		if err := closeDuplicates(ctx, run.s, survivor.Number, open[1:]); err != nil {
+			return run.fail("close a duplicate issue", err)
+		}
+		wrote = true
+	}
+	run.res.Number, run.res.URL = survivor.Number, survivor.URL
+	return wrote, nil
+}
+
+// fail ends the loop on a failed write of op: a 403 reports a skip.
+func (run *issueRun) fail(op string, err error) (bool, error) {
+	run.res, err = issueForbiddenSkip(op, err)
+	return false, err
+}
+
+// openIssues are the open ones of ours, in order.
+func openIssues(ours []markedIssue) []markedIssue {
+	var open []markedIssue
+	for _, is := range ours {
+		if is.Open {
+			open = append(open, is)
+		}
+	}
+	return open
+}
+
+// newestIssue is the issue of the highest run, open or closed (the first among equals); nil
+// when there is none.
+func newestIssue(ours []markedIssue) *markedIssue {
+	var top *markedIssue
+	for i := range ours {
+		if top == nil || ours[i].mark.run > top.mark.run {
+			top = &ours[i]
+		}
+	}
+	return top
+}
+
+// earliestSince is when the drift the open issues report began: the earliest since among them.
+func earliestSince(open []markedIssue) time.Time {
+	since := open[0].mark.since
+	for _, is := range open[1:] {
+		if is.mark.since.Before(since) {
+			since = is.mark.since
+		}
+	}
+	return since
+}
+
+// firstIssueAction decides, at the run's first look at an open issue, what the run does: skip
+// when a newer run already wrote another body, nothing when the title and body are already this
+// run's, else update. body is this run's body for since, without the marker.
+func firstIssueAction(req IssueRequest, survivor, newest markedIssue, since time.Time, body string) IssueResult {
+	switch {
+	case newest.mark.run > req.RunID && stripMarker(newest.Body) != body:
+		return IssueResult{Action: IssueSkipped, Number: survivor.Number, URL: survivor.URL, Since: since,
+			Reason: fmt.Sprintf("a newer run (%d) already wrote the issue", newest.mark.run)}
+	case stripMarker(newest.Body) == body && newest.Title == req.Title:
+		return IssueResult{Action: IssueUnchanged, Number: survivor.Number, URL: survivor.URL, Since: since}
+	}
+	return IssueResult{Action: IssueUpdated, Number: survivor.Number, URL: survivor.URL, Since: since}
+}
+
+// wantedIssue is the title and whole body (marker included, with since) the surviving issue
+// must hold: this run's when the run writes and is not older than the newest run, else the
+// newest issue's.
+func wantedIssue(req IssueRequest, res IssueResult, newest markedIssue, since time.Time, body string) (title, whole string) {
+	mine := res.Action == IssueUpdated || res.Action == IssueOpened || res.Action == IssueReopened
+	if mine && req.RunID >= newest.mark.run {
+		return req.Title, IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + body
+	}
+	return newest.Title, IssueMarker(req.Context, req.Workload, newest.mark.run, since) + "\n" + stripMarker(newest.Body)
+}
+
+// closeDuplicates closes the duplicates of survivor, replacing their bodies (and markers) by a
+// pointer to it; one already gone is fine.
+func closeDuplicates(ctx context.Context, s issueStore, survivor int, dups []markedIssue) error {
+	for _, is := range dups {
+		if _, err := s.editIssue(ctx, is.Number, is.Title, duplicateBody(survivor), false); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // issueForbiddenSkip turns a 403 into a skipped result (a read-only token: a notice, not a

@@ -242,3 +242,66 @@ func FuzzParseIssueMarker(f *testing.F) {
 		}
 	})
 }
+
+// TestIssueDecisions pins the decisions of the drift issue's loop at an open issue: what a run
+// does at its first look, and which title and body the surviving issue must then hold (always
+// with the earliest since, and never a lower run's over a higher one's).
+func TestIssueDecisions(t *testing.T) {
+	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	later := since.Add(time.Hour)
+	req := func(run int64, text string) IssueRequest { return issueReq(run, true, text, later) }
+	open := func(run int64, title, text string) markedIssue {
+		r := req(run, text)
+		return markedIssue{
+			issue: issue{Number: 3, Title: title, Body: IssueMarker(ctxName, workloadID, run, since) + "\n" + r.Body(since), Open: true, URL: "u3"},
+			mark:  issueMark{context: ctxName, workload: workloadID, run: run, since: since},
+		}
+	}
+	title := req(0, "").Title
+	tests := []struct {
+		name       string
+		req        IssueRequest
+		newest     markedIssue
+		wantAction IssueAction
+		wantTitle  string
+		wantRun    int64 // the run id of the wanted marker
+		wantText   string
+	}{
+		{"an older issue with another body is updated", req(10, "port"), open(5, title, "strategy"), IssueUpdated, title, 10, "port"},
+		{"an older issue with another title is updated", req(10, "port"), open(5, "old title", "port"), IssueUpdated, title, 10, "port"},
+		{"the same title and body are left alone", req(10, "port"), open(5, title, "port"), IssueUnchanged, title, 5, "port"},
+		{"a newer run's other body wins", req(3, "port"), open(5, "newer title", "strategy"), IssueSkipped, "newer title", 5, "strategy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			survivor := open(1, "survivor", "x")
+			survivor.Number, survivor.URL = 1, "u1"
+			body := tt.req.Body(since)
+			res := firstIssueAction(tt.req, survivor, tt.newest, since, body)
+			if res.Action != tt.wantAction || res.Number != 1 || res.URL != "u1" || !res.Since.Equal(since) {
+				t.Errorf("first action = %+v, want %s on #1 since %v", res, tt.wantAction, since)
+			}
+			if (res.Action == IssueSkipped) != (res.Reason != "") {
+				t.Errorf("first action = %+v: a skip, and only a skip, gives a reason", res)
+			}
+			gotTitle, gotBody := wantedIssue(tt.req, res, tt.newest, since, body)
+			wantBody := IssueMarker(ctxName, workloadID, tt.wantRun, since) + "\n" + req(0, tt.wantText).Body(since)
+			if gotTitle != tt.wantTitle || gotBody != wantBody {
+				t.Errorf("wanted issue = %q %q, want %q %q", gotTitle, gotBody, tt.wantTitle, wantBody)
+			}
+		})
+	}
+	// The earliest since among the open issues is the drift's start; the newest is the highest
+	// run, the first among equals.
+	a, b, c := open(7, title, "a"), open(9, title, "b"), open(9, title, "c")
+	a.mark.since, b.mark.since, c.mark.since = later, since, later
+	if got := earliestSince([]markedIssue{a, b, c}); !got.Equal(since) {
+		t.Errorf("earliestSince = %v, want %v", got, since)
+	}
+	if got := newestIssue([]markedIssue{a, b, c}); got == nil || stripMarker(got.Body) != stripMarker(b.Body) {
+		t.Errorf("newestIssue = %+v, want the first of run 9", got)
+	}
+	if got := newestIssue(nil); got != nil {
+		t.Errorf("newestIssue(nil) = %+v, want nil", got)
+	}
+}

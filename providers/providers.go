@@ -157,16 +157,6 @@ func (o Options) verifyDelay() time.Duration {
 // githubActionsBot is the identity GitHub's job token writes as.
 const githubActionsBot = "github-actions[bot]"
 
-// truncateDescription shortens s to at most max characters, ending with "…"
-// when it had to cut.
-func truncateDescription(s string, max int) string {
-	r := []rune(s)
-	if len(r) <= max {
-		return s
-	}
-	return string(r[:max-1]) + "…"
-}
-
 // APIError is a non-2xx answer of a forge. It unwraps to ErrUnauthorized,
 // ErrForbidden, ErrNotFound or nothing, so callers can use errors.Is.
 type APIError struct {

@@ -100,18 +100,9 @@ const maxConvergeRounds = 8
 // repairs what a racing run did (a stale write of a lower run, a duplicate
 // create); a run never overwrites a comment whose marker has a higher run id.
 func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time.Duration) (CommentResult, error) {
-	if err := validContext(req.Context); err != nil {
+	desired, err := desiredComment(req)
+	if err != nil {
 		return CommentResult{}, err
-	}
-	if req.RunID < 0 {
-		return CommentResult{}, errors.New("run id is negative: pass the CI run id")
-	}
-	if req.Number <= 0 {
-		return CommentResult{}, errors.New("pull request number must be positive: pass the PR (MR) number")
-	}
-	desired := Marker(req.Context, req.RunID) + "\n" + req.Body
-	if n := utf8.RuneCountInString(desired); n > MaxCommentBody {
-		return CommentResult{}, fmt.Errorf("comment is %d characters, over the forge limit of %d: shorten the body", n, MaxCommentBody)
 	}
 	reads := req.Prefetch
 	if reads == nil || reads.number != req.Number {
@@ -120,94 +111,166 @@ func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time
 	if err := reads.wait(ctx); err != nil {
 		return CommentResult{}, err
 	}
-	login, err := reads.login, reads.loginErr
-	if err != nil {
-		return forbiddenSkip("read the token's identity", err)
+	if reads.loginErr != nil {
+		return forbiddenSkip("read the token's identity", reads.loginErr)
 	}
-	var res CommentResult
-	recreated := false
-	seen := 0
+	run := &stickyRun{s: s, req: req, login: reads.login, desired: desired}
+	all, listErr := reads.all, reads.listErr
 	for round := 0; round < maxConvergeRounds; round++ {
-		var all []comment
-		if round == 0 {
-			all, err = reads.all, reads.listErr
-		} else {
-			if verify > 0 {
-				if err := sleep(ctx, verify); err != nil {
-					return res, err
-				}
+		if round > 0 {
+			if err := sleep(ctx, verify); err != nil {
+				return run.res, err
 			}
-			all, err = s.list(ctx, seen)
+			all, listErr = s.list(ctx, len(all))
 		}
-		if err != nil {
-			return forbiddenSkip("list comments", err)
+		if listErr != nil {
+			return forbiddenSkip("list comments", listErr)
 		}
-		seen = len(all)
-		ours := markerComments(all, login, req.Context)
-		if len(ours) == 0 && res.Action == "" && req.UpdateOnly {
-			return CommentResult{Action: CommentSkipped, Reason: "no earlier comment to update"}, nil
-		}
-		if len(ours) == 0 {
-			if res.Action != "" && recreated {
-				// Ours vanished twice (deleted by someone): stop fighting.
-				return res, errors.New("the sticky comment was deleted while being written: rerun the check")
-			}
-			recreated = res.Action != ""
-			c, err := createOrAdopt(ctx, s, login, req.Context, desired)
-			if err != nil {
-				return forbiddenSkip("create comment", err)
-			}
-			res = CommentResult{Action: CommentCreated, URL: c.URL}
-			continue // verify: a racing run may have created one too
-		}
-		survivor := ours[0] // lowest id
-		top := ours[0]
-		for _, c := range ours[1:] {
-			if c.run > top.run {
-				top = c
-			}
-		}
-		if res.Action == "" { // first look: decide what this run does
-			switch {
-			case top.run > req.RunID && stripMarker(top.Body) != req.Body:
-				res = CommentResult{Action: CommentSkipped, URL: survivor.URL,
-					Reason: fmt.Sprintf("a newer run (%d) already wrote the comment", top.run)}
-			case stripMarker(top.Body) == req.Body:
-				res = CommentResult{Action: CommentUnchanged, URL: survivor.URL}
-			default:
-				res = CommentResult{Action: CommentUpdated, URL: survivor.URL}
-			}
-		}
-		want := top.Body
-		mine := res.Action == CommentCreated || res.Action == CommentUpdated
-		if mine && req.RunID >= top.run && stripMarker(top.Body) != req.Body {
-			want = desired
-		}
-		wrote := false
-		// Compare whole bodies, marker included: the survivor must also carry the highest run
-		// id, or a later older run would take it for the newest and overwrite it.
-		if survivor.Body != want {
-			c, err := s.edit(ctx, survivor.ID, want)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return forbiddenSkip("update comment", err)
-			}
-			if err == nil && c.URL != "" {
-				survivor.URL = c.URL
-			}
-			wrote = true
-		}
-		for _, c := range ours[1:] {
-			if err := s.remove(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
-				return forbiddenSkip("delete duplicate comment", err)
-			}
-			wrote = true
-		}
-		res.URL = survivor.URL
-		if !wrote {
-			return res, nil
+		wrote, err := run.step(ctx, markerComments(all, run.login, req.Context))
+		if err != nil || !wrote {
+			return run.res, err
 		}
 	}
-	return res, errors.New("the sticky comment kept changing under concurrent runs: rerun the check")
+	return run.res, errors.New("the sticky comment kept changing under concurrent runs: rerun the check")
+}
+
+// desiredComment checks a comment request and returns the body this run writes, marker line
+// included.
+func desiredComment(req CommentRequest) (string, error) {
+	if err := validContext(req.Context); err != nil {
+		return "", err
+	}
+	if req.RunID < 0 {
+		return "", errors.New("run id is negative: pass the CI run id")
+	}
+	if req.Number <= 0 {
+		return "", errors.New("pull request number must be positive: pass the PR (MR) number")
+	}
+	desired := Marker(req.Context, req.RunID) + "\n" + req.Body
+	if n := utf8.RuneCountInString(desired); n > MaxCommentBody {
+		return "", fmt.Errorf("comment is %d characters, over the forge limit of %d: shorten the body", n, MaxCommentBody)
+	}
+	return desired, nil
+}
+
+// stickyRun is one upsert's convergence loop: what the run wants written, and what it did.
+type stickyRun struct {
+	s       commentStore
+	req     CommentRequest
+	login   string
+	desired string // this run's body, marker line included
+	// res is what the run did, and what upsert reports; Action "" before the first look.
+	res CommentResult
+	// recreated reports that the run created the comment again after it had acted once.
+	recreated bool
+}
+
+// step makes one look at the comments converge: ours are the marker comments of our identity,
+// by ascending id. The survivor (the lowest id) gets the wanted body and the others are deleted.
+// wrote reports a write, after which upsert re-reads to verify; on an error run.res is what to
+// report.
+func (run *stickyRun) step(ctx context.Context, ours []markerComment) (wrote bool, err error) {
+	if len(ours) == 0 {
+		return run.create(ctx)
+	}
+	survivor, top := ours[0], newestComment(ours)
+	if run.res.Action == "" {
+		run.res = firstCommentAction(run.req, survivor.URL, top)
+	}
+	want := wantedComment(run.req, run.res, run.desired, top)
+	// Compare whole bodies, marker included: the survivor must also carry the highest run
+	// id, or a later older run would take it for the newest and overwrite it.
+	if survivor.Body != want {
+		c, err := run.s.edit(ctx, survivor.ID, want)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return run.fail("update comment", err)
+		}
+		if err == nil && c.URL != "" {
+			survivor.URL = c.URL
+		}
+		wrote = true
+	}
+	if len(ours) > 1 {
+		if err := removeComments(ctx, run.s, ours[1:]); err != nil {
+			return run.fail("delete duplicate comment", err)
+		}
+		wrote = true
+	}
+	run.res.URL = survivor.URL
+	return wrote, nil
+}
+
+// create is the step when there is no comment of ours: skip when the run may only update and
+// has not written, give up when ours vanished twice under the run (someone deletes it), else
+// create it. Creating counts as a write: a racing run may have created one too.
+func (run *stickyRun) create(ctx context.Context) (bool, error) {
+	acted := run.res.Action != ""
+	switch {
+	case !acted && run.req.UpdateOnly:
+		run.res = CommentResult{Action: CommentSkipped, Reason: "no earlier comment to update"}
+		return false, nil
+	case acted && run.recreated: // ours vanished twice (deleted by someone): stop fighting
+		return false, errors.New("the sticky comment was deleted while being written: rerun the check")
+	}
+	run.recreated = acted
+	c, err := createOrAdopt(ctx, run.s, run.login, run.req.Context, run.desired)
+	if err != nil {
+		return run.fail("create comment", err)
+	}
+	run.res = CommentResult{Action: CommentCreated, URL: c.URL}
+	return true, nil
+}
+
+// fail ends the loop on a failed write of op: a 403 reports a skip.
+func (run *stickyRun) fail(op string, err error) (bool, error) {
+	run.res, err = forbiddenSkip(op, err)
+	return false, err
+}
+
+// newestComment is the comment of the highest run (the lowest id among equals).
+func newestComment(ours []markerComment) markerComment {
+	top := ours[0]
+	for _, c := range ours[1:] {
+		if c.run > top.run {
+			top = c
+		}
+	}
+	return top
+}
+
+// firstCommentAction decides, at the run's first look, what the run does: skip when a newer
+// run already wrote another body, nothing when the newest body is this run's, else update.
+// survivorURL is the comment that stays.
+func firstCommentAction(req CommentRequest, survivorURL string, top markerComment) CommentResult {
+	switch {
+	case top.run > req.RunID && stripMarker(top.Body) != req.Body:
+		return CommentResult{Action: CommentSkipped, URL: survivorURL,
+			Reason: fmt.Sprintf("a newer run (%d) already wrote the comment", top.run)}
+	case stripMarker(top.Body) == req.Body:
+		return CommentResult{Action: CommentUnchanged, URL: survivorURL}
+	}
+	return CommentResult{Action: CommentUpdated, URL: survivorURL}
+}
+
+// wantedComment is the whole body the survivor must hold: desired (this run's) when the run
+// writes, is not older than the newest marker and has another body; else the newest
+// comment's, marker included.
+func wantedComment(req CommentRequest, res CommentResult, desired string, top markerComment) string {
+	mine := res.Action == CommentCreated || res.Action == CommentUpdated
+	if mine && req.RunID >= top.run && stripMarker(top.Body) != req.Body {
+		return desired
+	}
+	return top.Body
+}
+
+// removeComments deletes duplicates; one already gone is fine.
+func removeComments(ctx context.Context, s commentStore, dups []markerComment) error {
+	for _, c := range dups {
+		if err := s.remove(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // CommentPrefetch is the read round of an upsert, started early: the token's identity and
@@ -345,8 +408,11 @@ func markerComments(all []comment, login, context string) []markerComment {
 	return out
 }
 
-// sleep waits d or until ctx ends.
+// sleep waits d or until ctx ends; it does not wait at all (and never fails) when d <= 0.
 func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

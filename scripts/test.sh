@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: dependencies, formatting, vet, race-enabled tests, a short
-# fuzz smoke of every fuzz target, and a build of the action binary exactly as the Dockerfile
-# builds it. Run from anywhere: bash scripts/test.sh
+# The whole test suite, as CI runs it: dependencies, formatting, vet, the complexity limit,
+# staticcheck, race-enabled tests, a short fuzz smoke of every fuzz target, and a build of the
+# action binary exactly as the Dockerfile builds it. Run from anywhere: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -35,6 +35,14 @@ fi
 
 step "go vet"
 go vet ./...
+
+step "gocyclo: no function of checker/ or providers/ above cyclomatic complexity 15 (tests aside)"
+if ! "$tools_bin/gocyclo" -over 15 -ignore '_test\.go$' checker providers; then
+  echo "the functions above are over the limit of 15: split them into small named steps"; exit 1
+fi
+
+step "staticcheck (every package, tests included)"
+"$tools_bin/staticcheck" -tests ./...
 
 step "go test -race (every package but e2e)"
 # The panel's browser tests keep a screenshot of each state, in both languages, as artefacts.

@@ -2,11 +2,13 @@
 # tools.sh builds the pinned external tools that CI needs from the Go module proxy and caches each
 # binary by name and version outside the clone, so that a rerun on the same machine builds nothing:
 #
-#   goreleaser v2.15.1   release config check and snapshot build (issue: ship prebuilt releases)
-#   actionlint v1.7.12   lints .github/workflows/ and examples/
-#   act        v0.2.89   runs host/action.yml through a real workflow runner, host mode
-#   gitea      v1.26.0   a real forge on loopback for the provider and action tests
-#   toxiproxy  v2.5.0    latency on loopback for the round-trip benchmark (toxiproxy-server)
+#   goreleaser  v2.15.1   release config check and snapshot build (issue: ship prebuilt releases)
+#   actionlint  v1.7.12   lints .github/workflows/ and examples/
+#   act         v0.2.89   runs host/action.yml through a real workflow runner, host mode
+#   gitea       v1.26.0   a real forge on loopback for the provider and action tests
+#   toxiproxy   v2.5.0    latency on loopback for the round-trip benchmark (toxiproxy-server)
+#   gocyclo     v0.6.0    cyclomatic complexity of checker/ and providers/ (at most 15 a function)
+#   staticcheck v0.8.2    static analysis of the whole module, tests included (staticcheck 2026.2.2; needs Go 1.26)
 #
 # Usage: bash scripts/tools.sh [NAME...]   (no names: all of them)
 # Prints nothing but progress on stderr; the binaries land in $TINYFORGE_TOOLS/bin/NAME-VERSION and
@@ -24,6 +26,8 @@ ACTIONLINT_VERSION=v1.7.12
 ACT_VERSION=v0.2.89
 GITEA_VERSION=v1.26.0
 TOXIPROXY_VERSION=v2.5.0
+GOCYCLO_VERSION=v0.6.0
+STATICCHECK_VERSION=v0.8.2
 
 log() { printf 'tools: %s\n' "$*" >&2; }
 
@@ -71,7 +75,7 @@ gitea() {
 }
 
 want=("$@")
-((${#want[@]})) || want=(actionlint goreleaser act gitea toxiproxy)
+((${#want[@]})) || want=(actionlint goreleaser act gitea toxiproxy gocyclo staticcheck)
 for t in "${want[@]}"; do
   case $t in
     goreleaser) goinstall goreleaser "$GORELEASER_VERSION" github.com/goreleaser/goreleaser/v2 ;;
@@ -79,7 +83,9 @@ for t in "${want[@]}"; do
     act) goinstall act "$ACT_VERSION" github.com/nektos/act ;;
     gitea) gitea ;;
     toxiproxy) goinstall toxiproxy-server "$TOXIPROXY_VERSION" github.com/Shopify/toxiproxy/v2/cmd/server ;;
-    *) log "unknown tool $t (want goreleaser, actionlint, act, gitea or toxiproxy)"; exit 2 ;;
+    gocyclo) goinstall gocyclo "$GOCYCLO_VERSION" github.com/fzipp/gocyclo/cmd/gocyclo ;;
+    staticcheck) goinstall staticcheck "$STATICCHECK_VERSION" honnef.co/go/tools/cmd/staticcheck ;;
+    *) log "unknown tool $t (want goreleaser, actionlint, act, gitea, toxiproxy, gocyclo or staticcheck)"; exit 2 ;;
   esac
 done
 echo "$bin"

@@ -315,6 +315,16 @@ func (h *harness) assertNoSecrets(res actionResult) {
 		for _, st := range h.statuses() {
 			places = append(places, st.Description, st.TargetURL)
 		}
+		if f, ok := h.forge.(interface {
+			Issues(owner, repo string) []forgefake.Issue
+		}); ok {
+			for _, is := range f.Issues(h.owner, "r") {
+				places = append(places, is.Title, is.Body)
+				for _, cm := range h.forge.Comments(h.owner, "r", is.Number) {
+					places = append(places, cm.Body)
+				}
+			}
+		}
 	}
 	// Any form of a token (base64, percent-encoded, an 8-byte piece) is a leak: Redact would
 	// change the text.

@@ -217,6 +217,11 @@ func TestActionMetadata(t *testing.T) {
 	if len(wantDefaults) != 0 {
 		t.Errorf("inputs the binary does not read: %v", wantDefaults)
 	}
+	for _, name := range inputNames {
+		if _, ok := md.Inputs[name]; !ok {
+			t.Errorf("the binary reads input %s, which action.yml does not declare", name)
+		}
+	}
 	var outputs []string
 	for name, o := range md.Outputs {
 		if o.Description == "" {

@@ -1,0 +1,173 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
+)
+
+// ReportMode is what a run without a pull request reports: Report, or when blank, an issue on
+// schedule and workflow_dispatch runs and a commit status on others. Pull request runs always
+// set the status and write the comment.
+func (in Inputs) ReportMode() ReportMode {
+	switch {
+	case in.Report != "":
+		return in.Report
+	case in.Event.Name == EventSchedule || in.Event.Name == EventWorkflowDispatch:
+		return ReportIssue
+	}
+	return ReportStatus
+}
+
+// publish sets the commit status, writes the PR comment and keeps the drift issue, all at once:
+// none depends on another (the comment's body never mentions the status's outcome). Their
+// notices are added in a fixed order: status, comment, issue.
+func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
+	sha := in.Event.headSHA()
+	r.Status = Status{SHA: sha, State: StatusState(r.Verdict, in.Forge, in.FailOn), Context: in.StatusContext,
+		Description: r.Description(), TargetURL: r.SyncURL}
+	setStatus := c.Status != nil && sha != "" && (in.Event.PR != nil || in.ReportMode() == ReportStatus)
+	ireq, keepIssue := c.issueRequest(in, r)
+	creq, upsert := c.commentRequest(in, r)
+
+	var wg sync.WaitGroup
+	start := func(do bool, write func()) {
+		if do {
+			wg.Go(write)
+		}
+	}
+	var ires IssueResult
+	var cres CommentResult
+	var issueErr, statusErr, commentErr error
+	start(keepIssue, func() { ires, issueErr = c.Issues.UpsertIssue(ctx, ireq) })
+	start(setStatus, func() { statusErr = c.Status.SetStatus(ctx, r.Status) })
+	start(upsert, func() { cres, commentErr = c.Comments.UpsertComment(ctx, creq) })
+	wg.Wait()
+
+	if setStatus {
+		r.statusSet(statusErr)
+	}
+	if upsert {
+		r.commentWritten(cres, commentErr)
+	}
+	if keepIssue {
+		r.issueKept(ires, issueErr)
+	}
+}
+
+// statusSet records how setting the commit status went.
+func (r *Report) statusSet(err error) {
+	switch {
+	case err == nil:
+		r.StatusWritten = true
+	case errors.Is(err, ErrForbidden):
+		r.notice(LevelNotice, "could not set the commit status: the token is read-only (a fork PR gets a read-only token); see the job summary")
+	default:
+		r.PublishFailed = true
+		r.notice(LevelError, "could not set the commit status: %v", err)
+	}
+}
+
+// commentWritten records how writing the PR comment went.
+func (r *Report) commentWritten(res CommentResult, err error) {
+	switch {
+	case err == nil:
+		r.Comment = res
+	case errors.Is(err, ErrForbidden):
+		r.Comment = CommentResult{Action: CommentSkipped, Reason: "the token is read-only"}
+		r.notice(LevelNotice, "could not write the PR comment: the token is read-only (a fork PR gets a read-only token); see the job summary")
+	default:
+		r.PublishFailed = true
+		r.notice(LevelError, "could not write the PR comment: %v", err)
+	}
+}
+
+// issueKept records how keeping the drift issue went.
+func (r *Report) issueKept(res IssueResult, err error) {
+	switch {
+	case err == nil:
+		r.Issue = res
+		if res.Reason != "" {
+			r.notice(LevelNotice, "drift issue %s: %s", res.Action, res.Reason)
+		}
+	case errors.Is(err, ErrForbidden):
+		r.Issue = IssueResult{Action: "skipped", Reason: "the token may not write issues"}
+		r.notice(LevelNotice, "could not keep the drift issue: the token may not write issues; give it issues: write (GitHub) or the write:issue scope (Gitea, Forgejo), or set report: status")
+	default:
+		r.PublishFailed = true
+		r.notice(LevelError, "could not keep the drift issue: %v", err)
+	}
+}
+
+// issueRequest is the drift issue this run keeps, and whether it keeps one: on runs without a
+// pull request whose report is issue, once the workload is known. Drift and an invalid file
+// keep the issue open; in sync closes it; any other verdict (no file, GitOps off, no
+// credentials, an error) leaves it as it is.
+func (c *Checker) issueRequest(in Inputs, r *Report) (IssueRequest, bool) {
+	if in.Event.PR != nil || c.Issues == nil || in.ReportMode() != ReportIssue || r.Workload == nil {
+		return IssueRequest{}, false
+	}
+	req := IssueRequest{Context: in.StatusContext, Workload: r.Workload.ID, RunID: in.RunID, Labels: in.IssueLabels}
+	name := escapeInline(r.Workload.Name, 80)
+	switch r.Verdict {
+	case VerdictDrift, VerdictInvalid:
+		req.Open = true
+		req.Title = gitops.Truncate(fmt.Sprintf("Tinyforge: %s drifts from live (%s)", plainTitle(r.Workload.Name), in.StatusContext), 200)
+		if r.Verdict == VerdictInvalid {
+			req.Title = gitops.Truncate(fmt.Sprintf("Tinyforge: %s of %s is invalid (%s)", plainTitle(r.Path), plainTitle(r.Workload.Name), in.StatusContext), 200)
+		}
+		comment := secret.Redact(RenderComment(r), in.Secrets...)
+		what := fmt.Sprintf("the checked file and the live config of workload %s differ", name)
+		if r.Verdict == VerdictInvalid {
+			what = fmt.Sprintf("the checked file of workload %s is invalid", name)
+		}
+		req.Body = func(since time.Time) string {
+			return fmt.Sprintf("**Since %s** %s. This issue is kept by a scheduled tinyforge-check run: "+
+				"it is edited while that lasts, and closed when live matches again.\n\n%s",
+				since.UTC().Format("2006-01-02 15:04 UTC"), what, comment)
+		}
+	case VerdictInSync:
+		req.CloseComment = fmt.Sprintf("Live matches the file again (commit %s): closing.", gitops.ShortSHA(in.Event.headSHA()))
+	default:
+		r.notice(LevelNotice, "drift issue left as it is: the verdict is %s", r.Verdict)
+		return IssueRequest{}, false
+	}
+	return req, true
+}
+
+// plainTitle is s for an issue title: one line without control or invisible characters, at
+// most 80 characters.
+func plainTitle(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || gitops.IsHidden(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return gitops.Truncate(strings.Join(strings.Fields(s), " "), 80)
+}
+
+// commentRequest is the sticky comment this run writes, and whether it writes one at all.
+func (c *Checker) commentRequest(in Inputs, r *Report) (CommentRequest, bool) {
+	pr := in.Event.PR
+	if pr == nil || c.Comments == nil || in.Comment == CommentNever {
+		return CommentRequest{}, false
+	}
+	updateOnly := false
+	if in.Comment == CommentAuto {
+		switch r.Verdict {
+		case VerdictError:
+			return CommentRequest{}, false // keep the last real report rather than replace it with an outage
+		case VerdictInSync, VerdictDisabled, VerdictSkipped:
+			updateOnly = true
+		}
+	}
+	return CommentRequest{Number: pr.Number, Context: in.StatusContext, RunID: in.RunID,
+		Body: secret.Redact(RenderComment(r), in.Secrets...), UpdateOnly: updateOnly}, true
+}
