@@ -176,8 +176,13 @@ func (c *Command) runAction(args []string) int {
 	return code
 }
 
-// appendFile appends to a runner file (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY).
+// appendFile appends to a runner file (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY). Runners make them
+// regular files; anything else (a FIFO nobody reads, a device) is refused before it is opened,
+// since opening or writing it could block the step past its deadline.
 func appendFile(path string, write func(io.Writer) error) error {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s): the runner creates these files; check the variable that names it", path, st.Mode().Type())
+	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, unwrapPathError(err))
