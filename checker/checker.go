@@ -1,9 +1,9 @@
 // Package checker is one check run of tinyforge-check: from the run's inputs, through lint, the
 // live config and drift, to a Report, the commit status, the PR comment, the job summary and the
-// annotations (docs/design.md, The check). It owns the small interfaces it consumes (LiveSource, FileReader,
-// StatusSetter, CommentUpserter); adapters to the forge providers and the Tinyforge client live in
-// cmd/tinyforge-check, the only place that knows environment variable names. Rendering is pure
-// and deterministic: no clock, no environment.
+// annotations (docs/design.md, The check). It owns the small interfaces it consumes (LiveSource,
+// FileReader, StatusSetter, CommentUpserter, IssueUpserter), spoken in package forge's words;
+// providers.Repo implements the forge ones, internal/checkwire wires them and the Tinyforge
+// client. Rendering is pure and deterministic: no clock, no environment.
 package checker
 
 import (
@@ -11,24 +11,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"time"
+
+	"github.com/tinyforge/tinyforge-check/forge"
 )
 
-// Sentinel errors the interfaces' implementations return (wrapped) so the checker can tell
-// cases apart with errors.Is.
-var (
-	// ErrFileNotFound: the file does not exist at that ref.
-	ErrFileNotFound = errors.New("file not found")
-	// ErrFileTooLarge: the file is larger than gitops.MaxFileSize.
-	ErrFileTooLarge = errors.New("file too large")
-	// ErrNotRegularFile: the path names a symbolic link, device, pipe or other non-regular file,
-	// which the check never follows or reads (a PR could point it at the runner's secrets).
-	ErrNotRegularFile = errors.New("not a regular file")
-	// ErrForbidden: the token may not do this (a fork PR's read-only token, a 403).
-	ErrForbidden = errors.New("forbidden")
-	// ErrNotFound: the workload (or repo) does not exist, or the token cannot see it.
-	ErrNotFound = errors.New("not found")
-)
+// ErrNotRegularFile: the path names a symbolic link, device, pipe or other non-regular file,
+// which the check never follows or reads (a PR could point it at the runner's secrets). The
+// other sentinels the checker tells apart with errors.Is (file not found, file too large,
+// forbidden, not found) are package forge's.
+var ErrNotRegularFile = errors.New("not a regular file")
 
 // Workload is the live side of a check: what GET /api/workloads/{id} returns, in the checker's
 // terms.
@@ -49,7 +40,7 @@ type Workload struct {
 	UIURL string
 }
 
-// LiveSource reads workloads from Tinyforge. Errors wrap ErrNotFound for a 404 (and, from
+// LiveSource reads workloads from Tinyforge. Errors wrap forge.ErrNotFound for a 404 (and, from
 // FindWorkload, for an unknown name); any other error makes the verdict error.
 type LiveSource interface {
 	// GetWorkload returns the workload with this id (GET /api/workloads/{id}).
@@ -60,73 +51,21 @@ type LiveSource interface {
 }
 
 // FileReader reads a file of the repo at a commit through the forge API. It returns an error
-// wrapping ErrFileNotFound when the file does not exist at ref, and ErrFileTooLarge when it is
-// larger than gitops.MaxFileSize.
+// wrapping forge.ErrFileNotFound when the file does not exist at ref, and forge.ErrFileTooLarge
+// when it is larger than gitops.MaxFileSize.
 type FileReader interface {
 	ReadFile(ctx context.Context, ref, path string) ([]byte, error)
 }
 
-// Status is one commit status to set.
-type Status struct {
-	// SHA is the commit the status goes on: a PR's head, or the pushed commit.
-	SHA string
-	// State is the status state.
-	State State
-	// Context is the status context, e.g. "tinyforge/gitops".
-	Context string
-	// Description is at most MaxDescription characters.
-	Description string
-	// TargetURL is the pinned Sync link, or "".
-	TargetURL string
-}
-
-// StatusSetter sets commit statuses. A 403 is returned wrapping ErrForbidden.
+// StatusSetter sets commit statuses. A 403 is returned wrapping forge.ErrForbidden.
 type StatusSetter interface {
-	SetStatus(ctx context.Context, st Status) error
-}
-
-// CommentAction says what an upsert did.
-type CommentAction string
-
-// The comment actions.
-const (
-	CommentCreated   CommentAction = "created"
-	CommentUpdated   CommentAction = "updated"
-	CommentUnchanged CommentAction = "unchanged"
-	CommentSkipped   CommentAction = "skipped"
-)
-
-// CommentRequest is the sticky PR comment to write. The implementation finds the comment by
-// the hidden marker carrying Context (only among comments of its own identity), edits it in
-// place, never overwrites one whose marker has a higher run id, and makes no write when Body
-// equals the existing body without its marker line.
-type CommentRequest struct {
-	// Number is the PR (or merge request) number.
-	Number int
-	// Context is the status context the comment belongs to.
-	Context string
-	// RunID is this run's id, carried in the marker; 0 when unknown.
-	RunID int64
-	// Body is the comment without its marker line.
-	Body string
-	// UpdateOnly asks to update an existing comment but never to create one.
-	UpdateOnly bool
-}
-
-// CommentResult is what an upsert did.
-type CommentResult struct {
-	// Action is created, updated, unchanged or skipped.
-	Action CommentAction
-	// URL is the comment's web address, when there is a comment.
-	URL string
-	// Reason explains a skip, e.g. "a newer run owns the comment".
-	Reason string
+	SetStatus(ctx context.Context, st forge.CommitStatus) error
 }
 
 // CommentUpserter writes the one sticky comment per (PR, status context). A 403 is returned
-// wrapping ErrForbidden.
+// wrapping forge.ErrForbidden.
 type CommentUpserter interface {
-	UpsertComment(ctx context.Context, req CommentRequest) (CommentResult, error)
+	UpsertComment(ctx context.Context, req forge.CommentRequest) (forge.CommentResult, error)
 }
 
 // CommentPrefetcher is what a CommentUpserter may also offer: start reading the PR's comments
@@ -137,35 +76,9 @@ type CommentPrefetcher interface {
 	PrefetchComments(ctx context.Context, number, expected int)
 }
 
-// IssueRequest asks for the one drift issue of a status context and workload: open with Title
-// and Body while Open, closed with CloseComment once it is not.
-type IssueRequest struct {
-	Context  string
-	Workload int64
-	RunID    int64
-	Open     bool
-	Title    string
-	// Body renders the issue's body for a drift that began at since (kept from the open issue).
-	Body         func(since time.Time) string
-	CloseComment string
-	// Labels go on an issue the run opens.
-	Labels []string
-}
-
-// IssueResult reports what the issue upsert did: Action is opened, reopened, updated,
-// unchanged, closed, none or skipped ("" when none was attempted).
-type IssueResult struct {
-	Action string
-	Number int
-	URL    string
-	// Since is when the drift the open issue reports began.
-	Since  time.Time
-	Reason string
-}
-
 // IssueUpserter keeps the drift issue of scheduled runs.
 type IssueUpserter interface {
-	UpsertIssue(ctx context.Context, req IssueRequest) (IssueResult, error)
+	UpsertIssue(ctx context.Context, req forge.IssueRequest) (forge.IssueResult, error)
 }
 
 // IssuePrefetcher is what an IssueUpserter may also offer: start reading the repo's issues at

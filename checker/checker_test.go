@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -42,14 +43,14 @@ type outcome struct {
 	Reason      string
 	Path        string
 	Exit        int
-	State       State
+	State       forge.State
 	StatusSHA   string
 	Description string
 	Codes       []string
 	Drift       []gitops.DriftEntry
 	Rows        []Row
 	Notices     []Notice
-	Comment     CommentAction
+	Comment     forge.CommentAction
 }
 
 func outcomeOf(r *Report) outcome {
@@ -120,25 +121,25 @@ func TestRun(t *testing.T) {
 			env: env{workspace: map[string]string{".tinyforge.yml": inSyncYAML}, workloads: []*Workload{liveWeb()},
 				files: map[string]string{"base2222222:.tinyforge.yml": inSyncYAML}},
 			in: Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub},
-			want: outcome{Verdict: VerdictInSync, Path: ".tinyforge.yml", State: StateSuccess, StatusSHA: "head1111111",
+			want: outcome{Verdict: VerdictInSync, Path: ".tinyforge.yml", State: forge.StateSuccess, StatusSHA: "head1111111",
 				Description: "In sync: 2 declared fields match live",
 				Rows: []Row{
 					{Field: "deploy.port", Base: "8080", Head: "8080", Live: "8080", Tag: TagInSync},
 					{Field: "deploy.deploy_strategy", Base: "rolling", Head: "rolling", Live: "rolling", Tag: TagInSync},
-				}, Comment: CommentSkipped},
+				}, Comment: forge.CommentSkipped},
 		},
 		{
 			name: "drift on a PR that changes the port: three-way table",
 			env: env{workspace: map[string]string{".tinyforge.yml": driftYAML}, workloads: []*Workload{liveWeb()},
 				files: map[string]string{"base2222222:.tinyforge.yml": inSyncYAML}},
 			in: Inputs{Workload: "web", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub, RunID: 5},
-			want: outcome{Verdict: VerdictDrift, Path: ".tinyforge.yml", State: StateSuccess, StatusSHA: "head1111111",
+			want: outcome{Verdict: VerdictDrift, Path: ".tinyforge.yml", State: forge.StateSuccess, StatusSHA: "head1111111",
 				Description: "1 field differs from live: Sync required",
 				Drift:       []gitops.DriftEntry{{Field: "deploy.port", RepoValue: "9090", LiveValue: "8080"}},
 				Rows: []Row{
 					{Field: "deploy.port", Base: "8080", Head: "9090", Live: "8080", Drift: true, Tag: TagChanged},
 					{Field: "deploy.deploy_strategy", Base: "rolling", Head: "rolling", Live: "rolling", Tag: TagInSync},
-				}, Comment: CommentCreated},
+				}, Comment: forge.CommentCreated},
 		},
 		{
 			name: "PR reverts drift, another field already drifted, a base-only field unmanaged",
@@ -146,20 +147,20 @@ func TestRun(t *testing.T) {
 				workloads: []*Workload{liveWeb()},
 				files:     map[string]string{"base2222222:.tinyforge.yml": "version: 1\ndeploy:\n  port: 9090\n  healthcheck: /healthz\n  deploy_strategy: recreate\n"}},
 			in: Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitea},
-			want: outcome{Verdict: VerdictDrift, Path: ".tinyforge.yml", State: StateWarning, StatusSHA: "head1111111",
+			want: outcome{Verdict: VerdictDrift, Path: ".tinyforge.yml", State: forge.StateWarning, StatusSHA: "head1111111",
 				Description: "1 field differs from live: Sync required",
 				Drift:       []gitops.DriftEntry{{Field: "deploy.deploy_strategy", RepoValue: "recreate", LiveValue: "rolling"}},
 				Rows: []Row{
 					{Field: "deploy.port", Base: "9090", Head: "8080", Live: "8080", Tag: TagReverts},
 					{Field: "deploy.healthcheck", Base: "/healthz", Head: NotDeclared, Live: "/healthz", Tag: TagUnmanaged},
 					{Field: "deploy.deploy_strategy", Base: "recreate", Head: "recreate", Live: "rolling", Drift: true, Tag: TagDrifted},
-				}, Comment: CommentCreated},
+				}, Comment: forge.CommentCreated},
 		},
 		{
 			name: "drift after merge on push, fail-on drift: failure and exit 1",
 			env:  env{workspace: map[string]string{".tinyforge.yml": driftYAML}, workloads: []*Workload{liveWeb()}},
 			in:   Inputs{Workload: "3", FailOn: FailOn{Drift: true}, Event: pushEvent(), Forge: ForgeGitHub},
-			want: outcome{Verdict: VerdictDrift, Path: ".tinyforge.yml", Exit: ExitFailed, State: StateFailure, StatusSHA: "push3333333",
+			want: outcome{Verdict: VerdictDrift, Path: ".tinyforge.yml", Exit: ExitFailed, State: forge.StateFailure, StatusSHA: "push3333333",
 				Description: "1 field differs from live: Sync required",
 				Drift:       []gitops.DriftEntry{{Field: "deploy.port", RepoValue: "9090", LiveValue: "8080"}},
 				Rows: []Row{
@@ -172,15 +173,15 @@ func TestRun(t *testing.T) {
 			env:  env{workspace: map[string]string{".tinyforge.yml": invalidYAML}, workloads: []*Workload{liveWeb()}},
 			in:   Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub},
 			want: outcome{Verdict: VerdictInvalid, Reason: ".tinyforge.yml has 2 errors", Path: ".tinyforge.yml", Exit: ExitFailed,
-				State: StateFailure, StatusSHA: "head1111111", Description: "2 errors in .tinyforge.yml: fix the file",
-				Codes: []string{"3:3 unknown-key", "4:20 deploy-strategy"}, Comment: CommentCreated},
+				State: forge.StateFailure, StatusSHA: "head1111111", Description: "2 errors in .tinyforge.yml: fix the file",
+				Codes: []string{"3:3 unknown-key", "4:20 deploy-strategy"}, Comment: forge.CommentCreated},
 		},
 		{
 			name: "no file on push",
 			env:  env{workspace: map[string]string{"README.md": "hi"}, workloads: []*Workload{liveWeb()}},
 			in:   Inputs{Workload: "3", FailOn: DefaultFailOn, Event: pushEvent(), Forge: ForgeGitHub},
 			want: outcome{Verdict: VerdictNoFile, Reason: "there is no .tinyforge.yml at this commit", Path: ".tinyforge.yml",
-				Exit: ExitFailed, State: StateFailure, StatusSHA: "push3333333", Description: "No .tinyforge.yml at this commit"},
+				Exit: ExitFailed, State: forge.StateFailure, StatusSHA: "push3333333", Description: "No .tinyforge.yml at this commit"},
 		},
 		{
 			name: "file removed by a PR updates the existing comment",
@@ -188,8 +189,8 @@ func TestRun(t *testing.T) {
 				files: map[string]string{"base2222222:.tinyforge.yml": inSyncYAML}, comments: existing()},
 			in: Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub, RunID: 2},
 			want: outcome{Verdict: VerdictNoFile, Reason: "this PR removes .tinyforge.yml", Path: ".tinyforge.yml",
-				Exit: ExitFailed, State: StateFailure, StatusSHA: "head1111111", Description: "No .tinyforge.yml at this commit",
-				Comment: CommentUpdated},
+				Exit: ExitFailed, State: forge.StateFailure, StatusSHA: "head1111111", Description: "No .tinyforge.yml at this commit",
+				Comment: forge.CommentUpdated},
 		},
 		{
 			name: "GitOps disabled: success, existing comment updated",
@@ -197,15 +198,15 @@ func TestRun(t *testing.T) {
 				comments: existing()},
 			in: Inputs{Workload: "3", FailOn: FailOn{Invalid: true, Drift: true, Error: true}, Event: prEvent(), Forge: ForgeGitHub, RunID: 2},
 			want: outcome{Verdict: VerdictDisabled, Reason: "GitOps is disabled for this workload in Tinyforge: the file is not read, so there is nothing to compare",
-				Path: ".tinyforge.yml", State: StateSuccess, StatusSHA: "head1111111",
-				Description: "GitOps is disabled for this workload in Tinyforge: nothing to compare", Comment: CommentUpdated},
+				Path: ".tinyforge.yml", State: forge.StateSuccess, StatusSHA: "head1111111",
+				Description: "GitOps is disabled for this workload in Tinyforge: nothing to compare", Comment: forge.CommentUpdated},
 		},
 		{
 			name: "static workload declaring a port: invalid at the key",
 			env:  env{workspace: map[string]string{".tinyforge.yml": staticYAML}, workloads: []*Workload{static}},
 			in:   Inputs{Workload: "3", FailOn: DefaultFailOn, Event: pushEvent(), Forge: ForgeGitHub},
 			want: outcome{Verdict: VerdictInvalid, Reason: ".tinyforge.yml has 1 error", Path: ".tinyforge.yml", Exit: ExitFailed,
-				State: StateFailure, StatusSHA: "push3333333", Description: "1 error in .tinyforge.yml: fix the file",
+				State: forge.StateFailure, StatusSHA: "push3333333", Description: "1 error in .tinyforge.yml: fix the file",
 				Codes: []string{"3:3 source-type"}},
 		},
 		{
@@ -213,31 +214,31 @@ func TestRun(t *testing.T) {
 			env:  env{workspace: map[string]string{".tinyforge.yml": inSyncYAML}, workloads: []*Workload{buildpack}},
 			in:   Inputs{Workload: "3", FailOn: DefaultFailOn, Event: pushEvent(), Forge: ForgeGitHub},
 			want: outcome{Verdict: VerdictInvalid, Reason: `source type "buildpack" cannot use GitOps: only dockerfile and static workloads can read their config from the repo`,
-				Path: ".tinyforge.yml", Exit: ExitFailed, State: StateFailure, StatusSHA: "push3333333",
+				Path: ".tinyforge.yml", Exit: ExitFailed, State: forge.StateFailure, StatusSHA: "push3333333",
 				Description: "Source type buildpack cannot use GitOps"},
 		},
 		{
 			name: "fork PR: no Tinyforge token and a read-only forge token degrade to lint with notices",
-			env: env{workspace: map[string]string{".tinyforge.yml": driftYAML}, statusErr: fmt.Errorf("github: 403: %w", ErrForbidden),
-				comments: &fakeComments{err: fmt.Errorf("github: 403: %w", ErrForbidden)}},
+			env: env{workspace: map[string]string{".tinyforge.yml": driftYAML}, statusErr: fmt.Errorf("github: 403: %w", forge.ErrForbidden),
+				comments: &fakeComments{err: fmt.Errorf("github: 403: %w", forge.ErrForbidden)}},
 			in: Inputs{FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub, LiveMissingReason: "no tinyforge-token (fork PRs get no secrets)"},
 			want: outcome{Verdict: VerdictSkipped, Reason: "the file is valid; drift was not checked because there are no Tinyforge credentials",
-				Path: ".tinyforge.yml", State: StateSuccess, StatusSHA: "head1111111",
+				Path: ".tinyforge.yml", State: forge.StateSuccess, StatusSHA: "head1111111",
 				Description: "File valid; drift not checked: no Tinyforge credentials (fork PR?)",
 				Notices: []Notice{
 					{LevelNotice, "drift not checked: no tinyforge-token (fork PRs get no secrets); linting only"},
 					{LevelNotice, "could not set the commit status: the token is read-only (a fork PR gets a read-only token); see the job summary"},
 					{LevelNotice, "could not write the PR comment: the token is read-only (a fork PR gets a read-only token); see the job summary"},
-				}, Comment: CommentSkipped},
+				}, Comment: forge.CommentSkipped},
 		},
 		{
 			name: "fork PR with an invalid file still fails",
 			env:  env{workspace: map[string]string{".tinyforge.yml": invalidYAML}},
 			in:   Inputs{FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub},
 			want: outcome{Verdict: VerdictInvalid, Reason: ".tinyforge.yml has 2 errors", Path: ".tinyforge.yml", Exit: ExitFailed,
-				State: StateFailure, StatusSHA: "head1111111", Description: "2 errors in .tinyforge.yml: fix the file",
+				State: forge.StateFailure, StatusSHA: "head1111111", Description: "2 errors in .tinyforge.yml: fix the file",
 				Codes:   []string{"3:3 unknown-key", "4:20 deploy-strategy"},
-				Notices: []Notice{{LevelNotice, "drift not checked: no Tinyforge credentials were given; linting only"}}, Comment: CommentCreated},
+				Notices: []Notice{{LevelNotice, "drift not checked: no Tinyforge credentials were given; linting only"}}, Comment: forge.CommentCreated},
 		},
 		{
 			name: "Tinyforge refuses the token: error, exit 3, the token never in the reason",
@@ -245,7 +246,7 @@ func TestRun(t *testing.T) {
 				liveErr: errors.New("tinyforge: 401 unauthorized for token " + canary + ": check tinyforge-token")},
 			in: Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub, Secrets: []string{canary}},
 			want: outcome{Verdict: VerdictError, Reason: `could not read workload "3" from Tinyforge: tinyforge: 401 unauthorized for token ***: check tinyforge-token`,
-				Path: ".tinyforge.yml", Exit: ExitError, State: StateError, StatusSHA: "head1111111",
+				Path: ".tinyforge.yml", Exit: ExitError, State: forge.StateError, StatusSHA: "head1111111",
 				Description: "Check could not finish: see the job log"},
 		},
 		{
@@ -253,20 +254,20 @@ func TestRun(t *testing.T) {
 			env:  env{workspace: map[string]string{".tinyforge.yml": inSyncYAML}, liveErr: errors.New("dial tcp 127.0.0.1:1: connection refused")},
 			in:   Inputs{Workload: "web", FailOn: FailOn{Invalid: true}, Event: pushEvent(), Forge: ForgeGitLab},
 			want: outcome{Verdict: VerdictError, Reason: `could not read workload "web" from Tinyforge: dial tcp 127.0.0.1:1: connection refused`,
-				Path: ".tinyforge.yml", State: StateError, StatusSHA: "push3333333", Description: "Check could not finish: see the job log"},
+				Path: ".tinyforge.yml", State: forge.StateError, StatusSHA: "push3333333", Description: "Check could not finish: see the job log"},
 		},
 		{
 			name: "unknown workload name",
 			env:  env{workspace: map[string]string{".tinyforge.yml": inSyncYAML}, workloads: []*Workload{liveWeb()}},
 			in:   Inputs{Workload: "api", FailOn: DefaultFailOn, Event: pushEvent(), Forge: ForgeGitHub},
 			want: outcome{Verdict: VerdictError, Reason: `Tinyforge has no workload "api" that this token can read: check the workload input (an id or a name) and the token's workload limit`,
-				Path: ".tinyforge.yml", Exit: ExitError, State: StateError, StatusSHA: "push3333333", Description: "Check could not finish: see the job log"},
+				Path: ".tinyforge.yml", Exit: ExitError, State: forge.StateError, StatusSHA: "push3333333", Description: "Check could not finish: see the job log"},
 		},
 		{
 			name: "path from Tinyforge when the input is empty",
 			env:  env{workspace: map[string]string{"deploy/tinyforge.yml": inSyncYAML}, workloads: []*Workload{otherPath}},
 			in:   Inputs{Workload: "3", FailOn: DefaultFailOn, Event: pushEvent(), Forge: ForgeGitHub},
-			want: outcome{Verdict: VerdictInSync, Path: "deploy/tinyforge.yml", State: StateSuccess, StatusSHA: "push3333333",
+			want: outcome{Verdict: VerdictInSync, Path: "deploy/tinyforge.yml", State: forge.StateSuccess, StatusSHA: "push3333333",
 				Description: "In sync: 2 declared fields match live",
 				Rows: []Row{
 					{Field: "deploy.port", Head: "8080", Live: "8080", Tag: TagInSync},
@@ -277,7 +278,7 @@ func TestRun(t *testing.T) {
 			name: "path input wins over Tinyforge, with a warning",
 			env:  env{workspace: map[string]string{".tinyforge.yml": inSyncYAML}, workloads: []*Workload{otherPath}},
 			in:   Inputs{Path: "./.tinyforge.yml", Workload: "3", FailOn: DefaultFailOn, Event: pushEvent(), Forge: ForgeGitHub},
-			want: outcome{Verdict: VerdictInSync, Path: ".tinyforge.yml", State: StateSuccess, StatusSHA: "push3333333",
+			want: outcome{Verdict: VerdictInSync, Path: ".tinyforge.yml", State: forge.StateSuccess, StatusSHA: "push3333333",
 				Description: "In sync: 2 declared fields match live",
 				Rows: []Row{
 					{Field: "deploy.port", Head: "8080", Live: "8080", Tag: TagInSync},
@@ -291,13 +292,13 @@ func TestRun(t *testing.T) {
 				files: map[string]string{"head1111111:.tinyforge.yml": driftYAML, "base2222222:.tinyforge.yml": inSyncYAML}},
 			in: Inputs{Workload: "3", FailOn: DefaultFailOn, Forge: ForgeGitHub,
 				Event: Event{Name: EventPullRequestTarget, CommitSHA: "base2222222", PR: &PullRequest{Number: 7, HeadSHA: "head1111111", BaseSHA: "base2222222", Fork: true}}},
-			want: outcome{Verdict: VerdictDrift, Path: ".tinyforge.yml", State: StateSuccess, StatusSHA: "head1111111",
+			want: outcome{Verdict: VerdictDrift, Path: ".tinyforge.yml", State: forge.StateSuccess, StatusSHA: "head1111111",
 				Description: "1 field differs from live: Sync required",
 				Drift:       []gitops.DriftEntry{{Field: "deploy.port", RepoValue: "9090", LiveValue: "8080"}},
 				Rows: []Row{
 					{Field: "deploy.port", Base: "8080", Head: "9090", Live: "8080", Drift: true, Tag: TagChanged},
 					{Field: "deploy.deploy_strategy", Base: "rolling", Head: "rolling", Live: "rolling", Tag: TagInSync},
-				}, Comment: CommentCreated},
+				}, Comment: forge.CommentCreated},
 		},
 		{
 			name: "a file over 64 KiB from the API is invalid",
@@ -305,15 +306,15 @@ func TestRun(t *testing.T) {
 			in: Inputs{Workload: "3", FailOn: DefaultFailOn, Forge: ForgeGitHub,
 				Event: Event{Name: EventPullRequestTarget, CommitSHA: "base2222222", PR: &PullRequest{Number: 7, HeadSHA: "head1111111", BaseSHA: "base2222222"}}},
 			want: outcome{Verdict: VerdictInvalid, Reason: ".tinyforge.yml has 1 error", Path: ".tinyforge.yml", Exit: ExitFailed,
-				State: StateFailure, StatusSHA: "head1111111", Description: "1 error in .tinyforge.yml: fix the file",
-				Codes: []string{"0:0 file-too-large"}, Comment: CommentCreated},
+				State: forge.StateFailure, StatusSHA: "head1111111", Description: "1 error in .tinyforge.yml: fix the file",
+				Codes: []string{"0:0 file-too-large"}, Comment: forge.CommentCreated},
 		},
 		{
 			name: "status write failing for another reason than 403 is an error exit",
 			env: env{workspace: map[string]string{".tinyforge.yml": inSyncYAML}, workloads: []*Workload{liveWeb()},
 				statusErr: errors.New("github: 502 bad gateway")},
 			in: Inputs{Workload: "3", FailOn: DefaultFailOn, Event: pushEvent(), Forge: ForgeGitHub},
-			want: outcome{Verdict: VerdictInSync, Path: ".tinyforge.yml", Exit: ExitError, State: StateSuccess, StatusSHA: "push3333333",
+			want: outcome{Verdict: VerdictInSync, Path: ".tinyforge.yml", Exit: ExitError, State: forge.StateSuccess, StatusSHA: "push3333333",
 				Description: "In sync: 2 declared fields match live",
 				Rows: []Row{
 					{Field: "deploy.port", Head: "8080", Live: "8080", Tag: TagInSync},
@@ -345,7 +346,7 @@ func TestRunStatusAndComment(t *testing.T) {
 		t.Fatal(err)
 	}
 	sha := gitops.FileSHA([]byte(driftYAML))
-	wantStatus := []Status{{SHA: "head1111111", State: StateSuccess, Context: "tinyforge/web",
+	wantStatus := []forge.CommitStatus{{SHA: "head1111111", State: forge.StateSuccess, Context: "tinyforge/web",
 		Description: "1 field differs from live: Sync required",
 		TargetURL:   "https://tf.example/apps/3?file=" + sha + "&commit=head1111111#gitops"}}
 	if diff := cmp.Diff(wantStatus, st.got); diff != "" {
@@ -355,7 +356,7 @@ func TestRunStatusAndComment(t *testing.T) {
 		t.Fatalf("comment requests = %d, want 1", len(cm.got))
 	}
 	req := cm.got[0]
-	if diff := cmp.Diff(CommentRequest{Number: 7, Context: "tinyforge/web", RunID: 42, Body: RenderComment(r)}, req); diff != "" {
+	if diff := cmp.Diff(forge.CommentRequest{Number: 7, Context: "tinyforge/web", RunID: 42, Body: RenderComment(r)}, req); diff != "" {
 		t.Errorf("comment request (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"base2222222:.tinyforge.yml"}, files.sortedCalls()); diff != "" {
@@ -374,7 +375,7 @@ func TestRunStatusAndComment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r2.Comment.Action != CommentUnchanged || cm.written != 1 {
+	if r2.Comment.Action != forge.CommentUnchanged || cm.written != 1 {
 		t.Errorf("rerun: action %q, writes %d; want unchanged, 1", r2.Comment.Action, cm.written)
 	}
 }
@@ -482,21 +483,21 @@ func TestVerdictMapping(t *testing.T) {
 		v        Verdict
 		forge    Forge
 		failOn   FailOn
-		state    State
+		state    forge.State
 		exitCode int
 	}{
-		{VerdictInSync, ForgeGitHub, all, StateSuccess, 0},
-		{VerdictDrift, ForgeGitHub, DefaultFailOn, StateSuccess, 0},
-		{VerdictDrift, ForgeGitea, DefaultFailOn, StateWarning, 0},
-		{VerdictDrift, ForgeGitLab, DefaultFailOn, StateSuccess, 0},
-		{VerdictDrift, ForgeGitea, all, StateFailure, 1},
-		{VerdictInvalid, ForgeGitHub, DefaultFailOn, StateFailure, 1},
-		{VerdictInvalid, ForgeGitHub, FailOn{}, StateFailure, 0},
-		{VerdictNoFile, ForgeGitHub, DefaultFailOn, StateFailure, 1},
-		{VerdictDisabled, ForgeGitHub, all, StateSuccess, 0},
-		{VerdictSkipped, ForgeGitea, all, StateSuccess, 0},
-		{VerdictError, ForgeGitHub, DefaultFailOn, StateError, 3},
-		{VerdictError, ForgeGitHub, FailOn{Invalid: true}, StateError, 0},
+		{VerdictInSync, ForgeGitHub, all, forge.StateSuccess, 0},
+		{VerdictDrift, ForgeGitHub, DefaultFailOn, forge.StateSuccess, 0},
+		{VerdictDrift, ForgeGitea, DefaultFailOn, forge.StateWarning, 0},
+		{VerdictDrift, ForgeGitLab, DefaultFailOn, forge.StateSuccess, 0},
+		{VerdictDrift, ForgeGitea, all, forge.StateFailure, 1},
+		{VerdictInvalid, ForgeGitHub, DefaultFailOn, forge.StateFailure, 1},
+		{VerdictInvalid, ForgeGitHub, FailOn{}, forge.StateFailure, 0},
+		{VerdictNoFile, ForgeGitHub, DefaultFailOn, forge.StateFailure, 1},
+		{VerdictDisabled, ForgeGitHub, all, forge.StateSuccess, 0},
+		{VerdictSkipped, ForgeGitea, all, forge.StateSuccess, 0},
+		{VerdictError, ForgeGitHub, DefaultFailOn, forge.StateError, 3},
+		{VerdictError, ForgeGitHub, FailOn{Invalid: true}, forge.StateError, 0},
 	}
 	for _, tt := range tests {
 		if got := StatusState(tt.v, tt.forge, tt.failOn); got != tt.state {

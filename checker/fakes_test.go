@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/tinyforge/tinyforge-check/forge"
 )
 
 // fakeLive is an in-memory Tinyforge: workloads by id, with an optional error for every call.
@@ -33,7 +35,7 @@ func (f *fakeLive) GetWorkload(_ context.Context, id int64) (*Workload, error) {
 			return &c, nil
 		}
 	}
-	return nil, fmt.Errorf("tinyforge: workload %d: 404: %w", id, ErrNotFound)
+	return nil, fmt.Errorf("tinyforge: workload %d: 404: %w", id, forge.ErrNotFound)
 }
 
 func (f *fakeLive) FindWorkload(_ context.Context, name string) (*Workload, error) {
@@ -47,7 +49,7 @@ func (f *fakeLive) FindWorkload(_ context.Context, name string) (*Workload, erro
 			return &c, nil
 		}
 	}
-	return nil, fmt.Errorf("tinyforge: no workload named %q: %w", name, ErrNotFound)
+	return nil, fmt.Errorf("tinyforge: no workload named %q: %w", name, forge.ErrNotFound)
 }
 
 // fakeFiles is a forge's file API: contents by "ref:path".
@@ -67,10 +69,10 @@ func (f *fakeFiles) ReadFile(_ context.Context, ref, path string) ([]byte, error
 	}
 	s, ok := f.files[ref+":"+path]
 	if !ok {
-		return nil, fmt.Errorf("%s at %s: %w", path, ref, ErrFileNotFound)
+		return nil, fmt.Errorf("%s at %s: %w", path, ref, forge.ErrFileNotFound)
 	}
 	if s == "TOO-LARGE" {
-		return nil, fmt.Errorf("%s at %s: %w", path, ref, ErrFileTooLarge)
+		return nil, fmt.Errorf("%s at %s: %w", path, ref, forge.ErrFileTooLarge)
 	}
 	return []byte(s), nil
 }
@@ -85,11 +87,11 @@ func (f *fakeFiles) sortedCalls() []string {
 
 // fakeStatus records statuses.
 type fakeStatus struct {
-	got []Status
+	got []forge.CommitStatus
 	err error
 }
 
-func (f *fakeStatus) SetStatus(_ context.Context, st Status) error {
+func (f *fakeStatus) SetStatus(_ context.Context, st forge.CommitStatus) error {
 	if f.err != nil {
 		return f.err
 	}
@@ -101,30 +103,30 @@ func (f *fakeStatus) SetStatus(_ context.Context, st Status) error {
 type fakeComments struct {
 	body    *string
 	runID   int64
-	got     []CommentRequest
+	got     []forge.CommentRequest
 	err     error
 	written int
 }
 
-func (f *fakeComments) UpsertComment(_ context.Context, req CommentRequest) (CommentResult, error) {
+func (f *fakeComments) UpsertComment(_ context.Context, req forge.CommentRequest) (forge.CommentResult, error) {
 	f.got = append(f.got, req)
 	if f.err != nil {
-		return CommentResult{}, f.err
+		return forge.CommentResult{}, f.err
 	}
 	url := fmt.Sprintf("https://forge.test/pr/%d#comment-1", req.Number)
 	switch {
 	case f.body == nil && req.UpdateOnly:
-		return CommentResult{Action: CommentSkipped, Reason: "nothing to report"}, nil
+		return forge.CommentResult{Action: forge.CommentSkipped, Reason: "nothing to report"}, nil
 	case f.body == nil:
 		f.body, f.runID = &req.Body, req.RunID
 		f.written++
-		return CommentResult{Action: CommentCreated, URL: url}, nil
+		return forge.CommentResult{Action: forge.CommentCreated, URL: url}, nil
 	case f.runID > req.RunID:
-		return CommentResult{Action: CommentSkipped, URL: url, Reason: "a newer run owns the comment"}, nil
+		return forge.CommentResult{Action: forge.CommentSkipped, URL: url, Reason: "a newer run owns the comment"}, nil
 	case strings.TrimSpace(*f.body) == strings.TrimSpace(req.Body):
-		return CommentResult{Action: CommentUnchanged, URL: url}, nil
+		return forge.CommentResult{Action: forge.CommentUnchanged, URL: url}, nil
 	}
 	f.body, f.runID = &req.Body, req.RunID
 	f.written++
-	return CommentResult{Action: CommentUpdated, URL: url}, nil
+	return forge.CommentResult{Action: forge.CommentUpdated, URL: url}, nil
 }

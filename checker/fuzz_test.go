@@ -30,7 +30,7 @@ func FuzzRenderComment(f *testing.F) {
 			t.Fatal(err)
 		}
 		comment, summary := RenderComment(r), RenderSummary(r)
-		if len(comment) > MaxCommentBody {
+		if len(comment) > MaxRenderedComment {
 			t.Fatalf("comment is %d bytes", len(comment))
 		}
 		if len(summary) > MaxSummary {

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tinyforge/tinyforge-check/forge"
 )
 
 // fakeIssues records the issue requests of a run.
 type fakeIssues struct {
 	mu         sync.Mutex
-	got        []IssueRequest
+	got        []forge.IssueRequest
 	prefetched bool
 	err        error
 }
@@ -26,17 +28,17 @@ func (f *fakeIssues) PrefetchIssues(context.Context) {
 	f.prefetched = true
 }
 
-func (f *fakeIssues) UpsertIssue(_ context.Context, req IssueRequest) (IssueResult, error) {
+func (f *fakeIssues) UpsertIssue(_ context.Context, req forge.IssueRequest) (forge.IssueResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, req)
 	if f.err != nil {
-		return IssueResult{}, f.err
+		return forge.IssueResult{}, f.err
 	}
 	if req.Open {
-		return IssueResult{Action: "opened", Number: 1001, URL: "https://forge.test/issues/1001"}, nil
+		return forge.IssueResult{Action: "opened", Number: 1001, URL: "https://forge.test/issues/1001"}, nil
 	}
-	return IssueResult{Action: "closed", Number: 1001}, nil
+	return forge.IssueResult{Action: "closed", Number: 1001}, nil
 }
 
 func scheduleEvent() Event { return Event{Name: EventSchedule, CommitSHA: "main4444444"} }
@@ -117,7 +119,7 @@ func TestScheduledRunKeepsAnIssue(t *testing.T) {
 
 // TestScheduledIssueReadOnly: a token that may not write issues is a notice, not a failure.
 func TestScheduledIssueReadOnly(t *testing.T) {
-	issues := &fakeIssues{err: fmt.Errorf("open an issue: HTTP 403: %w", ErrForbidden)}
+	issues := &fakeIssues{err: fmt.Errorf("open an issue: HTTP 403: %w", forge.ErrForbidden)}
 	c := &Checker{Workspace: fstest.MapFS{".tinyforge.yml": {Data: []byte(driftYAML)}}, Live: &fakeLive{workloads: []*Workload{liveWeb()}}, Issues: issues}
 	r, err := c.Run(context.Background(), Inputs{Workload: "3", FailOn: DefaultFailOn, Forge: ForgeGitea, Event: scheduleEvent(), RunID: 1})
 	if err != nil {
@@ -147,17 +149,17 @@ func (p *roundIssues) PrefetchIssues(context.Context) {
 	go func() { p.prefetched <- p.reads.arrive("forge: issues") }()
 }
 
-func (p *roundIssues) UpsertIssue(_ context.Context, req IssueRequest) (IssueResult, error) {
+func (p *roundIssues) UpsertIssue(_ context.Context, req forge.IssueRequest) (forge.IssueResult, error) {
 	if p.prefetched == nil {
-		return IssueResult{}, fmt.Errorf("UpsertIssue without PrefetchIssues: the issues were not read in the first round")
+		return forge.IssueResult{}, fmt.Errorf("UpsertIssue without PrefetchIssues: the issues were not read in the first round")
 	}
 	if err := <-p.prefetched; err != nil {
-		return IssueResult{}, err
+		return forge.IssueResult{}, err
 	}
 	if err := p.writes.arrive(fmt.Sprintf("forge: issue open=%v", req.Open)); err != nil {
-		return IssueResult{}, err
+		return forge.IssueResult{}, err
 	}
-	return IssueResult{Action: "opened"}, nil
+	return forge.IssueResult{Action: "opened"}, nil
 }
 
 // TestScheduledReadsShareOneRound: a scheduled run reads the workload and the repo's issues at

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
@@ -30,7 +31,7 @@ func (in Inputs) ReportMode() ReportMode {
 // notices are added in a fixed order: status, comment, issue.
 func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 	sha := in.Event.headSHA()
-	r.Status = Status{SHA: sha, State: StatusState(r.Verdict, in.Forge, in.FailOn), Context: in.StatusContext,
+	r.Status = forge.CommitStatus{SHA: sha, State: StatusState(r.Verdict, in.Forge, in.FailOn), Context: in.StatusContext,
 		Description: r.Description(), TargetURL: r.SyncURL}
 	setStatus := c.Status != nil && sha != "" && (in.Event.PR != nil || in.ReportMode() == ReportStatus)
 	ireq, keepIssue := c.issueRequest(in, r)
@@ -42,8 +43,8 @@ func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 			wg.Go(write)
 		}
 	}
-	var ires IssueResult
-	var cres CommentResult
+	var ires forge.IssueResult
+	var cres forge.CommentResult
 	var issueErr, statusErr, commentErr error
 	start(keepIssue, func() { ires, issueErr = c.Issues.UpsertIssue(ctx, ireq) })
 	start(setStatus, func() { statusErr = c.Status.SetStatus(ctx, r.Status) })
@@ -66,7 +67,7 @@ func (r *Report) statusSet(err error) {
 	switch {
 	case err == nil:
 		r.StatusWritten = true
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, forge.ErrForbidden):
 		r.notice(LevelNotice, "could not set the commit status: the token is read-only (a fork PR gets a read-only token); see the job summary")
 	default:
 		r.PublishFailed = true
@@ -75,12 +76,12 @@ func (r *Report) statusSet(err error) {
 }
 
 // commentWritten records how writing the PR comment went.
-func (r *Report) commentWritten(res CommentResult, err error) {
+func (r *Report) commentWritten(res forge.CommentResult, err error) {
 	switch {
 	case err == nil:
 		r.Comment = res
-	case errors.Is(err, ErrForbidden):
-		r.Comment = CommentResult{Action: CommentSkipped, Reason: "the token is read-only"}
+	case errors.Is(err, forge.ErrForbidden):
+		r.Comment = forge.CommentResult{Action: forge.CommentSkipped, Reason: "the token is read-only"}
 		r.notice(LevelNotice, "could not write the PR comment: the token is read-only (a fork PR gets a read-only token); see the job summary")
 	default:
 		r.PublishFailed = true
@@ -89,15 +90,15 @@ func (r *Report) commentWritten(res CommentResult, err error) {
 }
 
 // issueKept records how keeping the drift issue went.
-func (r *Report) issueKept(res IssueResult, err error) {
+func (r *Report) issueKept(res forge.IssueResult, err error) {
 	switch {
 	case err == nil:
 		r.Issue = res
 		if res.Reason != "" {
 			r.notice(LevelNotice, "drift issue %s: %s", res.Action, res.Reason)
 		}
-	case errors.Is(err, ErrForbidden):
-		r.Issue = IssueResult{Action: "skipped", Reason: "the token may not write issues"}
+	case errors.Is(err, forge.ErrForbidden):
+		r.Issue = forge.IssueResult{Action: "skipped", Reason: "the token may not write issues"}
 		r.notice(LevelNotice, "could not keep the drift issue: the token may not write issues; give it issues: write (GitHub) or the write:issue scope (Gitea, Forgejo), or set report: status")
 	default:
 		r.PublishFailed = true
@@ -109,11 +110,11 @@ func (r *Report) issueKept(res IssueResult, err error) {
 // pull request whose report is issue, once the workload is known. Drift and an invalid file
 // keep the issue open; in sync closes it; any other verdict (no file, GitOps off, no
 // credentials, an error) leaves it as it is.
-func (c *Checker) issueRequest(in Inputs, r *Report) (IssueRequest, bool) {
+func (c *Checker) issueRequest(in Inputs, r *Report) (forge.IssueRequest, bool) {
 	if in.Event.PR != nil || c.Issues == nil || in.ReportMode() != ReportIssue || r.Workload == nil {
-		return IssueRequest{}, false
+		return forge.IssueRequest{}, false
 	}
-	req := IssueRequest{Context: in.StatusContext, Workload: r.Workload.ID, RunID: in.RunID, Labels: in.IssueLabels}
+	req := forge.IssueRequest{Context: in.StatusContext, Workload: r.Workload.ID, RunID: in.RunID, Labels: in.IssueLabels}
 	name := escapeInline(r.Workload.Name, 80)
 	switch r.Verdict {
 	case VerdictDrift, VerdictInvalid:
@@ -136,7 +137,7 @@ func (c *Checker) issueRequest(in Inputs, r *Report) (IssueRequest, bool) {
 		req.CloseComment = fmt.Sprintf("Live matches the file again (commit %s): closing.", gitops.ShortSHA(in.Event.headSHA()))
 	default:
 		r.notice(LevelNotice, "drift issue left as it is: the verdict is %s", r.Verdict)
-		return IssueRequest{}, false
+		return forge.IssueRequest{}, false
 	}
 	return req, true
 }
@@ -154,20 +155,20 @@ func plainTitle(s string) string {
 }
 
 // commentRequest is the sticky comment this run writes, and whether it writes one at all.
-func (c *Checker) commentRequest(in Inputs, r *Report) (CommentRequest, bool) {
+func (c *Checker) commentRequest(in Inputs, r *Report) (forge.CommentRequest, bool) {
 	pr := in.Event.PR
 	if pr == nil || c.Comments == nil || in.Comment == CommentNever {
-		return CommentRequest{}, false
+		return forge.CommentRequest{}, false
 	}
 	updateOnly := false
 	if in.Comment == CommentAuto {
 		switch r.Verdict {
 		case VerdictError:
-			return CommentRequest{}, false // keep the last real report rather than replace it with an outage
+			return forge.CommentRequest{}, false // keep the last real report rather than replace it with an outage
 		case VerdictInSync, VerdictDisabled, VerdictSkipped:
 			updateOnly = true
 		}
 	}
-	return CommentRequest{Number: pr.Number, Context: in.StatusContext, RunID: in.RunID,
+	return forge.CommentRequest{Number: pr.Number, Context: in.StatusContext, RunID: in.RunID,
 		Body: secret.Redact(RenderComment(r), in.Secrets...), UpdateOnly: updateOnly}, true
 }

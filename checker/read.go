@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sync"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -91,7 +92,7 @@ func readWorkspace(fsys fs.FS, path string) ([]byte, error) {
 	// pipe or device is never opened (opening a FIFO would block).
 	st, err := fs.Lstat(fsys, path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", path, ErrFileNotFound)
+		return nil, fmt.Errorf("%s: %w", path, forge.ErrFileNotFound)
 	}
 	if err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func readWorkspace(fsys fs.FS, path string) ([]byte, error) {
 	}
 	f, err := fsys.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", path, ErrFileNotFound)
+		return nil, fmt.Errorf("%s: %w", path, forge.ErrFileNotFound)
 	}
 	if err != nil {
 		return nil, err
@@ -127,9 +128,9 @@ func readWorkspace(fsys fs.FS, path string) ([]byte, error) {
 // cannot go on.
 func headFile(data []byte, err error) (file []byte, sha string, diags gitops.Diagnostics, readErr error) {
 	switch {
-	case errors.Is(err, ErrFileNotFound):
+	case errors.Is(err, forge.ErrFileNotFound):
 		return nil, "", nil, nil
-	case errors.Is(err, ErrFileTooLarge):
+	case errors.Is(err, forge.ErrFileTooLarge):
 		return []byte{}, "", gitops.Diagnostics{{Severity: gitops.SeverityError, Code: "file-too-large",
 			Message: fmt.Sprintf("the file is larger than the limit of %d bytes (64 KiB)", gitops.MaxFileSize)}}, nil
 	case errors.Is(err, ErrNotRegularFile):

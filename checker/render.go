@@ -6,14 +6,15 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // Size limits of the rendered markdown, in bytes (bytes bound characters from above).
 const (
-	// MaxCommentBody bounds a comment body without its marker line; GitHub refuses comments of
-	// 65,536 characters or more, and the marker takes the rest.
-	MaxCommentBody = 64000
+	// MaxRenderedComment bounds RenderComment's output, the comment body without its marker
+	// line: forge.MaxCommentBody (GitHub's limit, in characters) less room for the marker.
+	MaxRenderedComment = forge.MaxCommentBody - 1536
 	// MaxSummary bounds the job summary; GitHub refuses step summaries over 1 MiB.
 	MaxSummary = 1<<20 - 4096
 )
@@ -30,7 +31,7 @@ const truncationNote = "\n\n**Truncated:** this report is longer than a comment 
 // RenderComment renders the PR comment body (without the marker line): verdict, counts and the
 // pinned Sync link first, then the drift table (three-way on PRs), the diagnostics, and the
 // file folded. The output depends only on r (no clock, no run number), escapes every value
-// that comes from the repo or Tinyforge, and is at most MaxCommentBody bytes, with a visible
+// that comes from the repo or Tinyforge, and is at most MaxRenderedComment bytes, with a visible
 // note when it had to be cut. `tinyforge-check drift --format markdown` prints the same text.
 func RenderComment(r *Report) string {
 	return render(r, false)
@@ -43,7 +44,7 @@ func RenderSummary(r *Report) string {
 }
 
 func render(r *Report, summary bool) string {
-	limit := MaxCommentBody
+	limit := MaxRenderedComment
 	if summary {
 		limit = MaxSummary
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -192,8 +193,8 @@ func TestRenderTruncation(t *testing.T) {
 	r := runReport(t, env{workspace: map[string]string{".tinyforge.yml": big}, workloads: []*Workload{liveWeb()}},
 		Inputs{Workload: "3", Event: prEvent()})
 	comment := RenderComment(r)
-	if len(comment) > MaxCommentBody {
-		t.Errorf("comment is %d bytes, over %d", len(comment), MaxCommentBody)
+	if len(comment) > MaxRenderedComment {
+		t.Errorf("comment is %d bytes, over %d", len(comment), MaxRenderedComment)
 	}
 	if !strings.Contains(comment, "is too large to show here; it is in the job summary of this run._") {
 		t.Errorf("comment lacks the visible note:\n%s", comment[len(comment)-300:])
@@ -229,7 +230,7 @@ func TestDescriptionLength(t *testing.T) {
 	r := &Report{Verdict: VerdictInvalid, Path: strings.Repeat("very/long/", 30) + "x.yml", File: []byte("x"),
 		Diagnostics: gitops.Diagnostics{{Severity: gitops.SeverityError}}}
 	d := r.Description()
-	if n := utf8.RuneCountInString(d); n != MaxDescription || !strings.HasSuffix(d, "…") {
+	if n := utf8.RuneCountInString(d); n != forge.MaxDescription || !strings.HasSuffix(d, "…") {
 		t.Errorf("description has %d runes: %q", n, d)
 	}
 }

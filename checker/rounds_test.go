@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tinyforge/tinyforge-check/forge"
 )
 
 // barrier holds every call of one round until all of the round's n calls have arrived. A
@@ -79,7 +81,7 @@ func (f roundFiles) ReadFile(_ context.Context, ref, path string) ([]byte, error
 	}
 	s, ok := f.files[ref+":"+path]
 	if !ok {
-		return nil, fmt.Errorf("%s at %s: %w", path, ref, ErrFileNotFound)
+		return nil, fmt.Errorf("%s at %s: %w", path, ref, forge.ErrFileNotFound)
 	}
 	return []byte(s), nil
 }
@@ -102,18 +104,18 @@ func (p *roundPublish) PrefetchComments(_ context.Context, number, expected int)
 	}()
 }
 
-func (p *roundPublish) UpsertComment(_ context.Context, req CommentRequest) (CommentResult, error) {
+func (p *roundPublish) UpsertComment(_ context.Context, req forge.CommentRequest) (forge.CommentResult, error) {
 	if p.prefetched == nil {
-		return CommentResult{}, fmt.Errorf("UpsertComment without PrefetchComments: the comments were not read in the first round")
+		return forge.CommentResult{}, fmt.Errorf("UpsertComment without PrefetchComments: the comments were not read in the first round")
 	}
 	<-p.prefetched
 	if err := p.writes.arrive(fmt.Sprintf("forge: comment on #%d", req.Number)); err != nil {
-		return CommentResult{}, err
+		return forge.CommentResult{}, err
 	}
-	return CommentResult{Action: CommentCreated, URL: "https://forge.test/c/1"}, nil
+	return forge.CommentResult{Action: forge.CommentCreated, URL: "https://forge.test/c/1"}, nil
 }
 
-func (p *roundPublish) SetStatus(_ context.Context, st Status) error {
+func (p *roundPublish) SetStatus(_ context.Context, st forge.CommitStatus) error {
 	return p.writes.arrive("forge: status " + string(st.State) + " on " + st.SHA)
 }
 
@@ -167,7 +169,7 @@ func TestReadsShareOneRound(t *testing.T) {
 			}
 			pub.mu.Unlock()
 			// The write round: the status and the comment at once.
-			if !r.StatusWritten || r.Comment.Action != CommentCreated {
+			if !r.StatusWritten || r.Comment.Action != forge.CommentCreated {
 				t.Errorf("status written %v, comment %+v; notices %v", r.StatusWritten, r.Comment, r.Notices)
 			}
 			wantWrites := []string{"forge: comment on #7", "forge: status success on head1111111"}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -77,7 +78,7 @@ func (c *Checker) readBase(ctx context.Context, pr *PullRequest, path string, li
 	}
 	data, err := files.start(ctx, pr.BaseSHA, path).wait(ctx)
 	switch {
-	case errors.Is(err, ErrFileNotFound):
+	case errors.Is(err, forge.ErrFileNotFound):
 		return &baseFile{Placeholder: NoBaseFile}, nil
 	case err != nil:
 		return &baseFile{Placeholder: BaseUnavailable}, err

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
@@ -82,13 +83,13 @@ type Report struct {
 	// Notices are messages about the run (skipped drift, path mismatch, read-only token...).
 	Notices []Notice
 	// Status is the commit status set (or that would have been set); zero when none.
-	Status Status
+	Status forge.CommitStatus
 	// StatusWritten reports whether Status was written.
 	StatusWritten bool
 	// Comment is what the comment upsert did; Action "" when none was attempted.
-	Comment CommentResult
+	Comment forge.CommentResult
 	// Issue is what the drift-issue upsert did; Action "" when none was attempted.
-	Issue IssueResult
+	Issue forge.IssueResult
 	// PublishFailed reports that writing the status or the comment failed for a reason other
 	// than a read-only token.
 	PublishFailed bool
@@ -147,11 +148,11 @@ func (c *Checker) Run(ctx context.Context, in Inputs) (*Report, error) {
 }
 
 // notFoundError is a message that already says what was not found, once; it matches
-// ErrNotFound.
+// forge.ErrNotFound.
 type notFoundError string
 
 func (e notFoundError) Error() string        { return string(e) }
-func (e notFoundError) Is(target error) bool { return target == ErrNotFound }
+func (e notFoundError) Is(target error) bool { return target == forge.ErrNotFound }
 
 // headSHA is the reviewed commit: the PR head on PR events (never a test-merge commit), else
 // the event's commit.
@@ -288,7 +289,7 @@ func (c *Checker) resolve(ctx context.Context, in Inputs, r *Report) *Workload {
 	}
 	w, err := c.resolveWorkload(ctx, strings.TrimSpace(in.Workload), in.WorkloadSetting)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, forge.ErrNotFound):
 		r.fail(VerdictError, "%s", err) // already says which workload, once
 		return nil
 	case err != nil:
@@ -386,17 +387,17 @@ func previewSync(spec *gitops.Spec, live json.RawMessage) *SyncPreview {
 }
 
 // resolveWorkload finds the workload by id, then by name. When there is none it says so in one
-// sentence naming setting (how the user gave the workload), and matches ErrNotFound.
+// sentence naming setting (how the user gave the workload), and matches forge.ErrNotFound.
 func (c *Checker) resolveWorkload(ctx context.Context, ref, setting string) (*Workload, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
 		w, err := c.Live.GetWorkload(ctx, id)
-		if err == nil || !errors.Is(err, ErrNotFound) {
+		if err == nil || !errors.Is(err, forge.ErrNotFound) {
 			return w, err
 		}
 	}
 	w, err := c.Live.FindWorkload(ctx, ref)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, forge.ErrNotFound) {
 			if setting == "" {
 				setting = "the workload input"
 			}
@@ -408,7 +409,7 @@ func (c *Checker) resolveWorkload(ctx context.Context, ref, setting string) (*Wo
 	return w, nil
 }
 
-// Description is the commit status description: at most MaxDescription characters, with the
+// Description is the commit status description: at most forge.MaxDescription characters, with the
 // counts.
 func (r *Report) Description() string {
 	var s string
@@ -441,7 +442,7 @@ func (r *Report) Description() string {
 	default:
 		s = "Check could not finish: see the job log"
 	}
-	return gitops.Truncate(s, MaxDescription)
+	return gitops.Truncate(s, forge.MaxDescription)
 }
 
 func plural(n int, one, many string) string {

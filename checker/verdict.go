@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -179,42 +180,26 @@ const (
 	ForgeGitLab Forge = "gitlab"
 )
 
-// State is a commit status state, in the check's own terms; each provider maps it to its
-// forge's words (GitHub has no warning state).
-type State string
-
-// The commit status states.
-const (
-	StatePending State = "pending"
-	StateSuccess State = "success"
-	StateWarning State = "warning"
-	StateFailure State = "failure"
-	StateError   State = "error"
-)
-
 // StatusState maps a verdict to a commit status state (docs/design.md, The check): in_sync success; drift
 // success on GitHub and GitLab, warning on Gitea/Forgejo, failure when fail-on includes drift;
 // invalid and no_file failure; disabled and skipped success; error error.
-func StatusState(v Verdict, forge Forge, f FailOn) State {
+func StatusState(v Verdict, host Forge, f FailOn) forge.State {
 	switch v {
 	case VerdictInSync, VerdictDisabled, VerdictSkipped:
-		return StateSuccess
+		return forge.StateSuccess
 	case VerdictDrift:
 		if f.Drift {
-			return StateFailure
+			return forge.StateFailure
 		}
-		if forge == ForgeGitea {
-			return StateWarning
+		if host == ForgeGitea {
+			return forge.StateWarning
 		}
-		return StateSuccess
+		return forge.StateSuccess
 	case VerdictInvalid, VerdictNoFile:
-		return StateFailure
+		return forge.StateFailure
 	}
-	return StateError
+	return forge.StateError
 }
 
 // DefaultStatusContext is the status-context default.
 const DefaultStatusContext = "tinyforge/gitops"
-
-// MaxDescription is the longest commit status description, in characters.
-const MaxDescription = 140

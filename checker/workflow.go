@@ -123,7 +123,7 @@ func WriteLog(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "%s\n", Neutralize("  sync: "+r.SyncURL))
 	}
 	if r.Issue.Action != "" {
-		line := "  drift issue: " + r.Issue.Action
+		line := "  drift issue: " + string(r.Issue.Action)
 		if r.Issue.URL != "" {
 			line += " " + r.Issue.URL
 		}

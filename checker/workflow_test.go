@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
@@ -144,8 +145,8 @@ func TestWriteLogInjection(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	r := &Report{Verdict: VerdictDrift, File: []byte("x"), SyncURL: "https://tf.example/apps/3?file=a&commit=b#gitops",
 		Drift:   []gitops.DriftEntry{{Field: "deploy.port", RepoValue: "9090", LiveValue: "8080"}},
-		Comment: CommentResult{Action: CommentCreated, URL: "https://forge.test/pr/7#c1"},
-		Issue:   IssueResult{Action: "opened", URL: "https://forge.test/issues/1001"}}
+		Comment: forge.CommentResult{Action: forge.CommentCreated, URL: "https://forge.test/pr/7#c1"},
+		Issue:   forge.IssueResult{Action: "opened", URL: "https://forge.test/issues/1001"}}
 	want := []Output{{"verdict", "drift"}, {"valid", "true"}, {"drift", "true"}, {"drift-count", "1"},
 		{"drift-json", `[{"field":"deploy.port","repo_value":"9090","live_value":"8080"}]`},
 		{"sync-url", "https://tf.example/apps/3?file=a&commit=b#gitops"}, {"comment-url", "https://forge.test/pr/7#c1"},

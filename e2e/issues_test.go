@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/providers"
 )
 
@@ -46,8 +47,8 @@ func TestGiteaScheduledIssueCycle(t *testing.T) {
 
 	p := newGiteaProvider(t, f.botToken)
 	ctx := context.Background()
-	req := func(run int64, open bool, text string, now time.Time) providers.IssueRequest {
-		return providers.IssueRequest{Context: "tinyforge/gitops", Workload: 7, RunID: run, Open: open, Title: title,
+	req := func(run int64, open bool, text string, now time.Time) forge.IssueRequest {
+		return forge.IssueRequest{Context: "tinyforge/gitops", Workload: 7, RunID: run, Open: open, Title: title,
 			Body:         func(since time.Time) string { return "since " + since.Format(time.RFC3339) + ": " + text },
 			CloseComment: "Live matches the file again: closing.", Labels: []string{"tinyforge", "no-such-label"},
 			Now: func() time.Time { return now }}
@@ -61,16 +62,16 @@ func TestGiteaScheduledIssueCycle(t *testing.T) {
 		}
 		return out
 	}
-	step := func(name string, r providers.IssueRequest, want providers.IssueAction) providers.IssueResult {
+	step := func(name string, r forge.IssueRequest, want forge.IssueAction) forge.IssueResult {
 		t.Helper()
-		res, err := p.UpsertIssue(ctx, f.owner.user, f.repo, r)
+		res, err := p.Repo(f.owner.user, f.repo).UpsertIssue(ctx, r)
 		if err != nil || res.Action != want {
 			t.Fatalf("%s: %+v, %v; want %s", name, res, err, want)
 		}
 		return res
 	}
 
-	opened := step("drift", req(1, true, "port 8080 vs 3000", t0), providers.IssueOpened)
+	opened := step("drift", req(1, true, "port 8080 vs 3000", t0), forge.IssueOpened)
 	if !strings.Contains(opened.Reason, "no-such-label") {
 		t.Errorf("the missing label is not reported: %q", opened.Reason)
 	}
@@ -79,12 +80,12 @@ func TestGiteaScheduledIssueCycle(t *testing.T) {
 		len(is.Labels) != 1 || is.Labels[0].Name != "tinyforge" {
 		t.Fatalf("opened issue on Gitea: %+v", is)
 	}
-	step("unchanged", req(2, true, "port 8080 vs 3000", t0.Add(time.Hour)), providers.IssueUnchanged)
-	step("changed", req(3, true, "port 9090 vs 3000", t0.Add(2*time.Hour)), providers.IssueUpdated)
+	step("unchanged", req(2, true, "port 8080 vs 3000", t0.Add(time.Hour)), forge.IssueUnchanged)
+	step("changed", req(3, true, "port 9090 vs 3000", t0.Add(2*time.Hour)), forge.IssueUpdated)
 	if is := list()[opened.Number]; !strings.HasSuffix(is.Body, "since 2026-12-01T06:00:00Z: port 9090 vs 3000") {
 		t.Errorf("edited body: %q", is.Body)
 	}
-	step("in sync", req(4, false, "", t0.Add(3*time.Hour)), providers.IssueClosed)
+	step("in sync", req(4, false, "", t0.Add(3*time.Hour)), forge.IssueClosed)
 	if is := list()[opened.Number]; is.State != "closed" {
 		t.Errorf("after in sync the issue is %s", is.State)
 	}
@@ -92,8 +93,8 @@ func TestGiteaScheduledIssueCycle(t *testing.T) {
 	if len(cs) != 1 || cs[0].Body != "Live matches the file again: closing." {
 		t.Errorf("closing comments: %+v", cs)
 	}
-	step("still in sync", req(5, false, "", t0.Add(4*time.Hour)), providers.IssueNone)
-	re := step("drift again", req(6, true, "healthcheck", t0.Add(5*time.Hour)), providers.IssueReopened)
+	step("still in sync", req(5, false, "", t0.Add(4*time.Hour)), forge.IssueNone)
+	re := step("drift again", req(6, true, "healthcheck", t0.Add(5*time.Hour)), forge.IssueReopened)
 	all := list()
 	if re.Number != opened.Number || all[opened.Number].State != "open" || len(all) != 2 {
 		t.Errorf("reopened #%d; issues %+v", re.Number, all)

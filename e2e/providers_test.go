@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/providers"
 )
 
@@ -73,8 +74,8 @@ func TestGiteaStatuses(t *testing.T) {
 	p := newGiteaProvider(t, f.botToken)
 	ctx := context.Background()
 
-	for _, st := range []providers.State{providers.StatePending, providers.StateWarning, providers.StateSuccess} {
-		if err := p.SetStatus(ctx, f.owner.user, f.repo, providers.CommitStatus{SHA: f.base, State: st, Context: "tinyforge/gitops",
+	for _, st := range []forge.State{forge.StatePending, forge.StateWarning, forge.StateSuccess} {
+		if err := p.Repo(f.owner.user, f.repo).SetStatus(ctx, forge.CommitStatus{SHA: f.base, State: st, Context: "tinyforge/gitops",
 			Description: "state " + string(st), TargetURL: "http://127.0.0.1:1/apps/3"}); err != nil {
 			t.Fatalf("set %s: %v", st, err)
 		}
@@ -89,7 +90,7 @@ func TestGiteaStatuses(t *testing.T) {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
 
-	// The description limit: the provider cuts at providers.MaxDescription; a raw request
+	// The description limit: the provider cuts at forge.MaxDescription; a raw request
 	// measures what Gitea itself keeps.
 	long := strings.Repeat("d", 1000)
 	code, body := g.call(t, tokenAuth(f.botToken), "POST", "/repos/"+f.owner.user+"/"+f.repo+"/statuses/"+f.base,
@@ -100,17 +101,17 @@ func TestGiteaStatuses(t *testing.T) {
 	for _, s := range g.statuses(t, tokenAuth(f.botToken), f.owner.user, f.repo, f.base) {
 		if s.Context == "raw/limit" {
 			t.Logf("Gitea 1.26 kept %d of 1000 description characters", len(s.Description))
-			if len(s.Description) < providers.MaxDescription {
-				t.Errorf("Gitea kept %d characters, fewer than providers.MaxDescription (%d)", len(s.Description), providers.MaxDescription)
+			if len(s.Description) < forge.MaxDescription {
+				t.Errorf("Gitea kept %d characters, fewer than forge.MaxDescription (%d)", len(s.Description), forge.MaxDescription)
 			}
 		}
 	}
-	if err := p.SetStatus(ctx, f.owner.user, f.repo, providers.CommitStatus{SHA: f.base, State: providers.StateFailure, Context: "tinyforge/long", Description: long}); err != nil {
+	if err := p.Repo(f.owner.user, f.repo).SetStatus(ctx, forge.CommitStatus{SHA: f.base, State: forge.StateFailure, Context: "tinyforge/long", Description: long}); err != nil {
 		t.Fatalf("a long description through the provider: %v", err)
 	}
 	for _, s := range g.statuses(t, tokenAuth(f.botToken), f.owner.user, f.repo, f.base) {
-		if s.Context == "tinyforge/long" && len([]rune(s.Description)) != providers.MaxDescription {
-			t.Errorf("the provider's long description came back with %d characters, want %d", len([]rune(s.Description)), providers.MaxDescription)
+		if s.Context == "tinyforge/long" && len([]rune(s.Description)) != forge.MaxDescription {
+			t.Errorf("the provider's long description came back with %d characters, want %d", len([]rune(s.Description)), forge.MaxDescription)
 		}
 	}
 }
@@ -135,7 +136,7 @@ func TestGiteaStickyComment(t *testing.T) {
 		g.must(t, tokenAuth(human), "POST", fmt.Sprintf("/repos/%s/%s/issues/%d/comments", f.owner.user, f.repo, f.number), map[string]any{"body": body}, http.StatusCreated, nil)
 	}
 	// The body limit: Gitea keeps far more than GitHub's 65,536 characters (the providers cap
-	// bodies at providers.MaxCommentBody themselves, so a comment reads the same everywhere).
+	// bodies at forge.MaxCommentBody themselves, so a comment reads the same everywhere).
 	huge := strings.Repeat("y", 200000)
 	g.must(t, tokenAuth(human), "POST", fmt.Sprintf("/repos/%s/%s/issues/%d/comments", f.owner.user, f.repo, f.number), map[string]any{"body": huge}, http.StatusCreated, nil)
 	for _, c := range g.comments(t, tokenAuth(human), f.owner.user, f.repo, f.number) {
@@ -143,16 +144,16 @@ func TestGiteaStickyComment(t *testing.T) {
 			t.Errorf("Gitea kept %d of %d comment characters", len(c.Body), len(huge))
 		}
 	}
-	req := providers.CommentRequest{Number: f.number, Context: "tinyforge/gitops", RunID: 10, Body: "drift: 1 field"}
-	res, err := p.UpsertComment(ctx, f.owner.user, f.repo, req)
-	if err != nil || res.Action != providers.CommentCreated || !strings.HasPrefix(res.URL, g.url+"/") {
+	req := forge.CommentRequest{Number: f.number, Context: "tinyforge/gitops", RunID: 10, Body: "drift: 1 field"}
+	res, err := p.Repo(f.owner.user, f.repo).UpsertComment(ctx, req)
+	if err != nil || res.Action != forge.CommentCreated || !strings.HasPrefix(res.URL, g.url+"/") {
 		t.Fatalf("first upsert: %+v %v", res, err)
 	}
-	if res, err := p.UpsertComment(ctx, f.owner.user, f.repo, req); err != nil || res.Action != providers.CommentUnchanged {
+	if res, err := p.Repo(f.owner.user, f.repo).UpsertComment(ctx, req); err != nil || res.Action != forge.CommentUnchanged {
 		t.Fatalf("unchanged rerun: %+v %v", res, err)
 	}
 	req.RunID, req.Body = 11, "in sync"
-	if res, err := p.UpsertComment(ctx, f.owner.user, f.repo, req); err != nil || res.Action != providers.CommentUpdated {
+	if res, err := p.Repo(f.owner.user, f.repo).UpsertComment(ctx, req); err != nil || res.Action != forge.CommentUpdated {
 		t.Fatalf("edit: %+v %v", res, err)
 	}
 	var ours []giteaComment
@@ -182,9 +183,9 @@ func TestGiteaFiles(t *testing.T) {
 		{f.base, ".tinyforge.yml", "version: 1\n", nil},
 		{f.head, ".tinyforge.yml", "version: 1\ndeploy:\n  port: 9090\n", nil},
 		{"feature", ".tinyforge.yml", "version: 1\ndeploy:\n  port: 9090\n", nil},
-		{f.head, "missing.yml", "", providers.ErrFileNotFound},
-		{strings.Repeat("0", 40), ".tinyforge.yml", "", providers.ErrFileNotFound},
-		{f.base, "big.yml", "", providers.ErrFileTooLarge},
+		{f.head, "missing.yml", "", forge.ErrFileNotFound},
+		{strings.Repeat("0", 40), ".tinyforge.yml", "", forge.ErrFileNotFound},
+		{f.base, "big.yml", "", forge.ErrFileTooLarge},
 	} {
 		got, err := p.DownloadFile(ctx, f.owner.user, f.repo, tc.ref, tc.path, 0)
 		if tc.err != nil {
@@ -210,10 +211,10 @@ func TestGiteaErrors(t *testing.T) {
 	f := newFixture(t, true, map[string]string{".tinyforge.yml": "version: 1\n"})
 	f.openPR(t, ".tinyforge.yml", "version: 1\n")
 	ctx := context.Background()
-	status := providers.CommitStatus{SHA: f.head, State: providers.StateSuccess, Context: "tinyforge/gitops", Description: "x"}
+	status := forge.CommitStatus{SHA: f.head, State: forge.StateSuccess, Context: "tinyforge/gitops", Description: "x"}
 
 	wrong := "0123456789abcdef0123456789abcdef01234567"
-	err := newGiteaProvider(t, wrong).SetStatus(ctx, f.owner.user, f.repo, status)
+	err := newGiteaProvider(t, wrong).Repo(f.owner.user, f.repo).SetStatus(ctx, status)
 	if !errors.Is(err, providers.ErrUnauthorized) || strings.Contains(err.Error(), wrong) {
 		t.Errorf("a wrong token: %v, want ErrUnauthorized without the token", err)
 	}
@@ -222,27 +223,27 @@ func TestGiteaErrors(t *testing.T) {
 	reader := g.user(t, "reader")
 	g.collaborator(t, f.owner, f.repo, reader.user, "read")
 	readTok := g.token(t, reader, botScopes...)
-	err = newGiteaProvider(t, readTok).SetStatus(ctx, f.owner.user, f.repo, status)
-	if !errors.Is(err, providers.ErrForbidden) || strings.Contains(err.Error(), readTok) {
+	err = newGiteaProvider(t, readTok).Repo(f.owner.user, f.repo).SetStatus(ctx, status)
+	if !errors.Is(err, forge.ErrForbidden) || strings.Contains(err.Error(), readTok) {
 		t.Errorf("a read-only collaborator setting a status: %v, want ErrForbidden without the token", err)
 	}
 
 	// A token missing read:user cannot learn its identity, so it cannot keep the comment: the
 	// error must say which scope is missing.
 	noUser := g.token(t, f.bot, "write:repository", "write:issue")
-	_, err = newGiteaProvider(t, noUser).UpsertComment(ctx, f.owner.user, f.repo, providers.CommentRequest{Number: f.number, Context: "c", RunID: 1, Body: "x"})
-	if !errors.Is(err, providers.ErrForbidden) || !strings.Contains(err.Error(), "read:user") {
+	_, err = newGiteaProvider(t, noUser).Repo(f.owner.user, f.repo).UpsertComment(ctx, forge.CommentRequest{Number: f.number, Context: "c", RunID: 1, Body: "x"})
+	if !errors.Is(err, forge.ErrForbidden) || !strings.Contains(err.Error(), "read:user") {
 		t.Errorf("a token without read:user: %v, want ErrForbidden naming the read:user scope", err)
 	}
 
 	// A stranger cannot see the private repo at all: 404.
 	stranger := g.token(t, g.user(t, "stranger"), botScopes...)
 	_, err = newGiteaProvider(t, stranger).BranchHead(ctx, f.owner.user, f.repo, "main")
-	if !errors.Is(err, providers.ErrNotFound) {
+	if !errors.Is(err, forge.ErrNotFound) {
 		t.Errorf("a stranger reading a private repo: %v, want ErrNotFound", err)
 	}
 	_, err = newGiteaProvider(t, f.botToken).BranchHead(ctx, f.owner.user, f.repo, "no-such-branch")
-	if !errors.Is(err, providers.ErrNotFound) {
+	if !errors.Is(err, forge.ErrNotFound) {
 		t.Errorf("a missing branch: %v, want ErrNotFound", err)
 	}
 	_ = time.Second

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 )
 
@@ -27,8 +28,8 @@ func TestUpsertComment(t *testing.T) {
 	tests := []struct {
 		name       string
 		seeds      []seed
-		req        CommentRequest
-		wantAction CommentAction
+		req        forge.CommentRequest
+		wantAction forge.CommentAction
 		wantBodies []string // every comment on the PR afterwards, by id
 		wantWrites int      // state-changing requests
 		wantReason bool
@@ -36,31 +37,31 @@ func TestUpsertComment(t *testing.T) {
 	}{
 		{
 			name:       "creates the first comment",
-			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
-			wantAction: CommentCreated,
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: forge.CommentCreated,
 			wantBodies: []string{body(10, "in sync")},
 			wantWrites: 1,
 		},
 		{
 			name:       "unchanged body makes no write, even from a newer run",
 			seeds:      []seed{{botLogin, body(5, "in sync")}},
-			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
-			wantAction: CommentUnchanged,
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: forge.CommentUnchanged,
 			wantBodies: []string{body(5, "in sync")},
 		},
 		{
 			name:       "newer run updates in place",
 			seeds:      []seed{{"alice", "LGTM"}, {botLogin, body(5, "drift: 1 field")}},
-			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
-			wantAction: CommentUpdated,
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: forge.CommentUpdated,
 			wantBodies: []string{"LGTM", body(10, "in sync")},
 			wantWrites: 1,
 		},
 		{
 			name:       "update-only with no comment of ours writes nothing",
 			seeds:      []seed{{"alice", body(5, "drift: 1 field")}},
-			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync", UpdateOnly: true},
-			wantAction: CommentSkipped,
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync", UpdateOnly: true},
+			wantAction: forge.CommentSkipped,
 			wantBodies: []string{body(5, "drift: 1 field")},
 			wantReason: true,
 			wantNoURL:  true,
@@ -68,16 +69,16 @@ func TestUpsertComment(t *testing.T) {
 		{
 			name:       "update-only refreshes an existing comment",
 			seeds:      []seed{{botLogin, body(5, "drift: 1 field")}},
-			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync", UpdateOnly: true},
-			wantAction: CommentUpdated,
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync", UpdateOnly: true},
+			wantAction: forge.CommentUpdated,
 			wantBodies: []string{body(10, "in sync")},
 			wantWrites: 1,
 		},
 		{
 			name:       "older run never overwrites a newer run's comment",
 			seeds:      []seed{{botLogin, body(20, "drift: 2 fields")}},
-			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
-			wantAction: CommentSkipped,
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: forge.CommentSkipped,
 			wantBodies: []string{body(20, "drift: 2 fields")},
 			wantReason: true,
 		},
@@ -88,8 +89,8 @@ func TestUpsertComment(t *testing.T) {
 				{botLogin, "see above:\n" + body(1, "not on the first line")}, // ours, marker not first
 				{botLogin, body(3, "other context")[0:0] + Marker("other/ctx", 3) + "\nother"},
 			},
-			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
-			wantAction: CommentCreated,
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "in sync"},
+			wantAction: forge.CommentCreated,
 			wantBodies: []string{body(1, "I copied your comment"), "see above:\n" + body(1, "not on the first line"),
 				Marker("other/ctx", 3) + "\nother", body(10, "in sync")},
 			wantWrites: 1,
@@ -101,8 +102,8 @@ func TestUpsertComment(t *testing.T) {
 				{botLogin, body(9, "newest")},
 				{botLogin, body(6, "middle")},
 			},
-			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 8, Body: "mine"},
-			wantAction: CommentSkipped,
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 8, Body: "mine"},
+			wantAction: forge.CommentSkipped,
 			wantBodies: []string{body(9, "newest")},
 			wantWrites: 3, // edit the survivor, delete two duplicates
 			wantReason: true,
@@ -115,8 +116,8 @@ func TestUpsertComment(t *testing.T) {
 				{botLogin, body(5, "same")},
 				{botLogin, body(9, "same")},
 			},
-			req:        CommentRequest{Number: 7, Context: ctxName, RunID: 6, Body: "same"},
-			wantAction: CommentUnchanged,
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 6, Body: "same"},
+			wantAction: forge.CommentUnchanged,
 			wantBodies: []string{body(9, "same")},
 			wantWrites: 2, // edit the survivor's marker, delete the duplicate
 		},
@@ -128,7 +129,7 @@ func TestUpsertComment(t *testing.T) {
 				for _, s := range tt.seeds {
 					f.AddComment(owner, repoName, 7, s.author, s.body)
 				}
-				res, err := p.UpsertComment(context.Background(), owner, repoName, tt.req)
+				res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), tt.req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -162,7 +163,7 @@ func TestUpsertCommentRequests(t *testing.T) {
 			f, p := fc.setup(t, forgefake.Options{}, nil)
 			id := f.AddComment(owner, repoName, 7, botLogin, body(1, "old"))
 			f.ResetRequests()
-			if _, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "new"}); err != nil {
+			if _, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "new"}); err != nil {
 				t.Fatal(err)
 			}
 			reqs := f.Requests()
@@ -208,11 +209,11 @@ func TestUpsertCommentManyPages(t *testing.T) {
 				f.AddComment(owner, repoName, 7, "alice", fmt.Sprintf("comment %d", i))
 			}
 			f.AddComment(owner, repoName, 7, botLogin, body(1, "old"))
-			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "new"})
+			res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "new"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Action != CommentUpdated {
+			if res.Action != forge.CommentUpdated {
 				t.Errorf("action = %q, want updated", res.Action)
 			}
 			cs := f.Comments(owner, repoName, 7)
@@ -244,11 +245,11 @@ func TestUpsertCommentStoredThen502(t *testing.T) {
 			f, p := fc.setup(t, forgefake.Options{}, nil)
 			f.SetFault(forgefake.Fault{Kind: forgefake.FaultStoreThen502, Method: http.MethodPost, PathContains: "/comments", Times: 1})
 			f.SetFault(forgefake.Fault{Kind: forgefake.FaultStoreThen502, Method: http.MethodPost, PathContains: "/notes", Times: 1})
-			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "hello"})
+			res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "hello"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Action != CommentCreated {
+			if res.Action != forge.CommentCreated {
 				t.Errorf("action = %q, want created", res.Action)
 			}
 			cs := f.Comments(owner, repoName, 7)
@@ -275,11 +276,11 @@ func TestUpsertCommentPostNotStored(t *testing.T) {
 		t.Run(fc.name, func(t *testing.T) {
 			f, p := fc.setup(t, forgefake.Options{}, nil)
 			f.SetFault(forgefake.Fault{Kind: forgefake.FaultStatus, Status: http.StatusBadGateway, Method: http.MethodPost, Times: 1})
-			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "hello"})
+			res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "hello"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cs := f.Comments(owner, repoName, 7); res.Action != CommentCreated || len(cs) != 1 {
+			if cs := f.Comments(owner, repoName, 7); res.Action != forge.CommentCreated || len(cs) != 1 {
 				t.Errorf("action %q, comments %+v", res.Action, cs)
 			}
 		})
@@ -292,11 +293,11 @@ func TestUpsertCommentReadOnlyToken(t *testing.T) {
 			f, _ := fc.setup(t, forgefake.Options{}, nil)
 			f.AddToken("fork-token", forgefake.Token{Login: "fork-user", ReadOnly: true})
 			p := fc.newProvider(t, f, Options{Token: "fork-token", HTTPClient: testClient(t, nil), VerifyDelay: time.Millisecond})
-			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "hello"})
-			if !errors.Is(err, ErrForbidden) {
+			res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "hello"})
+			if !errors.Is(err, forge.ErrForbidden) {
 				t.Errorf("err = %v, want ErrForbidden", err)
 			}
-			if res.Action != CommentSkipped || res.Reason == "" {
+			if res.Action != forge.CommentSkipped || res.Reason == "" {
 				t.Errorf("result = %+v, want skipped with a reason", res)
 			}
 			if cs := f.Comments(owner, repoName, 7); len(cs) != 0 {
@@ -309,18 +310,18 @@ func TestUpsertCommentReadOnlyToken(t *testing.T) {
 func TestUpsertCommentRefusedBeforeAnyRequest(t *testing.T) {
 	tests := []struct {
 		name string
-		req  CommentRequest
+		req  forge.CommentRequest
 	}{
-		{"body over 65536 characters", CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: strings.Repeat("é", MaxCommentBody)}},
-		{"context breaking the marker", CommentRequest{Number: 7, Context: "a-->b", RunID: 1, Body: "x"}},
-		{"empty context", CommentRequest{Number: 7, Context: "", RunID: 1, Body: "x"}},
-		{"no PR number", CommentRequest{Number: 0, Context: ctxName, RunID: 1, Body: "x"}},
+		{"body over 65536 characters", forge.CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: strings.Repeat("é", forge.MaxCommentBody)}},
+		{"context breaking the marker", forge.CommentRequest{Number: 7, Context: "a-->b", RunID: 1, Body: "x"}},
+		{"empty context", forge.CommentRequest{Number: 7, Context: "", RunID: 1, Body: "x"}},
+		{"no PR number", forge.CommentRequest{Number: 0, Context: ctxName, RunID: 1, Body: "x"}},
 	}
 	for _, fc := range forgeCases() {
 		for _, tt := range tests {
 			t.Run(fc.name+"/"+tt.name, func(t *testing.T) {
 				f, p := fc.setup(t, forgefake.Options{}, nil)
-				if _, err := p.UpsertComment(context.Background(), owner, repoName, tt.req); err == nil {
+				if _, err := p.Repo(owner, repoName).UpsertComment(context.Background(), tt.req); err == nil {
 					t.Error("no error")
 				}
 				if n := len(f.Requests()); n != 0 {
@@ -347,8 +348,8 @@ func TestUpsertCommentConcurrent(t *testing.T) {
 				wg.Add(1)
 				go func(run int64) {
 					defer wg.Done()
-					_, err := p.UpsertComment(context.Background(), owner, repoName,
-						CommentRequest{Number: 7, Context: ctxName, RunID: run, Body: fmt.Sprintf("body of run %d", run)})
+					_, err := p.Repo(owner, repoName).UpsertComment(context.Background(),
+						forge.CommentRequest{Number: 7, Context: ctxName, RunID: run, Body: fmt.Sprintf("body of run %d", run)})
 					if err != nil {
 						errs <- fmt.Errorf("run %d: %w", run, err)
 					}
@@ -388,11 +389,11 @@ func TestGitHubJobTokenIdentity(t *testing.T) {
 			f.AddComment(owner, repoName, 7, "github-actions[bot]", body(1, "old"))
 			f.AddComment(owner, repoName, 7, "alice", body(2, "quoted by a human"))
 			g := newGitHubProvider(t, f, nil, func(o *Options) { o.Token, o.JobToken = "ghs_job", tt.jobToken })
-			res, err := g.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "new"})
+			res, err := g.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "new"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Action != CommentUpdated {
+			if res.Action != forge.CommentUpdated {
 				t.Errorf("action = %q, want updated", res.Action)
 			}
 			cs := f.Comments(owner, repoName, 7)
@@ -421,7 +422,7 @@ func TestUpsertCommentUnchangedCost(t *testing.T) {
 			}
 			f.AddComment(owner, repoName, 7, botLogin, body(4, "in sync"))
 			f.ResetRequests()
-			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 5, Body: "in sync"})
+			res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 5, Body: "in sync"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -432,7 +433,7 @@ func TestUpsertCommentUnchangedCost(t *testing.T) {
 			sort.Strings(got) // one round: the identity and the list in either order
 			want := []string{"GET " + fc.apiPrefix + "/user", "GET " + fc.commentsPath(7)}
 			sort.Strings(want)
-			if diff := cmp.Diff(want, got); diff != "" || res.Action != CommentUnchanged {
+			if diff := cmp.Diff(want, got); diff != "" || res.Action != forge.CommentUnchanged {
 				t.Errorf("action %q; requests (-want +got):\n%s", res.Action, diff)
 			}
 		})

@@ -7,15 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 )
 
-// forge is what the cross-forge tests need from a provider; each concrete
+// provider is what the cross-forge tests need from a provider; each concrete
 // provider satisfies it.
-type forge interface {
-	SetStatus(ctx context.Context, owner, repo string, st CommitStatus) error
-	UpsertComment(ctx context.Context, owner, repo string, req CommentRequest) (CommentResult, error)
-	PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *CommentPrefetch
+type provider interface {
+	Repo(owner, repo string) *Repo
 	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
 	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
 }
@@ -48,11 +47,11 @@ type forgeCase struct {
 	// unpaginated).
 	pageSize int
 	// states maps the check's states to what the forge stores.
-	states map[State]string
+	states map[forge.State]string
 	// newFake starts the fake with the repository and the test token.
 	newFake func(t *testing.T, o forgefake.Options) fake
 	// newProvider builds the provider for the fake.
-	newProvider func(t *testing.T, f fake, o Options) forge
+	newProvider func(t *testing.T, f fake, o Options) provider
 }
 
 const botLogin = "tf-bot"
@@ -65,8 +64,8 @@ func forgeCases() []forgeCase {
 			commentPath:  func(id int64) string { return "/repos/acme/app/issues/comments/" + itoa(id) },
 			editMethod:   http.MethodPatch,
 			pageSize:     100,
-			states: map[State]string{StatePending: "pending", StateSuccess: "success", StateWarning: "success",
-				StateFailure: "failure", StateError: "error"},
+			states: map[forge.State]string{forge.StatePending: "pending", forge.StateSuccess: "success", forge.StateWarning: "success",
+				forge.StateFailure: "failure", forge.StateError: "error"},
 			newFake: func(t *testing.T, o forgefake.Options) fake {
 				o.Spec = specs.GitHub(t)
 				f := forgefake.NewGitHub(t, o)
@@ -74,7 +73,7 @@ func forgeCases() []forgeCase {
 				f.AddRepo(owner, repoName)
 				return f
 			},
-			newProvider: func(t *testing.T, f fake, o Options) forge {
+			newProvider: func(t *testing.T, f fake, o Options) provider {
 				o.BaseURL = f.URL()
 				g, err := NewGitHub(o)
 				if err != nil {
@@ -89,8 +88,8 @@ func forgeCases() []forgeCase {
 			commentsPath: func(n int) string { return "/api/v1/repos/acme/app/issues/" + itoa(int64(n)) + "/comments" },
 			commentPath:  func(id int64) string { return "/api/v1/repos/acme/app/issues/comments/" + itoa(id) },
 			editMethod:   http.MethodPatch,
-			states: map[State]string{StatePending: "pending", StateSuccess: "success", StateWarning: "warning",
-				StateFailure: "failure", StateError: "error"},
+			states: map[forge.State]string{forge.StatePending: "pending", forge.StateSuccess: "success", forge.StateWarning: "warning",
+				forge.StateFailure: "failure", forge.StateError: "error"},
 			newFake: func(t *testing.T, o forgefake.Options) fake {
 				o.Spec = specs.Gitea(t)
 				f := forgefake.NewGitea(t, o)
@@ -98,7 +97,7 @@ func forgeCases() []forgeCase {
 				f.AddRepo(owner, repoName)
 				return f
 			},
-			newProvider: func(t *testing.T, f fake, o Options) forge {
+			newProvider: func(t *testing.T, f fake, o Options) provider {
 				o.BaseURL = f.URL()
 				g, err := NewGitea(o)
 				if err != nil {
@@ -116,15 +115,15 @@ func forgeCases() []forgeCase {
 			},
 			editMethod: http.MethodPut,
 			pageSize:   100,
-			states: map[State]string{StatePending: "pending", StateSuccess: "success", StateWarning: "success",
-				StateFailure: "failed", StateError: "failed"},
+			states: map[forge.State]string{forge.StatePending: "pending", forge.StateSuccess: "success", forge.StateWarning: "success",
+				forge.StateFailure: "failed", forge.StateError: "failed"},
 			newFake: func(t *testing.T, o forgefake.Options) fake {
 				f := forgefake.NewGitLab(t, o)
 				f.AddToken(testToken, forgefake.Token{Login: botLogin})
 				f.AddRepo(owner, repoName)
 				return f
 			},
-			newProvider: func(t *testing.T, f fake, o Options) forge {
+			newProvider: func(t *testing.T, f fake, o Options) provider {
 				o.BaseURL = f.URL()
 				g, err := NewGitLab(o)
 				if err != nil {
@@ -139,7 +138,7 @@ func forgeCases() []forgeCase {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // setup starts a fake and a provider using the test token.
-func (fc forgeCase) setup(t *testing.T, fo forgefake.Options, mod func(*Options)) (fake, forge) {
+func (fc forgeCase) setup(t *testing.T, fo forgefake.Options, mod func(*Options)) (fake, provider) {
 	t.Helper()
 	f := fc.newFake(t, fo)
 	o := Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: time.Millisecond}

@@ -8,6 +8,7 @@ import (
 
 	"code.gitea.io/sdk/gitea"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -63,17 +64,17 @@ func (g *Gitea) err(op string, resp *gitea.Response, err error) error {
 }
 
 // giteaState maps the check's state onto Gitea's, which has warning.
-func giteaState(s State) (gitea.StatusState, error) {
+func giteaState(s forge.State) (gitea.StatusState, error) {
 	switch s {
-	case StatePending, StateSuccess, StateWarning, StateFailure, StateError:
+	case forge.StatePending, forge.StateSuccess, forge.StateWarning, forge.StateFailure, forge.StateError:
 		return gitea.StatusState(s), nil
 	}
 	return "", fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
 }
 
-// SetStatus sets a commit status: POST /api/v1/repos/{owner}/{repo}/statuses/{sha}
-// (operation repoCreateStatus). A 403 wraps ErrForbidden.
-func (g *Gitea) SetStatus(ctx context.Context, owner, repo string, st CommitStatus) error {
+// setStatus sets a commit status: POST /api/v1/repos/{owner}/{repo}/statuses/{sha}
+// (operation repoCreateStatus). A 403 wraps forge.ErrForbidden.
+func (g *Gitea) setStatus(ctx context.Context, owner, repo string, st forge.CommitStatus) error {
 	state, err := giteaState(st.State)
 	if err != nil {
 		return err
@@ -85,27 +86,22 @@ func (g *Gitea) SetStatus(ctx context.Context, owner, repo string, st CommitStat
 	_, resp, err := c.CreateStatus(owner, repo, st.SHA, gitea.CreateStatusOption{
 		State:       state,
 		TargetURL:   st.TargetURL,
-		Description: gitops.Truncate(st.Description, MaxDescription),
+		Description: gitops.Truncate(st.Description, forge.MaxDescription),
 		Context:     st.Context,
 	})
 	return g.err("create commit status", resp, err)
 }
 
-// UpsertComment keeps the one sticky comment of req.Context on PR req.Number
-// current. Operations: GET /api/v1/user (userGetCurrent), GET
-// /api/v1/repos/{owner}/{repo}/issues/{index}/comments (issueGetComments,
+// commentsOf is the comment store of PR (GitLab: MR iid) number, where Repo.UpsertComment keeps
+// the one sticky comment of a status context current. Operations: GET /api/v1/user
+// (userGetCurrent), GET /api/v1/repos/{owner}/{repo}/issues/{index}/comments (issueGetComments,
 // unpaginated), POST on the same path (issueCreateComment), PATCH and DELETE
-// /api/v1/repos/{owner}/{repo}/issues/comments/{id} (issueEditComment,
-// issueDeleteComment).
-func (g *Gitea) UpsertComment(ctx context.Context, owner, repo string, req CommentRequest) (CommentResult, error) {
-	return upsert(ctx, &giteaComments{g: g, owner: owner, repo: repo, number: int64(req.Number)}, req, g.opts.verifyDelay())
-}
-
-// PrefetchComments starts, without waiting, the reads UpsertComment begins with: GET
+// /api/v1/repos/{owner}/{repo}/issues/comments/{id} (issueEditComment, issueDeleteComment).
+// Repo.PrefetchComments starts, without waiting, the reads the upsert begins with: GET
 // /api/v1/user and GET /api/v1/repos/{owner}/{repo}/issues/{number}/comments, at once (the list
 // is one unpaginated answer, so expected is not needed).
-func (g *Gitea) PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *CommentPrefetch {
-	return startReads(ctx, &giteaComments{g: g, owner: owner, repo: repo, number: int64(number)}, number, expected)
+func (g *Gitea) commentsOf(owner, repo string, number int) commentStore {
+	return &giteaComments{g: g, owner: owner, repo: repo, number: int64(number)}
 }
 
 type giteaComments struct {
@@ -202,7 +198,7 @@ func (s *giteaComments) remove(ctx context.Context, id int64) error {
 
 // DownloadFile returns the file at path on ref, at most maxBytes bytes (0
 // means DefaultMaxFileBytes): GET /api/v1/repos/{owner}/{repo}/raw/{filepath}?ref=
-// (repoGetRawFile). Errors wrap ErrFileNotFound (404) or ErrFileTooLarge.
+// (repoGetRawFile). Errors wrap forge.ErrFileNotFound (404) or forge.ErrFileTooLarge.
 func (g *Gitea) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
 	c, err := g.client(ctx)
 	if err != nil {
@@ -211,7 +207,7 @@ func (g *Gitea) DownloadFile(ctx context.Context, owner, repo, ref, path string,
 	rc, resp, err := c.GetFileReader(owner, repo, ref, strings.TrimPrefix(path, "/"))
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, ErrFileNotFound)
+			return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, forge.ErrFileNotFound)
 		}
 		return nil, g.err("download file", resp, err)
 	}
@@ -225,7 +221,7 @@ func (g *Gitea) DownloadFile(ctx context.Context, owner, repo, ref, path string,
 
 // BranchHead returns the commit SHA at the head of branch: GET
 // /api/v1/repos/{owner}/{repo}/branches/{branch} (repoGetBranch). A missing
-// branch wraps ErrNotFound.
+// branch wraps forge.ErrNotFound.
 func (g *Gitea) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
 	c, err := g.client(ctx)
 	if err != nil {
@@ -241,21 +237,16 @@ func (g *Gitea) BranchHead(ctx context.Context, owner, repo, branch string) (str
 	return b.Commit.ID, nil
 }
 
-// UpsertIssue keeps the one drift issue of req.Context and req.Workload current (see
-// IssueRequest). Operations: GET /api/v1/user (userGetCurrent), GET
-// /api/v1/repos/{owner}/{repo}/issues?state=all&type=issues&created_by={login}
-// (issueListIssues, 50 per page, every page), GET /api/v1/repos/{owner}/{repo}/labels
-// (issueListLabels, only to create an issue with labels), POST
-// /api/v1/repos/{owner}/{repo}/issues (issueCreateIssue), PATCH
-// /api/v1/repos/{owner}/{repo}/issues/{index} (issueEditIssue) and POST
+// issuesOf is the issue store of a repo, where Repo.UpsertIssue keeps the one drift issue of a
+// status context and workload current (see forge.IssueRequest). Operations: GET /api/v1/user
+// (userGetCurrent), GET
+// /api/v1/repos/{owner}/{repo}/issues?state=all&type=issues&created_by={login} (issueListIssues,
+// 50 per page, every page), GET /api/v1/repos/{owner}/{repo}/labels (issueListLabels, only to
+// create an issue with labels), POST /api/v1/repos/{owner}/{repo}/issues (issueCreateIssue),
+// PATCH /api/v1/repos/{owner}/{repo}/issues/{index} (issueEditIssue) and POST
 // /api/v1/repos/{owner}/{repo}/issues/{index}/comments (issueCreateComment, on closing).
-func (g *Gitea) UpsertIssue(ctx context.Context, owner, repo string, req IssueRequest) (IssueResult, error) {
-	return upsertIssue(ctx, &giteaIssues{giteaComments{g: g, owner: owner, repo: repo}}, req, g.opts.verifyDelay())
-}
-
-// PrefetchIssues starts, without waiting, the reads UpsertIssue begins with.
-func (g *Gitea) PrefetchIssues(ctx context.Context, owner, repo string) *IssuePrefetch {
-	return startIssueReads(ctx, &giteaIssues{giteaComments{g: g, owner: owner, repo: repo}})
+func (g *Gitea) issuesOf(owner, repo string) issueStore {
+	return &giteaIssues{giteaComments{g: g, owner: owner, repo: repo}}
 }
 
 // giteaIssues is the issue store of one repo; identity is the comments' one.

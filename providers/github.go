@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -63,20 +64,20 @@ func parseBase(raw string) (*url.URL, error) {
 }
 
 // githubState maps the check's state onto GitHub's (no warning: success).
-func githubState(s State) (string, error) {
+func githubState(s forge.State) (string, error) {
 	switch s {
-	case StatePending, StateSuccess, StateFailure, StateError:
+	case forge.StatePending, forge.StateSuccess, forge.StateFailure, forge.StateError:
 		return string(s), nil
-	case StateWarning:
+	case forge.StateWarning:
 		return "success", nil
 	}
 	return "", fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
 }
 
-// SetStatus sets a commit status: POST /repos/{owner}/{repo}/statuses/{sha}
+// setStatus sets a commit status: POST /repos/{owner}/{repo}/statuses/{sha}
 // (operation repos/create-commit-status). A 403 (fork PR token) wraps
-// ErrForbidden.
-func (g *GitHub) SetStatus(ctx context.Context, owner, repo string, st CommitStatus) error {
+// forge.ErrForbidden.
+func (g *GitHub) setStatus(ctx context.Context, owner, repo string, st forge.CommitStatus) error {
 	state, err := githubState(st.State)
 	if err != nil {
 		return err
@@ -84,7 +85,7 @@ func (g *GitHub) SetStatus(ctx context.Context, owner, repo string, st CommitSta
 	rs := &github.RepoStatus{
 		State:       github.String(state),
 		Context:     github.String(st.Context),
-		Description: github.String(gitops.Truncate(st.Description, MaxDescription)),
+		Description: github.String(gitops.Truncate(st.Description, forge.MaxDescription)),
 	}
 	if st.TargetURL != "" {
 		rs.TargetURL = github.String(st.TargetURL)
@@ -124,23 +125,18 @@ func (g *GitHub) err(op string, err error) error {
 	return wrapOp(op, err, g.opts.Token)
 }
 
-// UpsertComment keeps the one sticky comment of req.Context on PR req.Number
-// current. Operations: GET /user (users/get-authenticated; skipped for a job
-// token, whose identity is github-actions[bot]), GET
-// /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/list-comments,
-// 100 per page, every page), POST on the same path (issues/create-comment),
-// PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
-// (issues/update-comment) and DELETE on it (issues/delete-comment, duplicates
-// of racing runs only).
-func (g *GitHub) UpsertComment(ctx context.Context, owner, repo string, req CommentRequest) (CommentResult, error) {
-	return upsert(ctx, &githubComments{g: g, owner: owner, repo: repo, number: req.Number}, req, g.opts.verifyDelay())
-}
-
-// PrefetchComments starts, without waiting, the reads UpsertComment begins with: GET /user and
+// commentsOf is the comment store of PR (GitLab: MR iid) number, where Repo.UpsertComment keeps
+// the one sticky comment of a status context current. Operations: GET /user
+// (users/get-authenticated; skipped for a job token, whose identity is github-actions[bot]), GET
+// /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/list-comments, 100 per page, every
+// page), POST on the same path (issues/create-comment), PATCH
+// /repos/{owner}/{repo}/issues/comments/{comment_id} (issues/update-comment) and DELETE on it
+// (issues/delete-comment, duplicates of racing runs only).
+// Repo.PrefetchComments starts, without waiting, the reads the upsert begins with: GET /user and
 // every page of GET /repos/{owner}/{repo}/issues/{number}/comments, the pages that expected
 // comments fill (the event payload's pull_request.comments) all at once.
-func (g *GitHub) PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *CommentPrefetch {
-	return startReads(ctx, &githubComments{g: g, owner: owner, repo: repo, number: number}, number, expected)
+func (g *GitHub) commentsOf(owner, repo string, number int) commentStore {
+	return &githubComments{g: g, owner: owner, repo: repo, number: number}
 }
 
 type githubComments struct {
@@ -243,8 +239,8 @@ func (s *githubComments) remove(ctx context.Context, id int64) error {
 
 // DownloadFile returns the file at path on ref, at most maxBytes bytes (0
 // means DefaultMaxFileBytes): GET /repos/{owner}/{repo}/contents/{path}?ref=
-// with the raw media type (repos/get-content). Errors wrap ErrFileNotFound
-// (404) or ErrFileTooLarge; anything else is a transport or forge failure.
+// with the raw media type (repos/get-content). Errors wrap forge.ErrFileNotFound
+// (404) or forge.ErrFileTooLarge; anything else is a transport or forge failure.
 func (g *GitHub) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
 	u := fmt.Sprintf("repos/%s/%s/contents/%s", url.PathEscape(owner), url.PathEscape(repo), escapePath(path))
 	if ref != "" {
@@ -259,11 +255,11 @@ func (g *GitHub) DownloadFile(ctx context.Context, owner, repo, ref, path string
 	if err != nil {
 		var er *github.ErrorResponse
 		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, ErrFileNotFound)
+			return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, forge.ErrFileNotFound)
 		}
 		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden &&
 			strings.Contains(er.Message, "too large") {
-			return nil, fmt.Errorf("download %s at %s: %w", path, ref, ErrFileTooLarge)
+			return nil, fmt.Errorf("download %s at %s: %w", path, ref, forge.ErrFileTooLarge)
 		}
 		return nil, g.err("download file", err)
 	}
@@ -287,7 +283,7 @@ func escapePath(p string) string {
 // BranchHead returns the commit SHA at the head of branch: GET
 // /repos/{owner}/{repo}/git/ref/heads/{branch} (git/get-ref), a small answer
 // that names the branch unambiguously (no tag of the same name). A missing
-// branch wraps ErrNotFound.
+// branch wraps forge.ErrNotFound.
 func (g *GitHub) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
 	ref, _, err := g.client.Git.GetRef(ctx, owner, repo, "heads/"+branch)
 	if err != nil {
@@ -300,19 +296,15 @@ func (g *GitHub) BranchHead(ctx context.Context, owner, repo, branch string) (st
 	return sha, nil
 }
 
-// UpsertIssue keeps the one drift issue of req.Context and req.Workload current (see
-// IssueRequest). Operations: GET /user (users/get-authenticated; skipped for a job token), GET
+// issuesOf is the issue store of a repo, where Repo.UpsertIssue keeps the one drift issue of a
+// status context and workload current (see forge.IssueRequest). Operations: GET /user
+// (users/get-authenticated; skipped for a job token), GET
 // /repos/{owner}/{repo}/issues?state=all&creator={login} (issues/list-for-repo, 100 per page,
 // every page), POST /repos/{owner}/{repo}/issues (issues/create), PATCH
 // /repos/{owner}/{repo}/issues/{issue_number} (issues/update: body, title, state) and POST
 // /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/create-comment, on closing).
-func (g *GitHub) UpsertIssue(ctx context.Context, owner, repo string, req IssueRequest) (IssueResult, error) {
-	return upsertIssue(ctx, &githubIssues{githubComments{g: g, owner: owner, repo: repo}}, req, g.opts.verifyDelay())
-}
-
-// PrefetchIssues starts, without waiting, the reads UpsertIssue begins with.
-func (g *GitHub) PrefetchIssues(ctx context.Context, owner, repo string) *IssuePrefetch {
-	return startIssueReads(ctx, &githubIssues{githubComments{g: g, owner: owner, repo: repo}})
+func (g *GitHub) issuesOf(owner, repo string) issueStore {
+	return &githubIssues{githubComments{g: g, owner: owner, repo: repo}}
 }
 
 // githubIssues is the issue store of one repo; identity is the comments' one.

@@ -7,29 +7,30 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 )
 
 func TestGitHubSetStatus(t *testing.T) {
 	tests := []struct {
 		name  string
-		in    CommitStatus
+		in    forge.CommitStatus
 		want  forgefake.Status
 		wantB string
 	}{
 		{
 			name: "warning maps to success",
-			in:   CommitStatus{State: StateWarning, Context: "tinyforge/gitops", Description: "1 field differs from live: Sync required", TargetURL: "https://tf.example/apps/1#gitops"},
+			in:   forge.CommitStatus{State: forge.StateWarning, Context: "tinyforge/gitops", Description: "1 field differs from live: Sync required", TargetURL: "https://tf.example/apps/1#gitops"},
 			want: forgefake.Status{State: "success", Context: "tinyforge/gitops", Description: "1 field differs from live: Sync required", TargetURL: "https://tf.example/apps/1#gitops", Creator: "octo-bot"},
 		},
 		{
 			name: "failure without target url",
-			in:   CommitStatus{State: StateFailure, Context: "tinyforge/gitops", Description: "invalid"},
+			in:   forge.CommitStatus{State: forge.StateFailure, Context: "tinyforge/gitops", Description: "invalid"},
 			want: forgefake.Status{State: "failure", Context: "tinyforge/gitops", Description: "invalid", Creator: "octo-bot"},
 		},
 		{
 			name: "long description truncated to 140",
-			in:   CommitStatus{State: StateError, Context: "c", Description: strings.Repeat("é", 200)},
+			in:   forge.CommitStatus{State: forge.StateError, Context: "c", Description: strings.Repeat("é", 200)},
 			want: forgefake.Status{State: "error", Context: "c", Description: strings.Repeat("é", 139) + "…", Creator: "octo-bot"},
 		},
 	}
@@ -38,7 +39,7 @@ func TestGitHubSetStatus(t *testing.T) {
 			f, sha := newGitHubFake(t, forgefake.Options{})
 			g := newGitHubProvider(t, f, nil, nil)
 			tt.in.SHA = sha
-			if err := g.SetStatus(context.Background(), owner, repoName, tt.in); err != nil {
+			if err := g.Repo(owner, repoName).SetStatus(context.Background(), tt.in); err != nil {
 				t.Fatal(err)
 			}
 			got := f.Statuses(owner, repoName, sha)
@@ -64,15 +65,15 @@ func TestGitHubSetStatusErrors(t *testing.T) {
 	f, sha := newGitHubFake(t, forgefake.Options{})
 	f.AddToken("ro", forgefake.Token{Login: "fork", ReadOnly: true})
 	g := newGitHubProvider(t, f, nil, func(o *Options) { o.Token = "ro" })
-	err := g.SetStatus(context.Background(), owner, repoName, CommitStatus{SHA: sha, State: StateSuccess, Context: "c"})
-	if !errors.Is(err, ErrForbidden) {
+	err := g.Repo(owner, repoName).SetStatus(context.Background(), forge.CommitStatus{SHA: sha, State: forge.StateSuccess, Context: "c"})
+	if !errors.Is(err, forge.ErrForbidden) {
 		t.Errorf("read-only token: err = %v, want ErrForbidden", err)
 	}
 	g = newGitHubProvider(t, f, nil, nil)
-	if err := g.SetStatus(context.Background(), owner, repoName, CommitStatus{SHA: sha, State: "bogus", Context: "c"}); err == nil {
+	if err := g.Repo(owner, repoName).SetStatus(context.Background(), forge.CommitStatus{SHA: sha, State: "bogus", Context: "c"}); err == nil {
 		t.Error("unknown state: no error")
 	}
-	err = g.SetStatus(context.Background(), owner, repoName, CommitStatus{SHA: strings.Repeat("0", 40), State: StateSuccess, Context: "c"})
+	err = g.Repo(owner, repoName).SetStatus(context.Background(), forge.CommitStatus{SHA: strings.Repeat("0", 40), State: forge.StateSuccess, Context: "c"})
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 422 {
 		t.Errorf("unknown sha: err = %v, want APIError 422", err)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
@@ -108,22 +109,22 @@ func (g *GitLab) apiErr(op string, resp *http.Response) error {
 }
 
 // gitlabState maps the check's state onto GitLab's commit-status states.
-func gitlabState(s State) (string, error) {
+func gitlabState(s forge.State) (string, error) {
 	switch s {
-	case StatePending:
+	case forge.StatePending:
 		return "pending", nil
-	case StateSuccess, StateWarning:
+	case forge.StateSuccess, forge.StateWarning:
 		return "success", nil
-	case StateFailure, StateError:
+	case forge.StateFailure, forge.StateError:
 		return "failed", nil
 	}
 	return "", fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
 }
 
-// SetStatus sets a commit status: POST /api/v4/projects/{id}/statuses/{sha}
+// setStatus sets a commit status: POST /api/v4/projects/{id}/statuses/{sha}
 // with state, name (the context), description and target_url. A 403 wraps
-// ErrForbidden.
-func (g *GitLab) SetStatus(ctx context.Context, owner, repo string, st CommitStatus) error {
+// forge.ErrForbidden.
+func (g *GitLab) setStatus(ctx context.Context, owner, repo string, st forge.CommitStatus) error {
 	state, err := gitlabState(st.State)
 	if err != nil {
 		return err
@@ -131,7 +132,7 @@ func (g *GitLab) SetStatus(ctx context.Context, owner, repo string, st CommitSta
 	in := map[string]string{
 		"state":       state,
 		"name":        st.Context,
-		"description": gitops.Truncate(st.Description, MaxDescription),
+		"description": gitops.Truncate(st.Description, forge.MaxDescription),
 	}
 	if st.TargetURL != "" {
 		in["target_url"] = st.TargetURL
@@ -140,20 +141,15 @@ func (g *GitLab) SetStatus(ctx context.Context, owner, repo string, st CommitSta
 	return err
 }
 
-// UpsertComment keeps the one sticky note of req.Context on MR req.Number
-// (the iid) current. Operations: GET /api/v4/user, GET
-// /api/v4/projects/{id}/merge_requests/{iid}/notes (100 per page, every
-// page), POST on the same path, PUT and DELETE
-// /api/v4/projects/{id}/merge_requests/{iid}/notes/{note_id}.
-func (g *GitLab) UpsertComment(ctx context.Context, owner, repo string, req CommentRequest) (CommentResult, error) {
-	return upsert(ctx, &gitlabNotes{g: g, owner: owner, repo: repo, iid: req.Number}, req, g.opts.verifyDelay())
-}
-
-// PrefetchComments starts, without waiting, the reads UpsertComment begins with: GET
+// commentsOf is the comment store of PR (GitLab: MR iid) number, where Repo.UpsertComment keeps
+// the one sticky comment of a status context current. Operations: GET /api/v4/user, GET
+// /api/v4/projects/{id}/merge_requests/{iid}/notes (100 per page, every page), POST on the same
+// path, PUT and DELETE /api/v4/projects/{id}/merge_requests/{iid}/notes/{note_id}.
+// Repo.PrefetchComments starts, without waiting, the reads the upsert begins with: GET
 // /api/v4/user and every page of GET /api/v4/projects/{id}/merge_requests/{iid}/notes, at once
 // (the pages after the first once its X-Total-Pages is known).
-func (g *GitLab) PrefetchComments(ctx context.Context, owner, repo string, number, expected int) *CommentPrefetch {
-	return startReads(ctx, &gitlabNotes{g: g, owner: owner, repo: repo, iid: number}, number, expected)
+func (g *GitLab) commentsOf(owner, repo string, number int) commentStore {
+	return &gitlabNotes{g: g, owner: owner, repo: repo, iid: number}
 }
 
 type gitlabNotes struct {
@@ -294,7 +290,7 @@ func (s *gitlabNotes) remove(ctx context.Context, id int64) error {
 // DownloadFile returns the file at path on ref, at most maxBytes bytes (0
 // means DefaultMaxFileBytes): GET
 // /api/v4/projects/{id}/repository/files/{url-encoded path}/raw?ref=. Errors
-// wrap ErrFileNotFound (404) or ErrFileTooLarge.
+// wrap forge.ErrFileNotFound (404) or forge.ErrFileTooLarge.
 func (g *GitLab) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
 	p := g.project(owner, repo) + "/repository/files/" + url.PathEscape(strings.TrimPrefix(path, "/")) + "/raw?ref=" + url.QueryEscape(ref)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base.String()+p, nil)
@@ -307,7 +303,7 @@ func (g *GitLab) DownloadFile(ctx context.Context, owner, repo, ref, path string
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
-		return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, ErrFileNotFound)
+		return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, forge.ErrFileNotFound)
 	}
 	if resp.StatusCode >= 300 {
 		return nil, g.apiErr("download file", resp)
@@ -321,7 +317,7 @@ func (g *GitLab) DownloadFile(ctx context.Context, owner, repo, ref, path string
 
 // BranchHead returns the commit SHA at the head of branch: GET
 // /api/v4/projects/{id}/repository/branches/{branch}. A missing branch wraps
-// ErrNotFound.
+// forge.ErrNotFound.
 func (g *GitLab) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
 	var b struct {
 		Commit struct {
@@ -337,19 +333,14 @@ func (g *GitLab) BranchHead(ctx context.Context, owner, repo, branch string) (st
 	return b.Commit.ID, nil
 }
 
-// UpsertIssue keeps the one drift issue of req.Context and req.Workload current (see
-// IssueRequest). Operations: GET /api/v4/user, GET
+// issuesOf is the issue store of a repo, where Repo.UpsertIssue keeps the one drift issue of a
+// status context and workload current (see forge.IssueRequest). Operations: GET /api/v4/user, GET
 // /api/v4/projects/{id}/issues?author_username={login} (open and closed, 100 per page, every
-// page), POST /api/v4/projects/{id}/issues, PUT /api/v4/projects/{id}/issues/{iid}
-// (description, title, state_event) and POST /api/v4/projects/{id}/issues/{iid}/notes (on
-// closing). A CI_JOB_TOKEN cannot write issues: give a project access token with the api scope.
-func (g *GitLab) UpsertIssue(ctx context.Context, owner, repo string, req IssueRequest) (IssueResult, error) {
-	return upsertIssue(ctx, &gitlabIssues{gitlabNotes{g: g, owner: owner, repo: repo}}, req, g.opts.verifyDelay())
-}
-
-// PrefetchIssues starts, without waiting, the reads UpsertIssue begins with.
-func (g *GitLab) PrefetchIssues(ctx context.Context, owner, repo string) *IssuePrefetch {
-	return startIssueReads(ctx, &gitlabIssues{gitlabNotes{g: g, owner: owner, repo: repo}})
+// page), POST /api/v4/projects/{id}/issues, PUT /api/v4/projects/{id}/issues/{iid} (description,
+// title, state_event) and POST /api/v4/projects/{id}/issues/{iid}/notes (on closing). A
+// CI_JOB_TOKEN cannot write issues: give a project access token with the api scope.
+func (g *GitLab) issuesOf(owner, repo string) issueStore {
+	return &gitlabIssues{gitlabNotes{g: g, owner: owner, repo: repo}}
 }
 
 // gitlabIssues is the issue store of one project; identity is the notes' one.

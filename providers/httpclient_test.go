@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 )
 
@@ -193,8 +194,8 @@ func TestAuthNotSentCrossOrigin(t *testing.T) {
 			f.PutFile(owner, repoName, "main", ".tinyforge.yml", []byte("version: 1\n"))
 			f.SetFault(forgefake.Fault{Kind: forgefake.FaultRedirect, Method: http.MethodGet, RedirectTo: foreign.URL()})
 			_, err := p.DownloadFile(context.Background(), owner, repoName, "main", ".tinyforge.yml", 0)
-			if !errors.Is(err, ErrFileNotFound) {
-				t.Errorf("err = %v, want ErrFileNotFound from the foreign origin", err)
+			if !errors.Is(err, forge.ErrFileNotFound) {
+				t.Errorf("err = %v, want forge.ErrFileNotFound from the foreign origin", err)
 			}
 			got := foreign.Requests()
 			if len(got) != 1 {
@@ -257,9 +258,9 @@ func TestCanaryToken(t *testing.T) {
 			var errs []error
 			// A bad token (the forge may echo it) and every fault kind.
 			bad := fc.newProvider(t, f, Options{Token: canary + "-wrong", HTTPClient: testClient(t, logs)})
-			_, err := bad.UpsertComment(ctx, owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: "x"})
+			_, err := bad.Repo(owner, repoName).UpsertComment(ctx, forge.CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: "x"})
 			errs = append(errs, err)
-			errs = append(errs, bad.SetStatus(ctx, owner, repoName, CommitStatus{SHA: sha, State: StateSuccess, Context: "c"}))
+			errs = append(errs, bad.Repo(owner, repoName).SetStatus(ctx, forge.CommitStatus{SHA: sha, State: forge.StateSuccess, Context: "c"}))
 			for _, fault := range []forgefake.Fault{
 				{Kind: forgefake.FaultRedirect, RedirectTo: foreign.URL()},
 				{Kind: forgefake.FaultStatus, Status: 500},
@@ -268,9 +269,9 @@ func TestCanaryToken(t *testing.T) {
 			} {
 				f.ClearFaults()
 				f.SetFault(fault)
-				_, err := p.UpsertComment(ctx, owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: "x"})
+				_, err := p.Repo(owner, repoName).UpsertComment(ctx, forge.CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: "x"})
 				errs = append(errs, err)
-				errs = append(errs, p.SetStatus(ctx, owner, repoName, CommitStatus{SHA: sha, State: StateSuccess, Context: "c"}))
+				errs = append(errs, p.Repo(owner, repoName).SetStatus(ctx, forge.CommitStatus{SHA: sha, State: forge.StateSuccess, Context: "c"}))
 				_, err = p.DownloadFile(ctx, owner, repoName, "main", ".tinyforge.yml", 0)
 				errs = append(errs, err)
 				_, err = p.BranchHead(ctx, owner, repoName, "main")
@@ -329,11 +330,11 @@ func TestRetryAfterCapThroughProvider(t *testing.T) {
 			sha := f.PutFile(owner, repoName, "main", "a", []byte("1"))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			err := p.SetStatus(ctx, owner, repoName, CommitStatus{SHA: sha, State: StateSuccess, Context: "c"})
+			err := p.Repo(owner, repoName).SetStatus(ctx, forge.CommitStatus{SHA: sha, State: forge.StateSuccess, Context: "c"})
 			if !errors.Is(err, ErrRetryAfterTooLong) {
 				t.Fatalf("err = %v, want ErrRetryAfterTooLong", err)
 			}
-			if errors.Is(err, ErrForbidden) {
+			if errors.Is(err, forge.ErrForbidden) {
 				t.Errorf("a rate limit must not read as forbidden: %v", err)
 			}
 			if ctx.Err() != nil {
@@ -353,7 +354,7 @@ func TestSecondaryRateLimitRetried(t *testing.T) {
 		t.Run(fc.name, func(t *testing.T) {
 			f, p := fc.setup(t, forgefake.Options{}, nil)
 			f.SetFault(forgefake.Fault{Kind: forgefake.FaultRateLimit, Method: http.MethodPost, RetryAfter: 2, Times: 2})
-			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: "x"})
+			res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: "x"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -366,7 +367,7 @@ func TestSecondaryRateLimitRetried(t *testing.T) {
 			if diff := cmp.Diff([]int{403, 403, 201}, got); diff != "" {
 				t.Errorf("POST statuses (-want +got):\n%s", diff)
 			}
-			if n := len(f.Comments(owner, repoName, 7)); res.Action != CommentCreated || n != 1 {
+			if n := len(f.Comments(owner, repoName, 7)); res.Action != forge.CommentCreated || n != 1 {
 				t.Errorf("action %q, %d comments", res.Action, n)
 			}
 		})
@@ -449,11 +450,11 @@ func TestFiveXXBurstThroughProvider(t *testing.T) {
 			f, p := fc.setup(t, forgefake.Options{}, nil)
 			f.AddComment(owner, repoName, 7, botLogin, body(1, "old"))
 			f.SetFault(forgefake.Fault{Kind: forgefake.FaultStatus, Status: http.StatusBadGateway, Method: http.MethodGet, Times: 3})
-			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "new"})
+			res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "new"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Action != CommentUpdated {
+			if res.Action != forge.CommentUpdated {
 				t.Errorf("action = %q, want updated", res.Action)
 			}
 			var got []int

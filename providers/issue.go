@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tinyforge/tinyforge-check/forge"
 )
 
 // The hidden first line of a drift issue: <!-- tinyforge-check-issue:{context} workload={id}
@@ -69,60 +71,6 @@ func parseIssueMarker(body string) (issueMark, bool) {
 	return m, true
 }
 
-// IssueRequest asks for the one drift issue of a status context and workload in a repo: open
-// (created, reopened or edited) while Open, closed with CloseComment once it is not.
-type IssueRequest struct {
-	// Context is the status context, e.g. "tinyforge/gitops".
-	Context string
-	// Workload is the Tinyforge workload's id: one issue per context and workload.
-	Workload int64
-	// RunID orders runs: an issue whose marker carries a higher run id is never overwritten.
-	RunID int64
-	// Open says live differs from the file (drift, or an invalid file): the issue must be open.
-	Open bool
-	// Title is the issue's title while Open.
-	Title string
-	// Body renders the issue's body (without the marker line) for a drift that began at since;
-	// it must be deterministic so that an unchanged run makes no write.
-	Body func(since time.Time) string
-	// CloseComment is posted on the issue when it is closed.
-	CloseComment string
-	// Labels are put on an issue this run creates (Gitea and Forgejo: labels that exist in the
-	// repo; others are reported in the result's Reason).
-	Labels []string
-	// Now is the clock for since; nil means time.Now.
-	Now func() time.Time
-	// Prefetch, when it is the same provider's PrefetchIssues of the same repo, holds the reads
-	// the upsert would otherwise start with; nil reads them now.
-	Prefetch *IssuePrefetch
-}
-
-// IssueAction says what UpsertIssue did.
-type IssueAction string
-
-// The outcomes of UpsertIssue.
-const (
-	IssueOpened    IssueAction = "opened"
-	IssueReopened  IssueAction = "reopened"
-	IssueUpdated   IssueAction = "updated"
-	IssueUnchanged IssueAction = "unchanged"
-	IssueClosed    IssueAction = "closed"
-	// IssueNone: live matches and no issue is open; nothing to do.
-	IssueNone    IssueAction = "none"
-	IssueSkipped IssueAction = "skipped"
-)
-
-// IssueResult reports what UpsertIssue did. Number and URL name the issue when there is one;
-// Since is when the drift the open issue reports began; Reason explains a skip or a label that
-// could not be set.
-type IssueResult struct {
-	Action IssueAction
-	Number int
-	URL    string
-	Since  time.Time
-	Reason string
-}
-
 // issue is one issue as the sticky-issue logic sees it.
 type issue struct {
 	Number int
@@ -147,9 +95,9 @@ type issueStore interface {
 	commentIssue(ctx context.Context, number int, body string) error
 }
 
-// IssuePrefetch is the read round of an UpsertIssue, started early: the token's identity and
-// every issue it opened in the repo, read at once. Get one from a provider's PrefetchIssues and
-// pass it in IssueRequest.Prefetch. The zero value is not usable.
+// IssuePrefetch is the read round of an issue upsert, started early: the token's identity and
+// every issue it opened in the repo, read at once. Repo.PrefetchIssues starts one and the next
+// Repo.UpsertIssue uses it. The zero value is not usable.
 type IssuePrefetch struct {
 	done     chan struct{}
 	login    string
@@ -217,16 +165,17 @@ func duplicateBody(survivor int) string {
 // the newest closed one on the next drift instead of opening another. Like the sticky comment,
 // every run that wrote re-reads after verify and repairs what racing runs did: duplicates are
 // closed (issues cannot be deleted) and lose their marker.
-func upsertIssue(ctx context.Context, s issueStore, req IssueRequest, verify time.Duration) (IssueResult, error) {
+//
+// reads, when it is a prefetch of the same repo, holds the first read round; nil reads now.
+func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, reads *IssuePrefetch, verify time.Duration) (forge.IssueResult, error) {
 	if err := checkIssueRequest(req); err != nil {
-		return IssueResult{}, err
+		return forge.IssueResult{}, err
 	}
-	reads := req.Prefetch
 	if reads == nil {
 		reads = startIssueReads(ctx, s)
 	}
 	if err := reads.wait(ctx); err != nil {
-		return IssueResult{}, err
+		return forge.IssueResult{}, err
 	}
 	if reads.loginErr != nil {
 		return issueForbiddenSkip("read the token's identity", reads.loginErr)
@@ -255,7 +204,7 @@ func upsertIssue(ctx context.Context, s issueStore, req IssueRequest, verify tim
 }
 
 // checkIssueRequest refuses a request upsertIssue cannot key or write.
-func checkIssueRequest(req IssueRequest) error {
+func checkIssueRequest(req forge.IssueRequest) error {
 	if err := validContext(req.Context); err != nil {
 		return err
 	}
@@ -273,10 +222,10 @@ func checkIssueRequest(req IssueRequest) error {
 // issueRun is one upsertIssue's convergence loop: the request, and what the run did.
 type issueRun struct {
 	s   issueStore
-	req IssueRequest
+	req forge.IssueRequest
 	now func() time.Time
 	// res is what the run did, and what upsertIssue reports; Action "" before the first look.
-	res IssueResult
+	res forge.IssueResult
 }
 
 // step makes one look at the issues converge; ours are the marker issues of our identity, by
@@ -288,14 +237,14 @@ func (run *issueRun) step(ctx context.Context, ours []markedIssue) (wrote bool, 
 	open, top := openIssues(ours), newestIssue(ours)
 	first := run.res.Action == ""
 	if first && top != nil && top.mark.run > run.req.RunID && top.Open != run.req.Open {
-		run.res = IssueResult{Action: IssueSkipped, Number: top.Number, URL: top.URL,
+		run.res = forge.IssueResult{Action: forge.IssueSkipped, Number: top.Number, URL: top.URL,
 			Reason: fmt.Sprintf("a newer run (%d) already decided the issue", top.mark.run)}
 		return false, nil
 	}
 	switch {
 	case !run.req.Open && len(open) == 0:
 		if first {
-			run.res = IssueResult{Action: IssueNone}
+			run.res = forge.IssueResult{Action: forge.IssueNone}
 		}
 		return false, nil
 	case !run.req.Open:
@@ -323,7 +272,7 @@ func (run *issueRun) close(ctx context.Context, open []markedIssue, first bool) 
 	req := run.req
 	for _, is := range open {
 		mark := IssueMarker(req.Context, req.Workload, max(req.RunID, is.mark.run), is.mark.since)
-		if _, err := run.s.editIssue(ctx, is.Number, is.Title, mark+"\n"+stripMarker(is.Body), false); err != nil && !errors.Is(err, ErrNotFound) {
+		if _, err := run.s.editIssue(ctx, is.Number, is.Title, mark+"\n"+stripMarker(is.Body), false); err != nil && !errors.Is(err, forge.ErrNotFound) {
 			return run.fail("close the issue", err)
 		}
 		if req.CloseComment != "" {
@@ -332,7 +281,7 @@ func (run *issueRun) close(ctx context.Context, open []markedIssue, first bool) 
 			}
 		}
 		if first {
-			run.res = IssueResult{Action: IssueClosed, Number: is.Number, URL: is.URL}
+			run.res = forge.IssueResult{Action: forge.IssueClosed, Number: is.Number, URL: is.URL}
 		}
 	}
 	return true, nil
@@ -345,8 +294,8 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 	req := run.req
 	since := run.now().UTC().Truncate(time.Second)
 	body := IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + req.Body(since)
-	if n := utf8.RuneCountInString(body); n > MaxCommentBody {
-		return false, fmt.Errorf("issue body is %d characters, over the forge limit of %d: shorten it", n, MaxCommentBody)
+	if n := utf8.RuneCountInString(body); n > forge.MaxCommentBody {
+		return false, fmt.Errorf("issue body is %d characters, over the forge limit of %d: shorten it", n, forge.MaxCommentBody)
 	}
 	if len(ours) > 0 {
 		closed := ours[len(ours)-1] // ours are by ascending number
@@ -354,14 +303,14 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 		if err != nil {
 			return run.fail("reopen the issue", err)
 		}
-		run.res = IssueResult{Action: IssueReopened, Number: closed.Number, URL: firstNonEmpty(is.URL, closed.URL), Since: since}
+		run.res = forge.IssueResult{Action: forge.IssueReopened, Number: closed.Number, URL: firstNonEmpty(is.URL, closed.URL), Since: since}
 		return true, nil
 	}
 	is, missing, err := run.s.createIssue(ctx, req.Title, body, req.Labels)
 	if err != nil {
 		return run.fail("open an issue", err)
 	}
-	run.res = IssueResult{Action: IssueOpened, Number: is.Number, URL: is.URL, Since: since}
+	run.res = forge.IssueResult{Action: forge.IssueOpened, Number: is.Number, URL: is.URL, Since: since}
 	if len(missing) > 0 {
 		run.res.Reason = "labels not set (they do not exist in the repo): " + strings.Join(missing, ", ")
 	}
@@ -438,22 +387,22 @@ func earliestSince(open []markedIssue) time.Time {
 // firstIssueAction decides, at the run's first look at an open issue, what the run does: skip
 // when a newer run already wrote another body, nothing when the title and body are already this
 // run's, else update. body is this run's body for since, without the marker.
-func firstIssueAction(req IssueRequest, survivor, newest markedIssue, since time.Time, body string) IssueResult {
+func firstIssueAction(req forge.IssueRequest, survivor, newest markedIssue, since time.Time, body string) forge.IssueResult {
 	switch {
 	case newest.mark.run > req.RunID && stripMarker(newest.Body) != body:
-		return IssueResult{Action: IssueSkipped, Number: survivor.Number, URL: survivor.URL, Since: since,
+		return forge.IssueResult{Action: forge.IssueSkipped, Number: survivor.Number, URL: survivor.URL, Since: since,
 			Reason: fmt.Sprintf("a newer run (%d) already wrote the issue", newest.mark.run)}
 	case stripMarker(newest.Body) == body && newest.Title == req.Title:
-		return IssueResult{Action: IssueUnchanged, Number: survivor.Number, URL: survivor.URL, Since: since}
+		return forge.IssueResult{Action: forge.IssueUnchanged, Number: survivor.Number, URL: survivor.URL, Since: since}
 	}
-	return IssueResult{Action: IssueUpdated, Number: survivor.Number, URL: survivor.URL, Since: since}
+	return forge.IssueResult{Action: forge.IssueUpdated, Number: survivor.Number, URL: survivor.URL, Since: since}
 }
 
 // wantedIssue is the title and whole body (marker included, with since) the surviving issue
 // must hold: this run's when the run writes and is not older than the newest run, else the
 // newest issue's.
-func wantedIssue(req IssueRequest, res IssueResult, newest markedIssue, since time.Time, body string) (title, whole string) {
-	mine := res.Action == IssueUpdated || res.Action == IssueOpened || res.Action == IssueReopened
+func wantedIssue(req forge.IssueRequest, res forge.IssueResult, newest markedIssue, since time.Time, body string) (title, whole string) {
+	mine := res.Action == forge.IssueUpdated || res.Action == forge.IssueOpened || res.Action == forge.IssueReopened
 	if mine && req.RunID >= newest.mark.run {
 		return req.Title, IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + body
 	}
@@ -464,7 +413,7 @@ func wantedIssue(req IssueRequest, res IssueResult, newest markedIssue, since ti
 // pointer to it; one already gone is fine.
 func closeDuplicates(ctx context.Context, s issueStore, survivor int, dups []markedIssue) error {
 	for _, is := range dups {
-		if _, err := s.editIssue(ctx, is.Number, is.Title, duplicateBody(survivor), false); err != nil && !errors.Is(err, ErrNotFound) {
+		if _, err := s.editIssue(ctx, is.Number, is.Title, duplicateBody(survivor), false); err != nil && !errors.Is(err, forge.ErrNotFound) {
 			return err
 		}
 	}
@@ -473,11 +422,11 @@ func closeDuplicates(ctx context.Context, s issueStore, survivor int, dups []mar
 
 // issueForbiddenSkip turns a 403 into a skipped result (a read-only token: a notice, not a
 // crash) while still returning the error.
-func issueForbiddenSkip(op string, err error) (IssueResult, error) {
-	if errors.Is(err, ErrForbidden) {
-		return IssueResult{Action: IssueSkipped, Reason: "the token may not " + op + " (give it issues: write, or write:issue on Gitea and Forgejo)"}, err
+func issueForbiddenSkip(op string, err error) (forge.IssueResult, error) {
+	if errors.Is(err, forge.ErrForbidden) {
+		return forge.IssueResult{Action: forge.IssueSkipped, Reason: "the token may not " + op + " (give it issues: write, or write:issue on Gitea and Forgejo)"}, err
 	}
-	return IssueResult{}, err
+	return forge.IssueResult{}, err
 }
 
 func firstNonEmpty(a, b string) string {

@@ -11,13 +11,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 )
 
 // issueForge is what the issue tests need from a provider.
 type issueForge interface {
-	UpsertIssue(ctx context.Context, owner, repo string, req IssueRequest) (IssueResult, error)
-	PrefetchIssues(ctx context.Context, owner, repo string) *IssuePrefetch
+	Repo(owner, repo string) *Repo
 }
 
 // issueFake is what the issue tests need from a fake.
@@ -30,8 +30,8 @@ type issueFake interface {
 const workloadID = 42
 
 // issueReq is a request of run for workload 42 whose body is text, rendered with its since.
-func issueReq(run int64, open bool, text string, now time.Time) IssueRequest {
-	return IssueRequest{Context: ctxName, Workload: workloadID, RunID: run, Open: open,
+func issueReq(run int64, open bool, text string, now time.Time) forge.IssueRequest {
+	return forge.IssueRequest{Context: ctxName, Workload: workloadID, RunID: run, Open: open,
 		Title: "Tinyforge: workload web drifts from its file",
 		Body: func(since time.Time) string {
 			return "Drifting since " + since.Format(time.RFC3339) + "\n\n" + text
@@ -80,10 +80,10 @@ func TestUpsertIssueCycle(t *testing.T) {
 			human := f.AddIssue(owner, repoName, "alice", "Tinyforge: workload web drifts from its file",
 				IssueMarker(ctxName, workloadID, 999, t0)+"\ncopied by hand")
 
-			step := func(name string, req IssueRequest, want IssueAction, wantWrites bool) IssueResult {
+			step := func(name string, req forge.IssueRequest, want forge.IssueAction, wantWrites bool) forge.IssueResult {
 				t.Helper()
 				f.ResetRequests()
-				res, err := p.UpsertIssue(ctx, owner, repoName, req)
+				res, err := p.Repo(owner, repoName).UpsertIssue(ctx, req)
 				if err != nil || res.Action != want {
 					t.Fatalf("%s: %+v, %v; want %s", name, res, err, want)
 				}
@@ -93,7 +93,7 @@ func TestUpsertIssueCycle(t *testing.T) {
 				return res
 			}
 
-			opened := step("first drift", issueReq(1, true, "port: 3000 live, 8080 in the file", t0), IssueOpened, true)
+			opened := step("first drift", issueReq(1, true, "port: 3000 live, 8080 in the file", t0), forge.IssueOpened, true)
 			ours := ourIssues(f)
 			if len(ours) != 1 || !ours[0].Open || ours[0].Number != opened.Number {
 				t.Fatalf("after opening, our issues are %+v", ours)
@@ -105,16 +105,16 @@ func TestUpsertIssueCycle(t *testing.T) {
 				t.Errorf("labels (-want +got):\n%s", diff)
 			}
 
-			step("same drift later", issueReq(2, true, "port: 3000 live, 8080 in the file", t0.Add(time.Hour)), IssueUnchanged, false)
+			step("same drift later", issueReq(2, true, "port: 3000 live, 8080 in the file", t0.Add(time.Hour)), forge.IssueUnchanged, false)
 
-			upd := step("drift changed", issueReq(3, true, "port: 3000 live, 9090 in the file", t0.Add(2*time.Hour)), IssueUpdated, true)
+			upd := step("drift changed", issueReq(3, true, "port: 3000 live, 9090 in the file", t0.Add(2*time.Hour)), forge.IssueUpdated, true)
 			ours = ourIssues(f)
 			if len(ours) != 1 || upd.Number != opened.Number || !strings.Contains(ours[0].Body, "9090") ||
 				!strings.Contains(ours[0].Body, "since 2026-12-01T06:00:00Z") {
 				t.Errorf("after the edit (number %d, since kept): %+v", upd.Number, ours)
 			}
 
-			closed := step("in sync", issueReq(4, false, "", t0.Add(3*time.Hour)), IssueClosed, true)
+			closed := step("in sync", issueReq(4, false, "", t0.Add(3*time.Hour)), forge.IssueClosed, true)
 			ours = ourIssues(f)
 			if len(ours) != 1 || ours[0].Open || closed.Number != opened.Number {
 				t.Errorf("after closing: %+v", ours)
@@ -123,9 +123,9 @@ func TestUpsertIssueCycle(t *testing.T) {
 				t.Errorf("closing comments: %+v", cs)
 			}
 
-			step("still in sync", issueReq(5, false, "", t0.Add(4*time.Hour)), IssueNone, false)
+			step("still in sync", issueReq(5, false, "", t0.Add(4*time.Hour)), forge.IssueNone, false)
 
-			re := step("drift again", issueReq(6, true, "healthcheck: /ready live, /healthz in the file", t0.Add(5*time.Hour)), IssueReopened, true)
+			re := step("drift again", issueReq(6, true, "healthcheck: /ready live, /healthz in the file", t0.Add(5*time.Hour)), forge.IssueReopened, true)
 			ours = ourIssues(f)
 			if len(ours) != 1 || !ours[0].Open || re.Number != opened.Number ||
 				!strings.Contains(ours[0].Body, "since 2026-12-01T11:00:00Z") || !strings.Contains(ours[0].Body, "/ready") {
@@ -133,7 +133,7 @@ func TestUpsertIssueCycle(t *testing.T) {
 			}
 
 			// A late run older than the one that reopened it does not close it.
-			if res, err := p.UpsertIssue(ctx, owner, repoName, issueReq(5, false, "", t0)); err != nil || res.Action != IssueSkipped {
+			if res, err := p.Repo(owner, repoName).UpsertIssue(ctx, issueReq(5, false, "", t0)); err != nil || res.Action != forge.IssueSkipped {
 				t.Errorf("an older in-sync run: %+v, %v; want skipped", res, err)
 			}
 
@@ -161,7 +161,7 @@ func TestUpsertIssueRace(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if _, err := p.UpsertIssue(context.Background(), owner, repoName, issueReq(run, true, fmt.Sprintf("body of run %d", run), now)); err != nil {
+					if _, err := p.Repo(owner, repoName).UpsertIssue(context.Background(), issueReq(run, true, fmt.Sprintf("body of run %d", run), now)); err != nil {
 						errs <- err
 					}
 				}()
@@ -195,8 +195,8 @@ func TestUpsertIssueReadOnly(t *testing.T) {
 	for _, fc := range forgeCases() {
 		t.Run(fc.name, func(t *testing.T) {
 			f, p := setupIssues(t, fc, forgefake.Token{Login: botLogin, ReadOnly: true})
-			res, err := p.UpsertIssue(context.Background(), owner, repoName, issueReq(1, true, "drift", time.Now()))
-			if !errors.Is(err, ErrForbidden) || res.Action != IssueSkipped || !strings.Contains(res.Reason, "issues: write") {
+			res, err := p.Repo(owner, repoName).UpsertIssue(context.Background(), issueReq(1, true, "drift", time.Now()))
+			if !errors.Is(err, forge.ErrForbidden) || res.Action != forge.IssueSkipped || !strings.Contains(res.Reason, "issues: write") {
 				t.Errorf("read-only token: %+v, %v", res, err)
 			}
 			if n := len(f.Issues(owner, repoName)); n != 0 {
@@ -249,7 +249,7 @@ func FuzzParseIssueMarker(f *testing.F) {
 func TestIssueDecisions(t *testing.T) {
 	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	later := since.Add(time.Hour)
-	req := func(run int64, text string) IssueRequest { return issueReq(run, true, text, later) }
+	req := func(run int64, text string) forge.IssueRequest { return issueReq(run, true, text, later) }
 	open := func(run int64, title, text string) markedIssue {
 		r := req(run, text)
 		return markedIssue{
@@ -260,17 +260,17 @@ func TestIssueDecisions(t *testing.T) {
 	title := req(0, "").Title
 	tests := []struct {
 		name       string
-		req        IssueRequest
+		req        forge.IssueRequest
 		newest     markedIssue
-		wantAction IssueAction
+		wantAction forge.IssueAction
 		wantTitle  string
 		wantRun    int64 // the run id of the wanted marker
 		wantText   string
 	}{
-		{"an older issue with another body is updated", req(10, "port"), open(5, title, "strategy"), IssueUpdated, title, 10, "port"},
-		{"an older issue with another title is updated", req(10, "port"), open(5, "old title", "port"), IssueUpdated, title, 10, "port"},
-		{"the same title and body are left alone", req(10, "port"), open(5, title, "port"), IssueUnchanged, title, 5, "port"},
-		{"a newer run's other body wins", req(3, "port"), open(5, "newer title", "strategy"), IssueSkipped, "newer title", 5, "strategy"},
+		{"an older issue with another body is updated", req(10, "port"), open(5, title, "strategy"), forge.IssueUpdated, title, 10, "port"},
+		{"an older issue with another title is updated", req(10, "port"), open(5, "old title", "port"), forge.IssueUpdated, title, 10, "port"},
+		{"the same title and body are left alone", req(10, "port"), open(5, title, "port"), forge.IssueUnchanged, title, 5, "port"},
+		{"a newer run's other body wins", req(3, "port"), open(5, "newer title", "strategy"), forge.IssueSkipped, "newer title", 5, "strategy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,7 +281,7 @@ func TestIssueDecisions(t *testing.T) {
 			if res.Action != tt.wantAction || res.Number != 1 || res.URL != "u1" || !res.Since.Equal(since) {
 				t.Errorf("first action = %+v, want %s on #1 since %v", res, tt.wantAction, since)
 			}
-			if (res.Action == IssueSkipped) != (res.Reason != "") {
+			if (res.Action == forge.IssueSkipped) != (res.Reason != "") {
 				t.Errorf("first action = %+v: a skip, and only a skip, gives a reason", res)
 			}
 			gotTitle, gotBody := wantedIssue(tt.req, res, tt.newest, since, body)

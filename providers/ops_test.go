@@ -9,19 +9,20 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 )
 
 func TestSetStatusAllForges(t *testing.T) {
 	for _, fc := range forgeCases() {
-		for _, state := range []State{StatePending, StateSuccess, StateWarning, StateFailure, StateError} {
+		for _, state := range []forge.State{forge.StatePending, forge.StateSuccess, forge.StateWarning, forge.StateFailure, forge.StateError} {
 			t.Run(fc.name+"/"+string(state), func(t *testing.T) {
 				f, p := fc.setup(t, forgefake.Options{}, nil)
 				sha := f.PutFile(owner, repoName, "main", "README", []byte("x"))
 				f.ResetRequests()
-				st := CommitStatus{SHA: sha, State: state, Context: "tinyforge/gitops",
+				st := forge.CommitStatus{SHA: sha, State: state, Context: "tinyforge/gitops",
 					Description: strings.Repeat("d", 150), TargetURL: "https://tf.example/apps/1?file=abc&commit=def#gitops"}
-				if err := p.SetStatus(context.Background(), owner, repoName, st); err != nil {
+				if err := p.Repo(owner, repoName).SetStatus(context.Background(), st); err != nil {
 					t.Fatal(err)
 				}
 				want := []forgefake.Status{{State: fc.states[state], Context: "tinyforge/gitops",
@@ -69,8 +70,8 @@ func TestSetStatusForbidden(t *testing.T) {
 			o := Options{Token: "fork-token", HTTPClient: testClient(t, nil)}
 			p := fc.newProvider(t, f, o)
 			sha := f.PutFile(owner, repoName, "main", "README", []byte("x"))
-			err := p.SetStatus(context.Background(), owner, repoName, CommitStatus{SHA: sha, State: StateSuccess, Context: "c"})
-			if !errors.Is(err, ErrForbidden) {
+			err := p.Repo(owner, repoName).SetStatus(context.Background(), forge.CommitStatus{SHA: sha, State: forge.StateSuccess, Context: "c"})
+			if !errors.Is(err, forge.ErrForbidden) {
 				t.Errorf("err = %v, want ErrForbidden", err)
 			}
 			if len(f.Statuses(owner, repoName, sha)) != 0 {
@@ -93,11 +94,11 @@ func TestDownloadFile(t *testing.T) {
 		{name: "at sha", path: ".tinyforge.yml", want: "version: 1\n"},
 		{name: "at branch", ref: "main", path: ".tinyforge.yml", want: "version: 1\n"},
 		{name: "nested path", path: "deploy/app.tinyforge.yml", want: "nested: true\n"},
-		{name: "missing file", path: "nope.yml", wantErr: ErrFileNotFound},
-		{name: "missing ref", ref: "no-such-branch", path: ".tinyforge.yml", wantErr: ErrFileNotFound},
-		{name: "over explicit cap", path: ".tinyforge.yml", max: 5, wantErr: ErrFileTooLarge},
+		{name: "missing file", path: "nope.yml", wantErr: forge.ErrFileNotFound},
+		{name: "missing ref", ref: "no-such-branch", path: ".tinyforge.yml", wantErr: forge.ErrFileNotFound},
+		{name: "over explicit cap", path: ".tinyforge.yml", max: 5, wantErr: forge.ErrFileTooLarge},
 		{name: "exactly the cap", path: ".tinyforge.yml", max: 11, want: "version: 1\n"},
-		{name: "over default cap", path: "big.yml", wantErr: ErrFileTooLarge},
+		{name: "over default cap", path: "big.yml", wantErr: forge.ErrFileTooLarge},
 	}
 	for _, fc := range forgeCases() {
 		t.Run(fc.name, func(t *testing.T) {
@@ -150,7 +151,7 @@ func TestBranchHead(t *testing.T) {
 				}
 			}
 			_, err := p.BranchHead(context.Background(), owner, repoName, "gone")
-			if !errors.Is(err, ErrNotFound) {
+			if !errors.Is(err, forge.ErrNotFound) {
 				t.Errorf("missing branch: err = %v, want ErrNotFound", err)
 			}
 		})
@@ -165,12 +166,12 @@ func TestBadToken(t *testing.T) {
 			f, _ := fc.setup(t, forgefake.Options{}, nil)
 			p := fc.newProvider(t, f, Options{Token: "wrong", HTTPClient: testClient(t, nil)})
 			sha := f.PutFile(owner, repoName, "main", "README", []byte("x"))
-			err := p.SetStatus(context.Background(), owner, repoName, CommitStatus{SHA: sha, State: StateSuccess, Context: "c"})
-			if !errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) {
+			err := p.Repo(owner, repoName).SetStatus(context.Background(), forge.CommitStatus{SHA: sha, State: forge.StateSuccess, Context: "c"})
+			if !errors.Is(err, ErrUnauthorized) || errors.Is(err, forge.ErrForbidden) {
 				t.Errorf("SetStatus err = %v, want ErrUnauthorized only", err)
 			}
-			res, err := p.UpsertComment(context.Background(), owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: "x"})
-			if !errors.Is(err, ErrUnauthorized) || res.Action == CommentSkipped {
+			res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 1, Body: "x"})
+			if !errors.Is(err, ErrUnauthorized) || res.Action == forge.CommentSkipped {
 				t.Errorf("UpsertComment = %+v, %v; want ErrUnauthorized and no skip", res, err)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 )
 
@@ -120,9 +121,10 @@ func TestPrefetchReadsAtOnce(t *testing.T) {
 			f.ResetRequests()
 
 			ctx := context.Background()
-			pre := p.PrefetchComments(ctx, owner, repoName, 7, tc.expected)
-			res, err := p.UpsertComment(ctx, owner, repoName, CommentRequest{Number: 7, Context: ctxName, RunID: 5, Body: "in sync", Prefetch: pre})
-			if err != nil || res.Action != CommentUnchanged {
+			r := p.Repo(owner, repoName)
+			r.PrefetchComments(ctx, 7, tc.expected)
+			res, err := r.UpsertComment(ctx, forge.CommentRequest{Number: 7, Context: ctxName, RunID: 5, Body: "in sync"})
+			if err != nil || res.Action != forge.CommentUnchanged {
 				t.Fatalf("upsert: %+v %v", res, err)
 			}
 			if diff := cmp.Diff(want, rt.rounded()); diff != "" {

@@ -1,10 +1,11 @@
 // Package providers talks to the forges a check reports to: GitHub and GitHub
 // Enterprise (go-github), Gitea and Forgejo (the Gitea SDK) and GitLab (its REST
-// API). Each forge has one concrete type offering the same four operations: set
-// a commit status, upsert the sticky PR comment, download a file at a ref and
-// resolve a branch head. The package also builds the HTTP client all of them
-// (and the Tinyforge client) share, and the SSRF-safe dialer the server fetches
-// repository files with.
+// API). Each forge has one concrete type (GitHub, Gitea, GitLab) that downloads a
+// file at a ref and resolves a branch head, and binds to one repository with Repo:
+// a *Repo sets a commit status, upserts the sticky PR comment and the drift issue,
+// and reads the file, in the words of package forge. The package also builds the
+// HTTP client all of them (and the Tinyforge client) share, and the SSRF-safe
+// dialer the server fetches repository files with.
 //
 // Consumers declare the small interfaces they need themselves (docs/design.md, Layout); this
 // package only exports concrete types.
@@ -18,99 +19,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
-
-// State is the check's own commit-status state. Each provider maps it onto its
-// forge's vocabulary (see docs/forges.md). The zero value is invalid.
-type State string
-
-// The check's states (docs/design.md, The check).
-const (
-	StatePending State = "pending"
-	StateSuccess State = "success"
-	StateWarning State = "warning" // Gitea/Forgejo only; success on GitHub and GitLab
-	StateFailure State = "failure"
-	StateError   State = "error"
-)
-
-// MaxDescription is the longest commit-status description, in characters,
-// every supported forge accepts (GitHub answers 422 above it). Longer
-// descriptions are truncated with an ellipsis rather than rejected.
-const MaxDescription = 140
-
-// MaxCommentBody is the longest comment body, in characters (runes) including
-// the marker line, GitHub accepts (65,536); longer bodies are refused before
-// any request is made.
-const MaxCommentBody = 65536
 
 // DefaultMaxFileBytes is the download cap, in bytes, DownloadFile applies when
 // it is given a cap of zero or less (64 KiB, the size limit of docs/file-format.md).
 const DefaultMaxFileBytes = 64 << 10
 
-// CommitStatus is one commit status to set. SHA is the full commit id; Context
-// names the status (e.g. "tinyforge/gitops"); Description is truncated to
-// MaxDescription characters; TargetURL may be empty.
-type CommitStatus struct {
-	SHA         string
-	State       State
-	Context     string
-	Description string
-	TargetURL   string
-}
-
-// CommentRequest asks for the sticky comment of one status context on one pull
-// (merge) request. Number is the PR number (GitLab: the MR iid). RunID orders
-// runs: a comment whose marker carries a higher run id is never overwritten.
-// Body is the comment without the marker line; it should be deterministic so an
-// unchanged rerun makes no write.
-type CommentRequest struct {
-	Number  int
-	Context string
-	RunID   int64
-	Body    string
-	// UpdateOnly refreshes an existing sticky comment but never creates one: with no comment
-	// of ours on the PR, UpsertComment writes nothing and reports skipped.
-	UpdateOnly bool
-	// Prefetch, when it is the same provider's PrefetchComments of the same PR, holds the
-	// reads the upsert would otherwise start with; nil reads them now.
-	Prefetch *CommentPrefetch
-}
-
-// CommentAction says what UpsertComment did.
-type CommentAction string
-
-// The outcomes of UpsertComment.
-const (
-	CommentCreated   CommentAction = "created"
-	CommentUpdated   CommentAction = "updated"
-	CommentUnchanged CommentAction = "unchanged"
-	CommentSkipped   CommentAction = "skipped"
-)
-
-// CommentResult reports what UpsertComment did. URL is the comment's web
-// address when one exists; Reason explains a skip.
-type CommentResult struct {
-	Action CommentAction
-	URL    string
-	Reason string
-}
-
-// Sentinel errors; test with errors.Is.
+// Sentinel errors of the providers alone; test with errors.Is. The ones the checker tests too
+// (file not found, file too large, forbidden, not found) are package forge's.
 var (
-	// ErrFileNotFound: the file (or the ref) does not exist.
-	ErrFileNotFound = errors.New("file not found")
-	// ErrFileTooLarge: the file is larger than the download cap.
-	ErrFileTooLarge = errors.New("file too large")
-	// ErrForbidden: the token may not do this (403 that is not a rate
-	// limit), typically the read-only token of a fork PR: report a notice.
-	ErrForbidden = errors.New("forbidden")
 	// ErrUnauthorized: the forge does not accept the token (401): a
 	// configuration error, not a fork PR.
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrNotFound: the repository, PR, branch or commit does not exist (or the
-	// token cannot see it).
-	ErrNotFound = errors.New("not found")
 	// ErrRetryAfterTooLong: the forge asked to wait longer than the
 	// configured cap; the request was not retried.
 	ErrRetryAfterTooLong = errors.New("forge asked to retry later than the retry cap")
@@ -158,7 +80,7 @@ func (o Options) verifyDelay() time.Duration {
 const githubActionsBot = "github-actions[bot]"
 
 // APIError is a non-2xx answer of a forge. It unwraps to ErrUnauthorized,
-// ErrForbidden, ErrNotFound or nothing, so callers can use errors.Is.
+// forge.ErrForbidden, forge.ErrNotFound or nothing, so callers can use errors.Is.
 type APIError struct {
 	Op          string // what we were doing, e.g. "create commit status"
 	StatusCode  int
@@ -197,9 +119,9 @@ func (e *APIError) Unwrap() error {
 	case http.StatusUnauthorized:
 		return ErrUnauthorized
 	case http.StatusForbidden:
-		return ErrForbidden
+		return forge.ErrForbidden
 	case http.StatusNotFound:
-		return ErrNotFound
+		return forge.ErrNotFound
 	}
 	return nil
 }
@@ -243,7 +165,7 @@ func wrapOp(op string, err error, secret string) error {
 	return &opError{op: op, err: err, secret: secret}
 }
 
-// readCapped reads at most max bytes from r, failing with ErrFileTooLarge
+// readCapped reads at most max bytes from r, failing with forge.ErrFileTooLarge
 // when there is more.
 func readCapped(r io.Reader, max int64) ([]byte, error) {
 	if max <= 0 {
@@ -252,12 +174,12 @@ func readCapped(r io.Reader, max int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
 		if errors.Is(err, ErrResponseTooLarge) {
-			return nil, fmt.Errorf("%w: larger than the client's response cap", ErrFileTooLarge)
+			return nil, fmt.Errorf("%w: larger than the client's response cap", forge.ErrFileTooLarge)
 		}
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%w: over %d bytes: keep the file under the limit", ErrFileTooLarge, max)
+		return nil, fmt.Errorf("%w: over %d bytes: keep the file under the limit", forge.ErrFileTooLarge, max)
 	}
 	return b, nil
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tinyforge/tinyforge-check/forge"
 )
 
 // markerPrefix and markerSuffix frame the hidden first line of a sticky
@@ -99,17 +101,17 @@ const maxConvergeRounds = 8
 // conditional writes, so every run that wrote re-reads after a delay and
 // repairs what a racing run did (a stale write of a lower run, a duplicate
 // create); a run never overwrites a comment whose marker has a higher run id.
-func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time.Duration) (CommentResult, error) {
+// reads, when it is a prefetch of the same PR, holds the first read round; nil reads now.
+func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads *CommentPrefetch, verify time.Duration) (forge.CommentResult, error) {
 	desired, err := desiredComment(req)
 	if err != nil {
-		return CommentResult{}, err
+		return forge.CommentResult{}, err
 	}
-	reads := req.Prefetch
 	if reads == nil || reads.number != req.Number {
 		reads = startReads(ctx, s, req.Number, 0)
 	}
 	if err := reads.wait(ctx); err != nil {
-		return CommentResult{}, err
+		return forge.CommentResult{}, err
 	}
 	if reads.loginErr != nil {
 		return forbiddenSkip("read the token's identity", reads.loginErr)
@@ -136,7 +138,7 @@ func upsert(ctx context.Context, s commentStore, req CommentRequest, verify time
 
 // desiredComment checks a comment request and returns the body this run writes, marker line
 // included.
-func desiredComment(req CommentRequest) (string, error) {
+func desiredComment(req forge.CommentRequest) (string, error) {
 	if err := validContext(req.Context); err != nil {
 		return "", err
 	}
@@ -147,8 +149,8 @@ func desiredComment(req CommentRequest) (string, error) {
 		return "", errors.New("pull request number must be positive: pass the PR (MR) number")
 	}
 	desired := Marker(req.Context, req.RunID) + "\n" + req.Body
-	if n := utf8.RuneCountInString(desired); n > MaxCommentBody {
-		return "", fmt.Errorf("comment is %d characters, over the forge limit of %d: shorten the body", n, MaxCommentBody)
+	if n := utf8.RuneCountInString(desired); n > forge.MaxCommentBody {
+		return "", fmt.Errorf("comment is %d characters, over the forge limit of %d: shorten the body", n, forge.MaxCommentBody)
 	}
 	return desired, nil
 }
@@ -156,11 +158,11 @@ func desiredComment(req CommentRequest) (string, error) {
 // stickyRun is one upsert's convergence loop: what the run wants written, and what it did.
 type stickyRun struct {
 	s       commentStore
-	req     CommentRequest
+	req     forge.CommentRequest
 	login   string
 	desired string // this run's body, marker line included
 	// res is what the run did, and what upsert reports; Action "" before the first look.
-	res CommentResult
+	res forge.CommentResult
 	// recreated reports that the run created the comment again after it had acted once.
 	recreated bool
 }
@@ -182,7 +184,7 @@ func (run *stickyRun) step(ctx context.Context, ours []markerComment) (wrote boo
 	// id, or a later older run would take it for the newest and overwrite it.
 	if survivor.Body != want {
 		c, err := run.s.edit(ctx, survivor.ID, want)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, forge.ErrNotFound) {
 			return run.fail("update comment", err)
 		}
 		if err == nil && c.URL != "" {
@@ -207,7 +209,7 @@ func (run *stickyRun) create(ctx context.Context) (bool, error) {
 	acted := run.res.Action != ""
 	switch {
 	case !acted && run.req.UpdateOnly:
-		run.res = CommentResult{Action: CommentSkipped, Reason: "no earlier comment to update"}
+		run.res = forge.CommentResult{Action: forge.CommentSkipped, Reason: "no earlier comment to update"}
 		return false, nil
 	case acted && run.recreated: // ours vanished twice (deleted by someone): stop fighting
 		return false, errors.New("the sticky comment was deleted while being written: rerun the check")
@@ -217,7 +219,7 @@ func (run *stickyRun) create(ctx context.Context) (bool, error) {
 	if err != nil {
 		return run.fail("create comment", err)
 	}
-	run.res = CommentResult{Action: CommentCreated, URL: c.URL}
+	run.res = forge.CommentResult{Action: forge.CommentCreated, URL: c.URL}
 	return true, nil
 }
 
@@ -241,22 +243,22 @@ func newestComment(ours []markerComment) markerComment {
 // firstCommentAction decides, at the run's first look, what the run does: skip when a newer
 // run already wrote another body, nothing when the newest body is this run's, else update.
 // survivorURL is the comment that stays.
-func firstCommentAction(req CommentRequest, survivorURL string, top markerComment) CommentResult {
+func firstCommentAction(req forge.CommentRequest, survivorURL string, top markerComment) forge.CommentResult {
 	switch {
 	case top.run > req.RunID && stripMarker(top.Body) != req.Body:
-		return CommentResult{Action: CommentSkipped, URL: survivorURL,
+		return forge.CommentResult{Action: forge.CommentSkipped, URL: survivorURL,
 			Reason: fmt.Sprintf("a newer run (%d) already wrote the comment", top.run)}
 	case stripMarker(top.Body) == req.Body:
-		return CommentResult{Action: CommentUnchanged, URL: survivorURL}
+		return forge.CommentResult{Action: forge.CommentUnchanged, URL: survivorURL}
 	}
-	return CommentResult{Action: CommentUpdated, URL: survivorURL}
+	return forge.CommentResult{Action: forge.CommentUpdated, URL: survivorURL}
 }
 
 // wantedComment is the whole body the survivor must hold: desired (this run's) when the run
 // writes, is not older than the newest marker and has another body; else the newest
 // comment's, marker included.
-func wantedComment(req CommentRequest, res CommentResult, desired string, top markerComment) string {
-	mine := res.Action == CommentCreated || res.Action == CommentUpdated
+func wantedComment(req forge.CommentRequest, res forge.CommentResult, desired string, top markerComment) string {
+	mine := res.Action == forge.CommentCreated || res.Action == forge.CommentUpdated
 	if mine && req.RunID >= top.run && stripMarker(top.Body) != req.Body {
 		return desired
 	}
@@ -266,7 +268,7 @@ func wantedComment(req CommentRequest, res CommentResult, desired string, top ma
 // removeComments deletes duplicates; one already gone is fine.
 func removeComments(ctx context.Context, s commentStore, dups []markerComment) error {
 	for _, c := range dups {
-		if err := s.remove(ctx, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := s.remove(ctx, c.ID); err != nil && !errors.Is(err, forge.ErrNotFound) {
 			return err
 		}
 	}
@@ -274,9 +276,8 @@ func removeComments(ctx context.Context, s commentStore, dups []markerComment) e
 }
 
 // CommentPrefetch is the read round of an upsert, started early: the token's identity and
-// every comment of one PR, fetched at once. Get one from a provider's PrefetchComments and pass
-// it in CommentRequest.Prefetch; the upsert then starts with its writes. The zero value is not
-// usable.
+// every comment of one PR, fetched at once. Repo.PrefetchComments starts one and the next
+// Repo.UpsertComment of the same PR starts with its writes. The zero value is not usable.
 type CommentPrefetch struct {
 	number   int
 	done     chan struct{}
@@ -357,11 +358,11 @@ func pagesFor(expected, perPage int) int {
 
 // forbiddenSkip turns a 403 into a skipped result (fork PRs get a
 // read-only token: a notice, not a crash) while still returning the error.
-func forbiddenSkip(op string, err error) (CommentResult, error) {
-	if errors.Is(err, ErrForbidden) {
-		return CommentResult{Action: CommentSkipped, Reason: "the token may not " + op + " (read-only token, e.g. a fork PR)"}, err
+func forbiddenSkip(op string, err error) (forge.CommentResult, error) {
+	if errors.Is(err, forge.ErrForbidden) {
+		return forge.CommentResult{Action: forge.CommentSkipped, Reason: "the token may not " + op + " (read-only token, e.g. a fork PR)"}, err
 	}
-	return CommentResult{}, err
+	return forge.CommentResult{}, err
 }
 
 // createOrAdopt creates the comment. A POST is never retried blindly: after

@@ -3,6 +3,8 @@ package tinyforge
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tinyforge/tinyforge-check/forge"
 )
 
 // Sentinel errors a Client call can wrap. Test them with errors.Is; the concrete error is an
@@ -10,10 +12,11 @@ import (
 var (
 	// ErrUnauthorized is a 401: no token, or a token the server does not know.
 	ErrUnauthorized = errors.New("tinyforge: unauthorized")
-	// ErrForbidden is a 403: the token's role or workload limit does not allow the call.
-	ErrForbidden = errors.New("tinyforge: forbidden")
-	// ErrNotFound is a 404: no such workload (or endpoint).
-	ErrNotFound = errors.New("tinyforge: not found")
+	// ErrForbidden is a 403: the token's role or workload limit does not allow the call. It
+	// wraps forge.ErrForbidden, so the checker matches it with the forges' 403s.
+	ErrForbidden = fmt.Errorf("tinyforge: %w", forge.ErrForbidden)
+	// ErrNotFound is a 404: no such workload (or endpoint). It wraps forge.ErrNotFound.
+	ErrNotFound = fmt.Errorf("tinyforge: %w", forge.ErrNotFound)
 	// ErrConflict is a 409: a stale version, a GitOps status other than ok, or a pinned
 	// commit/file that no longer matches what the server fetched.
 	ErrConflict = errors.New("tinyforge: conflict")
@@ -41,21 +44,28 @@ func (e *APIError) Error() string {
 	return msg
 }
 
-// Is makes errors.Is(err, ErrNotFound) and the other sentinels match by status code.
+// Is makes errors.Is(err, ErrNotFound) and the other sentinels match by status code, and
+// through them forge.ErrNotFound and forge.ErrForbidden.
 func (e *APIError) Is(target error) bool {
-	switch target {
-	case ErrUnauthorized:
-		return e.StatusCode == 401
-	case ErrForbidden:
-		return e.StatusCode == 403
-	case ErrNotFound:
-		return e.StatusCode == 404
-	case ErrConflict:
-		return e.StatusCode == 409
-	case ErrInvalid:
-		return e.StatusCode == 400 || e.StatusCode == 422
+	s := sentinelFor(e.StatusCode)
+	return s != nil && errors.Is(s, target)
+}
+
+// sentinelFor returns the sentinel of a status code, or nil.
+func sentinelFor(code int) error {
+	switch code {
+	case 401:
+		return ErrUnauthorized
+	case 403:
+		return ErrForbidden
+	case 404:
+		return ErrNotFound
+	case 409:
+		return ErrConflict
+	case 400, 422:
+		return ErrInvalid
 	}
-	return false
+	return nil
 }
 
 func hintFor(code int) string {

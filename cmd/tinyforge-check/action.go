@@ -445,11 +445,10 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 		return chk, nil
 	}
 	opts := providers.Options{BaseURL: cfg.forgeURL, Token: cfg.token, HTTPClient: hc, JobToken: cfg.jobToken, VerifyDelay: cfg.verifyDelay}
-	api, err := checkwire.OpenForge(cfg.forge, opts)
+	f, err := checkwire.OpenRepo(cfg.forge, opts, cfg.owner, cfg.repo)
 	if err != nil {
 		return nil, err
 	}
-	f := checkwire.NewRepo(api, cfg.owner, cfg.repo)
 	chk.Files, chk.Status, chk.Comments, chk.Issues = f, f, f, f
 	return chk, nil
 }

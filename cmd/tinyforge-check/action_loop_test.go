@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
 	"github.com/tinyforge/tinyforge-check/providers"
@@ -40,9 +41,9 @@ func (f serverForge) BranchHead(ctx context.Context, owner, repo, branch string)
 func (f serverForge) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
 	b, err := f.p.DownloadFile(ctx, owner, repo, ref, path, maxBytes)
 	switch {
-	case errors.Is(err, providers.ErrFileNotFound):
+	case errors.Is(err, forge.ErrFileNotFound):
 		return nil, fmt.Errorf("%w: %w", server.ErrFileNotFound, err)
-	case errors.Is(err, providers.ErrFileTooLarge):
+	case errors.Is(err, forge.ErrFileTooLarge):
 		return nil, fmt.Errorf("%w: %w", server.ErrFileTooLarge, err)
 	}
 	return b, err

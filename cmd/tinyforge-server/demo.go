@@ -296,11 +296,11 @@ func (d *demo) check(ctx context.Context) (*checker.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := checkwire.OpenForge(checker.ForgeGitea, providers.Options{BaseURL: d.forge.URL(), Token: d.forgeToken, HTTPClient: d.hc, VerifyDelay: -1})
+	repo, err := checkwire.OpenRepo(checker.ForgeGitea, providers.Options{BaseURL: d.forge.URL(), Token: d.forgeToken, HTTPClient: d.hc, VerifyDelay: -1},
+		demoOwner, demoPRRepo)
 	if err != nil {
 		return nil, err
 	}
-	repo := checkwire.NewRepo(api, demoOwner, demoPRRepo)
 	chk := &checker.Checker{Live: checkwire.Live(tf), Files: repo, Status: repo, Comments: repo}
 	pr := &checker.PullRequest{Number: demoPRNumber, HeadSHA: d.prHead, BaseSHA: d.prBase,
 		Comments: len(d.forge.Comments(demoOwner, demoPRRepo, demoPRNumber))}

@@ -30,6 +30,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/buildinfo"
 	"github.com/tinyforge/tinyforge-check/providers"
 	"github.com/tinyforge/tinyforge-check/tinyforge/server"
@@ -292,7 +293,7 @@ func forgeOpener(hc *http.Client) server.ForgeOpener {
 	return func(provider, baseURL, token string) (server.Forge, error) {
 		o := providers.Options{BaseURL: baseURL, Token: token, HTTPClient: hc}
 		var (
-			f   forge
+			f   fetcher
 			err error
 		)
 		switch provider {
@@ -312,14 +313,14 @@ func forgeOpener(hc *http.Client) server.ForgeOpener {
 	}
 }
 
-// forge is what the providers offer for fetching.
-type forge interface {
+// fetcher is what the providers offer for fetching.
+type fetcher interface {
 	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
 	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
 }
 
-// forgeAdapter maps the providers' file errors to the server's.
-type forgeAdapter struct{ f forge }
+// forgeAdapter maps the file errors of package forge to the server's own sentinels.
+type forgeAdapter struct{ f fetcher }
 
 func (a forgeAdapter) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
 	return a.f.BranchHead(ctx, owner, repo, branch)
@@ -328,9 +329,9 @@ func (a forgeAdapter) BranchHead(ctx context.Context, owner, repo, branch string
 func (a forgeAdapter) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
 	b, err := a.f.DownloadFile(ctx, owner, repo, ref, path, maxBytes)
 	switch {
-	case errors.Is(err, providers.ErrFileNotFound):
+	case errors.Is(err, forge.ErrFileNotFound):
 		return nil, fmt.Errorf("%w: %w", server.ErrFileNotFound, err)
-	case errors.Is(err, providers.ErrFileTooLarge):
+	case errors.Is(err, forge.ErrFileTooLarge):
 		return nil, fmt.Errorf("%w: %w", server.ErrFileTooLarge, err)
 	}
 	return b, err
