@@ -177,7 +177,7 @@ func TestWritesUnderHeldDatabaseLock(t *testing.T) {
 	}
 	actors := map[string]string{} // token name -> audit actor
 	for _, tk := range toks {
-		actors[tk.Name] = caller{tk}.actor()
+		actors[tk.Name] = Caller{tk}.actor()
 	}
 
 	// Another process takes the write lock and holds it for holdFor.

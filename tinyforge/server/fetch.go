@@ -97,55 +97,74 @@ func (s *Server) requestEnded(parent context.Context) string {
 // fetchFromForge fetches under ctx, the fetch deadline derived from parent, the request's
 // context: its messages blame the client when parent ended and the forge when ctx timed out.
 func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token string) fetchResult {
-	fail := func(what string, err error) fetchResult {
-		msg := what + ": " + secret.Redact(err.Error(), token)
-		var dnsErr *net.DNSError
-		switch {
-		case errors.As(err, &dnsErr):
-			// Viewers read this message: name the host, never the server's own DNS resolver.
-			reason := "could not be looked up"
-			if dnsErr.IsNotFound {
-				reason = "does not resolve (no such host)"
-			} else if dnsErr.IsTimeout {
-				reason = "could not be looked up in time"
-			}
-			msg = fmt.Sprintf("%s: the forge's host name %q %s", what, dnsErr.Name, reason)
-		case parent.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
-			msg = what + ": " + s.requestEnded(parent)
-		case errors.Is(err, context.DeadlineExceeded):
-			msg = fmt.Sprintf("%s: the forge did not answer within %s", what, s.fetchTimeout)
-		}
-		return fetchResult{Status: gitops.StatusFetchFailed, Message: clip(msg, 500) + "; check the repo settings and the forge, then retry"}
-	}
 	forge, err := s.openForge(wl.Repo.Provider, wl.Repo.BaseURL, token)
 	if err != nil {
-		return fail("cannot use the forge", err)
+		return s.fetchFailed(parent, "cannot use the forge", err, token)
 	}
 	head, err := forge.BranchHead(ctx, wl.Repo.Owner, wl.Repo.Name, wl.Repo.Branch)
 	if err != nil {
-		return fail(fmt.Sprintf("cannot resolve branch %q", wl.Repo.Branch), err)
+		return s.fetchFailed(parent, fmt.Sprintf("cannot resolve branch %q", wl.Repo.Branch), err, token)
 	}
 	if head == "" {
 		return fetchResult{Status: gitops.StatusFetchFailed, Message: fmt.Sprintf("the forge returned no head commit for branch %q", wl.Repo.Branch)}
 	}
-	key := cacheKey(wl, head)
-	ent, ok := s.cache.get(key)
-	if !ok {
-		data, err := forge.DownloadFile(ctx, wl.Repo.Owner, wl.Repo.Name, head, wl.GitOpsPath, gitops.MaxFileSize)
-		switch {
-		case errors.Is(err, ErrFileNotFound):
-			ent = cacheEntry{notFound: true}
-		case errors.Is(err, ErrFileTooLarge) || (err == nil && len(data) > gitops.MaxFileSize):
-			ent = cacheEntry{tooLarge: true}
-		case err != nil:
-			res := fail(fmt.Sprintf("cannot download %s at %s", wl.GitOpsPath, gitops.ShortSHA(head)), err)
-			res.CommitSHA = head
-			return res
-		default:
-			ent = cacheEntry{raw: data}
-		}
-		s.cache.put(key, ent)
+	ent, err := s.fileAt(ctx, forge, wl, head)
+	if err != nil {
+		res := s.fetchFailed(parent, fmt.Sprintf("cannot download %s at %s", wl.GitOpsPath, gitops.ShortSHA(head)), err, token)
+		res.CommitSHA = head
+		return res
 	}
+	return fileResult(wl, head, ent)
+}
+
+// fetchFailed is the fetch_failed result of err while doing what; its message blames the
+// client when parent, the request's context, ended, and the forge when it timed out.
+func (s *Server) fetchFailed(parent context.Context, what string, err error, token string) fetchResult {
+	msg := what + ": " + secret.Redact(err.Error(), token)
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr):
+		// Viewers read this message: name the host, never the server's own DNS resolver.
+		reason := "could not be looked up"
+		if dnsErr.IsNotFound {
+			reason = "does not resolve (no such host)"
+		} else if dnsErr.IsTimeout {
+			reason = "could not be looked up in time"
+		}
+		msg = fmt.Sprintf("%s: the forge's host name %q %s", what, dnsErr.Name, reason)
+	case parent.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		msg = what + ": " + s.requestEnded(parent)
+	case errors.Is(err, context.DeadlineExceeded):
+		msg = fmt.Sprintf("%s: the forge did not answer within %s", what, s.fetchTimeout)
+	}
+	return fetchResult{Status: gitops.StatusFetchFailed, Message: clip(msg, 500) + "; check the repo settings and the forge, then retry"}
+}
+
+// fileAt returns wl's file at commit head: from the cache when this commit was read before,
+// else downloaded (a missing or too large file is cached as such). The error is the download's.
+func (s *Server) fileAt(ctx context.Context, forge Forge, wl *Workload, head string) (cacheEntry, error) {
+	key := cacheKey(wl, head)
+	if ent, ok := s.cache.get(key); ok {
+		return ent, nil
+	}
+	data, err := forge.DownloadFile(ctx, wl.Repo.Owner, wl.Repo.Name, head, wl.GitOpsPath, gitops.MaxFileSize)
+	var ent cacheEntry
+	switch {
+	case errors.Is(err, ErrFileNotFound):
+		ent = cacheEntry{notFound: true}
+	case errors.Is(err, ErrFileTooLarge) || (err == nil && len(data) > gitops.MaxFileSize):
+		ent = cacheEntry{tooLarge: true}
+	case err != nil:
+		return cacheEntry{}, err
+	default:
+		ent = cacheEntry{raw: data}
+	}
+	s.cache.put(key, ent)
+	return ent, nil
+}
+
+// fileResult lints wl's file at commit head for the workload's source type.
+func fileResult(wl *Workload, head string, ent cacheEntry) fetchResult {
 	switch {
 	case ent.notFound:
 		return fetchResult{Status: gitops.StatusNoFile, CommitSHA: head,

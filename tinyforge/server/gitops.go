@@ -1,9 +1,9 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -26,6 +26,13 @@ const (
 // MaxGitOpsPathBytes is the longest accepted GitOps file path.
 const MaxGitOpsPathBytes = 255
 
+// gitOpsPathChars are the bytes a GitOps file path may contain.
+const gitOpsPathChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/"
+
+// notPathChar reports whether r may not be in a GitOps file path (an invalid byte is
+// utf8.RuneError, which may not either).
+func notPathChar(r rune) bool { return !strings.ContainsRune(gitOpsPathChars, r) }
+
 // CheckGitOpsPath returns "" when p is an acceptable GitOps file path (docs/tinyforge-api.md: only
 // A-Z a-z 0-9 . _ - /, no leading "/", no empty, "." or ".." segment, ending in .yml or .yaml,
 // at most 255 bytes), else the rule it breaks. The reason never quotes p.
@@ -38,11 +45,8 @@ func CheckGitOpsPath(p string) string {
 	case strings.HasPrefix(p, "/"):
 		return "the path must be relative to the repo root (no leading /)"
 	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == '/') {
-			return "the path may only contain A-Z a-z 0-9 . _ - /"
-		}
+	if strings.IndexFunc(p, notPathChar) >= 0 {
+		return "the path may only contain A-Z a-z 0-9 . _ - /"
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == "" || seg == "." || seg == ".." {
@@ -55,12 +59,30 @@ func CheckGitOpsPath(p string) string {
 	return ""
 }
 
-func (s *Server) getGitOps(w http.ResponseWriter, r *http.Request, _ caller, id int64) {
-	wl, ok := s.load(w, r, id)
-	if !ok {
-		return
+// View fetches workload id's GitOps file at its branch head and compares it with live.
+func (s *Server) View(ctx context.Context, c Caller, id int64) (tinyforge.GitOpsView, error) {
+	v, _, err := s.viewOf(ctx, c, id)
+	return v, err
+}
+
+// viewOf is View with the workload it compared and the file's parsed Spec (nil unless the
+// status is ok).
+func (s *Server) viewOf(ctx context.Context, c Caller, id int64) (tinyforge.GitOpsView, viewed, error) {
+	if err := c.permit(RoleViewer, id); err != nil {
+		return tinyforge.GitOpsView{}, viewed{}, err
 	}
-	writeJSON(w, http.StatusOK, s.view(wl, s.fetch(r.Context(), wl)))
+	wl, err := s.read(ctx, id)
+	if err != nil {
+		return tinyforge.GitOpsView{}, viewed{}, err
+	}
+	res := s.fetch(ctx, wl)
+	return s.view(wl, res), viewed{wl: wl, spec: res.Spec}, nil
+}
+
+// viewed is what a view was made of.
+type viewed struct {
+	wl   *Workload
+	spec *gitops.Spec
 }
 
 // view renders a fetch result as the API's GitOps view, with drift against the live config.
@@ -89,240 +111,250 @@ func (s *Server) view(wl *Workload, res fetchResult) tinyforge.GitOpsView {
 	return v
 }
 
-// putGitOpsRequest is SetGitOpsRequest with presence: an absent path keeps the stored one, an
-// explicit "" is refused like any other invalid path.
-type putGitOpsRequest struct {
+// GitOpsChange is the body of PUT /api/workloads/{id}/gitops: SetGitOpsRequest with presence.
+// An absent path keeps the stored one; an explicit "" is refused like any other invalid path.
+type GitOpsChange struct {
 	Enabled *bool   `json:"enabled"`
 	Path    *string `json:"path"`
 }
 
-func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c caller, id int64) {
-	var req putGitOpsRequest
-	if !decode(w, r, &req, false) {
-		return
-	}
+// check refuses (400) a change without "enabled" or with an invalid path.
+func (req GitOpsChange) check() error {
 	if req.Enabled == nil {
-		writeError(w, http.StatusBadRequest, `"enabled" (true or false) is required`)
-		return
+		return newError(KindInvalid, `"enabled" (true or false) is required`)
 	}
 	if req.Path != nil {
 		if why := CheckGitOpsPath(*req.Path); why != "" {
-			writeError(w, http.StatusBadRequest, "invalid GitOps path: "+why)
-			return
+			return newError(KindInvalid, "invalid GitOps path: "+why)
 		}
 	}
-	if _, ok := s.load(w, r, id); !ok { // no lock is made for a workload that does not exist
-		return
+	return nil
+}
+
+// SetGitOps enables or disables GitOps and sets the file path of workload id (admin), under the
+// workload's lock and the SyncDeadline, with an audit row when something changed. It returns
+// the view with the new settings; its fetch ends by the deadline too, so past it the view says
+// fetch_failed and the answer (the settings are saved) still reaches the client.
+func (s *Server) SetGitOps(ctx context.Context, c Caller, id int64, req GitOpsChange) (tinyforge.GitOpsView, error) {
+	if err := c.permit(RoleAdmin, id); err != nil {
+		return tinyforge.GitOpsView{}, err
 	}
-	// Under the Sync lock, so a Sync that started before this change cannot write the old
-	// file's config after it.
-	unlock, ok := s.lockForChange(w, r, id)
-	if !ok {
-		return
+	if err := req.check(); err != nil {
+		return tinyforge.GitOpsView{}, err
 	}
-	locked := true
-	release := func() {
-		if locked {
-			locked = false
-			unlock()
-		}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	wl, unlock, err := s.lockedLoad(ctx, id)
+	if err != nil {
+		return tinyforge.GitOpsView{}, changeRefused(err)
 	}
-	defer release()
-	wl, ok := s.load(w, r, id)
-	if !ok {
-		return
+	err = s.saveGitOps(ctx, c, wl, req)
+	unlock()
+	if err != nil {
+		return tinyforge.GitOpsView{}, err
 	}
+	return s.view(wl, s.fetch(ctx, wl)), nil
+}
+
+// saveGitOps writes req's settings of wl, read under its lock, and sets them in wl. Nothing
+// changed: no write and no audit row.
+func (s *Server) saveGitOps(ctx context.Context, c Caller, wl *Workload, req GitOpsChange) error {
 	if !gitops.SupportsGitOps(wl.SourceType) {
-		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("source type %q cannot use GitOps; only dockerfile and static workloads can", wl.SourceType))
-		return
+		return newError(KindUnprocessable, fmt.Sprintf("source type %q cannot use GitOps; only dockerfile and static workloads can", wl.SourceType))
 	}
-	path := wl.GitOpsPath
+	enabled, path := *req.Enabled, wl.GitOpsPath
 	if req.Path != nil {
 		path = *req.Path
 	}
-	ev := &tinyforge.Event{At: timeString(s.now()), Actor: c.actor(), WorkloadID: id, Action: ActionGitOpsSettings, Outcome: OutcomeApplied}
-	if *req.Enabled != wl.GitOpsEnabled {
-		ev.Changes = append(ev.Changes, tinyforge.Change{Field: "gitops.enabled", From: fmt.Sprint(wl.GitOpsEnabled), To: fmt.Sprint(*req.Enabled)})
+	ev := &tinyforge.Event{At: timeString(s.now()), Actor: c.actor(), WorkloadID: wl.ID, Action: ActionGitOpsSettings, Outcome: OutcomeApplied}
+	if enabled != wl.GitOpsEnabled {
+		ev.Changes = append(ev.Changes, tinyforge.Change{Field: "gitops.enabled", From: fmt.Sprint(wl.GitOpsEnabled), To: fmt.Sprint(enabled)})
 	}
 	if path != wl.GitOpsPath {
 		ev.Changes = append(ev.Changes, tinyforge.Change{Field: "gitops.path", From: wl.GitOpsPath, To: path})
 	}
-	// Nothing changed: no write and no audit row.
 	if len(ev.Changes) > 0 {
-		// Under the request's deadline (see bounded): committed before it or not at all.
-		if err := s.store.SetGitOps(r.Context(), id, *req.Enabled, path, ev); err != nil {
-			switch {
-			case errors.Is(err, ErrNotFound):
-				writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
-			case r.Context().Err() != nil:
-				writeError(w, http.StatusServiceUnavailable, "nothing changed: "+s.stopReason(r.Context(), waitedForDatabase))
-			default:
-				s.internal(w, "save GitOps settings", err)
-			}
-			return
+		// Under the request's deadline: committed before it or not at all.
+		err := s.store.SetGitOps(ctx, wl.ID, enabled, path, ev)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return notFound(wl.ID)
+		case err != nil && ctx.Err() != nil:
+			return newError(KindUnavailable, "nothing changed: "+s.stopReason(ctx, waitedForDatabase))
+		case err != nil:
+			return s.internal("save GitOps settings", err)
 		}
 	}
-	release()
-	wl.GitOpsEnabled, wl.GitOpsPath = *req.Enabled, path
-	// The view's fetch ends by the deadline too: past it the view says fetch_failed, and the
-	// answer (200: the settings are saved) still reaches the client.
-	writeJSON(w, http.StatusOK, s.view(wl, s.fetch(r.Context(), wl)))
+	wl.GitOpsEnabled, wl.GitOpsPath = enabled, path
+	return nil
 }
 
 // settingsChangedReason is why a Sync is refused when the GitOps settings or the repo changed
 // between its fetch and its write.
 const settingsChangedReason = "the GitOps settings or the repo changed while the file was being fetched; nothing was written, review the view again and Sync"
 
-// syncError is a refused Sync: the HTTP status and the reason for the client and the audit row.
-type syncError struct {
-	status int
-	reason string
-}
-
-// postSync runs one Sync under the request's deadline (bounded: Config.SyncDeadline from the
-// handler's start), which ends the wait for the workload's lock, the fetch and the database
-// write alike: the Sync is committed before the deadline or not at all, and past it the answer
-// is 503 with nothing written. Every attempt leaves an audit row: the refusals' rows are
-// written with their own short context (afterDeadline), and a 503's row that the database does
-// not take in time is logged instead.
-func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c caller, id int64) {
-	ctx := r.Context() // ends at the deadline, or when the client goes away
-	var req tinyforge.SyncRequest
-	if !decode(w, r, &req, true) {
-		return
+// Sync applies workload id's file at its branch head (admin), pinned to the reviewed commit and
+// file when req names them. It runs under the SyncDeadline, which ends the wait for the
+// workload's lock, the fetch and the database write alike: the Sync is committed before the
+// deadline or not at all, and past it the answer is 503 with nothing written. Every attempt
+// leaves an audit row (but one for a workload that does not exist, or a failed read): the
+// refusals' rows are written with their own short context (afterDeadline), and a 503's row that
+// the database does not take in time is logged instead.
+func (s *Server) Sync(ctx context.Context, c Caller, id int64, req tinyforge.SyncRequest) (tinyforge.SyncResult, error) {
+	if err := c.permit(RoleAdmin, id); err != nil {
+		return tinyforge.SyncResult{}, err
 	}
+	ctx, cancel := s.bound(ctx) // ends at the deadline, or when the client goes away
+	defer cancel()
 	auditCtx, cancelAudit := afterDeadline(ctx)
 	defer cancelAudit()
-	ev := tinyforge.Event{Actor: c.actor(), WorkloadID: id, Action: ActionSync}
-	refuse := func(se syncError) {
-		ev.At = timeString(s.now())
-		ev.Outcome = "refused: " + se.reason
-		if err := s.store.AddEvent(auditCtx, &ev); err != nil {
-			if se.status != http.StatusServiceUnavailable {
-				s.internal(w, "write the audit row of a refused Sync", err)
-				return
-			}
-			// The database that made this Sync miss its deadline may not take its audit row
-			// either: the log keeps it, and the client still gets its answer in time.
-			s.log.Error("the audit row of a Sync refused for its deadline could not be written; it is only in this log",
-				"workload", id, "actor", ev.Actor, "outcome", ev.Outcome, "err", err)
-		}
-		writeError(w, se.status, "Sync refused: "+se.reason)
-	}
-	// stopped refuses the Sync with 503 when its context ended (deadline or client) while it
-	// waited for what, and reports whether it did.
-	stopped := func(what waitedFor) bool {
-		if ctx.Err() == nil {
-			return false
-		}
-		refuse(syncError{http.StatusServiceUnavailable, s.stopReason(ctx, what)})
-		return true
-	}
-	// load reads the workload, answering 404 (no audit row: there is no such workload), 503
-	// (audited) or 500 itself when it cannot.
-	load := func() (*Workload, bool) {
-		wl, err := s.store.GetWorkload(ctx, id)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			writeError(w, http.StatusNotFound, fmt.Sprintf("workload %d not found", id))
-			return nil, false
-		case err != nil && stopped(waitedForServer):
-			return nil, false
-		case err != nil:
-			s.internal(w, "read workload", err)
-			return nil, false
-		}
-		return wl, true
-	}
-
-	if _, ok := load(); !ok { // no lock is made for a workload that does not exist
-		return
-	}
-	unlock, err := s.lockWorkload(ctx, id)
+	run := &syncRun{s: s, ctx: ctx, auditCtx: auditCtx, ev: tinyforge.Event{Actor: c.actor(), WorkloadID: id, Action: ActionSync}}
+	wl, unlock, err := s.lockedLoad(ctx, id)
 	if err != nil {
-		refuse(syncError{http.StatusServiceUnavailable, s.lockReason(ctx, err)})
-		return
+		return tinyforge.SyncResult{}, run.stoppedEarly(err)
 	}
 	defer unlock()
-	wl, ok := load() // again, under the lock: settings may have changed meanwhile
-	if !ok {
-		return
-	}
-
 	res := s.fetch(ctx, wl)
-	ev.CommitSHA, ev.FileSHA = res.CommitSHA, res.FileSHA
-	if stopped(waitedForForge) {
-		return
+	run.ev.CommitSHA, run.ev.FileSHA = res.CommitSHA, res.FileSHA
+	if err := run.stopped(waitedForForge); err != nil {
+		return tinyforge.SyncResult{}, err
 	}
-	if res.Status != gitops.StatusOK {
-		refuse(syncError{http.StatusConflict, fmt.Sprintf("GitOps status is %s, not ok: %s", res.Status, res.Message)})
-		return
+	if err := run.checkPins(wl, res, req); err != nil {
+		return tinyforge.SyncResult{}, err
 	}
-	if req.CommitSHA != "" && !strings.EqualFold(req.CommitSHA, res.CommitSHA) {
-		refuse(syncError{http.StatusConflict, fmt.Sprintf("the reviewed commit %s is no longer the head of branch %q (now %s); review the new commit and Sync again", gitops.ShortSHA(req.CommitSHA), wl.Repo.Branch, gitops.ShortSHA(res.CommitSHA))})
-		return
-	}
-	if req.FileSHA != "" && !strings.EqualFold(req.FileSHA, res.FileSHA) {
-		refuse(syncError{http.StatusConflict, fmt.Sprintf("the reviewed file %s differs from %s at %s (file %s); review the new file and Sync again", gitops.ShortSHA(req.FileSHA), wl.GitOpsPath, gitops.ShortSHA(res.CommitSHA), gitops.ShortSHA(res.FileSHA))})
-		return
-	}
+	return run.commit(wl, res)
+}
 
-	plan := gitops.BuildPlan(res.Spec)
-	at := timeString(s.now())
-	var applied []tinyforge.Change
-	var invalid error
-	changed := false
-	// The write runs under ctx: its wait for the database, its statements and its COMMIT end
-	// at the deadline, so a Sync whose answer could not reach the client is never applied.
-	_, err = s.store.CommitSync(ctx, id, func(cur *Workload) (SyncDecision, error) {
-		d := SyncDecision{Event: ev}
-		d.Event.At = at
-		// Another process (or a writer that skipped the lock) may have disabled GitOps or
-		// repointed it since the fetch: then the fetched file is not the workload's file.
-		if !cur.GitOpsEnabled || cur.GitOpsPath != wl.GitOpsPath || !sameRepo(cur.Repo, wl.Repo) || cur.Repo.Branch != wl.Repo.Branch {
-			changed = true
-			d.Event.Outcome = "refused: " + settingsChangedReason
-			return d, nil
+// syncRun is one Sync attempt: its contexts and its audit row.
+type syncRun struct {
+	s        *Server
+	ctx      context.Context // the request's, under the deadline
+	auditCtx context.Context // a refusal's audit row's: auditGrace past the deadline
+	ev       tinyforge.Event
+}
+
+// refuse writes the audit row of a Sync refused with kind for reason and returns its error.
+func (r *syncRun) refuse(kind ErrorKind, reason string) error {
+	r.ev.At = timeString(r.s.now())
+	r.ev.Outcome = "refused: " + reason
+	if err := r.s.store.AddEvent(r.auditCtx, &r.ev); err != nil {
+		if kind != KindUnavailable {
+			return r.s.internal("write the audit row of a refused Sync", err)
 		}
-		live := cur.SourceConfig
-		merged, err := gitops.MergeAndValidate(live, plan, gitops.ValidateSourceConfig)
-		if err != nil {
-			invalid = err
-			d.Event.Outcome = "refused: merged source_config is invalid: " + err.Error()
-			return d, nil
-		}
-		drift, err := gitops.Drift(res.Spec, wl.SourceType, live)
-		if err != nil {
-			return d, fmt.Errorf("compare with live config: %w", err)
-		}
-		applied = []tinyforge.Change{}
-		for _, ch := range gitops.Changes(drift) {
-			applied = append(applied, tinyforge.Change{Field: ch.Field, From: ch.From, To: ch.To})
-		}
-		d.NewConfig, d.CommitSHA, d.SyncAt = merged, res.CommitSHA, at
-		d.Event.Changes, d.Event.Outcome = applied, OutcomeApplied
-		return d, nil
-	})
-	if err != nil && stopped(waitedForDatabase) {
-		return
+		// The database that made this Sync miss its deadline may not take its audit row
+		// either: the log keeps it, and the client still gets its answer in time.
+		r.s.log.Error("the audit row of a Sync refused for its deadline could not be written; it is only in this log",
+			"workload", r.ev.WorkloadID, "actor", r.ev.Actor, "outcome", r.ev.Outcome, "err", err)
 	}
+	return newError(kind, "Sync refused: "+reason)
+}
+
+// stopped refuses the Sync with 503 when its context ended (deadline or client) while it
+// waited for what; nil when it did not.
+func (r *syncRun) stopped(what waitedFor) error {
+	if r.ctx.Err() == nil {
+		return nil
+	}
+	return r.refuse(KindUnavailable, r.s.stopReason(r.ctx, what))
+}
+
+// stoppedEarly words a failed lockedLoad: a stop is an audited 503, a 404 (no such workload)
+// or 500 has no audit row.
+func (r *syncRun) stoppedEarly(err error) error {
+	var se *stopError
+	if errors.As(err, &se) {
+		return r.refuse(KindUnavailable, se.reason)
+	}
+	return err
+}
+
+// checkPins refuses (409, audited) a fetch whose status is not ok, or whose commit or file is
+// not the reviewed one.
+func (r *syncRun) checkPins(wl *Workload, res fetchResult, req tinyforge.SyncRequest) error {
+	switch {
+	case res.Status != gitops.StatusOK:
+		return r.refuse(KindConflict, fmt.Sprintf("GitOps status is %s, not ok: %s", res.Status, res.Message))
+	case req.CommitSHA != "" && !strings.EqualFold(req.CommitSHA, res.CommitSHA):
+		return r.refuse(KindConflict, fmt.Sprintf("the reviewed commit %s is no longer the head of branch %q (now %s); review the new commit and Sync again", gitops.ShortSHA(req.CommitSHA), wl.Repo.Branch, gitops.ShortSHA(res.CommitSHA)))
+	case req.FileSHA != "" && !strings.EqualFold(req.FileSHA, res.FileSHA):
+		return r.refuse(KindConflict, fmt.Sprintf("the reviewed file %s differs from %s at %s (file %s); review the new file and Sync again", gitops.ShortSHA(req.FileSHA), wl.GitOpsPath, gitops.ShortSHA(res.CommitSHA), gitops.ShortSHA(res.FileSHA)))
+	}
+	return nil
+}
+
+// commit merges the fetched file into the live config and writes it with its audit row in one
+// transaction, under the request's deadline: its wait for the database, its statements and its
+// COMMIT end at the deadline, so a Sync whose answer could not reach the client is never
+// applied.
+func (r *syncRun) commit(wl *Workload, res fetchResult) (tinyforge.SyncResult, error) {
+	d := &syncDecider{wl: wl, res: res, plan: gitops.BuildPlan(res.Spec), at: timeString(r.s.now()), ev: r.ev}
+	_, err := r.s.store.CommitSync(r.ctx, wl.ID, d.decide)
 	if err != nil {
-		s.log.Error("sync not applied", "workload", id, "err", err)
-		writeError(w, http.StatusInternalServerError, "Sync not applied: the config and its audit row could not be written together; nothing changed, see the server log")
-		return
+		if err := r.stopped(waitedForDatabase); err != nil {
+			return tinyforge.SyncResult{}, err
+		}
+		r.s.log.Error("sync not applied", "workload", wl.ID, "err", err)
+		return tinyforge.SyncResult{}, newError(KindInternal, "Sync not applied: the config and its audit row could not be written together; nothing changed, see the server log")
 	}
+	r.s.lateCommit(r.ctx, wl.ID)
+	if d.changed {
+		return tinyforge.SyncResult{}, newError(KindConflict, "Sync refused: "+settingsChangedReason)
+	}
+	if d.invalid != nil {
+		return tinyforge.SyncResult{}, newError(KindUnprocessable, "Sync refused: the merged source_config is invalid ("+d.invalid.Error()+"); nothing was written, fix the file or the live config")
+	}
+	return tinyforge.SyncResult{Applied: d.applied, CommitSHA: res.CommitSHA, FileSHA: res.FileSHA, LastSyncAt: d.at}, nil
+}
+
+// lateCommit logs a write committed after ctx's deadline: the driver interrupts a COMMIT when
+// ctx ends, but one nearly done may still finish, and its answer then uses the margin kept under
+// the write timeout (see New).
+func (s *Server) lateCommit(ctx context.Context, id int64) {
 	if d, ok := ctx.Deadline(); ok && time.Now().After(d) {
-		// The driver interrupts a COMMIT when ctx ends, but one nearly done may still finish:
-		// the answer then uses the margin kept under the write timeout (see New).
 		s.log.Warn("a Sync was committed just after its deadline", "workload", id, "late", time.Since(d))
 	}
-	if changed {
-		writeError(w, http.StatusConflict, "Sync refused: "+settingsChangedReason)
-		return
+}
+
+// syncDecider decides, inside the Sync's transaction, what to write for the live workload.
+type syncDecider struct {
+	wl   *Workload // as read under the lock, before the fetch
+	res  fetchResult
+	plan gitops.Plan
+	at   string
+	ev   tinyforge.Event
+	// What it decided: the settings changed meanwhile, the merged config is invalid, or the
+	// changes applied.
+	changed bool
+	invalid error
+	applied []tinyforge.Change
+}
+
+func (d *syncDecider) decide(cur *Workload) (SyncDecision, error) {
+	dec := SyncDecision{Event: d.ev}
+	dec.Event.At = d.at
+	// Another process (or a writer that skipped the lock) may have disabled GitOps or
+	// repointed it since the fetch: then the fetched file is not the workload's file.
+	if !cur.GitOpsEnabled || cur.GitOpsPath != d.wl.GitOpsPath || !sameRepo(cur.Repo, d.wl.Repo) || cur.Repo.Branch != d.wl.Repo.Branch {
+		d.changed = true
+		dec.Event.Outcome = "refused: " + settingsChangedReason
+		return dec, nil
 	}
-	if invalid != nil {
-		writeError(w, http.StatusUnprocessableEntity, "Sync refused: the merged source_config is invalid ("+invalid.Error()+"); nothing was written, fix the file or the live config")
-		return
+	live := cur.SourceConfig
+	merged, err := gitops.MergeAndValidate(live, d.plan, gitops.ValidateSourceConfig)
+	if err != nil {
+		d.invalid = err
+		dec.Event.Outcome = "refused: merged source_config is invalid: " + err.Error()
+		return dec, nil
 	}
-	writeJSON(w, http.StatusOK, tinyforge.SyncResult{Applied: applied, CommitSHA: res.CommitSHA, FileSHA: res.FileSHA, LastSyncAt: at})
+	drift, err := gitops.Drift(d.res.Spec, d.wl.SourceType, live)
+	if err != nil {
+		return dec, fmt.Errorf("compare with live config: %w", err)
+	}
+	d.applied = []tinyforge.Change{}
+	for _, ch := range gitops.Changes(drift) {
+		d.applied = append(d.applied, tinyforge.Change{Field: ch.Field, From: ch.From, To: ch.To})
+	}
+	dec.NewConfig, dec.CommitSHA, dec.SyncAt = merged, d.res.CommitSHA, d.at
+	dec.Event.Changes, dec.Event.Outcome = d.applied, OutcomeApplied
+	return dec, nil
 }

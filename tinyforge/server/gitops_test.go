@@ -397,7 +397,7 @@ func TestConcurrentSyncsAndPatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		syncTokens[i], actors[i] = sec, caller{tok}.actor()
+		syncTokens[i], actors[i] = sec, Caller{tok}.actor()
 	}
 	path := fmt.Sprintf("/api/workloads/%d", w.ID)
 	syncCodes, syncBodies := make([]int, n), make([]string, n)
@@ -619,7 +619,10 @@ func TestSyncWaitingForLockHonoursClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("could not take the lock: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	// The client gives up after 2 s: long after authentication (which, on a loaded machine, can
+	// take longer than a short timeout, and a request that ends there has no audit row by
+	// design), long before the server's lock wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	req := httptest.NewRequest("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), nil).WithContext(ctx)
 	req.Header.Set("Authorization", "Bearer "+e.admin)

@@ -1,15 +1,15 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 	"github.com/tinyforge/tinyforge-check/tinyforge/server/panel"
 )
@@ -17,29 +17,22 @@ import (
 // Panel returns the web panel (package panel) over this server: mount it at "/" beside the
 // API, as Handler does. Its cookies are Secure when PublicURL is https.
 func (s *Server) Panel() http.Handler {
-	api := http.NewServeMux()
-	s.Register(api)
 	return panel.New(panel.Config{
-		Backend: &panelBackend{store: s.store, api: api},
+		Backend: panelBackend{s},
 		Secure:  strings.HasPrefix(strings.ToLower(s.publicURL), "https://"),
 		Now:     s.now,
 		Logger:  s.log,
 	})
 }
 
-// panelBackend is the panel's Backend over this server. Sign-in checks the token in the store;
-// every other call goes through the API handlers in process with the signed-in token, so the
-// panel gets exactly the API's roles, workload limits, per-workload Sync lock and audit rows.
-type panelBackend struct {
-	store *Store
-	api   http.Handler
-}
+// panelBackend is the panel's Backend over this server's service layer: every call checks the
+// signed-in token again (a revoked token ends the session at its next call) and then calls the
+// same method as the API's handler, so the panel gets exactly the API's roles, workload limits,
+// deadline, per-workload Sync lock, audit rows and messages.
+type panelBackend struct{ s *Server }
 
-// panelOrigin is the base URL of in-process API calls; no request ever leaves the process.
-const panelOrigin = "http://tinyforge.internal"
-
-func (b *panelBackend) Authenticate(ctx context.Context, token string) (panel.Principal, error) {
-	t, err := b.store.Authenticate(ctx, token)
+func (b panelBackend) Authenticate(ctx context.Context, token string) (panel.Principal, error) {
+	t, err := b.s.store.Authenticate(ctx, token)
 	if errors.Is(err, ErrBadToken) {
 		return panel.Principal{}, &tinyforge.APIError{Method: http.MethodPost, Path: "/login", StatusCode: http.StatusUnauthorized, Message: "unknown or revoked token"}
 	}
@@ -49,107 +42,113 @@ func (b *panelBackend) Authenticate(ctx context.Context, token string) (panel.Pr
 	return panel.Principal{Name: t.Name, Role: t.Role, WorkloadID: t.WorkloadID, Credential: token}, nil
 }
 
-// client is a tinyforge.Client that calls the API handlers in process as p.
-func (b *panelBackend) client(p panel.Principal) (*tinyforge.Client, error) {
-	return tinyforge.NewClient(panelOrigin, p.Credential, &http.Client{Transport: inProcess{b.api}})
+// call authenticates p and runs fn as its Caller, returning fn's error as the API would have
+// answered method path. A call that writes (bounded) runs under the SyncDeadline from before
+// the token check, as the API's do.
+func (b panelBackend) call(ctx context.Context, p panel.Principal, method, path string, bounded bool, fn func(context.Context, Caller) error) error {
+	if bounded {
+		var cancel context.CancelFunc
+		ctx, cancel = b.s.bound(ctx)
+		defer cancel()
+	}
+	c, err := b.s.Authenticate(ctx, p.Credential)
+	var e *Error
+	if errors.As(err, &e) && e.Kind == KindUnavailable {
+		// As the API's: no token, no audit row, the log keeps the attempt.
+		b.s.log.Warn("a request ended before its token was checked; nothing was done", "method", method, "path", path, "cause", context.Cause(ctx))
+	}
+	if err == nil {
+		err = fn(ctx, c)
+	}
+	return apiError(method, path, p.Credential, err)
 }
 
-func (b *panelBackend) ListWorkloads(ctx context.Context, p panel.Principal) ([]tinyforge.WorkloadSummary, error) {
-	c, err := b.client(p)
-	if err != nil {
-		return nil, err
+// apiError is err as the panel expects it (see panel.Backend): a service *Error becomes the
+// *tinyforge.APIError a tinyforge.Client gets from the API, with the same status and the same
+// message (on one line, at most 500 bytes, credential redacted).
+func apiError(method, path, credential string, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
 	}
-	return c.ListWorkloads(ctx, "")
+	msg := clip(strings.Join(strings.Fields(secret.Redact(e.Message, credential)), " "), 500)
+	return &tinyforge.APIError{Method: method, Path: path, StatusCode: e.Kind.Status(), Message: msg}
 }
 
-func (b *panelBackend) Workload(ctx context.Context, p panel.Principal, id int64) (*tinyforge.Workload, error) {
-	c, err := b.client(p)
-	if err != nil {
-		return nil, err
-	}
-	return c.GetWorkload(ctx, id)
+func workloadPath(id int64, suffix string) string {
+	return "/api/workloads/" + strconv.FormatInt(id, 10) + suffix
 }
 
-// GitOps is GET /api/workloads/{id}/gitops plus every declared field compared with live (the
-// same gitops.Compare the API's drift comes from), for the drift view's normalization column.
-func (b *panelBackend) GitOps(ctx context.Context, p panel.Principal, id int64) (*panel.View, error) {
-	c, err := b.client(p)
+func (b panelBackend) ListWorkloads(ctx context.Context, p panel.Principal) ([]tinyforge.WorkloadSummary, error) {
+	var out []tinyforge.WorkloadSummary
+	err := b.call(ctx, p, http.MethodGet, "/api/workloads", false, func(ctx context.Context, c Caller) error {
+		list, err := b.s.ListWorkloads(ctx, c, "")
+		out = summaries(list)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	v, err := c.GetGitOps(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	out := &panel.View{GitOpsView: *v}
-	if v.Status != string(gitops.StatusOK) {
-		return out, nil
-	}
-	wl, err := c.GetWorkload(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if spec, _ := gitops.Lint([]byte(v.Raw), wl.SourceType); spec != nil {
-		out.Comparisons, _ = gitops.Compare(spec, wl.SourceType, wl.SourceConfig)
 	}
 	return out, nil
 }
 
-func (b *panelBackend) SetGitOps(ctx context.Context, p panel.Principal, id int64, req tinyforge.SetGitOpsRequest) error {
-	c, err := b.client(p)
-	if err != nil {
+func (b panelBackend) Workload(ctx context.Context, p panel.Principal, id int64) (*tinyforge.Workload, error) {
+	var out tinyforge.Workload
+	err := b.call(ctx, p, http.MethodGet, workloadPath(id, ""), false, func(ctx context.Context, c Caller) error {
+		wl, err := b.s.Workload(ctx, c, id)
+		if err == nil {
+			out = wireAt(b.s.publicURL, wl)
+		}
 		return err
-	}
-	_, err = c.SetGitOps(ctx, id, req)
-	return err
-}
-
-func (b *panelBackend) Sync(ctx context.Context, p panel.Principal, id int64, req tinyforge.SyncRequest) (*tinyforge.SyncResult, error) {
-	c, err := b.client(p)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return c.Sync(ctx, id, req)
+	return &out, nil
 }
 
-func (b *panelBackend) UpdateSourceConfig(ctx context.Context, p panel.Principal, id int64, cfg json.RawMessage, version int64) error {
-	c, err := b.client(p)
-	if err != nil {
+// GitOps is the API's GitOps view plus every declared field compared with live (the same
+// gitops.Compare the view's drift comes from, over the same workload and file), for the drift
+// view's normalization column.
+func (b panelBackend) GitOps(ctx context.Context, p panel.Principal, id int64) (*panel.View, error) {
+	out := &panel.View{}
+	err := b.call(ctx, p, http.MethodGet, workloadPath(id, "/gitops"), false, func(ctx context.Context, c Caller) error {
+		v, from, err := b.s.viewOf(ctx, c, id)
+		out.GitOpsView = v
+		if err == nil && v.Status == string(gitops.StatusOK) && from.spec != nil {
+			out.Comparisons, _ = gitops.Compare(from.spec, from.wl.SourceType, from.wl.SourceConfig)
+		}
 		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	_, err = c.UpdateWorkload(ctx, id, tinyforge.UpdateWorkloadRequest{SourceConfig: cfg, Version: &version})
-	return err
+	return out, nil
 }
 
-// inProcess is an http.RoundTripper that serves requests with a handler in this process.
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	w := &recorder{header: http.Header{}, status: http.StatusOK}
-	t.h.ServeHTTP(w, r)
-	return &http.Response{
-		Status: http.StatusText(w.status), StatusCode: w.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes())), ContentLength: int64(w.body.Len()), Request: r,
-	}, nil
+func (b panelBackend) SetGitOps(ctx context.Context, p panel.Principal, id int64, req tinyforge.SetGitOpsRequest) error {
+	return b.call(ctx, p, http.MethodPut, workloadPath(id, "/gitops"), true, func(ctx context.Context, c Caller) error {
+		_, err := b.s.SetGitOps(ctx, c, id, GitOpsChange{Enabled: &req.Enabled, Path: &req.Path})
+		return err
+	})
 }
 
-// recorder is the http.ResponseWriter of an in-process call.
-type recorder struct {
-	header      http.Header
-	status      int
-	wroteHeader bool
-	body        bytes.Buffer
-}
-
-func (w *recorder) Header() http.Header { return w.header }
-
-func (w *recorder) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
+func (b panelBackend) Sync(ctx context.Context, p panel.Principal, id int64, req tinyforge.SyncRequest) (*tinyforge.SyncResult, error) {
+	var out tinyforge.SyncResult
+	err := b.call(ctx, p, http.MethodPost, workloadPath(id, "/gitops/sync"), true, func(ctx context.Context, c Caller) error {
+		var err error
+		out, err = b.s.Sync(ctx, c, id, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return &out, nil
 }
 
-func (w *recorder) Write(p []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return w.body.Write(p)
+func (b panelBackend) UpdateSourceConfig(ctx context.Context, p panel.Principal, id int64, cfg json.RawMessage, version int64) error {
+	return b.call(ctx, p, http.MethodPatch, workloadPath(id, ""), true, func(ctx context.Context, c Caller) error {
+		_, err := b.s.UpdateWorkload(ctx, c, id, tinyforge.UpdateWorkloadRequest{SourceConfig: cfg, Version: &version})
+		return err
+	})
 }
