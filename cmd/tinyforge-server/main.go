@@ -30,7 +30,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/buildinfo"
 	"github.com/tinyforge/tinyforge-check/providers"
 	"github.com/tinyforge/tinyforge-check/tinyforge/server"
@@ -292,8 +291,11 @@ func (a *app) forgeHTTPClient(allow []netip.Prefix, log *slog.Logger) *http.Clie
 func forgeOpener(hc *http.Client) server.ForgeOpener {
 	return func(provider, baseURL, token string) (server.Forge, error) {
 		o := providers.Options{BaseURL: baseURL, Token: token, HTTPClient: hc}
+		// The providers wrap forge.ErrFileNotFound and forge.ErrFileTooLarge, which are the
+		// server's own sentinels: no error mapping is needed. A failed constructor returns a
+		// nil interface, never a typed nil.
 		var (
-			f   fetcher
+			f   server.Forge
 			err error
 		)
 		switch provider {
@@ -309,32 +311,8 @@ func forgeOpener(hc *http.Client) server.ForgeOpener {
 		if err != nil {
 			return nil, err
 		}
-		return forgeAdapter{f}, nil
+		return f, nil
 	}
-}
-
-// fetcher is what the providers offer for fetching.
-type fetcher interface {
-	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
-	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
-}
-
-// forgeAdapter maps the file errors of package forge to the server's own sentinels.
-type forgeAdapter struct{ f fetcher }
-
-func (a forgeAdapter) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
-	return a.f.BranchHead(ctx, owner, repo, branch)
-}
-
-func (a forgeAdapter) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
-	b, err := a.f.DownloadFile(ctx, owner, repo, ref, path, maxBytes)
-	switch {
-	case errors.Is(err, forge.ErrFileNotFound):
-		return nil, fmt.Errorf("%w: %w", server.ErrFileNotFound, err)
-	case errors.Is(err, forge.ErrFileTooLarge):
-		return nil, fmt.Errorf("%w: %w", server.ErrFileTooLarge, err)
-	}
-	return b, err
 }
 
 func (a *app) openStore(ctx context.Context, db string) (*server.Store, bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tinyforge/tinyforge-check/forge"
 	"net"
 	"strings"
 	"sync"
@@ -29,10 +30,12 @@ type ForgeOpener func(provider, baseURL, token string) (Forge, error)
 
 // Errors a Forge's DownloadFile wraps.
 var (
-	// ErrFileNotFound means the file does not exist at that commit (a 404): status no_file.
-	ErrFileNotFound = errors.New("file not found at this commit")
-	// ErrFileTooLarge means the file is larger than the cap: status invalid.
-	ErrFileTooLarge = errors.New("file larger than the size cap")
+	// ErrFileNotFound means the file does not exist at that commit (a 404): status no_file. It
+	// is forge.ErrFileNotFound, which the providers wrap.
+	ErrFileNotFound = forge.ErrFileNotFound
+	// ErrFileTooLarge means the file is larger than the cap: status invalid. It is
+	// forge.ErrFileTooLarge.
+	ErrFileTooLarge = forge.ErrFileTooLarge
 )
 
 // fetchResult is the outcome of fetching and linting a workload's GitOps file.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tinyforge/tinyforge-check/forge"
 	"io/fs"
 	"net/url"
 	"os"
@@ -22,8 +23,8 @@ const DefaultGitOpsPath = ".tinyforge.yml"
 
 // Store errors, tested with errors.Is.
 var (
-	// ErrNotFound means no workload (or token) has the given id.
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound means no workload (or token) has the given id. It is forge.ErrNotFound.
+	ErrNotFound = forge.ErrNotFound
 	// ErrVersionConflict means the edit form's version is stale: the config changed meanwhile.
 	ErrVersionConflict = errors.New("source_config changed since it was read (stale version); reload the workload and retry")
 	// ErrNameTaken means another workload already has this name.
