@@ -17,6 +17,7 @@ import (
 	"crypto/sha1"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -291,6 +293,54 @@ func (c *core) AddRepo(owner, name string) {
 	c.repo(owner, name, true)
 }
 
+// pathRepo returns the repository named by the request's {owner} and {repo}
+// path values, or nil. The caller holds c.mu.
+func (c *core) pathRepo(r *http.Request) *repo {
+	return c.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+}
+
+// lockRepo locks mu and returns the request's repository; when there is none
+// it unlocks mu, answers with notFound and returns nil.
+func (c *core) lockRepo(w http.ResponseWriter, r *http.Request, notFound func(http.ResponseWriter)) *repo {
+	c.mu.Lock()
+	rp := c.pathRepo(r)
+	if rp == nil {
+		c.mu.Unlock()
+		notFound(w)
+	}
+	return rp
+}
+
+// lockIssue locks mu and returns the request's repository and its issue
+// number; when either is missing it unlocks mu, answers with notFound and
+// returns a nil issue.
+func (c *core) lockIssue(w http.ResponseWriter, r *http.Request, number int, notFound func(http.ResponseWriter)) (*repo, *issueState) {
+	c.mu.Lock()
+	rp := c.pathRepo(r)
+	if rp == nil || rp.issues[number] == nil {
+		c.mu.Unlock()
+		notFound(w)
+		return rp, nil
+	}
+	return rp, rp.issues[number]
+}
+
+// authorize returns the caller's token. Without one it answers 401 with
+// unauthorized; for a write with a ReadOnly token, 403 with forbidden (both
+// through fail).
+func (c *core) authorize(w http.ResponseWriter, r *http.Request, write bool, fail func(http.ResponseWriter, int, string), unauthorized, forbidden string) (Token, bool) {
+	tk, ok := c.token(r)
+	if !ok {
+		fail(w, http.StatusUnauthorized, unauthorized)
+		return tk, false
+	}
+	if write && tk.ReadOnly {
+		fail(w, http.StatusForbidden, forbidden)
+		return tk, false
+	}
+	return tk, true
+}
+
 func (c *core) repo(owner, name string, create bool) *repo {
 	k := strings.ToLower(owner + "/" + name)
 	r := c.repos[k]
@@ -393,30 +443,27 @@ func (c *core) now() time.Time {
 // Comments returns copies of the comments on PR or issue number, oldest
 // first.
 func (c *core) Comments(owner, name string, number int) []Comment {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := c.repo(owner, name, false)
-	if r == nil {
-		return nil
-	}
-	out := make([]Comment, 0, len(r.comments[number]))
-	for _, cm := range r.comments[number] {
-		out = append(out, *cm)
-	}
-	return out
+	return repoCopies(c, owner, name, func(r *repo) []*Comment { return r.comments[number] })
 }
 
 // Statuses returns copies of the statuses of commit sha, oldest first.
 func (c *core) Statuses(owner, name, sha string) []Status {
+	return repoCopies(c, owner, name, func(r *repo) []*Status { return r.statuses[sha] })
+}
+
+// repoCopies returns copies of the values pick finds in repository
+// owner/name (nil without one), never nil otherwise.
+func repoCopies[T any](c *core, owner, name string, pick func(*repo) []*T) []T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := c.repo(owner, name, false)
 	if r == nil {
 		return nil
 	}
-	out := make([]Status, 0, len(r.statuses[sha]))
-	for _, s := range r.statuses[sha] {
-		out = append(out, *s)
+	ps := pick(r)
+	out := make([]T, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, *p)
 	}
 	return out
 }
@@ -601,6 +648,30 @@ func writeJSON(w http.ResponseWriter, status int, v []byte) {
 	w.Write(v)
 }
 
+// pathNumber reads the request's path value name as a number; when it is none
+// it answers with notFound and returns false.
+func pathNumber(w http.ResponseWriter, r *http.Request, name string, notFound func(http.ResponseWriter)) (int, bool) {
+	n, err := strconv.Atoi(r.PathValue(name))
+	if err != nil {
+		notFound(w)
+		return 0, false
+	}
+	return n, true
+}
+
+// writeValue answers v marshalled as JSON.
+func writeValue(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	writeJSON(w, status, b)
+}
+
+// unlockAnswer unlocks mu, which the caller holds, and answers v (built
+// under mu) as JSON.
+func (c *core) unlockAnswer(w http.ResponseWriter, status int, v any) {
+	c.mu.Unlock()
+	writeValue(w, status, v)
+}
+
 // sortedComments returns comments by id.
 func sortedComments(cs []*Comment) []*Comment {
 	out := append([]*Comment(nil), cs...)
@@ -638,4 +709,86 @@ func (f *Foreign) Requests() []Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]Request(nil), f.reqs...)
+}
+
+// paging reads per_page (default def, at most 100) and page (default 1).
+func paging(r *http.Request, def int) (perPage, page int) {
+	perPage, page = def, 1
+	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
+		perPage = min(v, 100)
+	}
+	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
+		page = v
+	}
+	return perPage, page
+}
+
+// pageLink returns a maker of Link header entries: the request's URL with
+// page p (and per_page perPage unless 0), as relation rel.
+func pageLink(r *http.Request, perPage int) func(p int, rel string) string {
+	return func(p int, rel string) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(p))
+		if perPage > 0 {
+			q.Set("per_page", strconv.Itoa(perPage))
+		}
+		return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, baseURL(r), r.URL.EscapedPath(), q.Encode(), rel)
+	}
+}
+
+// findComment locates a comment by id in a repository; the caller holds mu.
+func findComment(rp *repo, id int64) (int, int, *Comment) {
+	for n, cs := range rp.comments {
+		for i, c := range cs {
+			if c.ID == id {
+				return n, i, c
+			}
+		}
+	}
+	return 0, -1, nil
+}
+
+// commentErrs is how a forge answers a change to a comment that is missing
+// (404) or someone else's (403).
+type commentErrs struct {
+	fail                func(w http.ResponseWriter, status int, msg string)
+	notFound, forbidden string
+}
+
+// own finds comment id in rp (nil: no repository) for login to change; it
+// answers and returns false when the comment is missing or someone else's.
+// The caller holds mu.
+func (e commentErrs) own(w http.ResponseWriter, rp *repo, id int64, login string) (n, i int, c *Comment, ok bool) {
+	if rp != nil {
+		n, i, c = findComment(rp, id)
+	}
+	switch {
+	case c == nil:
+		e.fail(w, http.StatusNotFound, e.notFound)
+		return 0, 0, nil, false
+	case !strings.EqualFold(c.Author, login):
+		e.fail(w, http.StatusForbidden, e.forbidden)
+		return 0, 0, nil, false
+	}
+	return n, i, c, true
+}
+
+// editOwn sets the body of comment id, which login wrote, and returns the
+// number of the PR or issue it is on; otherwise it answers as own does. The
+// caller holds mu.
+func (c *core) editOwn(w http.ResponseWriter, rp *repo, id int64, login, body string, e commentErrs) (int, *Comment, bool) {
+	n, _, cm, ok := e.own(w, rp, id, login)
+	if ok {
+		cm.Body, cm.Updated = body, c.now()
+	}
+	return n, cm, ok
+}
+
+// deleteOwn removes comment id, which login wrote, answering 204; otherwise
+// it answers as own does. The caller holds mu.
+func deleteOwn(w http.ResponseWriter, rp *repo, id int64, login string, e commentErrs) {
+	if n, i, _, ok := e.own(w, rp, id, login); ok {
+		rp.comments[n] = append(rp.comments[n][:i:i], rp.comments[n][i+1:]...)
+		w.WriteHeader(http.StatusNoContent)
+	}
 }

@@ -46,22 +46,22 @@ func NewGitea(t Owner, opts Options) *Gitea {
 }
 
 func gtError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(map[string]any{"message": msg, "url": "https://gitea.example/api/swagger"})
-	writeJSON(w, status, b)
+	writeValue(w, status, map[string]any{"message": msg, "url": "https://gitea.example/api/swagger"})
+}
+
+// gtIssueNotFound answers 404 for a number that is no issue.
+func gtIssueNotFound(w http.ResponseWriter) { gtError(w, http.StatusNotFound, "issue not found") }
+
+// gtRepoNotFound answers 404 for a missing repository.
+func gtRepoNotFound(w http.ResponseWriter) {
+	gtError(w, http.StatusNotFound, "repository not found")
 }
 
 func (g *Gitea) auth(w http.ResponseWriter, r *http.Request, write bool) (Token, bool) {
-	tk, ok := g.token(r)
-	if !ok {
-		gtError(w, http.StatusUnauthorized, "user does not exist or token is invalid")
-		return tk, false
-	}
-	if write && tk.ReadOnly {
-		gtError(w, http.StatusForbidden, "token does not have at least one of required scope(s): [write:issue write:repository]")
-		return tk, false
-	}
-	return tk, true
+	return g.authorize(w, r, write, gtError, gtUnauthorized, "token does not have at least one of required scope(s): [write:issue write:repository]")
 }
+
+const gtUnauthorized = "user does not exist or token is invalid"
 
 func (g *Gitea) base(r *http.Request) string { return baseURL(r) }
 
@@ -81,8 +81,7 @@ func (g *Gitea) user(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, _ := json.Marshal(gtUser(g.base(r), tk.Login))
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, gtUser(g.base(r), tk.Login))
 }
 
 func (g *Gitea) createStatus(w http.ResponseWriter, r *http.Request) {
@@ -107,7 +106,7 @@ func (g *Gitea) createStatus(w http.ResponseWriter, r *http.Request) {
 	// Gitea 1.26 has no description limit of GitHub's kind: a 1,000-character description is
 	// kept whole (measured by e2e.TestGiteaStatuses).
 	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.pathRepo(r)
 	sha := r.PathValue("sha")
 	if rp == nil || rp.commits[sha] == nil {
 		g.mu.Unlock()
@@ -152,13 +151,12 @@ func (g *Gitea) listComments(w http.ResponseWriter, r *http.Request) {
 	if _, ok := g.auth(w, r, false); !ok {
 		return
 	}
-	number, err := strconv.Atoi(r.PathValue("number"))
-	if err != nil {
-		gtError(w, http.StatusNotFound, "issue not found")
+	number, ok := pathNumber(w, r, "number", gtIssueNotFound)
+	if !ok {
 		return
 	}
 	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.pathRepo(r)
 	out := []map[string]any{}
 	if rp != nil {
 		for _, c := range sortedComments(rp.comments[number]) { // all at once, as Gitea
@@ -170,8 +168,7 @@ func (g *Gitea) listComments(w http.ResponseWriter, r *http.Request) {
 		gtError(w, http.StatusNotFound, "repository not found")
 		return
 	}
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, out)
 }
 
 func gtBody(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -192,27 +189,20 @@ func (g *Gitea) createComment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	number, err := strconv.Atoi(r.PathValue("number"))
-	if err != nil {
-		gtError(w, http.StatusNotFound, "issue not found")
+	number, ok := pathNumber(w, r, "number", gtIssueNotFound)
+	if !ok {
 		return
 	}
 	body, ok := gtBody(w, r)
 	if !ok {
 		return
 	}
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.lockRepo(w, r, gtRepoNotFound)
 	if rp == nil {
-		g.mu.Unlock()
-		gtError(w, http.StatusNotFound, "repository not found")
 		return
 	}
 	c := g.addComment(rp, number, tk.Login, body)
-	out := g.commentJSON(r, rp, number, c)
-	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusCreated, b)
+	g.unlockAnswer(w, http.StatusCreated, g.commentJSON(r, rp, number, c))
 }
 
 func (g *Gitea) editComment(w http.ResponseWriter, r *http.Request) {
@@ -226,28 +216,15 @@ func (g *Gitea) editComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
-	var c *Comment
-	var number int
-	if rp != nil {
-		number, _, c = findComment(rp, id)
+	defer g.mu.Unlock()
+	rp := g.pathRepo(r)
+	if number, c, ok := g.editOwn(w, rp, id, tk.Login, body, gtCommentErrs); ok {
+		writeValue(w, http.StatusOK, g.commentJSON(r, rp, number, c))
 	}
-	switch {
-	case c == nil:
-		g.mu.Unlock()
-		gtError(w, http.StatusNotFound, "comment not found")
-		return
-	case !strings.EqualFold(c.Author, tk.Login):
-		g.mu.Unlock()
-		gtError(w, http.StatusForbidden, "not the comment's poster")
-		return
-	}
-	c.Body, c.Updated = body, g.now()
-	out := g.commentJSON(r, rp, number, c)
-	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
 }
+
+// gtCommentErrs are Gitea's answers to a change to a comment.
+var gtCommentErrs = commentErrs{gtError, "comment not found", "not the comment's poster"}
 
 func (g *Gitea) deleteComment(w http.ResponseWriter, r *http.Request) {
 	tk, ok := g.auth(w, r, true)
@@ -257,21 +234,7 @@ func (g *Gitea) deleteComment(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
-	var c *Comment
-	var n, i int
-	if rp != nil {
-		n, i, c = findComment(rp, id)
-	}
-	switch {
-	case c == nil:
-		gtError(w, http.StatusNotFound, "comment not found")
-	case !strings.EqualFold(c.Author, tk.Login):
-		gtError(w, http.StatusForbidden, "not the comment's poster")
-	default:
-		rp.comments[n] = append(rp.comments[n][:i:i], rp.comments[n][i+1:]...)
-		w.WriteHeader(http.StatusNoContent)
-	}
+	deleteOwn(w, g.pathRepo(r), id, tk.Login, gtCommentErrs)
 }
 
 func (g *Gitea) raw(w http.ResponseWriter, r *http.Request) {
@@ -294,7 +257,7 @@ func (g *Gitea) branch(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("branch")
 	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.pathRepo(r)
 	sha := ""
 	if rp != nil {
 		sha = rp.branches[name]

@@ -37,9 +37,11 @@ func gtNotFound(w http.ResponseWriter, errs ...string) {
 	if len(errs) > 0 {
 		e = errs
 	}
-	b, _ := json.Marshal(map[string]any{"message": "The target couldn't be found.", "url": "https://gitea.example/api/swagger", "errors": e})
-	writeJSON(w, http.StatusNotFound, b)
+	writeValue(w, http.StatusNotFound, map[string]any{"message": "The target couldn't be found.", "url": "https://gitea.example/api/swagger", "errors": e})
 }
+
+// gtNotFoundPlain is gtNotFound without errors, as lockRepo wants it.
+func gtNotFoundPlain(w http.ResponseWriter) { gtNotFound(w) }
 
 // gtPageSize is Gitea's convert.ToCorrectPageSize of the limit parameter.
 func gtPageSize(r *http.Request) int {
@@ -74,11 +76,7 @@ func (g *Gitea) gtSetLinks(w http.ResponseWriter, r *http.Request, total, pageSi
 	cur = min(max(cur, 1), pages)
 	hasNext := total > cur*pageSize
 	isLast := total == 0 || (total > (cur-1)*pageSize && !hasNext)
-	link := func(p int, rel string) string {
-		q := r.URL.Query()
-		q.Set("page", strconv.Itoa(p))
-		return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, g.base(r), r.URL.EscapedPath(), q.Encode(), rel)
-	}
+	link := pageLink(r, 0) // Gitea keeps the request's limit as it is
 	var links []string
 	if hasNext {
 		links = append(links, link(cur+1, "next"))
@@ -154,11 +152,8 @@ func (g *Gitea) listIssues(w http.ResponseWriter, r *http.Request) {
 	page = max(page, 1)
 	state := q.Get("state") // "closed", "all", anything else: open
 	createdBy := q.Get("created_by")
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.lockRepo(w, r, gtNotFoundPlain)
 	if rp == nil {
-		g.mu.Unlock()
-		gtNotFound(w)
 		return
 	}
 	if createdBy != "" && !g.knownUser(createdBy) {
@@ -184,15 +179,11 @@ func (g *Gitea) listIssues(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Number > all[j].Number }) // newest first
-	out := []map[string]any{}
-	for _, is := range pageOf(all, page, pageSize) {
-		out = append(out, g.issueJSON(r, rp, is))
-	}
+	out := renderPage(all, page, pageSize, func(is *issueState) map[string]any { return g.issueJSON(r, rp, is) })
 	g.mu.Unlock()
 	g.gtSetLinks(w, r, len(all), pageSize)
 	gtSetTotal(w, len(all))
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, out)
 }
 
 func (g *Gitea) getIssue(w http.ResponseWriter, r *http.Request) {
@@ -200,32 +191,14 @@ func (g *Gitea) getIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	number, _ := strconv.Atoi(r.PathValue("index"))
-	g.mu.Lock()
-	var out map[string]any
-	if rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false); rp != nil && rp.issues[number] != nil {
-		out = g.issueJSON(r, rp, rp.issues[number])
+	if rp, is := g.lockIssue(w, r, number, gtNotFoundPlain); is != nil {
+		g.unlockAnswer(w, http.StatusOK, g.issueJSON(r, rp, is))
 	}
-	g.mu.Unlock()
-	if out == nil {
-		gtNotFound(w)
-		return
-	}
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
 }
 
 // gtIssueWrite checks a write to issues: Gitea's token scope is write:issue.
 func (g *Gitea) gtIssueWrite(w http.ResponseWriter, r *http.Request) (Token, bool) {
-	tk, ok := g.token(r)
-	if !ok {
-		gtError(w, http.StatusUnauthorized, "user does not exist or token is invalid")
-		return tk, false
-	}
-	if tk.ReadOnly {
-		gtError(w, http.StatusForbidden, "token does not have at least one of required scope(s): [write:issue]")
-		return tk, false
-	}
-	return tk, true
+	return g.authorize(w, r, true, gtError, gtUnauthorized, "token does not have at least one of required scope(s): [write:issue]")
 }
 
 func (g *Gitea) createIssue(w http.ResponseWriter, r *http.Request) {
@@ -247,11 +220,8 @@ func (g *Gitea) createIssue(w http.ResponseWriter, r *http.Request) {
 		gtError(w, http.StatusUnprocessableEntity, "[Title]: Required")
 		return
 	}
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.lockRepo(w, r, gtNotFoundPlain)
 	if rp == nil {
-		g.mu.Unlock()
-		gtNotFound(w)
 		return
 	}
 	var names []string
@@ -265,10 +235,7 @@ func (g *Gitea) createIssue(w http.ResponseWriter, r *http.Request) {
 		is.setOpen(false, tk.Login, "", is.created)
 		is.StateReason = ""
 	}
-	out := g.issueJSON(r, rp, is)
-	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusCreated, b)
+	g.unlockAnswer(w, http.StatusCreated, g.issueJSON(r, rp, is))
 }
 
 func (g *Gitea) editIssue(w http.ResponseWriter, r *http.Request) {
@@ -276,9 +243,8 @@ func (g *Gitea) editIssue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	number, err := strconv.Atoi(r.PathValue("index"))
-	if err != nil {
-		gtNotFound(w)
+	number, ok := pathNumber(w, r, "index", gtNotFoundPlain)
+	if !ok {
 		return
 	}
 	var in struct {
@@ -290,15 +256,8 @@ func (g *Gitea) editIssue(w http.ResponseWriter, r *http.Request) {
 		gtError(w, http.StatusUnprocessableEntity, "invalid JSON: "+err.Error())
 		return
 	}
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
-	var is *issueState
-	if rp != nil {
-		is = rp.issues[number]
-	}
+	rp, is := g.lockIssue(w, r, number, gtNotFoundPlain)
 	if is == nil {
-		g.mu.Unlock()
-		gtNotFound(w)
 		return
 	}
 	if in.State != nil && *in.State != "open" && *in.State != "closed" {
@@ -330,11 +289,8 @@ func (g *Gitea) listLabels(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.lockRepo(w, r, gtNotFoundPlain)
 	if rp == nil {
-		g.mu.Unlock()
-		gtNotFound(w)
 		return
 	}
 	all := append([]*label(nil), rp.labels...)
@@ -350,6 +306,5 @@ func (g *Gitea) listLabels(w http.ResponseWriter, r *http.Request) {
 	total := len(rp.labels)
 	g.mu.Unlock()
 	gtSetTotal(w, total)
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, out)
 }

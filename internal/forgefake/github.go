@@ -2,7 +2,6 @@ package forgefake
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -49,8 +48,16 @@ func NewGitHub(t Owner, opts Options) *GitHub {
 const ghDocs = "https://docs.github.com/rest"
 
 func ghError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(map[string]any{"message": msg, "documentation_url": ghDocs, "status": strconv.Itoa(status)})
-	writeJSON(w, status, b)
+	writeValue(w, status, map[string]any{"message": msg, "documentation_url": ghDocs, "status": strconv.Itoa(status)})
+}
+
+// ghNotFound answers GitHub's 404.
+func ghNotFound(w http.ResponseWriter) { ghError(w, http.StatusNotFound, "Not Found") }
+
+// ghCreated answers 201 with out, naming its url in Location.
+func ghCreated(w http.ResponseWriter, out map[string]any) {
+	w.Header().Set("Location", out["url"].(string))
+	writeValue(w, http.StatusCreated, out)
 }
 
 func ghValidation(w http.ResponseWriter, resource, field, msg string) {
@@ -64,21 +71,12 @@ func ghValidation(w http.ResponseWriter, resource, field, msg string) {
 
 // auth returns the caller's token or answers 401.
 func (g *GitHub) auth(w http.ResponseWriter, r *http.Request) (Token, bool) {
-	tk, ok := g.token(r)
-	if !ok {
-		ghError(w, http.StatusUnauthorized, "Bad credentials")
-	}
-	return tk, ok
+	return g.authorize(w, r, false, ghError, "Bad credentials", "")
 }
 
 // write checks a write is allowed.
 func (g *GitHub) write(w http.ResponseWriter, r *http.Request) (Token, bool) {
-	tk, ok := g.auth(w, r)
-	if ok && tk.ReadOnly {
-		ghError(w, http.StatusForbidden, "Resource not accessible by integration")
-		return tk, false
-	}
-	return tk, ok
+	return g.authorize(w, r, true, ghError, "Bad credentials", "Resource not accessible by integration")
 }
 
 func (g *GitHub) base(r *http.Request) string { return baseURL(r) }
@@ -125,8 +123,7 @@ func (g *GitHub) user(w http.ResponseWriter, r *http.Request) {
 		"followers": 0, "following": 0, "created_at": ts, "updated_at": ts} {
 		u[k] = v
 	}
-	b, _ := json.Marshal(u)
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, u)
 }
 
 func (g *GitHub) statusJSON(base string, s *Status, at time.Time) map[string]any {
@@ -174,7 +171,7 @@ func (g *GitHub) createStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.pathRepo(r)
 	sha := r.PathValue("sha")
 	if rp == nil || rp.commits[sha] == nil {
 		g.mu.Unlock()
@@ -185,10 +182,7 @@ func (g *GitHub) createStatus(w http.ResponseWriter, r *http.Request) {
 	st.ID = g.nextID
 	rp.statuses[sha] = append(rp.statuses[sha], st)
 	at := g.now()
-	out := g.statusJSON(g.base(r), st, at)
-	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusCreated, b)
+	g.unlockAnswer(w, http.StatusCreated, g.statusJSON(g.base(r), st, at))
 }
 
 func (g *GitHub) listStatuses(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +190,7 @@ func (g *GitHub) listStatuses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.pathRepo(r)
 	var out []map[string]any
 	if rp != nil {
 		sha := r.PathValue("ref")
@@ -216,8 +210,7 @@ func (g *GitHub) listStatuses(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		out = []map[string]any{}
 	}
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, out)
 }
 
 // commentJSON renders a comment on PR or issue number of rp; the caller holds
@@ -245,53 +238,34 @@ func (g *GitHub) listComments(w http.ResponseWriter, r *http.Request) {
 	if _, ok := g.auth(w, r); !ok {
 		return
 	}
-	number, err := strconv.Atoi(r.PathValue("number"))
-	if err != nil {
-		ghError(w, http.StatusNotFound, "Not Found")
+	number, ok := pathNumber(w, r, "number", ghNotFound)
+	if !ok {
 		return
 	}
 	perPage, page := ghPaging(r)
 	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.pathRepo(r)
 	var all []*Comment
 	if rp != nil {
 		all = sortedComments(rp.comments[number])
 	}
-	out := []map[string]any{}
-	for i := (page - 1) * perPage; i < len(all) && i < page*perPage; i++ {
-		out = append(out, g.commentJSON(r, rp, number, all[i]))
-	}
+	out := renderPage(all, page, perPage, func(c *Comment) map[string]any { return g.commentJSON(r, rp, number, c) })
 	g.mu.Unlock()
 	if rp == nil {
 		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	g.setLinks(w, r, page, perPage, len(all))
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, out)
 }
 
 // ghPaging reads per_page (default 30, at most 100) and page (default 1).
-func ghPaging(r *http.Request) (perPage, page int) {
-	perPage, page = 30, 1
-	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
-		perPage = min(v, 100)
-	}
-	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
-		page = v
-	}
-	return perPage, page
-}
+func ghPaging(r *http.Request) (perPage, page int) { return paging(r, 30) }
 
 // setLinks sets GitHub's Link header for page of a list of total items.
 func (g *GitHub) setLinks(w http.ResponseWriter, r *http.Request, page, perPage, total int) {
 	last := max(1, (total+perPage-1)/perPage)
-	link := func(p int, rel string) string {
-		q := r.URL.Query()
-		q.Set("page", strconv.Itoa(p))
-		q.Set("per_page", strconv.Itoa(perPage))
-		return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, g.base(r), r.URL.EscapedPath(), q.Encode(), rel)
-	}
+	link := pageLink(r, perPage)
 	var links []string
 	if page > 1 {
 		links = append(links, link(page-1, "prev"), link(1, "first"))
@@ -319,45 +293,34 @@ func readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return *in.Body, true
 }
 
-func (g *GitHub) createComment(w http.ResponseWriter, r *http.Request) {
+// writeNumber checks a write to the request's issue or PR number is allowed
+// and reads the number, or answers.
+func (g *GitHub) writeNumber(w http.ResponseWriter, r *http.Request) (Token, int, bool) {
 	tk, ok := g.write(w, r)
 	if !ok {
-		return
+		return tk, 0, false
 	}
-	number, err := strconv.Atoi(r.PathValue("number"))
-	if err != nil {
-		ghError(w, http.StatusNotFound, "Not Found")
+	number, ok := pathNumber(w, r, "number", ghNotFound)
+	return tk, number, ok
+}
+
+func (g *GitHub) createComment(w http.ResponseWriter, r *http.Request) {
+	tk, number, ok := g.writeNumber(w, r)
+	if !ok {
 		return
 	}
 	body, ok := readBody(w, r)
 	if !ok {
 		return
 	}
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.lockRepo(w, r, ghNotFound)
 	if rp == nil {
-		g.mu.Unlock()
-		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	c := g.addComment(rp, number, tk.Login, body)
 	out := g.commentJSON(r, rp, number, c)
 	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	w.Header().Set("Location", out["url"].(string))
-	writeJSON(w, http.StatusCreated, b)
-}
-
-// findComment locates a comment by id in a repository; the caller holds mu.
-func findComment(rp *repo, id int64) (int, int, *Comment) {
-	for n, cs := range rp.comments {
-		for i, c := range cs {
-			if c.ID == id {
-				return n, i, c
-			}
-		}
-	}
-	return 0, -1, nil
+	ghCreated(w, out)
 }
 
 func (g *GitHub) editComment(w http.ResponseWriter, r *http.Request) {
@@ -371,27 +334,12 @@ func (g *GitHub) editComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
-	var c *Comment
-	var number int
-	if rp != nil {
-		number, _, c = findComment(rp, id)
+	defer g.mu.Unlock()
+	rp := g.pathRepo(r)
+	errs := commentErrs{ghError, "Not Found", "You cannot edit someone else's comment"}
+	if number, c, ok := g.editOwn(w, rp, id, tk.Login, body, errs); ok {
+		writeValue(w, http.StatusOK, g.commentJSON(r, rp, number, c))
 	}
-	if c == nil {
-		g.mu.Unlock()
-		ghError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	if !strings.EqualFold(c.Author, tk.Login) {
-		g.mu.Unlock()
-		ghError(w, http.StatusForbidden, "You cannot edit someone else's comment")
-		return
-	}
-	c.Body, c.Updated = body, g.now()
-	out := g.commentJSON(r, rp, number, c)
-	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
 }
 
 func (g *GitHub) deleteComment(w http.ResponseWriter, r *http.Request) {
@@ -402,22 +350,7 @@ func (g *GitHub) deleteComment(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
-	if rp == nil {
-		ghError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	n, i, c := findComment(rp, id)
-	if c == nil {
-		ghError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	if !strings.EqualFold(c.Author, tk.Login) {
-		ghError(w, http.StatusForbidden, "You cannot delete someone else's comment")
-		return
-	}
-	rp.comments[n] = append(rp.comments[n][:i:i], rp.comments[n][i+1:]...)
-	w.WriteHeader(http.StatusNoContent)
+	deleteOwn(w, g.pathRepo(r), id, tk.Login, commentErrs{ghError, "Not Found", "You cannot delete someone else's comment"})
 }
 
 // resolve returns the files at ref (a branch name or a commit sha); the
@@ -476,7 +409,7 @@ func (g *GitHub) gitRef(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("ref")
 	branch, ok := strings.CutPrefix(ref, "heads/")
 	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.pathRepo(r)
 	sha := ""
 	if rp != nil && ok {
 		sha = rp.branches[branch]

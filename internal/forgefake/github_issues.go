@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -87,18 +86,9 @@ func (g *GitHub) getIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	number, _ := strconv.Atoi(r.PathValue("number"))
-	g.mu.Lock()
-	var out map[string]any
-	if rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false); rp != nil && rp.issues[number] != nil {
-		out = g.issueJSON(r, rp, rp.issues[number], true)
+	if rp, is := g.lockIssue(w, r, number, ghNotFound); is != nil {
+		g.unlockAnswer(w, http.StatusOK, g.issueJSON(r, rp, is, true))
 	}
-	g.mu.Unlock()
-	if out == nil {
-		ghError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
 }
 
 func (g *GitHub) listIssues(w http.ResponseWriter, r *http.Request) {
@@ -131,20 +121,9 @@ func (g *GitHub) listIssues(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	creator, labels := q.Get("creator"), splitList(q.Get("labels"))
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.lockRepo(w, r, ghNotFound)
 	if rp == nil {
-		g.mu.Unlock()
-		ghError(w, http.StatusNotFound, "Not Found")
 		return
-	}
-	var all []*issueState
-	for _, is := range sortedIssues(rp) {
-		if (state == "open" && !is.Open) || (state == "closed" && is.Open) ||
-			(creator != "" && !strings.EqualFold(is.Author, creator)) || !is.hasLabels(labels) {
-			continue
-		}
-		all = append(all, is)
 	}
 	key := func(is *issueState) int64 {
 		switch sortBy {
@@ -155,24 +134,12 @@ func (g *GitHub) listIssues(w http.ResponseWriter, r *http.Request) {
 		}
 		return int64(is.Number) // created: numbers grow with creation
 	}
-	sort.SliceStable(all, func(i, j int) bool {
-		ki, kj := key(all[i]), key(all[j])
-		if ki == kj {
-			ki, kj = int64(all[i].Number), int64(all[j].Number)
-		}
-		if direction == "asc" {
-			return ki < kj
-		}
-		return ki > kj
-	})
-	out := []map[string]any{}
-	for _, is := range pageOf(all, page, perPage) {
-		out = append(out, g.issueJSON(r, rp, is, false))
-	}
+	f := issueFilter{openOnly: state == "open", closedOnly: state == "closed", author: creator, labels: labels}
+	all := listIssues(rp, f, key, direction == "asc")
+	out := renderPage(all, page, perPage, func(is *issueState) map[string]any { return g.issueJSON(r, rp, is, false) })
 	g.mu.Unlock()
 	g.setLinks(w, r, page, perPage, len(all))
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, out)
 }
 
 // ghTitle reads a title, which GitHub takes as a string or an integer.
@@ -261,30 +228,20 @@ func (g *GitHub) createIssue(w http.ResponseWriter, r *http.Request) {
 	if !ghCheckText(w, title, body) {
 		return
 	}
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	rp := g.lockRepo(w, r, ghNotFound)
 	if rp == nil {
-		g.mu.Unlock()
-		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	// Labels that do not exist are created: the caller may push.
 	is := g.newIssue(rp, tk.Login, title, body, labels)
 	out := g.issueJSON(r, rp, is, true)
 	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	w.Header().Set("Location", out["url"].(string))
-	writeJSON(w, http.StatusCreated, b)
+	ghCreated(w, out)
 }
 
 func (g *GitHub) editIssue(w http.ResponseWriter, r *http.Request) {
-	tk, ok := g.write(w, r)
+	tk, number, ok := g.writeNumber(w, r)
 	if !ok {
-		return
-	}
-	number, err := strconv.Atoi(r.PathValue("number"))
-	if err != nil {
-		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	in := map[string]json.RawMessage{}
@@ -361,15 +318,8 @@ func (g *GitHub) editIssue(w http.ResponseWriter, r *http.Request) {
 	if !ghCheckText(w, t, b) {
 		return
 	}
-	g.mu.Lock()
-	rp := g.repo(r.PathValue("owner"), r.PathValue("repo"), false)
-	var is *issueState
-	if rp != nil {
-		is = rp.issues[number]
-	}
+	rp, is := g.lockIssue(w, r, number, ghNotFound)
 	if is == nil {
-		g.mu.Unlock()
-		ghError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	now := g.now()

@@ -2,7 +2,6 @@ package forgefake
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -49,8 +48,7 @@ func NewGitLab(t Owner, opts Options) *GitLab {
 }
 
 func glError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(map[string]any{"message": msg})
-	writeJSON(w, status, b)
+	writeValue(w, status, map[string]any{"message": msg})
 }
 
 // gitlabStates are the states POST /projects/:id/statuses/:sha accepts.
@@ -59,16 +57,7 @@ func gitlabStates() []string {
 }
 
 func (g *GitLab) auth(w http.ResponseWriter, r *http.Request, write bool) (Token, bool) {
-	tk, ok := g.token(r)
-	if !ok {
-		glError(w, http.StatusUnauthorized, "401 Unauthorized")
-		return tk, false
-	}
-	if write && tk.ReadOnly {
-		glError(w, http.StatusForbidden, "403 Forbidden")
-		return tk, false
-	}
-	return tk, true
+	return g.authorize(w, r, write, glError, "401 Unauthorized", "403 Forbidden")
 }
 
 func (g *GitLab) project(w http.ResponseWriter, r *http.Request) (*repo, bool) {
@@ -79,6 +68,19 @@ func (g *GitLab) project(w http.ResponseWriter, r *http.Request) (*repo, bool) {
 	}
 	if rp == nil {
 		glError(w, http.StatusNotFound, "404 Project Not Found")
+		return nil, false
+	}
+	return rp, true
+}
+
+// lockProject locks mu and returns the request's project (with notes, one
+// whose notes may be read or written); otherwise it unlocks mu, answers and
+// returns false.
+func (g *GitLab) lockProject(w http.ResponseWriter, r *http.Request, notes bool) (*repo, bool) {
+	g.mu.Lock()
+	rp, ok := g.project(w, r)
+	if !ok || (notes && !glNoteable(w, r, rp)) {
+		g.mu.Unlock()
 		return nil, false
 	}
 	return rp, true
@@ -96,8 +98,7 @@ func (g *GitLab) user(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, _ := json.Marshal(glUser(g.base(r), tk.Login))
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, glUser(g.base(r), tk.Login))
 }
 
 func (g *GitLab) createStatus(w http.ResponseWriter, r *http.Request) {
@@ -130,10 +131,8 @@ func (g *GitLab) createStatus(w http.ResponseWriter, r *http.Request) {
 	if in.Name == "" {
 		in.Name = "default"
 	}
-	g.mu.Lock()
-	rp, ok := g.project(w, r)
+	rp, ok := g.lockProject(w, r, false)
 	if !ok {
-		g.mu.Unlock()
 		return
 	}
 	sha := r.PathValue("sha")
@@ -184,16 +183,7 @@ func glNoteable(w http.ResponseWriter, r *http.Request, rp *repo) bool {
 }
 
 // glPaging reads per_page (default 20, at most 100) and page (default 1).
-func glPaging(r *http.Request) (perPage, page int) {
-	perPage, page = 20, 1
-	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
-		perPage = min(v, 100)
-	}
-	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
-		page = v
-	}
-	return perPage, page
-}
+func glPaging(r *http.Request) (perPage, page int) { return paging(r, 20) }
 
 // setPages sets GitLab's offset-pagination headers for page of total items:
 // X-Page, X-Per-Page, X-Total, X-Total-Pages, X-Next-Page and X-Prev-Page
@@ -207,12 +197,7 @@ func (g *GitLab) setPages(w http.ResponseWriter, r *http.Request, page, perPage,
 	h.Set("X-Total-Pages", strconv.Itoa(last))
 	h.Set("X-Next-Page", "")
 	h.Set("X-Prev-Page", "")
-	link := func(p int, rel string) string {
-		q := r.URL.Query()
-		q.Set("page", strconv.Itoa(p))
-		q.Set("per_page", strconv.Itoa(perPage))
-		return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, g.base(r), r.URL.EscapedPath(), q.Encode(), rel)
-	}
+	link := pageLink(r, perPage)
 	var links []string
 	if page > 1 && page <= last {
 		h.Set("X-Prev-Page", strconv.Itoa(page-1))
@@ -232,10 +217,8 @@ func (g *GitLab) listNotes(w http.ResponseWriter, r *http.Request) {
 	}
 	iid, _ := strconv.Atoi(r.PathValue("iid"))
 	perPage, page := glPaging(r)
-	g.mu.Lock()
-	rp, ok := g.project(w, r)
-	if !ok || !glNoteable(w, r, rp) {
-		g.mu.Unlock()
+	rp, ok := g.lockProject(w, r, true)
+	if !ok {
 		return
 	}
 	all := sortedComments(rp.comments[iid])
@@ -244,14 +227,10 @@ func (g *GitLab) listNotes(w http.ResponseWriter, r *http.Request) {
 			all[i], all[j] = all[j], all[i]
 		}
 	}
-	out := []map[string]any{}
-	for _, c := range pageOf(all, page, perPage) {
-		out = append(out, g.noteJSON(r, rp, c))
-	}
+	out := renderPage(all, page, perPage, func(c *Comment) map[string]any { return g.noteJSON(r, rp, c) })
 	g.mu.Unlock()
 	g.setPages(w, r, page, perPage, len(all))
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, out)
 }
 
 func glBody(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -279,17 +258,12 @@ func (g *GitLab) createNote(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	g.mu.Lock()
-	rp, ok := g.project(w, r)
-	if !ok || !glNoteable(w, r, rp) {
-		g.mu.Unlock()
+	rp, ok := g.lockProject(w, r, true)
+	if !ok {
 		return
 	}
 	c := g.addComment(rp, iid, tk.Login, body)
-	out := g.noteJSON(r, rp, c)
-	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusCreated, b)
+	g.unlockAnswer(w, http.StatusCreated, g.noteJSON(r, rp, c))
 }
 
 func (g *GitLab) editNote(w http.ResponseWriter, r *http.Request) {
@@ -308,18 +282,13 @@ func (g *GitLab) editNote(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, _, c := findComment(rp, id)
-	switch {
-	case c == nil:
-		glError(w, http.StatusNotFound, "404 Note Not Found")
-	case !strings.EqualFold(c.Author, tk.Login):
-		glError(w, http.StatusForbidden, "403 Forbidden")
-	default:
-		c.Body, c.Updated = body, g.now()
-		b, _ := json.Marshal(g.noteJSON(r, rp, c))
-		writeJSON(w, http.StatusOK, b)
+	if _, c, ok := g.editOwn(w, rp, id, tk.Login, body, glNoteErrs); ok {
+		writeValue(w, http.StatusOK, g.noteJSON(r, rp, c))
 	}
 }
+
+// glNoteErrs are GitLab's answers to a change to a note.
+var glNoteErrs = commentErrs{glError, "404 Note Not Found", "403 Forbidden"}
 
 func (g *GitLab) deleteNote(w http.ResponseWriter, r *http.Request) {
 	tk, ok := g.auth(w, r, true)
@@ -329,19 +298,8 @@ func (g *GitLab) deleteNote(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	rp, ok := g.project(w, r)
-	if !ok {
-		return
-	}
-	n, i, c := findComment(rp, id)
-	switch {
-	case c == nil:
-		glError(w, http.StatusNotFound, "404 Note Not Found")
-	case !strings.EqualFold(c.Author, tk.Login):
-		glError(w, http.StatusForbidden, "403 Forbidden")
-	default:
-		rp.comments[n] = append(rp.comments[n][:i:i], rp.comments[n][i+1:]...)
-		w.WriteHeader(http.StatusNoContent)
+	if rp, ok := g.project(w, r); ok {
+		deleteOwn(w, rp, id, tk.Login, glNoteErrs)
 	}
 }
 
@@ -354,10 +312,8 @@ func (g *GitLab) raw(w http.ResponseWriter, r *http.Request) {
 		glError(w, http.StatusBadRequest, "ref is missing")
 		return
 	}
-	g.mu.Lock()
-	rp, ok := g.project(w, r)
+	rp, ok := g.lockProject(w, r, false)
 	if !ok {
-		g.mu.Unlock()
 		return
 	}
 	files, okRef := resolve(rp, ref)
@@ -378,10 +334,8 @@ func (g *GitLab) branch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("branch")
-	g.mu.Lock()
-	rp, ok := g.project(w, r)
+	rp, ok := g.lockProject(w, r, false)
 	if !ok {
-		g.mu.Unlock()
 		return
 	}
 	sha := rp.branches[name]

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +22,7 @@ func glProjectID(r *http.Request) int64 {
 
 // glBadParam answers Grape's parameter validation error.
 func glBadParam(w http.ResponseWriter, msg string) {
-	b, _ := json.Marshal(map[string]any{"error": msg})
-	writeJSON(w, http.StatusBadRequest, b)
+	writeValue(w, http.StatusBadRequest, map[string]any{"error": msg})
 }
 
 // glParams reads a request's parameters as GitLab (Grape) does: the query
@@ -137,30 +135,9 @@ func (g *GitLab) listIssues(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	labels := splitList(q.Get("labels"))
-	g.mu.Lock()
-	rp, ok := g.project(w, r)
+	rp, ok := g.lockProject(w, r, false)
 	if !ok {
-		g.mu.Unlock()
 		return
-	}
-	var all []*issueState
-	for _, is := range sortedIssues(rp) {
-		switch {
-		case state == "opened" && !is.Open, state == "closed" && is.Open,
-			author != "" && !strings.EqualFold(is.Author, author):
-			continue
-		case len(labels) == 1 && strings.EqualFold(labels[0], "None"):
-			if len(is.Labels) > 0 {
-				continue
-			}
-		case len(labels) == 1 && strings.EqualFold(labels[0], "Any"):
-			if len(is.Labels) == 0 {
-				continue
-			}
-		case !is.hasLabels(labels):
-			continue
-		}
-		all = append(all, is)
 	}
 	key := func(is *issueState) int64 {
 		if orderBy == "updated_at" {
@@ -168,24 +145,12 @@ func (g *GitLab) listIssues(w http.ResponseWriter, r *http.Request) {
 		}
 		return int64(is.Number)
 	}
-	sort.SliceStable(all, func(i, j int) bool {
-		ki, kj := key(all[i]), key(all[j])
-		if ki == kj {
-			ki, kj = int64(all[i].Number), int64(all[j].Number)
-		}
-		if dir == "asc" {
-			return ki < kj
-		}
-		return ki > kj
-	})
-	out := []map[string]any{}
-	for _, is := range pageOf(all, page, perPage) {
-		out = append(out, g.issueJSON(r, rp, is))
-	}
+	f := issueFilter{openOnly: state == "opened", closedOnly: state == "closed", author: author, labels: labels, noneAny: true}
+	all := listIssues(rp, f, key, dir == "asc")
+	out := renderPage(all, page, perPage, func(is *issueState) map[string]any { return g.issueJSON(r, rp, is) })
 	g.mu.Unlock()
 	g.setPages(w, r, page, perPage, len(all))
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	writeValue(w, http.StatusOK, out)
 }
 
 // glIssue returns the issue of the request's iid, or answers 404; the caller
@@ -216,46 +181,43 @@ func (g *GitLab) getIssue(w http.ResponseWriter, r *http.Request) {
 	}
 	g.mu.Unlock()
 	if ok {
-		b, _ := json.Marshal(out)
-		writeJSON(w, http.StatusOK, b)
+		writeValue(w, http.StatusOK, out)
 	}
 }
 
-func (g *GitLab) createIssue(w http.ResponseWriter, r *http.Request) {
+// writeParams authorizes a write and reads its parameters, or answers.
+func (g *GitLab) writeParams(w http.ResponseWriter, r *http.Request) (Token, map[string]string, bool) {
 	tk, ok := g.auth(w, r, true)
 	if !ok {
-		return
+		return tk, nil, false
 	}
 	in, ok := glParams(r)
 	if !ok {
 		glError(w, http.StatusBadRequest, "400 Bad request - invalid JSON")
+	}
+	return tk, in, ok
+}
+
+func (g *GitLab) createIssue(w http.ResponseWriter, r *http.Request) {
+	tk, in, ok := g.writeParams(w, r)
+	if !ok {
 		return
 	}
 	if strings.TrimSpace(in["title"]) == "" {
 		glBadParam(w, "title is missing")
 		return
 	}
-	g.mu.Lock()
-	rp, ok := g.project(w, r)
+	rp, ok := g.lockProject(w, r, false)
 	if !ok {
-		g.mu.Unlock()
 		return
 	}
 	is := g.newIssue(rp, tk.Login, in["title"], in["description"], splitList(in["labels"]))
-	out := g.issueJSON(r, rp, is)
-	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusCreated, b)
+	g.unlockAnswer(w, http.StatusCreated, g.issueJSON(r, rp, is))
 }
 
 func (g *GitLab) editIssue(w http.ResponseWriter, r *http.Request) {
-	tk, ok := g.auth(w, r, true)
+	tk, in, ok := g.writeParams(w, r)
 	if !ok {
-		return
-	}
-	in, ok := glParams(r)
-	if !ok {
-		glError(w, http.StatusBadRequest, "400 Bad request - invalid JSON")
 		return
 	}
 	if ev, ok := in["state_event"]; ok && ev != "close" && ev != "reopen" {
@@ -303,8 +265,5 @@ func (g *GitLab) editIssue(w http.ResponseWriter, r *http.Request) {
 		is.StateReason = ""
 	}
 	is.updated = now
-	out := g.issueJSON(r, rp, is)
-	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	g.unlockAnswer(w, http.StatusOK, g.issueJSON(r, rp, is))
 }

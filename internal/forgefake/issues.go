@@ -203,6 +203,15 @@ func pageOf[T any](all []T, page, perPage int) []T {
 	return all[lo:min(len(all), lo+perPage)]
 }
 
+// renderPage renders the items of page (1-based) of size perPage, never nil.
+func renderPage[T any](all []T, page, perPage int, render func(T) map[string]any) []map[string]any {
+	out := []map[string]any{}
+	for _, v := range pageOf(all, page, perPage) {
+		out = append(out, render(v))
+	}
+	return out
+}
+
 // knownUser reports whether login (case-insensitively) is a user the fake has
 // seen: a token's login, a repository owner, or the author of an issue or
 // comment. The caller holds mu.
@@ -230,4 +239,50 @@ func (c *core) knownUser(login string) bool {
 		}
 	}
 	return false
+}
+
+// issueFilter selects issues for a list: by state, by author (case-folded,
+// "" for any) and by carrying all of labels.
+type issueFilter struct {
+	openOnly, closedOnly bool
+	author               string
+	labels               []string
+	// noneAny reads a lone label "None" as "no labels" and "Any" as "some
+	// label" (GitLab).
+	noneAny bool
+}
+
+func (f issueFilter) match(is *issueState) bool {
+	switch {
+	case f.openOnly && !is.Open, f.closedOnly && is.Open,
+		f.author != "" && !strings.EqualFold(is.Author, f.author):
+		return false
+	case f.noneAny && len(f.labels) == 1 && strings.EqualFold(f.labels[0], "None"):
+		return len(is.Labels) == 0
+	case f.noneAny && len(f.labels) == 1 && strings.EqualFold(f.labels[0], "Any"):
+		return len(is.Labels) > 0
+	}
+	return is.hasLabels(f.labels)
+}
+
+// listIssues returns rp's issues that f selects, ordered by key (ties by
+// number), ascending when asc.
+func listIssues(rp *repo, f issueFilter, key func(*issueState) int64, asc bool) []*issueState {
+	var all []*issueState
+	for _, is := range sortedIssues(rp) {
+		if f.match(is) {
+			all = append(all, is)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		ki, kj := key(all[i]), key(all[j])
+		if ki == kj {
+			ki, kj = int64(all[i].Number), int64(all[j].Number)
+		}
+		if asc {
+			return ki < kj
+		}
+		return ki > kj
+	})
+	return all
 }

@@ -530,12 +530,7 @@ func (s *Specs) GitHub(t testenv.TB) *Spec {
 			s.gh, s.ghErr = LoadGitHubSpec(p)
 			return
 		}
-		root, err := testenv.FindModuleRoot()
-		if err != nil {
-			s.ghErr = err
-			return
-		}
-		s.gh, s.ghErr = LoadPrunedGitHubSpec(filepath.Join(root, GitHubSpecPruned))
+		s.gh, s.ghErr = loadAtRoot(GitHubSpecPruned, LoadPrunedGitHubSpec)
 	})
 	if s.ghErr != nil {
 		t.Fatalf("GitHub's OpenAPI description is required for conformance tests: %v", s.ghErr)
@@ -543,16 +538,20 @@ func (s *Specs) GitHub(t testenv.TB) *Spec {
 	return s.gh
 }
 
+// loadAtRoot loads the description at rel, a path in the module.
+func loadAtRoot(rel string, load func(string) (*Spec, error)) (*Spec, error) {
+	root, err := testenv.FindModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	return load(filepath.Join(root, rel))
+}
+
 // Gitea returns Gitea's description, failing the test when it is missing.
 func (s *Specs) Gitea(t testenv.TB) *Spec {
 	t.Helper()
 	s.gtOnce.Do(func() {
-		root, err := testenv.FindModuleRoot()
-		if err != nil {
-			s.gtErr = err
-			return
-		}
-		s.gt, s.gtErr = LoadGiteaSpec(filepath.Join(root, GiteaSpecFile))
+		s.gt, s.gtErr = loadAtRoot(GiteaSpecFile, LoadGiteaSpec)
 	})
 	if s.gtErr != nil {
 		t.Fatalf("Gitea's swagger is required for conformance tests: %v", s.gtErr)
