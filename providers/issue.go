@@ -17,9 +17,18 @@ import (
 // run={runID} since={RFC 3339} -->. since is when the current drift began; it survives edits.
 const issueMarkerPrefix = "<!-- tinyforge-check-issue:"
 
+// duplicateMarkerPrefix starts the first line of a duplicate closed by a racing run: the same
+// fields as the issue's marker, so that the duplicate keeps its run's body for the survivor (the
+// newest run's body may live only there), while it is never taken for the issue itself.
+const duplicateMarkerPrefix = "<!-- tinyforge-check-issue-duplicate:"
+
 // IssueMarker returns the hidden first line of the drift issue of a status context and workload.
 func IssueMarker(context string, workload, runID int64, since time.Time) string {
-	return issueMarkerPrefix + context + " workload=" + strconv.FormatInt(workload, 10) +
+	return markerLine(issueMarkerPrefix, context, workload, runID, since)
+}
+
+func markerLine(prefix, context string, workload, runID int64, since time.Time) string {
+	return prefix + context + " workload=" + strconv.FormatInt(workload, 10) +
 		" run=" + strconv.FormatInt(runID, 10) + " since=" + since.UTC().Format(time.RFC3339) + markerSuffix
 }
 
@@ -34,12 +43,17 @@ type issueMark struct {
 // parseIssueMarker reads the marker from the first line of an issue body; ok is false when the
 // first line is not exactly a marker.
 func parseIssueMarker(body string) (issueMark, bool) {
+	return parseMarkerLine(issueMarkerPrefix, body)
+}
+
+// parseMarkerLine reads a marker line of prefix (an issue's or a duplicate's).
+func parseMarkerLine(prefix, body string) (issueMark, bool) {
 	line, _, _ := strings.Cut(body, "\n")
 	line = strings.TrimSuffix(line, "\r")
-	if !strings.HasPrefix(line, issueMarkerPrefix) || !strings.HasSuffix(line, markerSuffix) {
+	if !strings.HasPrefix(line, prefix) || !strings.HasSuffix(line, markerSuffix) {
 		return issueMark{}, false
 	}
-	fields := strings.Split(line[len(issueMarkerPrefix):len(line)-len(markerSuffix)], " ")
+	fields := strings.Split(line[len(prefix):len(line)-len(markerSuffix)], " ")
 	if len(fields) != 4 {
 		return issueMark{}, false
 	}
@@ -154,10 +168,44 @@ func markedIssues(all []issue, login, context string, workload int64) []markedIs
 	return out
 }
 
-// duplicateBody replaces the body of a duplicate opened by a racing run: without the marker it
-// is no longer ours to reopen.
-func duplicateBody(survivor int) string {
+// duplicateNote is the visible first paragraph of a duplicate's body.
+func duplicateNote(survivor int) string {
 	return fmt.Sprintf("Duplicate of #%d, opened by a concurrent run of tinyforge-check.", survivor)
+}
+
+// duplicateBody is the body of a duplicate closed in favour of survivor: the duplicate marker
+// with its run, the note, and its run's body, which the survivor may still need (a racing run's
+// stale edit can overwrite the survivor after the newest run verified it). Without the issue
+// marker it is no longer ours to reopen. Too long a body keeps only the note.
+func duplicateBody(survivor int, is markedIssue) string {
+	m := is.mark
+	out := markerLine(duplicateMarkerPrefix, m.context, m.workload, m.run, m.since) + "\n" + duplicateNote(survivor) + "\n\n" + stripMarker(is.Body)
+	if utf8.RuneCountInString(out) > forge.MaxCommentBody {
+		return duplicateNote(survivor)
+	}
+	return out
+}
+
+// duplicates returns login's duplicates of context and workload that still hold their run's
+// body, seen as the issue they were (marker and body restored), for choosing the newest body.
+func duplicates(all []issue, login, context string, workload int64) []markedIssue {
+	var out []markedIssue
+	for _, is := range all {
+		if !strings.EqualFold(is.Author, login) {
+			continue
+		}
+		m, ok := parseMarkerLine(duplicateMarkerPrefix, is.Body)
+		if !ok || m.context != context || m.workload != workload {
+			continue
+		}
+		_, content, ok := strings.Cut(stripMarker(is.Body), "\n\n")
+		if !ok {
+			continue
+		}
+		is.Body = IssueMarker(m.context, m.workload, m.run, m.since) + "\n" + content
+		out = append(out, markedIssue{issue: is, mark: m})
+	}
+	return out
 }
 
 // upsertIssue keeps at most one open marker issue per (context, workload), written by our
@@ -195,6 +243,7 @@ func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, read
 		if listErr != nil {
 			return issueForbiddenSkip("list issues", listErr)
 		}
+		run.dups = duplicates(all, login, req.Context, req.Workload)
 		wrote, err := run.step(ctx, markedIssues(all, login, req.Context, req.Workload))
 		if err != nil || !wrote {
 			return run.res, err
@@ -226,6 +275,8 @@ type issueRun struct {
 	now func() time.Time
 	// res is what the run did, and what upsertIssue reports; Action "" before the first look.
 	res forge.IssueResult
+	// dups are the closed duplicates of the current look, holding their runs' bodies.
+	dups []markedIssue
 }
 
 // step makes one look at the issues converge; ours are the marker issues of our identity, by
@@ -321,7 +372,8 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 // survives with the earliest since and the wanted title and body; the others are closed as
 // duplicates.
 func (run *issueRun) converge(ctx context.Context, open []markedIssue, first bool) (bool, error) {
-	survivor, newest, since := open[0], *newestIssue(open), earliestSince(open)
+	// The newest body may live in a closed duplicate only (see duplicateBody).
+	survivor, newest, since := open[0], *newestIssue(append(append([]markedIssue(nil), open...), run.dups...)), earliestSince(open)
 	body := run.req.Body(since)
 	if first {
 		run.res = firstIssueAction(run.req, survivor, newest, since, body)
@@ -413,7 +465,7 @@ func wantedIssue(req forge.IssueRequest, res forge.IssueResult, newest markedIss
 // pointer to it; one already gone is fine.
 func closeDuplicates(ctx context.Context, s issueStore, survivor int, dups []markedIssue) error {
 	for _, is := range dups {
-		if _, err := s.editIssue(ctx, is.Number, is.Title, duplicateBody(survivor), false); err != nil && !errors.Is(err, forge.ErrNotFound) {
+		if _, err := s.editIssue(ctx, is.Number, is.Title, duplicateBody(survivor, is), false); err != nil && !errors.Is(err, forge.ErrNotFound) {
 			return err
 		}
 	}

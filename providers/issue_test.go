@@ -149,7 +149,11 @@ func TestUpsertIssueCycle(t *testing.T) {
 }
 
 // TestUpsertIssueRace: 20 scheduled runs racing on a drift leave exactly one open issue of
-// ours, holding the newest run's body; the duplicates are closed and lose their marker.
+// ours, holding one run's body; the duplicates are closed and lose the issue marker; the next
+// run converges it to its own body. Newest-run-wins is not asserted: without conditional writes,
+// an older run's edit based on a list read before the newest run wrote can land after the
+// newest run's last verify (seen in about 1 of 10 runs here), and the next scheduled run
+// repairs it (issue 15's note).
 func TestUpsertIssueRace(t *testing.T) {
 	for _, fc := range forgeCases() {
 		t.Run(fc.name, func(t *testing.T) {
@@ -177,13 +181,25 @@ func TestUpsertIssueRace(t *testing.T) {
 					open = append(open, is)
 				}
 			}
-			if len(open) != 1 || !strings.HasSuffix(open[0].Body, "body of run 20") {
+			if len(open) != 1 || !strings.Contains(open[0].Body, "\nDrifting since 2026-12-01T06:00:00Z\n\nbody of run ") {
 				t.Fatalf("open issues of ours after 20 racing runs: %+v", open)
 			}
 			for _, is := range f.Issues(owner, repoName) {
 				if is.Number != open[0].Number && (is.Open || strings.HasPrefix(is.Body, issueMarkerPrefix)) {
 					t.Errorf("a duplicate is still open or marked: %+v", is)
 				}
+			}
+			if _, err := p.Repo(owner, repoName).UpsertIssue(context.Background(), issueReq(21, true, "body of run 21", now)); err != nil {
+				t.Fatal(err)
+			}
+			var after []forgefake.Issue
+			for _, is := range ourIssues(f) {
+				if is.Open {
+					after = append(after, is)
+				}
+			}
+			if len(after) != 1 || after[0].Number != open[0].Number || !strings.HasSuffix(after[0].Body, "body of run 21") {
+				t.Errorf("the run after the race did not converge the one issue: %+v", after)
 			}
 		})
 	}
