@@ -98,7 +98,7 @@ func (r *Report) issueKept(res forge.IssueResult, err error) {
 			r.notice(LevelNotice, "drift issue %s: %s", res.Action, res.Reason)
 		}
 	case errors.Is(err, forge.ErrForbidden):
-		r.Issue = forge.IssueResult{Action: "skipped", Reason: "the token may not write issues"}
+		r.Issue = forge.IssueResult{Action: forge.IssueSkipped, Reason: "the token may not write issues"}
 		r.notice(LevelNotice, "could not keep the drift issue: the token may not write issues; give it issues: write (GitHub) or the write:issue scope (Gitea, Forgejo), or set report: status")
 	default:
 		r.PublishFailed = true
@@ -142,11 +142,11 @@ func (c *Checker) issueRequest(in Inputs, r *Report) (forge.IssueRequest, bool) 
 	return req, true
 }
 
-// plainTitle is s for an issue title: one line without control or invisible characters, at
-// most 80 characters.
+// plainTitle is s for an issue title: one line without control or invisible characters
+// (gitops.IsHidden covers both), at most 80 characters.
 func plainTitle(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || gitops.IsHidden(r) {
+		if gitops.IsHidden(r) {
 			return ' '
 		}
 		return r

@@ -371,9 +371,11 @@ func compareLive(spec *gitops.Spec, sourceType string, live json.RawMessage) ([]
 	if err != nil {
 		return nil, nil, err
 	}
-	drift, err := gitops.Drift(spec, sourceType, live)
-	if err != nil || len(drift) == 0 {
-		return comps, nil, err
+	var drift []gitops.DriftEntry
+	for _, cp := range comps { // what gitops.Drift would compute, without comparing again
+		if !cp.Equal {
+			drift = append(drift, gitops.DriftEntry{Field: cp.Field, RepoValue: cp.RepoValue, LiveValue: cp.LiveValue})
+		}
 	}
 	return comps, drift, nil
 }

@@ -71,13 +71,17 @@ func sameHostRedirects(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// UIURL is the panel page of workload id, {base}/apps/{id}, pinned to a file and commit when
-// they are non-empty: {base}/apps/{id}?file=<fileSHA>&commit=<commitSHA>#gitops
-// (gitops.PinnedURL).
-func (c *Client) UIURL(id int64, fileSHA, commitSHA string) string {
+// PageURL is the panel page of workload id: {base}/apps/{id}.
+func (c *Client) PageURL(id int64) string {
 	u := *c.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/apps/" + strconv.FormatInt(id, 10)
-	return gitops.PinnedURL(u.String(), fileSHA, commitSHA)
+	return u.String()
+}
+
+// UIURL is PageURL pinned to a file and commit when they are non-empty:
+// {base}/apps/{id}?file=<fileSHA>&commit=<commitSHA>#gitops (gitops.PinnedURL).
+func (c *Client) UIURL(id int64, fileSHA, commitSHA string) string {
+	return gitops.PinnedURL(c.PageURL(id), fileSHA, commitSHA)
 }
 
 // ListWorkloads calls GET /api/workloads, filtered by exact name when name is not "".

@@ -8,7 +8,6 @@ package checkwire
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/providers"
@@ -74,7 +73,7 @@ func (l liveSource) FindWorkload(ctx context.Context, name string) (*checker.Wor
 func (l liveSource) workload(w *tinyforge.Workload) *checker.Workload {
 	ui := w.UIURL
 	if ui == "" {
-		ui = strings.TrimSuffix(l.c.UIURL(w.ID, "", ""), "#gitops")
+		ui = l.c.PageURL(w.ID)
 	}
 	return &checker.Workload{ID: w.ID, Name: w.Name, SourceType: w.SourceType, SourceConfig: w.SourceConfig,
 		GitOpsEnabled: w.GitOps.Enabled, GitOpsPath: w.GitOps.Path, UIURL: ui}
