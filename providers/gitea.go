@@ -282,7 +282,9 @@ func (s *giteaIssues) listIssues(ctx context.Context, login string) ([]issue, er
 				out = append(out, gtIssue(x))
 			}
 		}
-		if len(is) < giteaPageSize || resp == nil || resp.NextPage <= page {
+		// The Link header decides, as for comments: an instance whose MAX_RESPONSE_ITEMS is
+		// below giteaPageSize answers short pages that are not the last.
+		if resp == nil || resp.NextPage <= page {
 			return out, nil
 		}
 	}
@@ -306,7 +308,7 @@ func (s *giteaIssues) createIssue(ctx context.Context, title, body string, label
 			for _, l := range ls {
 				byName[strings.ToLower(l.Name)] = l.ID
 			}
-			if len(ls) < giteaPageSize {
+			if resp == nil || resp.NextPage <= page {
 				break
 			}
 		}

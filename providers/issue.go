@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -354,7 +355,7 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 		if err != nil {
 			return run.fail("reopen the issue", err)
 		}
-		run.res = forge.IssueResult{Action: forge.IssueReopened, Number: closed.Number, URL: firstNonEmpty(is.URL, closed.URL), Since: since}
+		run.res = forge.IssueResult{Action: forge.IssueReopened, Number: closed.Number, URL: cmp.Or(is.URL, closed.URL), Since: since}
 		return true, nil
 	}
 	is, missing, err := run.s.createIssue(ctx, req.Title, body, req.Labels)
@@ -479,11 +480,4 @@ func issueForbiddenSkip(op string, err error) (forge.IssueResult, error) {
 		return forge.IssueResult{Action: forge.IssueSkipped, Reason: "the token may not " + op + " (give it issues: write, or write:issue on Gitea and Forgejo)"}, err
 	}
 	return forge.IssueResult{}, err
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
