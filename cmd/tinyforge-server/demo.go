@@ -137,7 +137,7 @@ func (a *app) runDemo(ctx context.Context, addr string, log *slog.Logger) (err e
 			err = fmt.Errorf("remove the temporary folder: %w", rmErr)
 		}
 	}()
-	key := make([]byte, 32)
+	key := make([]byte, server.KeySize)
 	rand.Read(key)
 	cipher, err := server.NewCipher(key)
 	if err != nil {

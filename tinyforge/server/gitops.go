@@ -136,24 +136,36 @@ func (req GitOpsChange) check() error {
 // the view with the new settings; its fetch ends by the deadline too, so past it the view says
 // fetch_failed and the answer (the settings are saved) still reaches the client.
 func (s *Server) SetGitOps(ctx context.Context, c Caller, id int64, req GitOpsChange) (tinyforge.GitOpsView, error) {
-	if err := c.permit(RoleAdmin, id); err != nil {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	wl, err := s.changeGitOps(ctx, c, id, req)
+	if err != nil {
 		return tinyforge.GitOpsView{}, err
 	}
+	return s.view(wl, s.fetch(ctx, wl)), nil
+}
+
+// changeGitOps is SetGitOps without the view: the settings saved under the workload's lock,
+// and the workload as saved. The panel, which shows the workload page (and its own view) next,
+// uses it so that a save does not also wait on a forge fetch nobody reads.
+func (s *Server) changeGitOps(ctx context.Context, c Caller, id int64, req GitOpsChange) (*Workload, error) {
+	if err := c.permit(RoleAdmin, id); err != nil {
+		return nil, err
+	}
 	if err := req.check(); err != nil {
-		return tinyforge.GitOpsView{}, err
+		return nil, err
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	wl, unlock, err := s.lockedLoad(ctx, id)
 	if err != nil {
-		return tinyforge.GitOpsView{}, changeRefused(err)
+		return nil, changeRefused(err)
 	}
-	err = s.saveGitOps(ctx, c, wl, req)
-	unlock()
-	if err != nil {
-		return tinyforge.GitOpsView{}, err
+	defer unlock()
+	if err := s.saveGitOps(ctx, c, wl, req); err != nil {
+		return nil, err
 	}
-	return s.view(wl, s.fetch(ctx, wl)), nil
+	return wl, nil
 }
 
 // saveGitOps writes req's settings of wl, read under its lock, and sets them in wl. Nothing

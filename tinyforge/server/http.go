@@ -331,6 +331,3 @@ func jsonProblem(err error) string {
 	}
 	return "malformed JSON"
 }
-
-// checkName returns "" when name is an acceptable workload name, else why not. Names that
-// clients would read as an id (tinyforge.Client.FindWorkload takes an all-digit value, after

@@ -128,7 +128,7 @@ func (b panelBackend) GitOps(ctx context.Context, p panel.Principal, id int64) (
 
 func (b panelBackend) SetGitOps(ctx context.Context, p panel.Principal, id int64, req tinyforge.SetGitOpsRequest) error {
 	return b.call(ctx, p, http.MethodPut, workloadPath(id, "/gitops"), true, func(ctx context.Context, c Caller) error {
-		_, err := b.s.SetGitOps(ctx, c, id, GitOpsChange{Enabled: &req.Enabled, Path: &req.Path})
+		_, err := b.s.changeGitOps(ctx, c, id, GitOpsChange{Enabled: &req.Enabled, Path: &req.Path})
 		return err
 	})
 }
