@@ -98,5 +98,5 @@ rc=0
 if [[ $rc -ne 1 ]]; then echo "the README's drift example exited $rc; want 1 (the sample drifts)"; exit 1; fi
 
 echo
-echo "panel screenshots (artefacts): $(ls screenshots 2>/dev/null | wc -l) in $PWD/screenshots"
+echo "panel screenshots (artefacts): $(ls "$TINYFORGE_ARTIFACTS" 2>/dev/null | wc -l) in $TINYFORGE_ARTIFACTS (relative to $PWD)"
 echo "all checks passed"

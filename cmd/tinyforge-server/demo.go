@@ -162,9 +162,7 @@ func (a *app) runDemo(ctx context.Context, addr string, log *slog.Logger) (err e
 	}
 	d.publicURL = "http://" + ln.Addr().String()
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	srv, err := server.New(server.Config{Store: st, Cipher: cipher, PublicURL: d.publicURL, Logger: log,
-		OpenForge: forgeOpener(a.forgeHTTPClient(loopback, log)), FetchTimeout: fetchTimeout, LockWait: lockWait,
-		SyncDeadline: syncDeadline, WriteTimeout: writeTimeout})
+	srv, err := a.newServer(st, cipher, d.publicURL, loopback, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -173,8 +171,7 @@ func (a *app) runDemo(ctx context.Context, addr string, log *slog.Logger) (err e
 	mux.HandleFunc("GET /demo", d.page)
 	mux.HandleFunc("POST /demo/check", d.recheck)
 	mux.Handle("/", srv.Handler())
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: writeTimeout,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := newHTTPServer(mux, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	defer func() {

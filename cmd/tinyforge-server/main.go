@@ -190,17 +190,13 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	if pub == "" {
 		pub = "http://" + ln.Addr().String()
 	}
-	srv, err := server.New(server.Config{Store: st, Cipher: cipher, PublicURL: pub, Logger: log,
-		OpenForge: forgeOpener(a.forgeHTTPClient(allow, log)), FetchTimeout: fetchTimeout, LockWait: lockWait,
-		SyncDeadline: syncDeadline, WriteTimeout: writeTimeout})
+	srv, err := a.newServer(st, cipher, pub, allow, log)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
 		return 1
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := newHTTPServer(srv.Handler(), log)
 	log.Info("tinyforge-server listening", "addr", ln.Addr().String(), "public_url", pub, "allow_forge_net", allow.String())
 	if a.listening != nil {
 		a.listening(ln.Addr())
@@ -220,6 +216,22 @@ func (a *app) serve(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// newServer is the reference server on st with the command's time budget; forges on a private or
+// loopback address are reachable only inside allow.
+func (a *app) newServer(st *server.Store, cipher *server.Cipher, pub string, allow []netip.Prefix, log *slog.Logger) (*server.Server, error) {
+	return server.New(server.Config{Store: st, Cipher: cipher, PublicURL: pub, Logger: log,
+		OpenForge: forgeOpener(a.forgeHTTPClient(allow, log)), FetchTimeout: fetchTimeout, LockWait: lockWait,
+		SyncDeadline: syncDeadline, WriteTimeout: writeTimeout})
+}
+
+// newHTTPServer serves h with the command's timeouts and size limits, logging its errors as
+// warnings.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
 // secretKey finds the repo-token key: --secret-key-file, else TINYFORGE_SECRET_KEY, else (only

@@ -40,7 +40,6 @@ function localTimes() {
     var when = new Date(exact);
     if (isNaN(when.getTime())) { continue; }
     el.textContent = format.format(when);
-    el.title = exact;
     el.setAttribute("data-local", "");
   }
 }
