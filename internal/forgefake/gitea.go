@@ -118,12 +118,11 @@ func (g *Gitea) createStatus(w http.ResponseWriter, r *http.Request) {
 	rp.statuses[sha] = append(rp.statuses[sha], st)
 	ts := g.now().Format(time.RFC3339)
 	g.mu.Unlock()
-	b, _ := json.Marshal(map[string]any{
+	writeValue(w, http.StatusCreated, map[string]any{
 		"id": st.ID, "status": st.State, "target_url": st.TargetURL, "description": st.Description,
 		"url":     g.base(r) + "/api/v1/repos/" + r.PathValue("owner") + "/" + r.PathValue("repo") + "/statuses/" + sha,
 		"context": st.Context, "creator": gtUser(g.base(r), tk.Login), "created_at": ts, "updated_at": ts,
 	})
-	writeJSON(w, http.StatusCreated, b)
 }
 
 // commentJSON renders a comment on PR or issue number of rp as Gitea's
@@ -267,7 +266,7 @@ func (g *Gitea) branch(w http.ResponseWriter, r *http.Request) {
 		gtError(w, http.StatusNotFound, "branch not found")
 		return
 	}
-	b, _ := json.Marshal(map[string]any{
+	writeValue(w, http.StatusOK, map[string]any{
 		"name": name,
 		"commit": map[string]any{
 			"id": sha, "message": "update\n", "timestamp": "2026-01-02T03:04:05Z",
@@ -277,5 +276,4 @@ func (g *Gitea) branch(w http.ResponseWriter, r *http.Request) {
 		"status_check_contexts": []string{}, "user_can_push": true, "user_can_merge": true,
 		"effective_branch_protection_name": "",
 	})
-	writeJSON(w, http.StatusOK, b)
 }

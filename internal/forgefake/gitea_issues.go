@@ -170,15 +170,9 @@ func (g *Gitea) listIssues(w http.ResponseWriter, r *http.Request) {
 	}
 	var all []*issueState
 	if q.Get("type") != "pulls" { // the fake holds no pull requests
-		for _, is := range sortedIssues(rp) {
-			if (state == "closed" && is.Open) || (state != "closed" && state != "all" && !is.Open) ||
-				(createdBy != "" && !strings.EqualFold(is.Author, createdBy)) || !is.hasLabels(labels) {
-				continue
-			}
-			all = append(all, is)
-		}
+		f := issueFilter{openOnly: state != "closed" && state != "all", closedOnly: state == "closed", author: createdBy, labels: labels}
+		all = listIssues(rp, f, func(is *issueState) int64 { return int64(is.Number) }, false) // newest first
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Number > all[j].Number }) // newest first
 	out := renderPage(all, page, pageSize, func(is *issueState) map[string]any { return g.issueJSON(r, rp, is) })
 	g.mu.Unlock()
 	g.gtSetLinks(w, r, len(all), pageSize)
@@ -278,10 +272,7 @@ func (g *Gitea) editIssue(w http.ResponseWriter, r *http.Request) {
 		is.StateReason = ""
 	}
 	is.updated = now
-	out := g.issueJSON(r, rp, is)
-	g.mu.Unlock()
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusCreated, b) // Gitea answers an edit 201
+	g.unlockAnswer(w, http.StatusCreated, g.issueJSON(r, rp, is)) // Gitea answers an edit 201
 }
 
 func (g *Gitea) listLabels(w http.ResponseWriter, r *http.Request) {

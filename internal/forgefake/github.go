@@ -61,12 +61,11 @@ func ghCreated(w http.ResponseWriter, out map[string]any) {
 }
 
 func ghValidation(w http.ResponseWriter, resource, field, msg string) {
-	b, _ := json.Marshal(map[string]any{
+	writeValue(w, http.StatusUnprocessableEntity, map[string]any{
 		"message":           "Validation Failed",
 		"errors":            []map[string]string{{"resource": resource, "code": "custom", "field": field, "message": msg}},
 		"documentation_url": ghDocs,
 	})
-	writeJSON(w, http.StatusUnprocessableEntity, b)
 }
 
 // auth returns the caller's token or answers 401.
@@ -420,9 +419,8 @@ func (g *GitHub) gitRef(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := g.base(r) + "/repos/" + r.PathValue("owner") + "/" + r.PathValue("repo")
-	b, _ := json.Marshal(map[string]any{
+	writeValue(w, http.StatusOK, map[string]any{
 		"ref": "refs/" + ref, "node_id": "REF_" + sha[:8], "url": base + "/git/refs/" + ref,
 		"object": map[string]any{"type": "commit", "sha": sha, "url": base + "/git/commits/" + sha},
 	})
-	writeJSON(w, http.StatusOK, b)
 }

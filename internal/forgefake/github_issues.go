@@ -341,8 +341,5 @@ func (g *GitHub) editIssue(w http.ResponseWriter, r *http.Request) {
 		is.setOpen(*state == "open", tk.Login, rs, now)
 	}
 	is.updated = now
-	out := g.issueJSON(r, rp, is, true)
-	g.mu.Unlock()
-	bs, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, bs)
+	g.unlockAnswer(w, http.StatusOK, g.issueJSON(r, rp, is, true))
 }

@@ -146,9 +146,8 @@ func (g *GitLab) createStatus(w http.ResponseWriter, r *http.Request) {
 	rp.statuses[sha] = append(rp.statuses[sha], st)
 	ts := g.now().Format(time.RFC3339)
 	g.mu.Unlock()
-	b, _ := json.Marshal(map[string]any{"id": st.ID, "sha": sha, "status": st.State, "name": st.Context,
+	writeValue(w, http.StatusCreated, map[string]any{"id": st.ID, "sha": sha, "status": st.State, "name": st.Context,
 		"target_url": st.TargetURL, "description": st.Description, "created_at": ts, "author": glUser(g.base(r), tk.Login)})
-	writeJSON(w, http.StatusCreated, b)
 }
 
 // noteJSON renders a note on the merge request or issue of the request's
@@ -344,7 +343,6 @@ func (g *GitLab) branch(w http.ResponseWriter, r *http.Request) {
 		glError(w, http.StatusNotFound, "404 Branch Not Found")
 		return
 	}
-	b, _ := json.Marshal(map[string]any{"name": name, "merged": false, "protected": false, "default": name == "main",
+	writeValue(w, http.StatusOK, map[string]any{"name": name, "merged": false, "protected": false, "default": name == "main",
 		"commit": map[string]any{"id": sha, "short_id": sha[:8], "title": "update", "message": "update\n"}})
-	writeJSON(w, http.StatusOK, b)
 }
