@@ -151,22 +151,30 @@ type markedIssue struct {
 	mark issueMark
 }
 
-// markedIssues returns login's issues whose first line is the marker of context and workload,
-// by ascending number.
-func markedIssues(all []issue, login, context string, workload int64) []markedIssue {
-	var out []markedIssue
+// markedIssues sorts login's issues of context and workload in one pass: marked are those whose
+// first line is the issue marker, by ascending number; dups are the duplicates that still hold
+// their run's body, seen as the issue they were (marker and body restored), for choosing the
+// newest body.
+func markedIssues(all []issue, login, context string, workload int64) (marked, dups []markedIssue) {
 	for _, is := range all {
 		if !strings.EqualFold(is.Author, login) {
 			continue
 		}
-		m, ok := parseIssueMarker(is.Body)
+		if m, ok := parseIssueMarker(is.Body); ok && m.context == context && m.workload == workload {
+			marked = append(marked, markedIssue{issue: is, mark: m})
+			continue
+		}
+		m, ok := parseMarkerLine(duplicateMarkerPrefix, is.Body)
 		if !ok || m.context != context || m.workload != workload {
 			continue
 		}
-		out = append(out, markedIssue{issue: is, mark: m})
+		if _, content, ok := strings.Cut(stripMarker(is.Body), "\n\n"); ok {
+			is.Body = IssueMarker(m.context, m.workload, m.run, m.since) + "\n" + content
+			dups = append(dups, markedIssue{issue: is, mark: m})
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
-	return out
+	sort.Slice(marked, func(i, j int) bool { return marked[i].Number < marked[j].Number })
+	return marked, dups
 }
 
 // duplicateNote is the visible first paragraph of a duplicate's body.
@@ -183,28 +191,6 @@ func duplicateBody(survivor int, is markedIssue) string {
 	out := markerLine(duplicateMarkerPrefix, m.context, m.workload, m.run, m.since) + "\n" + duplicateNote(survivor) + "\n\n" + stripMarker(is.Body)
 	if utf8.RuneCountInString(out) > forge.MaxCommentBody {
 		return duplicateNote(survivor)
-	}
-	return out
-}
-
-// duplicates returns login's duplicates of context and workload that still hold their run's
-// body, seen as the issue they were (marker and body restored), for choosing the newest body.
-func duplicates(all []issue, login, context string, workload int64) []markedIssue {
-	var out []markedIssue
-	for _, is := range all {
-		if !strings.EqualFold(is.Author, login) {
-			continue
-		}
-		m, ok := parseMarkerLine(duplicateMarkerPrefix, is.Body)
-		if !ok || m.context != context || m.workload != workload {
-			continue
-		}
-		_, content, ok := strings.Cut(stripMarker(is.Body), "\n\n")
-		if !ok {
-			continue
-		}
-		is.Body = IssueMarker(m.context, m.workload, m.run, m.since) + "\n" + content
-		out = append(out, markedIssue{issue: is, mark: m})
 	}
 	return out
 }
@@ -244,8 +230,9 @@ func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, read
 		if listErr != nil {
 			return issueForbiddenSkip("list issues", listErr)
 		}
-		run.dups = duplicates(all, login, req.Context, req.Workload)
-		wrote, err := run.step(ctx, markedIssues(all, login, req.Context, req.Workload))
+		var ours []markedIssue
+		ours, run.dups = markedIssues(all, login, req.Context, req.Workload)
+		wrote, err := run.step(ctx, ours)
 		if err != nil || !wrote {
 			return run.res, err
 		}
@@ -346,8 +333,8 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 	req := run.req
 	since := run.now().UTC().Truncate(time.Second)
 	body := IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + req.Body(since)
-	if n := utf8.RuneCountInString(body); n > forge.MaxCommentBody {
-		return false, fmt.Errorf("issue body is %d characters, over the forge limit of %d: shorten it", n, forge.MaxCommentBody)
+	if err := checkIssueLength(body); err != nil {
+		return false, err
 	}
 	if len(ours) > 0 {
 		closed := ours[len(ours)-1] // ours are by ascending number
@@ -373,13 +360,18 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 // survives with the earliest since and the wanted title and body; the others are closed as
 // duplicates.
 func (run *issueRun) converge(ctx context.Context, open []markedIssue, first bool) (bool, error) {
-	// The newest body may live in a closed duplicate only (see duplicateBody).
-	survivor, newest, since := open[0], *newestIssue(append(append([]markedIssue(nil), open...), run.dups...)), earliestSince(open)
+	survivor, newest, since := open[0], *newestIssue(open), earliestSince(open)
+	if dup := newestIssue(run.dups); dup != nil && dup.mark.run > newest.mark.run {
+		newest = *dup // the newest body may live in a closed duplicate only (see duplicateBody)
+	}
 	body := run.req.Body(since)
 	if first {
 		run.res = firstIssueAction(run.req, survivor, newest, since, body)
 	}
 	wantTitle, want := wantedIssue(run.req, run.res, newest, since, body)
+	if err := checkIssueLength(want); err != nil {
+		return false, err
+	}
 	wrote := false
 	if survivor.Body != want || survivor.Title != wantTitle {
 		if _, err := run.s.editIssue(ctx, survivor.Number, wantTitle, want, true); err != nil {
@@ -395,6 +387,15 @@ func (run *issueRun) converge(ctx context.Context, open []markedIssue, first boo
 	}
 	run.res.Number, run.res.URL = survivor.Number, survivor.URL
 	return wrote, nil
+}
+
+// checkIssueLength refuses, before any write, a whole body (marker included) the forges would
+// answer 422 to.
+func checkIssueLength(body string) error {
+	if n := utf8.RuneCountInString(body); n > forge.MaxCommentBody {
+		return fmt.Errorf("issue body is %d characters, over the forge limit of %d: shorten it", n, forge.MaxCommentBody)
+	}
+	return nil
 }
 
 // fail ends the loop on a failed write of op: a 403 reports a skip.
