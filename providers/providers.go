@@ -79,6 +79,11 @@ func (o Options) verifyDelay() time.Duration {
 // githubActionsBot is the identity GitHub's job token writes as.
 const githubActionsBot = "github-actions[bot]"
 
+// GiteaActionsLogin is the identity Gitea's job token writes as (user id -2, what GET
+// /api/v1/user answers a job token; recorded from Gitea 1.26's runner). Pass it as
+// Options.Login when Token is that job token to skip the lookup.
+const GiteaActionsLogin = "gitea-actions"
+
 // APIError is a non-2xx answer of a forge. It unwraps to ErrUnauthorized,
 // forge.ErrForbidden, forge.ErrNotFound or nothing, so callers can use errors.Is.
 type APIError struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,7 @@ func actionInputs() []actionInput {
 		{"tinyforge-token", "TINYFORGE_TOKEN"},
 		{"workload", "TINYFORGE_WORKLOAD"},
 		{"token", ""},
+		{"job-token", ""},
 		{"fail-on", "TINYFORGE_FAIL_ON"},
 		{"comment", "TINYFORGE_COMMENT"},
 		{"status-context", "TINYFORGE_STATUS_CONTEXT"},
@@ -78,7 +80,8 @@ type actionConfig struct {
 	forgeURL        string // the provider's BaseURL
 	owner, repo     string
 	token           string
-	jobToken        bool
+	jobToken        bool   // token is GitHub's job token (or GitLab's CI_JOB_TOKEN)
+	login           string // token's identity when known without a request; "" reads it
 	tinyforgeURL    string
 	tinyforgeToken  string
 	workspace       string
@@ -228,8 +231,9 @@ func (c *Command) actionConfig() (actionConfig, error) {
 			cfg.token = c.env("GITHUB_TOKEN")
 		}
 	}
-	for _, s := range []string{cfg.tinyforgeToken, cfg.token} {
-		if s != "" {
+	cfg.jobIdentity(val["job-token"], c.env("FORGEJO_ACTIONS") == "true")
+	for _, s := range []string{cfg.tinyforgeToken, cfg.token, val["job-token"]} {
+		if s != "" && !slices.Contains(cfg.secretsForMasks, s) {
 			cfg.secretsForMasks = append(cfg.secretsForMasks, s)
 		}
 	}
@@ -288,6 +292,22 @@ func (c *Command) actionConfig() (actionConfig, error) {
 		return cfg, c.gitlabEvent(&cfg)
 	}
 	return cfg, c.actionsEvent(&cfg)
+}
+
+// jobIdentity notes what the job's own token (input job-token, which defaults to github.token)
+// tells when token is that token: on GitHub it is github-actions[bot], on Gitea it is
+// gitea-actions (Forgejo's is not assumed), so the comment and issue upserts need no GET /user
+// and their reads go out in one round. A token the workflow passes itself is looked up.
+func (cfg *actionConfig) jobIdentity(jobToken string, forgejo bool) {
+	if jobToken == "" || jobToken != cfg.token {
+		return
+	}
+	switch {
+	case cfg.forge == checker.ForgeGitHub:
+		cfg.jobToken = true
+	case cfg.forge == checker.ForgeGitea && !forgejo:
+		cfg.login = providers.GiteaActionsLogin
+	}
 }
 
 // eventPayload is the part of GITHUB_EVENT_PATH the action reads; GitHub and Gitea share it.
@@ -444,7 +464,7 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 	if cfg.token == "" {
 		return chk, nil
 	}
-	opts := providers.Options{BaseURL: cfg.forgeURL, Token: cfg.token, HTTPClient: hc, JobToken: cfg.jobToken, VerifyDelay: cfg.verifyDelay}
+	opts := providers.Options{BaseURL: cfg.forgeURL, Token: cfg.token, HTTPClient: hc, JobToken: cfg.jobToken, Login: cfg.login, VerifyDelay: cfg.verifyDelay}
 	f, err := checkwire.OpenRepo(cfg.forge, opts, cfg.owner, cfg.repo)
 	if err != nil {
 		return nil, err

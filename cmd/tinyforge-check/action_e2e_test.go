@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"unicode"
@@ -488,6 +489,51 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 		if got := len(h2.comments()); got != 251 {
 			t.Errorf("comments = %d, want 251", got)
+		}
+	})
+
+	t.Run("job token: an unchanged rerun with 250 comments costs 5 forge requests, none for the identity", func(t *testing.T) {
+		h := newHarness(t, bin, "github")
+		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		const jobTok = "ghs_JOB_CANARY_5e6f"
+		h.forge.AddToken(jobTok, forgefake.Token{Login: "github-actions[bot]", Integration: true})
+		for i := range 250 {
+			h.forge.AddComment(h.owner, "r", 7, "alice", fmt.Sprintf("comment %d", i))
+		}
+		payload := func(action string) map[string]any {
+			p := prPayload(action, false)
+			p["pull_request"].(map[string]any)["comments"] = len(h.comments())
+			return p
+		}
+		// Both inputs at their default, github.token, as a workflow that sets neither gets them.
+		in := func() map[string]string { return map[string]string{"workload": "3", "token": jobTok, "job-token": jobTok} }
+		if res := h.run(h.env("pull_request", payload("opened"), in())); res.code != 0 {
+			t.Fatalf("exit %d: %s", res.code, res.stderr)
+		}
+		h.forge.ResetRequests()
+		res := h.run(h.env("pull_request", payload("synchronize"), in()))
+		if res.code != 0 {
+			t.Fatalf("exit %d: %s", res.code, res.stderr)
+		}
+		want := []string{"GET /repos/o/r/contents/.tinyforge.yml", "GET /repos/o/r/issues/7/comments",
+			"GET /repos/o/r/issues/7/comments", "GET /repos/o/r/issues/7/comments", "POST /repos/o/r/statuses/" + e2eHead}
+		got := h.requestLog()
+		sort.Strings(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("forge requests of the rerun (-want +got):\n%s", diff)
+		}
+		if cs := h.comments(); len(cs) != 251 || cs[250].Author != "github-actions[bot]" {
+			t.Errorf("comments: %d, the last by %q; want 251, ours last", len(cs), cs[len(cs)-1].Author)
+		}
+		var masks []string
+		for _, l := range commandLines(t, res.stdout) {
+			if strings.HasPrefix(l, "::add-mask::") {
+				masks = append(masks, l)
+			}
+		}
+		if !cmp.Equal(masks, []string{"::add-mask::" + tfCanary, "::add-mask::" + jobTok}) {
+			t.Errorf("masks: %q, want the two secrets once each", masks)
 		}
 	})
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,13 +99,19 @@ func TestGiteaRunnerRecordings(t *testing.T) {
 				"GITHUB_EVENT_PATH": eventPath, "GITHUB_WORKSPACE": h.ws, "PATH": "/usr/bin:/bin",
 				"GITHUB_OUTPUT": filepath.Join(tmp, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(tmp, "summary"),
 				"RUNNER_TEMP": tmp, "TINYFORGE_COMMENT_VERIFY_DELAY": "0s",
-				"INPUT_TOKEN": jobToken, "INPUT_TINYFORGE-URL": h.tf.srv.URL, "INPUT_TINYFORGE-TOKEN": tfCanary, "INPUT_WORKLOAD": "web",
+				"INPUT_TOKEN": jobToken, "INPUT_JOB-TOKEN": jobToken, "INPUT_TINYFORGE-URL": h.tf.srv.URL, "INPUT_TINYFORGE-TOKEN": tfCanary, "INPUT_WORKLOAD": "web",
 			} {
 				env[k] = v
 			}
 			res := h.run(env, "action")
 			if res.code != 0 || res.outputs["verdict"] != "drift" {
 				t.Fatalf("exit %d, verdict %q\nstdout:\n%s\nstderr:\n%s", res.code, res.outputs["verdict"], res.stdout, res.stderr)
+			}
+			// Both inputs default to the job token, so its identity needs no request.
+			for _, r := range h.forge.Requests() {
+				if r.Method == http.MethodGet && r.Path == "/api/v1/user" {
+					t.Errorf("GET /api/v1/user with the job token, whose identity is known: %q", h.requestLog())
+				}
 			}
 			comments := h.forge.Comments(owner, repo, number)
 			if len(comments) != 1 || comments[0].Author != "gitea-actions" || !strings.Contains(comments[0].Body, "9090") {
