@@ -507,7 +507,9 @@ func testActionGitHub(t *testing.T, bin string) {
 			return p
 		}
 		// Both inputs at their default, github.token, as a workflow that sets neither gets them.
-		in := func() map[string]string { return map[string]string{"workload": "3", "token": jobTok, "job-token": jobTok} }
+		in := func() map[string]string {
+			return map[string]string{"workload": "3", "token": jobTok, "job-token": jobTok}
+		}
 		if res := h.run(h.env("pull_request", payload("opened"), in())); res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
