@@ -62,48 +62,55 @@ func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 	}
 }
 
+// readOnly is why a write refused with forge.ErrForbidden failed, for the status and the comment.
+const readOnly = "the token is read-only (a fork PR gets a read-only token); see the job summary"
+
 // statusSet records how setting the commit status went.
 func (r *Report) statusSet(err error) {
-	switch {
-	case err == nil:
+	if err == nil {
 		r.StatusWritten = true
-	case errors.Is(err, forge.ErrForbidden):
-		r.notice(LevelNotice, "could not set the commit status: the token is read-only (a fork PR gets a read-only token); see the job summary")
-	default:
-		r.PublishFailed = true
-		r.notice(LevelError, "could not set the commit status: %v", err)
+		return
 	}
+	r.writeFailed("set the commit status", readOnly, err)
 }
 
 // commentWritten records how writing the PR comment went.
 func (r *Report) commentWritten(res forge.CommentResult, err error) {
-	switch {
-	case err == nil:
+	if err == nil {
 		r.Comment = res
-	case errors.Is(err, forge.ErrForbidden):
+		return
+	}
+	if r.writeFailed("write the PR comment", readOnly, err) {
 		r.Comment = forge.CommentResult{Action: forge.CommentSkipped, Reason: "the token is read-only"}
-		r.notice(LevelNotice, "could not write the PR comment: the token is read-only (a fork PR gets a read-only token); see the job summary")
-	default:
-		r.PublishFailed = true
-		r.notice(LevelError, "could not write the PR comment: %v", err)
 	}
 }
 
 // issueKept records how keeping the drift issue went.
 func (r *Report) issueKept(res forge.IssueResult, err error) {
-	switch {
-	case err == nil:
+	if err == nil {
 		r.Issue = res
 		if res.Reason != "" {
 			r.notice(LevelNotice, "drift issue %s: %s", res.Action, res.Reason)
 		}
-	case errors.Is(err, forge.ErrForbidden):
-		r.Issue = forge.IssueResult{Action: forge.IssueSkipped, Reason: "the token may not write issues"}
-		r.notice(LevelNotice, "could not keep the drift issue: the token may not write issues; give it issues: write (GitHub) or the write:issue scope (Gitea, Forgejo), or set report: status")
-	default:
-		r.PublishFailed = true
-		r.notice(LevelError, "could not keep the drift issue: %v", err)
+		return
 	}
+	if r.writeFailed("keep the drift issue", "the token may not write issues; give it issues: write (GitHub) or the write:issue scope (Gitea, Forgejo), or set report: status", err) {
+		r.Issue = forge.IssueResult{Action: forge.IssueSkipped, Reason: "the token may not write issues"}
+	}
+}
+
+// writeFailed records a write to the forge that failed with err, what naming the write ("set
+// the commit status"): a refusal (forge.ErrForbidden) is a notice saying forbidden, which the
+// caller records as a skip, and anything else an error that fails the publish. It reports
+// whether err was a refusal.
+func (r *Report) writeFailed(what, forbidden string, err error) bool {
+	if errors.Is(err, forge.ErrForbidden) {
+		r.notice(LevelNotice, "could not %s: %s", what, forbidden)
+		return true
+	}
+	r.PublishFailed = true
+	r.notice(LevelError, "could not %s: %v", what, err)
+	return false
 }
 
 // issueRequest is the drift issue this run keeps, and whether it keeps one: on runs without a

@@ -252,47 +252,53 @@ func (r *Report) showReason() bool {
 // characters, at most n runes.
 func escapeInline(s string, n int) string {
 	s = gitops.Truncate(s, n)
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/4)
-	for i, w := 0, 0; i < len(s); i += w {
-		var r rune
-		r, w = utf8.DecodeRuneInString(s[i:])
+	return escapeRunes(s, len(s)/4, inlineEntity, func(b *strings.Builder, r rune) bool {
 		switch {
-		case r == utf8.RuneError && w <= 1:
-			b.WriteRune(utf8.RuneError)
-		case inlineEntity(r) != "":
-			b.WriteString(inlineEntity(r))
 		case strings.ContainsRune(`\*_[]~$`, r):
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		case unicode.IsControl(r):
 			b.WriteByte(' ')
-		case gitops.IsHidden(r): // format (bidi, zero-width) and line or paragraph separators
-			b.WriteRune(utf8.RuneError)
 		default:
-			b.WriteRune(r)
+			return false
 		}
-	}
-	return b.String()
+		return true
+	})
 }
 
 // escapeBlock makes a multi-line text safe inside <pre>: no HTML, no @mentions, no control or
 // bidi characters other than newlines and tabs.
 func escapeBlock(s string) string {
+	return escapeRunes(s, len(s)/8, htmlEntity, func(b *strings.Builder, r rune) bool {
+		switch r {
+		case '\n', '\t':
+			b.WriteRune(r)
+		case '\r':
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// escapeRunes is the rune loop escapeInline and escapeBlock share, reserving grow bytes beyond
+// len(s): an invalid byte becomes U+FFFD, a rune that entity names becomes that entity, own
+// writes the runes it treats its own way (it reports whether it did), a hidden character (control,
+// format such as bidi or zero-width, line or paragraph separator) becomes U+FFFD, and any other
+// rune stays.
+func escapeRunes(s string, grow int, entity func(rune) string, own func(*strings.Builder, rune) bool) string {
 	var b strings.Builder
-	b.Grow(len(s) + len(s)/8)
+	b.Grow(len(s) + grow)
 	for i, w := 0, 0; i < len(s); i += w {
 		var r rune
 		r, w = utf8.DecodeRuneInString(s[i:])
-		switch {
+		switch e := entity(r); {
 		case r == utf8.RuneError && w <= 1:
 			b.WriteRune(utf8.RuneError)
-		case htmlEntity(r) != "":
-			b.WriteString(htmlEntity(r))
-		case r == '\n' || r == '\t':
-			b.WriteRune(r)
-		case r == '\r':
-		case gitops.IsHidden(r): // control, format (bidi, zero-width), line or paragraph separator
+		case e != "":
+			b.WriteString(e)
+		case own(&b, r): // own wrote it
+		case gitops.IsHidden(r):
 			b.WriteRune(utf8.RuneError)
 		default:
 			b.WriteRune(r)
