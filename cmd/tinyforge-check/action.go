@@ -114,12 +114,8 @@ func (c *Command) input(name, fallback string) string {
 
 func (c *Command) runAction(args []string) int {
 	flags := c.newFlagSet("action", actionUsage)
-	operands, exit, ok := c.parseFlags(flags, args)
-	if !ok {
+	if exit, ok := c.parseNoOperands(flags, args, "action takes no arguments; configure it with inputs (INPUT_*) or TINYFORGE_* variables"); !ok {
 		return exit
-	}
-	if len(operands) > 0 {
-		return c.usageError("action", "action takes no arguments; configure it with inputs (INPUT_*) or TINYFORGE_* variables")
 	}
 	cfg, err := c.actionConfig()
 	// Masks come before any other output, and only on Actions runners: elsewhere the

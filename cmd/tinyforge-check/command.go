@@ -157,6 +157,19 @@ func (c *Command) parseFlags(fs *flag.FlagSet, args []string) ([]string, int, bo
 	}
 }
 
+// parseNoOperands is parseFlags for a command that takes flags only: an operand is a usage
+// error that says why. It returns an exit code and false when the command must stop.
+func (c *Command) parseNoOperands(fs *flag.FlagSet, args []string, why string) (int, bool) {
+	operands, code, ok := c.parseFlags(fs, args)
+	if !ok {
+		return code, false
+	}
+	if len(operands) > 0 {
+		return c.usageError(fs.Name(), "%s", why), false
+	}
+	return 0, true
+}
+
 // usageError reports a bad command line and returns ExitUsage.
 func (c *Command) usageError(cmd, format string, args ...any) int {
 	fmt.Fprintf(c.Stderr, "tinyforge-check %s: %s\nRun \"tinyforge-check help %s\" for usage.\n", cmd, fmt.Sprintf(format, args...), cmd)
@@ -210,6 +223,36 @@ func (c *Command) textStyle(mode string) textStyle {
 // colorFlag adds the --color flag, auto, always or never (see textStyle), to a command's flags.
 func colorFlag(fs *flag.FlagSet) *string {
 	return fs.String("color", "auto", "`WHEN` the text format shows source snippets in colour: auto (on a terminal, no colour if NO_COLOR is set), always, or never (snippets on a terminal, no colour)")
+}
+
+// reportFlags are the flags lint and drift share: the workload's source type, the output
+// format and --color.
+type reportFlags struct {
+	sourceType, format, color *string
+	// formats are the command's output formats.
+	formats []string
+}
+
+// addReportFlags adds --source-type, --format and --color to fs; formats are the command's
+// output formats, the first the default.
+func addReportFlags(fs *flag.FlagSet, sourceTypeUsage, formatUsage string, formats ...string) reportFlags {
+	return reportFlags{
+		sourceType: fs.String("source-type", "", sourceTypeUsage),
+		format:     fs.String("format", formats[0], formatUsage),
+		color:      colorFlag(fs),
+		formats:    formats,
+	}
+}
+
+// check validates the parsed values: the format, then --color, then the source type.
+func (f reportFlags) check() error {
+	if err := oneOf("format", *f.format, f.formats...); err != nil {
+		return err
+	}
+	if err := oneOf("color", *f.color, "auto", "always", "never"); err != nil {
+		return err
+	}
+	return checkSourceType(*f.sourceType)
 }
 
 // errNotFound marks a file that does not exist.
@@ -266,13 +309,8 @@ schema cannot express every rule: run "tinyforge-check lint" for the authoritati
 `
 
 func (c *Command) runSchema(args []string) int {
-	fs := c.newFlagSet("schema", schemaUsage)
-	operands, code, ok := c.parseFlags(fs, args)
-	if !ok {
+	if code, ok := c.parseNoOperands(c.newFlagSet("schema", schemaUsage), args, "schema takes no arguments"); !ok {
 		return code
-	}
-	if len(operands) > 0 {
-		return c.usageError("schema", "schema takes no arguments")
 	}
 	if _, err := c.Stdout.Write(schema.JSON()); err != nil {
 		fmt.Fprintf(c.Stderr, "tinyforge-check schema: %v\n", err)

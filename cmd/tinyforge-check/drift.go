@@ -79,22 +79,15 @@ type syncPreview struct {
 func (c *Command) runDrift(args []string) int {
 	fs := c.newFlagSet("drift", driftUsage)
 	live := fs.String("live", "", "path of a JSON file holding the live source_config object")
-	sourceType := fs.String("source-type", "", "the workload's source type, dockerfile or static")
-	format := fs.String("format", "text", "output format: text, json or markdown (the comment the action would post)")
+	report := addReportFlags(fs, "the workload's source type, dockerfile or static",
+		"output format: text, json or markdown (the comment the action would post)", "text", "json", "markdown")
 	tinyforgeURL := fs.String("tinyforge-url", "", "read the live config from this Tinyforge server (token from TINYFORGE_TOKEN)")
 	workload := fs.String("workload", "", "with --tinyforge-url: the workload's id or name")
-	color := colorFlag(fs)
 	operands, code, ok := c.parseFlags(fs, args)
 	if !ok {
 		return code
 	}
-	if err := oneOf("format", *format, "text", "json", "markdown"); err != nil {
-		return c.usageError("drift", "%v", err)
-	}
-	if err := oneOf("color", *color, "auto", "always", "never"); err != nil {
-		return c.usageError("drift", "%v", err)
-	}
-	if err := checkSourceType(*sourceType); err != nil {
+	if err := report.check(); err != nil {
 		return c.usageError("drift", "%v", err)
 	}
 	if err := checkLiveSource(*live, *tinyforgeURL, *workload); err != nil {
@@ -107,7 +100,7 @@ func (c *Command) runDrift(args []string) int {
 	if len(operands) == 1 {
 		path = operands[0]
 	}
-	r, secrets, code := c.driftCheck(path, *live, *tinyforgeURL, *workload, *sourceType)
+	r, secrets, code := c.driftCheck(path, *live, *tinyforgeURL, *workload, *report.sourceType)
 	if r == nil {
 		return code
 	}
@@ -116,14 +109,14 @@ func (c *Command) runDrift(args []string) int {
 	}
 	var err error
 	switch {
-	case *format == "markdown":
+	case *report.format == "markdown":
 		_, err = fmt.Fprint(c.Stdout, secret.Redact(checker.RenderComment(r), secrets...))
 	case r.Verdict != checker.VerdictError:
 		shown := path
 		if shown == "" {
 			shown = r.Path
 		}
-		err = writeDrift(c.Stdout, *format, c.textStyle(*color), driftReportOf(shown, r))
+		err = writeDrift(c.Stdout, *report.format, c.textStyle(*report.color), driftReportOf(shown, r))
 	}
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)

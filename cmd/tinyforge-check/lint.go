@@ -55,23 +55,16 @@ type fileResult struct {
 
 func (c *Command) runLint(args []string) int {
 	fs := c.newFlagSet("lint", lintUsage)
-	sourceType := fs.String("source-type", "", "the workload's source type, dockerfile or static; enables the source-aware rules")
-	format := fs.String("format", "text", "output format: text, json, github or sarif")
-	color := colorFlag(fs)
+	report := addReportFlags(fs, "the workload's source type, dockerfile or static; enables the source-aware rules",
+		"output format: text, json, github or sarif", "text", "json", "github", "sarif")
 	paths, code, ok := c.parseFlags(fs, args)
 	if !ok {
 		return code
 	}
-	if err := oneOf("format", *format, "text", "json", "github", "sarif"); err != nil {
+	if err := report.check(); err != nil {
 		return c.usageError("lint", "%v", err)
 	}
-	if err := oneOf("color", *color, "auto", "always", "never"); err != nil {
-		return c.usageError("lint", "%v", err)
-	}
-	style := c.textStyle(*color)
-	if err := checkSourceType(*sourceType); err != nil {
-		return c.usageError("lint", "%v", err)
-	}
+	style := c.textStyle(*report.color)
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
@@ -83,7 +76,7 @@ func (c *Command) runLint(args []string) int {
 	results := make([]fileResult, 0, len(paths))
 	exit := ExitOK
 	for _, path := range paths {
-		r, err := c.lintFile(path, *sourceType)
+		r, err := c.lintFile(path, *report.sourceType)
 		if err != nil {
 			fmt.Fprintf(c.Stderr, "tinyforge-check lint: %v\n", err)
 			exit = ExitError
@@ -92,12 +85,12 @@ func (c *Command) runLint(args []string) int {
 		if !r.Valid && exit == ExitOK {
 			exit = ExitFailed
 		}
-		if *format != "text" || !style.snippets {
+		if *report.format != "text" || !style.snippets {
 			r.source = nil
 		}
 		results = append(results, r)
 	}
-	if err := writeLint(c.Stdout, *format, style, results); err != nil {
+	if err := writeLint(c.Stdout, *report.format, style, results); err != nil {
 		fmt.Fprintf(c.Stderr, "tinyforge-check lint: %v\n", err)
 		return ExitError
 	}
