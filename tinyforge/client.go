@@ -100,11 +100,7 @@ func (c *Client) ListWorkloads(ctx context.Context, name string) ([]WorkloadSumm
 // GetWorkload calls GET /api/workloads/{id}: the live config, version and GitOps settings.
 // It never makes the server contact the forge.
 func (c *Client) GetWorkload(ctx context.Context, id int64) (*Workload, error) {
-	var out Workload
-	if err := c.do(ctx, http.MethodGet, workloadPath(id, ""), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Workload](ctx, c, http.MethodGet, workloadPath(id, ""), nil)
 }
 
 // FindWorkload resolves the action's `workload` input: an all-digit value is an id (GET
@@ -148,51 +144,31 @@ func (c *Client) FindWorkloadByName(ctx context.Context, name string) (*Workload
 
 // CreateWorkload calls POST /api/workloads (admin) and returns the new workload.
 func (c *Client) CreateWorkload(ctx context.Context, req CreateWorkloadRequest) (*Workload, error) {
-	var out Workload
-	if err := c.do(ctx, http.MethodPost, "/api/workloads", req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Workload](ctx, c, http.MethodPost, "/api/workloads", req)
 }
 
 // UpdateWorkload calls PATCH /api/workloads/{id} (admin, the edit form). A stale Version wraps
 // ErrConflict.
 func (c *Client) UpdateWorkload(ctx context.Context, id int64, req UpdateWorkloadRequest) (*Workload, error) {
-	var out Workload
-	if err := c.do(ctx, http.MethodPatch, workloadPath(id, ""), req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Workload](ctx, c, http.MethodPatch, workloadPath(id, ""), req)
 }
 
 // GetGitOps calls GET /api/workloads/{id}/gitops: the file's status, text, drift and managed
 // fields. The server fetches the file from the forge (or its cache) to answer.
 func (c *Client) GetGitOps(ctx context.Context, id int64) (*GitOpsView, error) {
-	var out GitOpsView
-	if err := c.do(ctx, http.MethodGet, workloadPath(id, "/gitops"), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[GitOpsView](ctx, c, http.MethodGet, workloadPath(id, "/gitops"), nil)
 }
 
 // SetGitOps calls PUT /api/workloads/{id}/gitops (admin) to enable or disable GitOps and set
 // the file path; it returns the new GitOps view.
 func (c *Client) SetGitOps(ctx context.Context, id int64, req SetGitOpsRequest) (*GitOpsView, error) {
-	var out GitOpsView
-	if err := c.do(ctx, http.MethodPut, workloadPath(id, "/gitops"), req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[GitOpsView](ctx, c, http.MethodPut, workloadPath(id, "/gitops"), req)
 }
 
 // Sync calls POST /api/workloads/{id}/gitops/sync (admin). It is never retried: a Sync that
 // may or may not have been applied must be re-checked with GetWorkload by the caller.
 func (c *Client) Sync(ctx context.Context, id int64, req SyncRequest) (*SyncResult, error) {
-	var out SyncResult
-	if err := c.do(ctx, http.MethodPost, workloadPath(id, "/gitops/sync"), req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[SyncResult](ctx, c, http.MethodPost, workloadPath(id, "/gitops/sync"), req)
 }
 
 // Events calls GET /api/workloads/{id}/events (admin): the audit rows, newest first.
@@ -202,6 +178,15 @@ func (c *Client) Events(ctx context.Context, id int64) ([]Event, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// call sends one API call (see do) and returns its answer, decoded into a new T.
+func call[T any](ctx context.Context, c *Client, method, pathAndQuery string, in any) (*T, error) {
+	var out T
+	if err := c.do(ctx, method, pathAndQuery, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 func workloadPath(id int64, suffix string) string {

@@ -327,17 +327,20 @@ func forgeOpener(hc *http.Client) server.ForgeOpener {
 	}
 }
 
-func (a *app) openStore(ctx context.Context, db string) (*server.Store, bool) {
+// withStore opens the database at db for a token command, runs use on it and closes it. It
+// returns use's exit code, or 1 when there is no store to open (the reason printed).
+func (a *app) withStore(ctx context.Context, db string, use func(st *server.Store) int) int {
 	if db == "" {
 		fmt.Fprintf(a.stderr, "missing --db PATH\n%s", usage)
-		return nil, false
+		return 1
 	}
 	st, err := server.Open(ctx, db)
 	if err != nil {
 		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
-		return nil, false
+		return 1
 	}
-	return st, true
+	defer st.Close()
+	return use(st)
 }
 
 func (a *app) tokenCreate(ctx context.Context, args []string) int {
@@ -353,27 +356,24 @@ func (a *app) tokenCreate(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "token create needs --db PATH --role admin|viewer --name NAME [--workload ID|NAME]\n%s", usage)
 		return 2
 	}
-	st, ok := a.openStore(ctx, *db)
-	if !ok {
-		return 1
-	}
-	defer st.Close()
-	var workloadID int64
-	if *workload != "" {
-		id, err := resolveWorkload(ctx, st, *workload)
+	return a.withStore(ctx, *db, func(st *server.Store) int {
+		var workloadID int64
+		if *workload != "" {
+			id, err := resolveWorkload(ctx, st, *workload)
+			if err != nil {
+				fmt.Fprintln(a.stderr, "tinyforge-server token create:", err)
+				return 1
+			}
+			workloadID = id
+		}
+		secret, _, err := st.CreateToken(ctx, *name, *role, workloadID)
 		if err != nil {
-			fmt.Fprintln(a.stderr, "tinyforge-server token create:", err)
+			fmt.Fprintln(a.stderr, "tinyforge-server:", err)
 			return 1
 		}
-		workloadID = id
-	}
-	secret, _, err := st.CreateToken(ctx, *name, *role, workloadID)
-	if err != nil {
-		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
-		return 1
-	}
-	fmt.Fprintln(a.stdout, secret)
-	return 0
+		fmt.Fprintln(a.stdout, secret)
+		return 0
+	})
 }
 
 // resolveWorkload turns --workload (an id, or a name) into the id of a workload that exists:
@@ -410,31 +410,28 @@ func (a *app) tokenList(ctx context.Context, args []string) int {
 	if code, ok := a.parse(fs, args); !ok {
 		return code
 	}
-	st, ok := a.openStore(ctx, *db)
-	if !ok {
-		return 1
-	}
-	defer st.Close()
-	toks, err := st.ListTokens(ctx)
-	if err != nil {
-		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
-		return 1
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tROLE\tWORKLOAD\tCREATED\tREVOKED")
-	for _, t := range toks {
-		wl := "all"
-		if t.WorkloadID != 0 {
-			wl = fmt.Sprint(t.WorkloadID)
+	return a.withStore(ctx, *db, func(st *server.Store) int {
+		toks, err := st.ListTokens(ctx)
+		if err != nil {
+			fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+			return 1
 		}
-		rev := "-"
-		if t.RevokedAt != "" {
-			rev = t.RevokedAt
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tWORKLOAD\tCREATED\tREVOKED")
+		for _, t := range toks {
+			wl := "all"
+			if t.WorkloadID != 0 {
+				wl = fmt.Sprint(t.WorkloadID)
+			}
+			rev := "-"
+			if t.RevokedAt != "" {
+				rev = t.RevokedAt
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, wl, t.CreatedAt, rev)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, wl, t.CreatedAt, rev)
-	}
-	tw.Flush()
-	return 0
+		tw.Flush()
+		return 0
+	})
 }
 
 func (a *app) tokenRevoke(ctx context.Context, args []string) int {
@@ -448,15 +445,12 @@ func (a *app) tokenRevoke(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "token revoke needs --id ID (see token list)\n%s", usage)
 		return 2
 	}
-	st, ok := a.openStore(ctx, *db)
-	if !ok {
-		return 1
-	}
-	defer st.Close()
-	if err := st.RevokeToken(ctx, *id); err != nil {
-		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
-		return 1
-	}
-	fmt.Fprintf(a.stdout, "token %d revoked\n", *id)
-	return 0
+	return a.withStore(ctx, *db, func(st *server.Store) int {
+		if err := st.RevokeToken(ctx, *id); err != nil {
+			fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+			return 1
+		}
+		fmt.Fprintf(a.stdout, "token %d revoked\n", *id)
+		return 0
+	})
 }

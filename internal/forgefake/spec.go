@@ -164,11 +164,7 @@ func LoadGiteaSpec(path string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prune Gitea's swagger %s: %w", path, err)
 	}
-	raw, err = fixGiteaResponseRefs(raw)
-	if err != nil {
-		return nil, fmt.Errorf("parse Gitea's swagger %s: %w", path, err)
-	}
-	raw, err = fixGiteaNullables(raw)
+	raw, err = fixGiteaSwagger(raw)
 	if err != nil {
 		return nil, fmt.Errorf("parse Gitea's swagger %s: %w", path, err)
 	}
@@ -195,15 +191,23 @@ func LoadGiteaSpec(path string) (*Spec, error) {
 	return s, nil
 }
 
-// fixGiteaResponseRefs repairs a known defect of Gitea's swagger: a few
-// operations' responses point straight at "#/definitions/X" (a schema)
-// instead of a response object. They become {"description": X, "schema":
-// {"$ref": ...}}, which is what Gitea serves.
-func fixGiteaResponseRefs(raw []byte) ([]byte, error) {
+// fixGiteaSwagger repairs the known defects of Gitea's swagger raw
+// (fixGiteaResponseRefs, fixGiteaNullables).
+func fixGiteaSwagger(raw []byte) ([]byte, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
+	fixGiteaResponseRefs(doc)
+	fixGiteaNullables(doc)
+	return json.Marshal(doc)
+}
+
+// fixGiteaResponseRefs repairs a known defect of Gitea's swagger doc: a few
+// operations' responses point straight at "#/definitions/X" (a schema)
+// instead of a response object. They become {"description": X, "schema":
+// {"$ref": ...}}, which is what Gitea serves.
+func fixGiteaResponseRefs(doc map[string]any) {
 	paths, _ := doc["paths"].(map[string]any)
 	for _, item := range paths {
 		ops, _ := item.(map[string]any)
@@ -219,7 +223,6 @@ func fixGiteaResponseRefs(raw []byte) ([]byte, error) {
 			}
 		}
 	}
-	return json.Marshal(doc)
 }
 
 // giteaNullables are the properties that are null in Gitea's real traffic
@@ -236,14 +239,10 @@ var giteaNullables = map[string][]string{
 	"EditIssueOption":   {"body", "ref", "assignee", "assignees", "milestone", "state", "due_date", "unset_due_date"},
 }
 
-// fixGiteaNullables repairs a known defect of Gitea's swagger: the properties
-// of giteaNullables become x-nullable (a $ref wrapped in allOf, since a
-// $ref's siblings are ignored), which is what Gitea serves.
-func fixGiteaNullables(raw []byte) ([]byte, error) {
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, err
-	}
+// fixGiteaNullables repairs a known defect of Gitea's swagger doc: the
+// properties of giteaNullables become x-nullable (a $ref wrapped in allOf,
+// since a $ref's siblings are ignored), which is what Gitea serves.
+func fixGiteaNullables(doc map[string]any) {
 	defs, _ := doc["definitions"].(map[string]any)
 	for def, props := range giteaNullables {
 		d, _ := defs[def].(map[string]any)
@@ -260,7 +259,6 @@ func fixGiteaNullables(raw []byte) ([]byte, error) {
 			ps[name] = p
 		}
 	}
-	return json.Marshal(doc)
 }
 
 func newSpec(name, prefix string, doc *openapi3.T) (*Spec, error) {

@@ -15,19 +15,20 @@ import (
 )
 
 // The JSON API of docs/tinyforge-api.md over the service layer (service.go, gitops.go): each
-// handler decodes its request, calls one service method and encodes its value or its *Error.
+// handler decodes its request (a JSON body through withBody), calls one service method and
+// encodes its value or its *Error.
 
 // Register adds the API routes and /healthz to mux, so another handler set (the panel pages)
 // can share it.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /api/workloads", s.authed(RoleViewer, false, s.listWorkloads))
-	mux.HandleFunc("POST /api/workloads", s.bounded(s.authed(RoleAdmin, false, s.createWorkload)))
+	mux.HandleFunc("POST /api/workloads", s.bounded(s.authed(RoleAdmin, false, withBody(s, false, s.createWorkload))))
 	mux.HandleFunc("GET /api/workloads/{id}", s.authed(RoleViewer, true, s.getWorkload))
-	mux.HandleFunc("PATCH /api/workloads/{id}", s.bounded(s.authed(RoleAdmin, true, s.patchWorkload)))
+	mux.HandleFunc("PATCH /api/workloads/{id}", s.bounded(s.authed(RoleAdmin, true, withBody(s, false, s.patchWorkload))))
 	mux.HandleFunc("GET /api/workloads/{id}/gitops", s.authed(RoleViewer, true, s.getGitOps))
-	mux.HandleFunc("PUT /api/workloads/{id}/gitops", s.bounded(s.authed(RoleAdmin, true, s.putGitOps)))
-	mux.HandleFunc("POST /api/workloads/{id}/gitops/sync", s.bounded(s.authed(RoleAdmin, true, s.postSync)))
+	mux.HandleFunc("PUT /api/workloads/{id}/gitops", s.bounded(s.authed(RoleAdmin, true, withBody(s, false, s.putGitOps))))
+	mux.HandleFunc("POST /api/workloads/{id}/gitops/sync", s.bounded(s.authed(RoleAdmin, true, withBody(s, true, s.postSync))))
 	mux.HandleFunc("GET /api/workloads/{id}/events", s.authed(RoleAdmin, true, s.getEvents))
 	// JSON answers for wrong methods and unknown API paths, instead of ServeMux's plain text.
 	for _, p := range []string{"/api/workloads", "/api/workloads/{id}", "/api/workloads/{id}/gitops", "/api/workloads/{id}/gitops/sync", "/api/workloads/{id}/events"} {
@@ -62,6 +63,20 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c Caller, id int64)
+
+// withBody makes h, a handler of a request whose JSON body is a T, a handlerFunc: the body is
+// decoded first (see decode; allowEmpty lets an empty body stand for T's zero value), and a
+// body that cannot be is answered with its error instead of calling h.
+func withBody[T any](s *Server, allowEmpty bool, h func(w http.ResponseWriter, r *http.Request, c Caller, id int64, req T)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c Caller, id int64) {
+		var req T
+		if err := decode(w, r, &req, allowEmpty); err != nil {
+			s.writeError(w, err)
+			return
+		}
+		h(w, r, c, id, req)
+	}
+}
 
 // authed checks the bearer token (401), the role (403), the {id} (404 when not a positive
 // integer) and the token's workload limit (403) before calling h, so that these answers come
@@ -152,22 +167,12 @@ func (s *Server) getWorkload(w http.ResponseWriter, r *http.Request, c Caller, i
 	s.answerWorkload(w, r, http.StatusOK, wl, err)
 }
 
-func (s *Server) createWorkload(w http.ResponseWriter, r *http.Request, c Caller, _ int64) {
-	var req tinyforge.CreateWorkloadRequest
-	if err := decode(w, r, &req, false); err != nil {
-		s.writeError(w, err)
-		return
-	}
+func (s *Server) createWorkload(w http.ResponseWriter, r *http.Request, c Caller, _ int64, req tinyforge.CreateWorkloadRequest) {
 	wl, err := s.CreateWorkload(r.Context(), c, req)
 	s.answerWorkload(w, r, http.StatusCreated, wl, err)
 }
 
-func (s *Server) patchWorkload(w http.ResponseWriter, r *http.Request, c Caller, id int64) {
-	var req tinyforge.UpdateWorkloadRequest
-	if err := decode(w, r, &req, false); err != nil {
-		s.writeError(w, err)
-		return
-	}
+func (s *Server) patchWorkload(w http.ResponseWriter, r *http.Request, c Caller, id int64, req tinyforge.UpdateWorkloadRequest) {
 	wl, err := s.UpdateWorkload(r.Context(), c, id, req)
 	s.answerWorkload(w, r, http.StatusOK, wl, err)
 }
@@ -177,22 +182,12 @@ func (s *Server) getGitOps(w http.ResponseWriter, r *http.Request, c Caller, id 
 	s.answer(w, http.StatusOK, v, err)
 }
 
-func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c Caller, id int64) {
-	var req GitOpsChange
-	if err := decode(w, r, &req, false); err != nil {
-		s.writeError(w, err)
-		return
-	}
+func (s *Server) putGitOps(w http.ResponseWriter, r *http.Request, c Caller, id int64, req GitOpsChange) {
 	v, err := s.SetGitOps(r.Context(), c, id, req)
 	s.answer(w, http.StatusOK, v, err)
 }
 
-func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c Caller, id int64) {
-	var req tinyforge.SyncRequest
-	if err := decode(w, r, &req, true); err != nil {
-		s.writeError(w, err)
-		return
-	}
+func (s *Server) postSync(w http.ResponseWriter, r *http.Request, c Caller, id int64, req tinyforge.SyncRequest) {
 	res, err := s.Sync(r.Context(), c, id, req)
 	s.answer(w, http.StatusOK, res, err)
 }
