@@ -335,8 +335,8 @@ func (g *GitLab) BranchHead(ctx context.Context, owner, repo, branch string) (st
 
 // issuesOf is the issue store of a repo, where Repo.UpsertIssue keeps the one drift issue of a
 // status context and workload current (see forge.IssueRequest). Operations: GET /api/v4/user, GET
-// /api/v4/projects/{id}/issues?author_username={login} (open and closed, 100 per page, every
-// page), POST /api/v4/projects/{id}/issues, PUT /api/v4/projects/{id}/issues/{iid} (description,
+// /api/v4/projects/{id}/issues?scope=created_by_me (open and closed, 100 per page, every page;
+// at once with the user, as the filter needs no login), POST /api/v4/projects/{id}/issues, PUT /api/v4/projects/{id}/issues/{iid} (description,
 // title, state_event) and POST /api/v4/projects/{id}/issues/{iid}/notes (on closing). A
 // CI_JOB_TOKEN cannot write issues: give a project access token with the api scope.
 func (g *GitLab) issuesOf(owner, repo string) issueStore {
@@ -345,6 +345,9 @@ func (g *GitLab) issuesOf(owner, repo string) issueStore {
 
 // gitlabIssues is the issue store of one project; identity is the notes' one.
 type gitlabIssues struct{ gitlabNotes }
+
+// listsOwnIssues: the list asks for the token's own issues (scope=created_by_me).
+func (s *gitlabIssues) listsOwnIssues() {}
 
 type glIssue struct {
 	IID         int    `json:"iid"`
@@ -363,14 +366,15 @@ func (i glIssue) issue() issue {
 
 func (s *gitlabIssues) issuesPath() string { return s.g.project(s.owner, s.repo) + "/issues" }
 
-func (s *gitlabIssues) listIssues(ctx context.Context, login string) ([]issue, error) {
+// listIssues lists the token's own issues; login is not needed (see listsOwnIssues).
+func (s *gitlabIssues) listIssues(ctx context.Context, _ string) ([]issue, error) {
 	type page struct {
 		issues []glIssue
 		total  int
 	}
 	get := func(ctx context.Context, n int) (page, error) {
 		var is []glIssue
-		resp, err := s.g.do(ctx, "list issues", http.MethodGet, s.issuesPath()+"?author_username="+url.QueryEscape(login)+
+		resp, err := s.g.do(ctx, "list issues", http.MethodGet, s.issuesPath()+"?scope=created_by_me"+
 			"&per_page=100&order_by=created_at&sort=asc&page="+strconv.Itoa(n), nil, &is)
 		if err != nil {
 			return page{}, err

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -121,13 +122,27 @@ type IssuePrefetch struct {
 	listErr  error
 }
 
-// startIssueReads reads the identity, then the issues it opened. The list filters by author on
-// the forge, so it waits for the identity (known without a request for a job token or a given
-// Login).
+// ownIssueLister is an issueStore whose forge filters the list by the token itself (GitLab's
+// scope=created_by_me), so its listIssues ignores login.
+type ownIssueLister interface {
+	issueStore
+	listsOwnIssues()
+}
+
+// startIssueReads reads the identity and the issues it opened. Where the forge filters the
+// list by the token itself, both go out at once; elsewhere the list filters by author, so it
+// waits for the identity (known without a request for a job token or a given Login).
 func startIssueReads(ctx context.Context, s issueStore) *IssuePrefetch {
 	p := &IssuePrefetch{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
+		if _, own := s.(ownIssueLister); own {
+			var wg sync.WaitGroup
+			wg.Go(func() { p.all, p.listErr = s.listIssues(ctx, "") })
+			p.login, p.loginErr = s.identity(ctx)
+			wg.Wait()
+			return
+		}
 		p.login, p.loginErr = s.identity(ctx)
 		if p.loginErr == nil {
 			p.all, p.listErr = s.listIssues(ctx, p.login)

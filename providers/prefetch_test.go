@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -136,6 +137,58 @@ func TestPrefetchReadsAtOnce(t *testing.T) {
 			}
 			if n := len(f.Requests()); n != total {
 				t.Errorf("%d requests, want only the prefetch's %d: an unchanged upsert reads nothing more", n, total)
+			}
+		})
+	}
+}
+
+// TestPrefetchIssuesRounds: the reads of a scheduled run's issue upsert. GitLab filters the
+// list by the token itself (scope=created_by_me), so the identity and the list go out at once
+// whatever the token; GitHub and Gitea filter by login, so with a known identity (a job token,
+// Options.Login) the list is the only read, and with a personal token it waits for GET /user.
+func TestPrefetchIssuesRounds(t *testing.T) {
+	for _, tc := range []struct {
+		forge string
+		login string // Options.Login
+		want  [][]string
+	}{
+		{"gitlab", "", [][]string{{"GET /api/v4/projects/acme%2Fapp/issues?page=1", "GET /api/v4/user"}}},
+		{"github", botLogin, [][]string{{"GET /repos/acme/app/issues?page=1"}}},
+		{"github", "", [][]string{{"GET /user"}, {"GET /repos/acme/app/issues?page=1"}}},
+		{"gitea", botLogin, [][]string{{"GET /api/v1/repos/acme/app/issues?page=1"}}},
+		{"gitea", "", [][]string{{"GET /api/v1/user"}, {"GET /api/v1/repos/acme/app/issues?page=1"}}},
+	} {
+		var fc forgeCase
+		for _, c := range forgeCases() {
+			if c.name == tc.forge {
+				fc = c
+			}
+		}
+		t.Run(fmt.Sprintf("%s/login=%q", tc.forge, tc.login), func(t *testing.T) {
+			sizes := make([]int, len(tc.want))
+			for i, r := range tc.want {
+				sizes[i] = len(r)
+			}
+			var rt *roundsTransport
+			f, p := fc.setup(t, forgefake.Options{}, func(o *Options) {
+				rt = newRoundsTransport(o.HTTPClient.Transport, sizes...)
+				hc := *o.HTTPClient
+				hc.Transport = rt
+				o.HTTPClient, o.Login = &hc, tc.login
+			})
+			f.ResetRequests()
+			now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+			r := p.(issueForge).Repo(owner, repoName)
+			r.PrefetchIssues(context.Background())
+			res, err := r.UpsertIssue(context.Background(), issueReq(1, false, "", now))
+			if err != nil || res.Action != forge.IssueNone {
+				t.Fatalf("upsert of an in-sync run with no issue: %+v %v", res, err)
+			}
+			if diff := cmp.Diff(tc.want, rt.rounded()); diff != "" {
+				t.Errorf("rounds of requests (-want +got):\n%s", diff)
+			}
+			if n := len(f.Requests()); n != len(slices.Concat(tc.want...)) {
+				t.Errorf("%d requests, want only the prefetch's", n)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package forgefake
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -110,12 +111,20 @@ func (g *GitLab) issueJSON(r *http.Request, rp *repo, is *issueState) map[string
 }
 
 func (g *GitLab) listIssues(w http.ResponseWriter, r *http.Request) {
-	if _, ok := g.auth(w, r, false); !ok {
+	tok, ok := g.auth(w, r, false)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
 	perPage, page := glPaging(r)
 	state, author := q.Get("state"), q.Get("author_username")
+	// scope: all (the default), created_by_me (the token's own; with author_username too, both
+	// must hold) or assigned_to_me (the fake assigns no one).
+	scope := cmp.Or(q.Get("scope"), "all")
+	none := scope == "assigned_to_me" || scope == "created_by_me" && author != "" && !strings.EqualFold(author, tok.Login)
+	if scope == "created_by_me" {
+		author = tok.Login
+	}
 	orderBy, dir := q.Get("order_by"), q.Get("sort")
 	if orderBy == "" {
 		orderBy = "created_at"
@@ -133,6 +142,9 @@ func (g *GitLab) listIssues(w http.ResponseWriter, r *http.Request) {
 	case dir != "asc" && dir != "desc":
 		glBadParam(w, "sort does not have a valid value")
 		return
+	case scope != "all" && scope != "created_by_me" && scope != "assigned_to_me":
+		glBadParam(w, "scope does not have a valid value")
+		return
 	}
 	labels := splitList(q.Get("labels"))
 	rp, ok := g.lockProject(w, r, false)
@@ -147,6 +159,9 @@ func (g *GitLab) listIssues(w http.ResponseWriter, r *http.Request) {
 	}
 	f := issueFilter{openOnly: state == "opened", closedOnly: state == "closed", author: author, labels: labels, noneAny: true}
 	all := listIssues(rp, f, key, dir == "asc")
+	if none {
+		all = nil
+	}
 	out := renderPage(all, page, perPage, func(is *issueState) map[string]any { return g.issueJSON(r, rp, is) })
 	g.mu.Unlock()
 	g.setPages(w, r, page, perPage, len(all))

@@ -480,6 +480,10 @@ func TestGitLabIssues(t *testing.T) {
 		{"", []int{1005, 1004, 1003, 1002, 1001, 1000}},
 		{"?author_username=BOT&order_by=created_at&sort=asc", []int{1001, 1002, 1003, 1004, 1005}},
 		{"?author_username=alice", []int{1000}},
+		{"?scope=created_by_me&order_by=created_at&sort=asc", []int{1001, 1002, 1003, 1004, 1005}},
+		{"?scope=created_by_me&author_username=alice", []int{}},
+		{"?scope=assigned_to_me", []int{}},
+		{"?scope=all&author_username=alice", []int{1000}},
 		{"?labels=tinyforge,drift", []int{1001}},
 		{"?labels=None", []int{1005, 1004, 1003, 1002, 1000}},
 		{"?state=closed", []int{}},
@@ -490,6 +494,9 @@ func TestGitLabIssues(t *testing.T) {
 		if diff := cmp.Diff(tt.want, numbers(got)); diff != "" {
 			t.Errorf("list %q (-want +got):\n%s", tt.query, diff)
 		}
+	}
+	if resp, b := do(t, "GET", base+"/issues?scope=mine", "", "", auth...); resp.StatusCode != 400 || !strings.Contains(string(b), "scope does not have a valid value") {
+		t.Errorf("unknown scope: %d %s, want 400", resp.StatusCode, b)
 	}
 	var paged []int
 	for page := 1; page <= 10; page++ {
