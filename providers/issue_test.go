@@ -181,7 +181,7 @@ func TestUpsertIssueRace(t *testing.T) {
 					open = append(open, is)
 				}
 			}
-			if len(open) != 1 || !strings.Contains(open[0].Body, "\nDrifting since 2026-12-01T06:00:00Z\n\nbody of run ") {
+			if len(open) != 1 || !strings.HasSuffix(open[0].Body, "\nDrifting since 2026-12-01T06:00:00Z\n\nbody of run 20") {
 				t.Fatalf("open issues of ours after 20 racing runs: %+v", open)
 			}
 			for _, is := range f.Issues(owner, repoName) {
