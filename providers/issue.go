@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -111,17 +110,6 @@ type issueStore interface {
 	commentIssue(ctx context.Context, number int, body string) error
 }
 
-// IssuePrefetch is the read round of an issue upsert, started early: the token's identity and
-// every issue it opened in the repo, read at once. Repo.PrefetchIssues starts one and the next
-// Repo.UpsertIssue uses it. The zero value is not usable.
-type IssuePrefetch struct {
-	done     chan struct{}
-	login    string
-	loginErr error
-	all      []issue
-	listErr  error
-}
-
 // ownIssueLister is an issueStore whose forge filters the list by the token itself (GitLab's
 // scope=created_by_me), so its listIssues ignores login.
 type ownIssueLister interface {
@@ -132,32 +120,9 @@ type ownIssueLister interface {
 // startIssueReads reads the identity and the issues it opened. Where the forge filters the
 // list by the token itself, both go out at once; elsewhere the list filters by author, so it
 // waits for the identity (known without a request for a job token or a given Login).
-func startIssueReads(ctx context.Context, s issueStore) *IssuePrefetch {
-	p := &IssuePrefetch{done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		if _, own := s.(ownIssueLister); own {
-			var wg sync.WaitGroup
-			wg.Go(func() { p.all, p.listErr = s.listIssues(ctx, "") })
-			p.login, p.loginErr = s.identity(ctx)
-			wg.Wait()
-			return
-		}
-		p.login, p.loginErr = s.identity(ctx)
-		if p.loginErr == nil {
-			p.all, p.listErr = s.listIssues(ctx, p.login)
-		}
-	}()
-	return p
-}
-
-func (p *IssuePrefetch) wait(ctx context.Context) error {
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+func startIssueReads(ctx context.Context, s issueStore) *readRound[issue] {
+	_, own := s.(ownIssueLister)
+	return startRound(ctx, 0, own, s.identity, s.listIssues)
 }
 
 // markedIssue is an issue of ours carrying the marker of the request's context and workload.
@@ -217,7 +182,7 @@ func duplicateBody(survivor int, is markedIssue) string {
 // closed (issues cannot be deleted) and lose their marker.
 //
 // reads, when it is a prefetch of the same repo, holds the first read round; nil reads now.
-func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, reads *IssuePrefetch, verify time.Duration) (forge.IssueResult, error) {
+func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, reads *readRound[issue], verify time.Duration) (forge.IssueResult, error) {
 	if err := checkIssueRequest(req); err != nil {
 		return forge.IssueResult{}, err
 	}

@@ -28,8 +28,8 @@ type Repo struct {
 	verify      time.Duration // Options.VerifyDelay, resolved
 
 	mu       sync.Mutex
-	comments *CommentPrefetch // started by PrefetchComments, used by the next UpsertComment
-	issues   *IssuePrefetch   // started by PrefetchIssues, used by the next UpsertIssue
+	comments *readRound[comment] // started by PrefetchComments, used by the next UpsertComment
+	issues   *readRound[issue]   // started by PrefetchIssues, used by the next UpsertIssue
 }
 
 // Repo binds the provider to owner/repo.

@@ -102,12 +102,12 @@ const maxConvergeRounds = 8
 // repairs what a racing run did (a stale write of a lower run, a duplicate
 // create); a run never overwrites a comment whose marker has a higher run id.
 // reads, when it is a prefetch of the same PR, holds the first read round; nil reads now.
-func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads *CommentPrefetch, verify time.Duration) (forge.CommentResult, error) {
+func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads *readRound[comment], verify time.Duration) (forge.CommentResult, error) {
 	desired, err := desiredComment(req)
 	if err != nil {
 		return forge.CommentResult{}, err
 	}
-	if reads == nil || reads.number != req.Number {
+	if reads == nil || reads.key != req.Number {
 		reads = startReads(ctx, s, req.Number, 0)
 	}
 	if err := reads.wait(ctx); err != nil {
@@ -275,46 +275,12 @@ func removeComments(ctx context.Context, s commentStore, dups []markerComment) e
 	return nil
 }
 
-// CommentPrefetch is the read round of an upsert, started early: the token's identity and
-// every comment of one PR, fetched at once. Repo.PrefetchComments starts one and the next
-// Repo.UpsertComment of the same PR starts with its writes. The zero value is not usable.
-type CommentPrefetch struct {
-	number   int
-	done     chan struct{}
-	login    string
-	loginErr error
-	all      []comment
-	listErr  error
-}
-
-// startReads starts the identity and the comment list of PR number at once.
-func startReads(ctx context.Context, s commentStore, number, expected int) *CommentPrefetch {
-	p := &CommentPrefetch{number: number, done: make(chan struct{})}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		p.login, p.loginErr = s.identity(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		p.all, p.listErr = s.list(ctx, expected)
-	}()
-	go func() {
-		wg.Wait()
-		close(p.done)
-	}()
-	return p
-}
-
-// wait blocks until both reads have answered, or ctx ends.
-func (p *CommentPrefetch) wait(ctx context.Context) error {
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// startReads starts the identity and the comment list of PR number at once; expected, the
+// event payload's comment count, lets every page be requested at once.
+func startReads(ctx context.Context, s commentStore, number, expected int) *readRound[comment] {
+	return startRound(ctx, number, true, s.identity, func(ctx context.Context, _ string) ([]comment, error) {
+		return s.list(ctx, expected)
+	})
 }
 
 // maxParallelPages caps how many pages of one list are requested at once.
