@@ -120,7 +120,8 @@ type latencyFake interface {
 // each direction on every connection (50 ms RTT, TLS handshake included), then without, and
 // reports per run: the median wall time with latency, the sequential round trips
 // ((wall - wall at 0 latency) / RTT), and the requests, connections and TLS handshakes per host.
-// Cases: GitHub with 250 other comments, Gitea and GitLab; for each the first run (creates the
+// Cases: GitHub with 250 other comments, Gitea and GitLab (GitHub and Gitea with the job token,
+// as a workflow that passes no token runs, and with a personal token: the -pat cases); for each the first run (creates the
 // comment), a changed run (edits it) and an unchanged rerun (no comment write); and a scheduled
 // run whose drift issue is already open and unchanged (no write at all).
 //
@@ -133,7 +134,7 @@ func BenchmarkActionLatency(b *testing.B) {
 	tp := startToxiproxy(b)
 	bin := buildAction(b, b.TempDir())
 	const runs = 5
-	for _, forgeKind := range []string{"github", "gitea", "gitlab"} {
+	for _, forgeKind := range []string{"github", "github-pat", "gitea", "gitea-pat", "gitlab"} {
 		for _, kind := range []string{"first", "changed", "unchanged", "scheduled"} {
 			b.Run(forgeKind+"/"+kind, func(b *testing.B) {
 				lw := newLatencyWorld(b, bin, forgeKind, tp)
@@ -180,6 +181,7 @@ func median(ds []time.Duration) time.Duration {
 // latencyWorld is one forge fake and one Tinyforge fake over TLS, each behind a proxy.
 type latencyWorld struct {
 	bin, kind string
+	pat       bool // token is a personal token; else, on GitHub and Gitea, the job's own token
 	forge     latencyFake
 	tf        *fakeTinyforge
 	owner     string
@@ -198,20 +200,29 @@ type latencyCounts struct {
 	forgeReqs, forgeConns, forgeTLS, tfReqs, tfConns, writes int
 }
 
+// newLatencyWorld starts the world of a case: kind is the forge, with "-pat" for a personal token.
 func newLatencyWorld(b *testing.B, bin, kind string, tp *toxiproxy) *latencyWorld {
 	b.Helper()
-	lw := &latencyWorld{bin: bin, kind: kind, owner: "o", ws: b.TempDir(), runID: 100, pr: 7}
+	kind, pat := strings.CutSuffix(kind, "-pat")
+	lw := &latencyWorld{bin: bin, kind: kind, pat: pat || kind == "gitlab", owner: "o", ws: b.TempDir(), runID: 100, pr: 7}
+	token := forgefake.Token{Login: botLogin}
 	switch kind {
 	case "github":
 		lw.forge = forgefake.NewGitHub(b, forgefake.Options{Spec: loopSpecs.GitHub(b), TLS: true})
 		lw.others = 250
+		if !lw.pat {
+			token = forgefake.Token{Login: "github-actions[bot]", Integration: true}
+		}
 	case "gitea":
 		lw.forge = forgefake.NewGitea(b, forgefake.Options{Spec: loopSpecs.Gitea(b), TLS: true})
+		if !lw.pat {
+			token = forgefake.Token{Login: "gitea-actions"}
+		}
 	case "gitlab":
 		lw.owner = "group/sub"
 		lw.forge = forgefake.NewGitLab(b, forgefake.Options{TLS: true})
 	}
-	lw.forge.AddToken(forgeCanary, forgefake.Token{Login: botLogin})
+	lw.forge.AddToken(forgeCanary, token)
 	lw.forge.PutFileAt(lw.owner, "r", e2eBase, ".tinyforge.yml", []byte(e2eInSync))
 	lw.forge.PutFileAt(lw.owner, "r", e2eHead, "", nil)
 	lw.tf = startFakeTinyforge(b, tfCanary, true, webWorkload(""))
@@ -323,6 +334,9 @@ func (lw *latencyWorld) exec(b *testing.B) {
 			"INPUT_WORKLOAD": "3", "INPUT_TOKEN": forgeCanary,
 		} {
 			env[k] = v
+		}
+		if !lw.pat { // both inputs at their default, github.token
+			env["INPUT_JOB-TOKEN"] = forgeCanary
 		}
 		if lw.scheduled {
 			os.WriteFile(ev, []byte(`{"schedule":"17 * * * *"}`), 0o644)
