@@ -1,7 +1,6 @@
 package checker
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -326,7 +325,7 @@ func TestRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, _, _, _, _ := tt.env.checker()
-			r, err := c.Run(context.Background(), tt.in)
+			r, err := c.Run(t.Context(), tt.in)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
@@ -340,7 +339,7 @@ func TestRun(t *testing.T) {
 func TestRunStatusAndComment(t *testing.T) {
 	c, st, cm, files, live := env{workspace: map[string]string{".tinyforge.yml": driftYAML}, workloads: []*Workload{liveWeb()},
 		files: map[string]string{"base2222222:.tinyforge.yml": inSyncYAML}}.checker()
-	r, err := c.Run(context.Background(), Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub,
+	r, err := c.Run(t.Context(), Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub,
 		RunID: 42, StatusContext: "tinyforge/web"})
 	if err != nil {
 		t.Fatal(err)
@@ -370,7 +369,7 @@ func TestRunStatusAndComment(t *testing.T) {
 	}
 
 	// A rerun with nothing new makes no write.
-	r2, err := c.Run(context.Background(), Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub,
+	r2, err := c.Run(t.Context(), Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub,
 		RunID: 43, StatusContext: "tinyforge/web"})
 	if err != nil {
 		t.Fatal(err)
@@ -405,7 +404,7 @@ func TestCommentModes(t *testing.T) {
 			if tt.pr {
 				ev = prEvent()
 			}
-			if _, err := c.Run(context.Background(), Inputs{Workload: "3", Comment: tt.mode, Event: ev}); err != nil {
+			if _, err := c.Run(t.Context(), Inputs{Workload: "3", Comment: tt.mode, Event: ev}); err != nil {
 				t.Fatal(err)
 			}
 			var got []bool
@@ -434,7 +433,7 @@ func TestRunSyncPreview(t *testing.T) {
 			w := liveWeb()
 			w.SourceConfig = json.RawMessage(tt.live)
 			c, _, _, _, _ := env{workspace: map[string]string{".tinyforge.yml": "version: 1\ndeploy:\n  port: 8080\n"}, workloads: []*Workload{w}}.checker()
-			r, err := c.Run(context.Background(), Inputs{Workload: "3", Event: pushEvent()})
+			r, err := c.Run(t.Context(), Inputs{Workload: "3", Event: pushEvent()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -469,7 +468,7 @@ func TestRunUsageErrors(t *testing.T) {
 			if tt.live {
 				c.Live = &fakeLive{}
 			}
-			_, err := c.Run(context.Background(), tt.in)
+			_, err := c.Run(t.Context(), tt.in)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Run error = %v, want one containing %q", err, tt.want)
 			}
@@ -551,7 +550,7 @@ func TestRunNeverFollowsASymlink(t *testing.T) {
 	c.Workspace = fstest.MapFS{
 		".tinyforge.yml": &fstest.MapFile{Data: []byte("../../proc/self/environ"), Mode: fs.ModeSymlink},
 	}
-	r, err := c.Run(context.Background(), Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub,
+	r, err := c.Run(t.Context(), Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub,
 		Comment: CommentAlways, Secrets: []string{secret}})
 	if err != nil {
 		t.Fatal(err)

@@ -74,7 +74,7 @@ func TestScheduledRunKeepsAnIssue(t *testing.T) {
 			}
 			issues, status := &fakeIssues{}, &fakeStatus{}
 			c := &Checker{Workspace: ws, Live: &fakeLive{workloads: []*Workload{liveWeb()}}, Files: &fakeFiles{}, Status: status, Issues: issues, Comments: &fakeComments{}}
-			r, err := c.Run(context.Background(), Inputs{Workload: "3", FailOn: DefaultFailOn, Forge: ForgeGitHub, Event: tc.event,
+			r, err := c.Run(t.Context(), Inputs{Workload: "3", FailOn: DefaultFailOn, Forge: ForgeGitHub, Event: tc.event,
 				Report: tc.report, RunID: 12, IssueLabels: []string{"tinyforge"}, Secrets: []string{"s3cret"}})
 			if err != nil {
 				t.Fatal(err)
@@ -121,7 +121,7 @@ func TestScheduledRunKeepsAnIssue(t *testing.T) {
 func TestScheduledIssueReadOnly(t *testing.T) {
 	issues := &fakeIssues{err: fmt.Errorf("open an issue: HTTP 403: %w", forge.ErrForbidden)}
 	c := &Checker{Workspace: fstest.MapFS{".tinyforge.yml": {Data: []byte(driftYAML)}}, Live: &fakeLive{workloads: []*Workload{liveWeb()}}, Issues: issues}
-	r, err := c.Run(context.Background(), Inputs{Workload: "3", FailOn: DefaultFailOn, Forge: ForgeGitea, Event: scheduleEvent(), RunID: 1})
+	r, err := c.Run(t.Context(), Inputs{Workload: "3", FailOn: DefaultFailOn, Forge: ForgeGitea, Event: scheduleEvent(), RunID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

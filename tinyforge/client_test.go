@@ -1,7 +1,6 @@
 package tinyforge
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -62,7 +61,7 @@ func TestClientCalls(t *testing.T) {
 			name:    "list by name",
 			pattern: "/api/workloads",
 			answer:  `[{"id":2,"name":"web app","source_type":"static","gitops":{"enabled":true,"path":".tinyforge.yml","last_sync_at":"","commit_sha":"","file_sha":""}}]`,
-			call:    func(c *Client) (any, error) { return c.ListWorkloads(context.Background(), "web app") },
+			call:    func(c *Client) (any, error) { return c.ListWorkloads(t.Context(), "web app") },
 			want:    recorded{Method: "GET", Path: "/api/workloads", Query: "name=web+app"},
 			wantOut: []WorkloadSummary{{ID: 2, Name: "web app", SourceType: "static", GitOps: GitOpsSettings{Enabled: true, Path: ".tinyforge.yml"}}},
 		},
@@ -70,7 +69,7 @@ func TestClientCalls(t *testing.T) {
 			name:    "get workload",
 			pattern: "/api/workloads/7",
 			answer:  `{"id":7,"name":"api","source_type":"dockerfile","source_config":{"port":8080},"version":4,"gitops":{"enabled":false,"path":".tinyforge.yml","last_sync_at":"","commit_sha":"","file_sha":""},"ui_url":"http://x/apps/7"}`,
-			call:    func(c *Client) (any, error) { return c.GetWorkload(context.Background(), 7) },
+			call:    func(c *Client) (any, error) { return c.GetWorkload(t.Context(), 7) },
 			want:    recorded{Method: "GET", Path: "/api/workloads/7"},
 			wantOut: &Workload{ID: 7, Name: "api", SourceType: "dockerfile", SourceConfig: json.RawMessage(`{"port":8080}`), Version: 4, GitOps: GitOpsSettings{Path: ".tinyforge.yml"}, UIURL: "http://x/apps/7"},
 		},
@@ -79,7 +78,7 @@ func TestClientCalls(t *testing.T) {
 			pattern: "/api/workloads",
 			answer:  `{"id":1,"name":"api","source_type":"dockerfile","version":1,"gitops":{"enabled":false,"path":".tinyforge.yml","last_sync_at":"","commit_sha":"","file_sha":""}}`,
 			call: func(c *Client) (any, error) {
-				return c.CreateWorkload(context.Background(), CreateWorkloadRequest{Name: "api", SourceType: "dockerfile", SourceConfig: json.RawMessage(`{}`),
+				return c.CreateWorkload(t.Context(), CreateWorkloadRequest{Name: "api", SourceType: "dockerfile", SourceConfig: json.RawMessage(`{}`),
 					Repo: &RepoSettings{Provider: "gitea", BaseURL: "https://g", Owner: "o", Repo: "r", Branch: "main", AccessToken: "forge"}})
 			},
 			want: recorded{Method: "POST", Path: "/api/workloads", ContentType: "application/json",
@@ -91,7 +90,7 @@ func TestClientCalls(t *testing.T) {
 			pattern: "/api/workloads/7",
 			answer:  `{"id":7,"name":"api","source_type":"dockerfile","source_config":{"port":81},"version":4,"gitops":{"enabled":false,"path":"","last_sync_at":"","commit_sha":"","file_sha":""}}`,
 			call: func(c *Client) (any, error) {
-				return c.UpdateWorkload(context.Background(), 7, UpdateWorkloadRequest{SourceConfig: json.RawMessage(`{"port":81}`), Version: &version})
+				return c.UpdateWorkload(t.Context(), 7, UpdateWorkloadRequest{SourceConfig: json.RawMessage(`{"port":81}`), Version: &version})
 			},
 			want:    recorded{Method: "PATCH", Path: "/api/workloads/7", ContentType: "application/json", Body: `{"source_config":{"port":81},"version":3}`},
 			wantOut: &Workload{ID: 7, Name: "api", SourceType: "dockerfile", SourceConfig: json.RawMessage(`{"port":81}`), Version: 4},
@@ -100,7 +99,7 @@ func TestClientCalls(t *testing.T) {
 			name:    "get gitops",
 			pattern: "/api/workloads/7/gitops",
 			answer:  `{"enabled":true,"path":".tinyforge.yml","status":"ok","message":"","raw":"version: 1\n","commit_sha":"c1","file_sha":"f1","drift":[{"field":"deploy.port","repo_value":"80","live_value":"(unset)"}],"managed_fields":["deploy.port"],"last_sync_at":"","last_sync_commit_sha":""}`,
-			call:    func(c *Client) (any, error) { return c.GetGitOps(context.Background(), 7) },
+			call:    func(c *Client) (any, error) { return c.GetGitOps(t.Context(), 7) },
 			want:    recorded{Method: "GET", Path: "/api/workloads/7/gitops"},
 			wantOut: &GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "ok", Raw: "version: 1\n", CommitSHA: "c1", FileSHA: "f1", Drift: []DriftEntry{{Field: "deploy.port", RepoValue: "80", LiveValue: "(unset)"}}, ManagedFields: []string{"deploy.port"}},
 		},
@@ -109,7 +108,7 @@ func TestClientCalls(t *testing.T) {
 			pattern: "/api/workloads/7/gitops",
 			answer:  `{"enabled":false,"path":"deploy/tf.yaml","status":"disabled","message":"off","raw":"","commit_sha":"","file_sha":"","drift":[],"managed_fields":[],"last_sync_at":"","last_sync_commit_sha":""}`,
 			call: func(c *Client) (any, error) {
-				return c.SetGitOps(context.Background(), 7, SetGitOpsRequest{Enabled: false, Path: "deploy/tf.yaml"})
+				return c.SetGitOps(t.Context(), 7, SetGitOpsRequest{Enabled: false, Path: "deploy/tf.yaml"})
 			},
 			want:    recorded{Method: "PUT", Path: "/api/workloads/7/gitops", ContentType: "application/json", Body: `{"enabled":false,"path":"deploy/tf.yaml"}`},
 			wantOut: &GitOpsView{Path: "deploy/tf.yaml", Status: "disabled", Message: "off", Drift: []DriftEntry{}, ManagedFields: []string{}},
@@ -119,7 +118,7 @@ func TestClientCalls(t *testing.T) {
 			pattern: "/api/workloads/7/gitops/sync",
 			answer:  `{"applied":[{"field":"deploy.port","from":"(unset)","to":"80"}],"commit_sha":"c1","file_sha":"f1","last_sync_at":"2026-01-02T03:04:05Z"}`,
 			call: func(c *Client) (any, error) {
-				return c.Sync(context.Background(), 7, SyncRequest{CommitSHA: "c1", FileSHA: "f1"})
+				return c.Sync(t.Context(), 7, SyncRequest{CommitSHA: "c1", FileSHA: "f1"})
 			},
 			want:    recorded{Method: "POST", Path: "/api/workloads/7/gitops/sync", ContentType: "application/json", Body: `{"commit_sha":"c1","file_sha":"f1"}`},
 			wantOut: &SyncResult{Applied: []Change{{Field: "deploy.port", From: "(unset)", To: "80"}}, CommitSHA: "c1", FileSHA: "f1", LastSyncAt: "2026-01-02T03:04:05Z"},
@@ -128,7 +127,7 @@ func TestClientCalls(t *testing.T) {
 			name:    "events",
 			pattern: "/api/workloads/7/events",
 			answer:  `[{"id":2,"at":"t","actor":"token:ci","workload_id":7,"action":"sync","commit_sha":"c","file_sha":"f","changes":[],"outcome":"applied"}]`,
-			call:    func(c *Client) (any, error) { return c.Events(context.Background(), 7) },
+			call:    func(c *Client) (any, error) { return c.Events(t.Context(), 7) },
 			want:    recorded{Method: "GET", Path: "/api/workloads/7/events"},
 			wantOut: []Event{{ID: 2, At: "t", Actor: "token:ci", WorkloadID: 7, Action: "sync", CommitSHA: "c", FileSHA: "f", Changes: []Change{}, Outcome: "applied"}},
 		},
@@ -173,7 +172,7 @@ func TestClientErrors(t *testing.T) {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
 			c, mux := setup(t)
 			record(t, mux, "/api/workloads/9/gitops/sync", tt.status, tt.body)
-			_, err := c.Sync(context.Background(), 9, SyncRequest{})
+			_, err := c.Sync(t.Context(), 9, SyncRequest{})
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("error %v is not an *APIError", err)
@@ -204,7 +203,7 @@ func TestClientSendsOnce(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, `{"error":"busy"}`)
 	})
-	_, err := c.GetWorkload(context.Background(), 1)
+	_, err := c.GetWorkload(t.Context(), 1)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable || apiErr.Message != "busy" {
 		t.Fatalf("err = %v, want the 503 APIError", err)
@@ -247,7 +246,7 @@ func TestFindWorkload(t *testing.T) {
 				paths = append(paths, r.URL.RequestURI())
 				io.WriteString(w, `{"id":5,"name":"web","source_type":"static","source_config":{},"version":1,"gitops":{}}`)
 			})
-			w, err := c.FindWorkload(context.Background(), tt.input)
+			w, err := c.FindWorkload(t.Context(), tt.input)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -272,7 +271,7 @@ func TestClientRefusesCrossOriginRedirect(t *testing.T) {
 	mux.HandleFunc("/api/workloads/1", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+"/api/workloads/1", http.StatusFound)
 	})
-	_, err := c.GetWorkload(context.Background(), 1)
+	_, err := c.GetWorkload(t.Context(), 1)
 	if err == nil || !strings.Contains(err.Error(), "refusing redirect") {
 		t.Fatalf("err = %v, want a refused redirect", err)
 	}
@@ -292,7 +291,7 @@ func TestClientTransportErrorHasNoToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.GetGitOps(context.Background(), 3)
+	_, err = c.GetGitOps(t.Context(), 3)
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -355,7 +354,7 @@ func TestClientWrongAnswerNamesNoGoType(t *testing.T) {
 	mux.HandleFunc("GET /api/workloads/3", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"id": "3", "name": "web"}`)
 	})
-	_, err := c.GetWorkload(context.Background(), 3)
+	_, err := c.GetWorkload(t.Context(), 3)
 	if err == nil || !strings.Contains(err.Error(), `the field "id" holds a JSON string`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -371,7 +370,7 @@ func TestClientWrongAnswerNamesNoGoType(t *testing.T) {
 func TestFindWorkloadByNameTakesDigitsAsAName(t *testing.T) {
 	c, mux := setup(t)
 	rec := record(t, mux, "GET /api/workloads", 200, `[{"id":9,"name":"2024","source_type":"static","source_config":{},"version":1,"gitops":{}}]`)
-	w, err := c.FindWorkloadByName(context.Background(), "2024")
+	w, err := c.FindWorkloadByName(t.Context(), "2024")
 	if err != nil || w.ID != 9 {
 		t.Fatalf("FindWorkloadByName(2024) = %+v, %v", w, err)
 	}

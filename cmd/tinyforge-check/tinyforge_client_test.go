@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,9 +19,9 @@ func TestTinyforgeClientRetriesGetNotSync(t *testing.T) {
 		call      func(*tinyforge.Client) error
 		wantCalls int32
 	}{
-		{"get is retried", func(c *tinyforge.Client) error { _, err := c.GetWorkload(context.Background(), 1); return err }, 4},
+		{"get is retried", func(c *tinyforge.Client) error { _, err := c.GetWorkload(t.Context(), 1); return err }, 4},
 		{"sync is sent once", func(c *tinyforge.Client) error {
-			_, err := c.Sync(context.Background(), 1, tinyforge.SyncRequest{})
+			_, err := c.Sync(t.Context(), 1, tinyforge.SyncRequest{})
 			return err
 		}, 1},
 	}

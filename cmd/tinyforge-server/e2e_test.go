@@ -49,7 +49,7 @@ func loopbackOnly(t *testing.T, dialed *[]string, mu *sync.Mutex) func(ctx conte
 // TestEndToEnd starts tinyforge-server on loopback with a workload whose repo lives on the fake
 // Gitea, enables GitOps, views drift, Syncs, and sees the live config and the audit log change.
 func TestEndToEnd(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	gt := forgefake.NewGitea(t, forgefake.Options{Spec: specs.Gitea(t)})
 	gt.AddToken(forgeCanary, forgefake.Token{Login: "deploy-bot"})
 	file := "version: 1\ndeploy:\n  port: 8080\n  deploy_strategy: rolling\n"
@@ -295,7 +295,7 @@ func TestForgeClientSSRF(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := f.BranchHead(context.Background(), "acme", "app", "main")
+			got, err := f.BranchHead(t.Context(), "acme", "app", "main")
 			if tt.wantOK {
 				if err != nil || got != head {
 					t.Errorf("BranchHead = %q, %v; want %q", got, err, head)

@@ -28,7 +28,7 @@ func newApp(env map[string]string) (*app, *bytes.Buffer, *bytes.Buffer) {
 }
 
 func TestTokenCommands(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	db := filepath.Join(t.TempDir(), "sub.db")
 
 	a, out, errb := newApp(nil)
@@ -111,7 +111,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, args := range tests {
 		a, out, _ := newApp(nil)
-		if code := a.run(context.Background(), args); code != 2 {
+		if code := a.run(t.Context(), args); code != 2 {
 			t.Errorf("run %q = %d, want 2", args, code)
 		}
 		if out.Len() != 0 {
@@ -136,7 +136,7 @@ func TestServeNeedsSecretKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, _, errb := newApp(tt.env)
-			if code := a.run(context.Background(), tt.args); code != 1 {
+			if code := a.run(t.Context(), tt.args); code != 1 {
 				t.Errorf("serve = %d, want 1", code)
 			}
 			if !strings.Contains(errb.String(), tt.want) {
@@ -150,7 +150,7 @@ func TestServeNeedsSecretKey(t *testing.T) {
 // URL and its stderr.
 func startServe(t *testing.T, a *app, errb *bytes.Buffer, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	addrc := make(chan string, 1)
 	a.listening = func(addr net.Addr) { addrc <- addr.String() }
 	done := make(chan int, 1)
@@ -232,7 +232,7 @@ func TestSyncFitsInWriteTimeout(t *testing.T) {
 func TestVersion(t *testing.T) {
 	for _, arg := range []string{"version", "--version"} {
 		a, out, errOut := newApp(nil)
-		if code := a.run(context.Background(), []string{arg}); code != 0 {
+		if code := a.run(t.Context(), []string{arg}); code != 0 {
 			t.Errorf("run %s = %d, want 0; stderr %q", arg, code, errOut)
 		}
 		want := buildinfo.String("tinyforge-server") + "\n"
@@ -248,7 +248,7 @@ func TestSubcommandHelp(t *testing.T) {
 	for _, cmd := range [][]string{{"serve"}, {"token", "create"}, {"token", "list"}, {"token", "revoke"}} {
 		for _, h := range []string{"-h", "--help"} {
 			a, out, errb := newApp(nil)
-			if code := a.run(context.Background(), append(append([]string(nil), cmd...), h)); code != 0 || errb.Len() != 0 {
+			if code := a.run(t.Context(), append(append([]string(nil), cmd...), h)); code != 0 || errb.Len() != 0 {
 				t.Errorf("%v %s: exit %d, stderr %q", cmd, h, code, errb)
 			}
 			name := strings.Join(cmd, " ")
@@ -257,7 +257,7 @@ func TestSubcommandHelp(t *testing.T) {
 			}
 		}
 		a, out, errb := newApp(nil)
-		code := a.run(context.Background(), append(append([]string(nil), cmd...), "--nope"))
+		code := a.run(t.Context(), append(append([]string(nil), cmd...), "--nope"))
 		name := strings.Join(cmd, " ")
 		want := "tinyforge-server " + name + ": flag provided but not defined: -nope\nRun \"tinyforge-server " + name + " -h\" for usage.\n"
 		if code != 2 || out.Len() != 0 || errb.String() != want {

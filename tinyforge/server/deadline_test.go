@@ -48,7 +48,7 @@ func TestDefaultSyncDeadlineFitsWriteTimeout(t *testing.T) {
 // (With a sync.Mutex it would wait for the stuck write however long that takes.)
 func TestStoreWriteWaitEndsWithContext(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	held, release := make(chan struct{}), make(chan struct{})
 	stuck := make(chan error, 1)
 	go func() {
@@ -106,7 +106,7 @@ func TestSyncFetchPastDeadline(t *testing.T) {
 	if code != 503 || !strings.Contains(b, "the forge did not answer until this request's 300ms deadline; retry") {
 		t.Errorf("Sync with a hung forge = %d %s, want 503 naming the deadline", code, b)
 	}
-	wl, err := e.store.GetWorkload(context.Background(), w.ID)
+	wl, err := e.store.GetWorkload(t.Context(), w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestSyncFetchPastDeadline(t *testing.T) {
 	if v.Path != "deploy/tf.yml" || v.Status != "fetch_failed" || !strings.Contains(v.Message, "the forge did not answer until this request's 300ms deadline") {
 		t.Errorf("PUT gitops with a hung forge: path %q status %q message %q, want the new path and fetch_failed naming the deadline", v.Path, v.Status, v.Message)
 	}
-	if wl, err := e.store.GetWorkload(context.Background(), w.ID); err != nil || wl.GitOpsPath != "deploy/tf.yml" {
+	if wl, err := e.store.GetWorkload(t.Context(), w.ID); err != nil || wl.GitOpsPath != "deploy/tf.yml" {
 		t.Errorf("after PUT gitops: %+v %v, want the new path saved", wl, err)
 	}
 }
@@ -157,7 +157,7 @@ func TestWritesUnderHeldDatabaseLock(t *testing.T) {
 		c.SyncDeadline, c.WriteTimeout = deadline, writeTimeout
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
-	ctx := context.Background()
+	ctx := t.Context()
 	w := e.createWorkload("app", "dockerfile", `{"port":3000}`)
 	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
 	e.enable(w.ID)

@@ -386,7 +386,7 @@ func TestConcurrentSyncsAndPatches(t *testing.T) {
 		c.SyncDeadline, c.WriteTimeout = deadline, writeTimeout
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
-	ctx := context.Background()
+	ctx := t.Context()
 	w := e.createWorkload("app", "dockerfile", `{"port":3000}`)
 	e.forge.push("main", "c1", ".tinyforge.yml", []byte("version: 1\ndeploy:\n  port: 8080\n"))
 	e.enable(w.ID)
@@ -615,14 +615,14 @@ func TestSyncWaitingForLockHonoursClient(t *testing.T) {
 	w := e.createWorkload("app", "dockerfile", `{}`)
 	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
 	e.enable(w.ID)
-	unlock, err := e.srv.lockWorkload(context.Background(), w.ID) // a Sync in progress
+	unlock, err := e.srv.lockWorkload(t.Context(), w.ID) // a Sync in progress
 	if err != nil {
 		t.Fatalf("could not take the lock: %v", err)
 	}
 	// The client gives up after 2 s: long after authentication (which, on a loaded machine, can
 	// take longer than a short timeout, and a request that ends there has no audit row by
 	// design), long before the server's lock wait.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	req := httptest.NewRequest("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), nil).WithContext(ctx)
 	req.Header.Set("Authorization", "Bearer "+e.admin)
@@ -697,7 +697,7 @@ func TestSyncRefusedWhenSettingsChangeMidway(t *testing.T) {
 				done <- answer{code, b}
 			}()
 			<-bf.entered
-			if err := tt.change(context.Background(), e.store, w.ID); err != nil {
+			if err := tt.change(t.Context(), e.store, w.ID); err != nil {
 				t.Fatal(err)
 			}
 			close(bf.release)
@@ -705,7 +705,7 @@ func TestSyncRefusedWhenSettingsChangeMidway(t *testing.T) {
 			if got.code != 409 || !strings.Contains(got.body, "changed while the file was being fetched") {
 				t.Errorf("Sync answered %d %s, want 409 saying the settings changed", got.code, got.body)
 			}
-			wl, err := e.store.GetWorkload(context.Background(), w.ID)
+			wl, err := e.store.GetWorkload(t.Context(), w.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -738,13 +738,13 @@ func TestSettingsChangesWaitForSync(t *testing.T) {
 		{"change branch", "PATCH", path, `{"repo":{"provider":"gitea","base_url":"https://gitea.example.com","owner":"acme","repo":"app","branch":"dev"}}`, 503},
 		{"config only", "PATCH", path, `{"source_config":{"port":81},"version":1}`, 200},
 	}
-	unlock, err := e.srv.lockWorkload(context.Background(), w.ID) // a Sync in progress
+	unlock, err := e.srv.lockWorkload(t.Context(), w.ID) // a Sync in progress
 	if err != nil {
 		t.Fatalf("could not take the lock: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
+			ctx, cancel := context.WithCancel(t.Context())
 			if tt.want == 503 { // the client gives up waiting
 				ctx, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
 			}
@@ -759,7 +759,7 @@ func TestSettingsChangesWaitForSync(t *testing.T) {
 		})
 	}
 	unlock()
-	wl, err := e.store.GetWorkload(context.Background(), w.ID)
+	wl, err := e.store.GetWorkload(t.Context(), w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -790,7 +790,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			unlock, err := e.srv.lockWorkload(context.Background(), w.ID) // a stuck Sync
+			unlock, err := e.srv.lockWorkload(t.Context(), w.ID) // a stuck Sync
 			if err != nil {
 				t.Fatalf("could not take the lock: %v", err)
 			}
@@ -816,7 +816,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 			}
 		})
 	}
-	wl, err := e.store.GetWorkload(context.Background(), w.ID)
+	wl, err := e.store.GetWorkload(t.Context(), w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -859,11 +859,11 @@ func TestFetchStopMessageNamesCause(t *testing.T) {
 			e.forge.mu.Lock()
 			e.forge.hang, e.forge.ignore = true, tt.ignoreCtx
 			e.forge.mu.Unlock()
-			wl, err := e.store.GetWorkload(context.Background(), w.ID)
+			wl, err := e.store.GetWorkload(t.Context(), w.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
+			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			if tt.clientGone {
 				time.AfterFunc(10*time.Millisecond, cancel)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +35,7 @@ func TestPanelBackendMatchesAPI(t *testing.T) {
 	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
 	e.enable(w.ID)
 	b := panelBackend{e.srv}
-	ctx := context.Background()
+	ctx := t.Context()
 	as := func(secret string) panel.Principal {
 		p, err := b.Authenticate(ctx, secret)
 		if err != nil {

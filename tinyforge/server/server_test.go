@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -324,7 +323,7 @@ func containsSegment(p, seg string) bool {
 }
 
 func TestTokens(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	e := newEnv(t)
 	secret, tok, err := e.store.CreateToken(ctx, "ci", RoleViewer, 3)
 	if err != nil {
@@ -441,7 +440,7 @@ func TestPatchRepoNeedsTokenForNewHostOrName(t *testing.T) {
 			if code == 400 && !strings.Contains(b, "give access_token again when you change the repo's host or name") {
 				t.Errorf("error %s does not say to give the token again", b)
 			}
-			wl, err := e.store.GetWorkload(context.Background(), w.ID)
+			wl, err := e.store.GetWorkload(t.Context(), w.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -498,8 +497,8 @@ func TestAcceptedConfigReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, get := range []func() (*tinyforge.Workload, error){
-		func() (*tinyforge.Workload, error) { return c.GetWorkload(context.Background(), created.ID) },
-		func() (*tinyforge.Workload, error) { return c.FindWorkloadByName(context.Background(), "big") },
+		func() (*tinyforge.Workload, error) { return c.GetWorkload(t.Context(), created.ID) },
+		func() (*tinyforge.Workload, error) { return c.FindWorkloadByName(t.Context(), "big") },
 	} {
 		w, err := get()
 		if err != nil {

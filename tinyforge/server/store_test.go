@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"database/sql"
 	"os"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 func TestOpenSetsPragmas(t *testing.T) {
 	// '#' and '%' in the path are taken literally, not as URI syntax.
 	path := filepath.Join(t.TempDir(), "tf #1 %41.db")
-	st, err := Open(context.Background(), path)
+	st, err := Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +54,7 @@ func TestOpenSetsPragmas(t *testing.T) {
 			t.Errorf("%s has mode %v, want 0600", filepath.Base(f), fi.Mode().Perm())
 		}
 	}
-	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "a?b.db")); err == nil {
+	if _, err := Open(t.Context(), filepath.Join(t.TempDir(), "a?b.db")); err == nil {
 		t.Error("a path with '?' was accepted")
 	}
 }
@@ -77,11 +76,11 @@ func TestMigrationAddsGitOpsColumns(t *testing.T) {
 	}
 	raw.Close()
 	for range 2 {
-		st, err := Open(context.Background(), path)
+		st, err := Open(t.Context(), path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := st.GetWorkload(context.Background(), 1)
+		w, err := st.GetWorkload(t.Context(), 1)
 		st.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -97,7 +96,7 @@ func TestMigrationAddsGitOpsColumns(t *testing.T) {
 // IMMEDIATE, so a second read-modify-write waits for the first instead of failing with
 // SQLITE_BUSY when it tries to upgrade a stale read.
 func TestImmediateTransactionsAcrossStores(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "tf.db")
 	a, err := Open(ctx, path)
 	if err != nil {
@@ -150,7 +149,7 @@ func TestImmediateTransactionsAcrossStores(t *testing.T) {
 // refused, naming the character: names show in token list and as the audit log's actor, where
 // they could forge rows (issue 14 F7).
 func TestTokenNamesAreVisible(t *testing.T) {
-	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,12 +159,12 @@ func TestTokenNamesAreVisible(t *testing.T) {
 		"ci\x1b[1A":             "U+001B ESCAPE at character 3",
 		"ci\u200b":              "U+200B ZERO WIDTH SPACE at character 3",
 	} {
-		_, _, err := st.CreateToken(context.Background(), name, RoleViewer, 0)
+		_, _, err := st.CreateToken(t.Context(), name, RoleViewer, 0)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CreateToken(%q): %v, want an error naming %s", name, err, want)
 		}
 	}
-	if _, _, err := st.CreateToken(context.Background(), "ci — prod", RoleViewer, 0); err != nil {
+	if _, _, err := st.CreateToken(t.Context(), "ci — prod", RoleViewer, 0); err != nil {
 		t.Errorf("a visible non-ASCII name: %v", err)
 	}
 }
