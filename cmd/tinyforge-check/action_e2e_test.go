@@ -375,6 +375,7 @@ func pushPayload(gitea bool) map[string]any {
 }
 
 func TestActionEndToEnd(t *testing.T) {
+	t.Parallel()
 	bin := buildAction(t, t.TempDir())
 	t.Run("github", func(t *testing.T) { testActionGitHub(t, bin) })
 	t.Run("gitea", func(t *testing.T) { testActionGitea(t, bin) })

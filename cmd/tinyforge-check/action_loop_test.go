@@ -55,6 +55,7 @@ func (f serverForge) DownloadFile(ctx context.Context, owner, repo, ref, path st
 // the PR; after merge the push run reports drift pinned to the merged commit; the admin Syncs
 // exactly that through the link's file and commit; the next run is in sync.
 func TestActionFullLoop(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	bin := buildAction(t, t.TempDir())
 	gh := forgefake.NewGitHub(t, forgefake.Options{Spec: loopSpecs.GitHub(t)})
@@ -196,6 +197,7 @@ func TestActionFullLoop(t *testing.T) {
 // answer validated against Gitea's swagger) and GitLab, with a fake Tinyforge: a drift PR, then
 // an unchanged rerun that writes only the status.
 func TestActionConformance(t *testing.T) {
+	t.Parallel()
 	bin := buildAction(t, t.TempDir())
 	for _, kind := range []string{"github-job-token", "gitea", "gitlab"} {
 		t.Run(kind, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 // the step forever (opening it waits for a reader). The action refuses it, says why and exits
 // with the error code, instead of hanging past its deadline.
 func TestActionRefusesBlockingOutputFile(t *testing.T) {
+	t.Parallel()
 	bin := buildAction(t, t.TempDir())
 	h := newHarness(t, bin, "github")
 	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})

@@ -18,6 +18,7 @@ type issueForge interface {
 // closes it with a comment, and the next drift reopens the same issue. GitLab's scheduled
 // pipeline (CI_PIPELINE_SOURCE=schedule) is read the same way.
 func TestActionScheduledIssue(t *testing.T) {
+	t.Parallel()
 	bin := buildAction(t, t.TempDir())
 	for _, kind := range []string{"github", "gitea", "gitlab"} {
 		t.Run(kind, func(t *testing.T) {

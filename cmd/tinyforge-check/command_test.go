@@ -410,6 +410,7 @@ func TestLintWalksDirectories(t *testing.T) {
 // TestActionEventTooLarge: an event payload over the 25 MiB read limit is reported as too large,
 // not as invalid JSON (issue 14).
 func TestActionEventTooLarge(t *testing.T) {
+	t.Parallel()
 	big := `{"pull_request": {"title": "` + strings.Repeat("x", 25<<20) + `"}}`
 	mem := fstest.MapFS{"event.json": {Data: []byte(big)}}
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": "event.json",

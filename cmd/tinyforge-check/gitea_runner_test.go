@@ -49,6 +49,7 @@ func readRecordedRun(t *testing.T, dir string) recordedRun {
 // files, nothing else. The job token is gitea-actions; on a fork it may comment but not set
 // statuses, so the status becomes a notice and the comment is still written.
 func TestGiteaRunnerRecordings(t *testing.T) {
+	t.Parallel()
 	bin := buildAction(t, t.TempDir())
 	dirs, err := filepath.Glob(filepath.Join("testdata", "gitea-runner", "run*"))
 	if err != nil || len(dirs) != 4 {
