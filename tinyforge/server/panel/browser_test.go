@@ -407,6 +407,7 @@ func RunBrowserScenario(t *testing.T, bt BrowserTarget) {
 
 // TestBrowserFakeBackend runs the scenario over the fake backend on loopback.
 func TestBrowserFakeBackend(t *testing.T) {
+	t.Parallel() // each browser test starts its own chromium and servers
 	fake := newFakeBackend()
 	srv := httptest.NewServer(New(Config{Backend: fake}))
 	defer srv.Close()

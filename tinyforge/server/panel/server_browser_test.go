@@ -140,6 +140,7 @@ func startRealServer(t *testing.T) *realServer {
 // TestBrowserRealServer runs the browser scenario against the reference server: SQLite in a
 // temp dir, real tokens, the API's Sync with its lock and audit row, and a fake forge.
 func TestBrowserRealServer(t *testing.T) {
+	t.Parallel() // each browser test starts its own chromium and servers
 	ctx := context.Background()
 	rs := startRealServer(t)
 	api, ids, adminSecret := rs.api, rs.ids, rs.adminSecret
