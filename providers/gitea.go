@@ -9,7 +9,6 @@ import (
 	"code.gitea.io/sdk/gitea"
 
 	"github.com/tinyforge/tinyforge-check/forge"
-	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // Gitea reports to Gitea or Forgejo through the Gitea SDK, constructed with
@@ -69,7 +68,7 @@ func giteaState(s forge.State) (gitea.StatusState, error) {
 	case forge.StatePending, forge.StateSuccess, forge.StateWarning, forge.StateFailure, forge.StateError:
 		return gitea.StatusState(s), nil
 	}
-	return "", fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
+	return "", unknownState(s)
 }
 
 // setStatus sets a commit status: POST /api/v1/repos/{owner}/{repo}/statuses/{sha}
@@ -86,7 +85,7 @@ func (g *Gitea) setStatus(ctx context.Context, owner, repo string, st forge.Comm
 	_, resp, err := c.CreateStatus(owner, repo, st.SHA, gitea.CreateStatusOption{
 		State:       state,
 		TargetURL:   st.TargetURL,
-		Description: gitops.Truncate(st.Description, forge.MaxDescription),
+		Description: st.Description,
 		Context:     st.Context,
 	})
 	return g.err("create commit status", resp, err)
@@ -125,12 +124,16 @@ func (s *giteaComments) identity(ctx context.Context) (string, error) {
 	return u.UserName, nil
 }
 
-func gtComment(c *gitea.Comment) comment {
-	out := comment{ID: c.ID, Body: c.Body, URL: c.HTMLURL}
-	if c.Poster != nil {
-		out.Author = c.Poster.UserName
+// gtLogin is the login of a comment's or an issue's poster; "" when Gitea names none.
+func gtLogin(poster *gitea.User) string {
+	if poster == nil {
+		return ""
 	}
-	return out
+	return poster.UserName
+}
+
+func gtComment(c *gitea.Comment) comment {
+	return comment{ID: c.ID, Author: gtLogin(c.Poster), Body: c.Body, URL: c.HTMLURL}
 }
 
 func (s *giteaComments) list(ctx context.Context, _ int) ([]comment, error) {
@@ -140,8 +143,7 @@ func (s *giteaComments) list(ctx context.Context, _ int) ([]comment, error) {
 	}
 	// Gitea answers the whole list at once; follow a Link next page anyway
 	// (deduplicated) in case a fork paginates.
-	seen := map[int64]bool{}
-	var out []comment
+	var out firstSeen[int64, comment]
 	opt := gitea.ListIssueCommentOptions{}
 	for page := 1; page <= 1000; {
 		opt.Page = page
@@ -150,17 +152,14 @@ func (s *giteaComments) list(ctx context.Context, _ int) ([]comment, error) {
 			return nil, s.g.err("list comments", resp, err)
 		}
 		for _, x := range cs {
-			if !seen[x.ID] {
-				seen[x.ID] = true
-				out = append(out, gtComment(x))
-			}
+			out.add(x.ID, gtComment(x))
 		}
 		if resp == nil || resp.NextPage <= page {
-			return out, nil
+			return out.items, nil
 		}
 		page = resp.NextPage
 	}
-	return out, nil
+	return out.items, nil
 }
 
 func (s *giteaComments) create(ctx context.Context, body string) (comment, error) {
@@ -207,16 +206,12 @@ func (g *Gitea) DownloadFile(ctx context.Context, owner, repo, ref, path string,
 	rc, resp, err := c.GetFileReader(owner, repo, ref, strings.TrimPrefix(path, "/"))
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, forge.ErrFileNotFound)
+			return nil, fileNotFound(path, ref)
 		}
 		return nil, g.err("download file", resp, err)
 	}
 	defer rc.Close()
-	b, err := readCapped(rc, maxBytes)
-	if err != nil {
-		return nil, fmt.Errorf("download %s at %s: %w", path, ref, err)
-	}
-	return b, nil
+	return readDownload(rc, path, ref, maxBytes)
 }
 
 // BranchHead returns the commit SHA at the head of branch: GET
@@ -256,11 +251,8 @@ type giteaIssues struct{ giteaComments }
 const giteaPageSize = 50
 
 func gtIssue(is *gitea.Issue) issue {
-	out := issue{Number: int(is.Index), Title: is.Title, Body: is.Body, Open: is.State == gitea.StateOpen, URL: is.HTMLURL}
-	if is.Poster != nil {
-		out.Author = is.Poster.UserName
-	}
-	return out
+	return issue{Number: int(is.Index), Author: gtLogin(is.Poster), Title: is.Title, Body: is.Body,
+		Open: is.State == gitea.StateOpen, URL: is.HTMLURL}
 }
 
 func (s *giteaIssues) listIssues(ctx context.Context, login string) ([]issue, error) {
@@ -268,8 +260,7 @@ func (s *giteaIssues) listIssues(ctx context.Context, login string) ([]issue, er
 	if err != nil {
 		return nil, err
 	}
-	seen := map[int]bool{}
-	var out []issue
+	var out firstSeen[int, issue]
 	for page := 1; page <= 1000; page++ {
 		is, resp, err := c.ListRepoIssues(s.owner, s.repo, gitea.ListIssueOption{State: gitea.StateAll, Type: gitea.IssueTypeIssue,
 			CreatedBy: login, ListOptions: gitea.ListOptions{Page: page, PageSize: giteaPageSize}})
@@ -277,18 +268,15 @@ func (s *giteaIssues) listIssues(ctx context.Context, login string) ([]issue, er
 			return nil, s.g.err("list issues", resp, err)
 		}
 		for _, x := range is {
-			if !seen[int(x.Index)] {
-				seen[int(x.Index)] = true
-				out = append(out, gtIssue(x))
-			}
+			out.add(int(x.Index), gtIssue(x))
 		}
 		// The Link header decides, as for comments: an instance whose MAX_RESPONSE_ITEMS is
 		// below giteaPageSize answers short pages that are not the last.
 		if resp == nil || resp.NextPage <= page {
-			return out, nil
+			return out.items, nil
 		}
 	}
-	return out, nil
+	return out.items, nil
 }
 
 func (s *giteaIssues) createIssue(ctx context.Context, title, body string, labels []string) (issue, []string, error) {

@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/tinyforge/tinyforge-check/forge"
-	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // GitHub reports to GitHub.com or GitHub Enterprise Server through go-github.
@@ -71,7 +70,7 @@ func githubState(s forge.State) (string, error) {
 	case forge.StateWarning:
 		return "success", nil
 	}
-	return "", fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
+	return "", unknownState(s)
 }
 
 // setStatus sets a commit status: POST /repos/{owner}/{repo}/statuses/{sha}
@@ -85,7 +84,7 @@ func (g *GitHub) setStatus(ctx context.Context, owner, repo string, st forge.Com
 	rs := &github.RepoStatus{
 		State:       github.String(state),
 		Context:     github.String(st.Context),
-		Description: github.String(gitops.Truncate(st.Description, forge.MaxDescription)),
+		Description: github.String(st.Description),
 	}
 	if st.TargetURL != "" {
 		rs.TargetURL = github.String(st.TargetURL)
@@ -203,17 +202,13 @@ func (s *githubComments) list(ctx context.Context, expected int) ([]comment, err
 	if pages[len(pages)-1].next != 0 {
 		return nil, errors.New("list comments: more than 1000 pages: the PR has too many comments")
 	}
-	seen := map[int64]bool{}
-	var out []comment
+	var out firstSeen[int64, comment]
 	for _, p := range pages {
 		for _, c := range p.comments {
-			if !seen[c.GetID()] {
-				seen[c.GetID()] = true
-				out = append(out, ghComment(c))
-			}
+			out.add(c.GetID(), ghComment(c))
 		}
 	}
-	return out, nil
+	return out.items, nil
 }
 
 func (s *githubComments) create(ctx context.Context, body string) (comment, error) {
@@ -255,20 +250,16 @@ func (g *GitHub) DownloadFile(ctx context.Context, owner, repo, ref, path string
 	if err != nil {
 		var er *github.ErrorResponse
 		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, forge.ErrFileNotFound)
+			return nil, fileNotFound(path, ref)
 		}
 		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden &&
 			strings.Contains(er.Message, "too large") {
-			return nil, fmt.Errorf("download %s at %s: %w", path, ref, forge.ErrFileTooLarge)
+			return nil, downloadErr(path, ref, forge.ErrFileTooLarge)
 		}
 		return nil, g.err("download file", err)
 	}
 	defer resp.Body.Close()
-	b, err := readCapped(resp.Body, maxBytes)
-	if err != nil {
-		return nil, fmt.Errorf("download %s at %s: %w", path, ref, err)
-	}
-	return b, nil
+	return readDownload(resp.Body, path, ref, maxBytes)
 }
 
 // escapePath escapes each segment of a repository path.
@@ -341,18 +332,15 @@ func (s *githubIssues) listIssues(ctx context.Context, login string) ([]issue, e
 		}
 		pages = append(pages, more...)
 	}
-	seen := map[int]bool{}
-	var out []issue
+	var out firstSeen[int, issue]
 	for _, p := range pages {
 		for _, is := range p.issues {
-			if is.IsPullRequest() || seen[is.GetNumber()] {
-				continue
+			if !is.IsPullRequest() {
+				out.add(is.GetNumber(), ghIssue(is))
 			}
-			seen[is.GetNumber()] = true
-			out = append(out, ghIssue(is))
 		}
 	}
-	return out, nil
+	return out.items, nil
 }
 
 func (s *githubIssues) createIssue(ctx context.Context, title, body string, labels []string) (issue, []string, error) {

@@ -118,7 +118,7 @@ func gitlabState(s forge.State) (string, error) {
 	case forge.StateFailure, forge.StateError:
 		return "failed", nil
 	}
-	return "", fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
+	return "", unknownState(s)
 }
 
 // setStatus sets a commit status: POST /api/v4/projects/{id}/statuses/{sha}
@@ -132,7 +132,7 @@ func (g *GitLab) setStatus(ctx context.Context, owner, repo string, st forge.Com
 	in := map[string]string{
 		"state":       state,
 		"name":        st.Context,
-		"description": gitops.Truncate(st.Description, forge.MaxDescription),
+		"description": st.Description,
 	}
 	if st.TargetURL != "" {
 		in["target_url"] = st.TargetURL
@@ -257,17 +257,15 @@ func (s *gitlabNotes) list(ctx context.Context, expected int) ([]comment, error)
 
 // userNotes are the pages' notes without system notes, each once.
 func (s *gitlabNotes) userNotes(pages []notesPage) []comment {
-	seen := map[int64]bool{}
-	var out []comment
+	var out firstSeen[int64, comment]
 	for _, p := range pages {
 		for _, n := range p.notes {
-			if !n.System && !seen[n.ID] {
-				seen[n.ID] = true
-				out = append(out, s.note(n))
+			if !n.System {
+				out.add(n.ID, s.note(n))
 			}
 		}
 	}
-	return out
+	return out.items
 }
 
 func (s *gitlabNotes) create(ctx context.Context, body string) (comment, error) {
@@ -303,16 +301,12 @@ func (g *GitLab) DownloadFile(ctx context.Context, owner, repo, ref, path string
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
-		return nil, fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, forge.ErrFileNotFound)
+		return nil, fileNotFound(path, ref)
 	}
 	if resp.StatusCode >= 300 {
 		return nil, g.apiErr("download file", resp)
 	}
-	b, err := readCapped(resp.Body, maxBytes)
-	if err != nil {
-		return nil, fmt.Errorf("download %s at %s: %w", path, ref, err)
-	}
-	return b, nil
+	return readDownload(resp.Body, path, ref, maxBytes)
 }
 
 // BranchHead returns the commit SHA at the head of branch: GET
@@ -393,17 +387,13 @@ func (s *gitlabIssues) listIssues(ctx context.Context, _ string) ([]issue, error
 		}
 		pages = append(pages, more...)
 	}
-	seen := map[int]bool{}
-	var out []issue
+	var out firstSeen[int, issue]
 	for _, p := range pages {
 		for _, is := range p.issues {
-			if !seen[is.IID] {
-				seen[is.IID] = true
-				out = append(out, is.issue())
-			}
+			out.add(is.IID, is.issue())
 		}
 	}
-	return out, nil
+	return out.items, nil
 }
 
 func (s *gitlabIssues) createIssue(ctx context.Context, title, body string, labels []string) (issue, []string, error) {

@@ -170,6 +170,25 @@ func wrapOp(op string, err error, secret string) error {
 	return &opError{op: op, err: err, secret: secret}
 }
 
+// readDownload reads the answer of a download of path at ref with readCapped.
+func readDownload(r io.Reader, path, ref string, max int64) ([]byte, error) {
+	b, err := readCapped(r, max)
+	if err != nil {
+		return nil, downloadErr(path, ref, err)
+	}
+	return b, nil
+}
+
+// downloadErr says which file, at which ref, a download failed on.
+func downloadErr(path, ref string, err error) error {
+	return fmt.Errorf("download %s at %s: %w", path, ref, err)
+}
+
+// fileNotFound is the error of a download the forge answered 404.
+func fileNotFound(path, ref string) error {
+	return fmt.Errorf("download %s at %s: %w: check the path and the ref", path, ref, forge.ErrFileNotFound)
+}
+
 // readCapped reads at most max bytes from r, failing with forge.ErrFileTooLarge
 // when there is more.
 func readCapped(r io.Reader, max int64) ([]byte, error) {

@@ -2,7 +2,8 @@ package providers
 
 import (
 	"context"
-	"sync"
+	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/tinyforge/tinyforge-check/forge"
@@ -11,6 +12,7 @@ import (
 
 // repoAPI is what Repo needs from a forge; *GitHub, *Gitea and *GitLab implement it.
 type repoAPI interface {
+	// setStatus gets st with the description already cut to forge.MaxDescription characters.
 	setStatus(ctx context.Context, owner, repo string, st forge.CommitStatus) error
 	commentsOf(owner, repo string, number int) commentStore
 	issuesOf(owner, repo string) issueStore
@@ -27,9 +29,8 @@ type Repo struct {
 	owner, name string
 	verify      time.Duration // Options.VerifyDelay, resolved
 
-	mu       sync.Mutex
-	comments *readRound[comment] // started by PrefetchComments, used by the next UpsertComment
-	issues   *readRound[issue]   // started by PrefetchIssues, used by the next UpsertIssue
+	comments atomic.Pointer[readRound[comment]] // started by PrefetchComments, used by the next UpsertComment
+	issues   atomic.Pointer[readRound[issue]]   // started by PrefetchIssues, used by the next UpsertIssue
 }
 
 // Repo binds the provider to owner/repo.
@@ -56,45 +57,40 @@ func (r *Repo) ReadFile(ctx context.Context, ref, path string) ([]byte, error) {
 // SetStatus sets a commit status; the description is truncated to forge.MaxDescription
 // characters. A 403 (a fork PR's token) wraps forge.ErrForbidden.
 func (r *Repo) SetStatus(ctx context.Context, st forge.CommitStatus) error {
+	st.Description = gitops.Truncate(st.Description, forge.MaxDescription)
 	return r.api.setStatus(ctx, r.owner, r.name, st)
+}
+
+// unknownState is the error of every forge's state mapping for a state the check does not
+// define.
+func unknownState(s forge.State) error {
+	return fmt.Errorf("unknown commit status state %q: use pending, success, warning, failure or error", s)
 }
 
 // PrefetchComments starts, without waiting, the reads UpsertComment begins with (the token's
 // identity and every comment of PR number; expected, the event payload's comment count, lets
 // the pages be requested at once). The next UpsertComment of the same PR uses them.
 func (r *Repo) PrefetchComments(ctx context.Context, number, expected int) {
-	p := startReads(ctx, r.api.commentsOf(r.owner, r.name, number), number, expected)
-	r.mu.Lock()
-	r.comments = p
-	r.mu.Unlock()
+	r.comments.Store(startReads(ctx, r.api.commentsOf(r.owner, r.name, number), number, expected))
 }
 
 // UpsertComment keeps the one sticky comment of req.Context on PR req.Number current (see
 // forge.CommentRequest). After a write it waits Options.VerifyDelay and re-reads to converge
 // with racing runs. A 403 wraps forge.ErrForbidden.
 func (r *Repo) UpsertComment(ctx context.Context, req forge.CommentRequest) (forge.CommentResult, error) {
-	r.mu.Lock()
-	pre := r.comments
-	r.comments = nil // a prefetch serves one upsert: later ones read afresh
-	r.mu.Unlock()
+	pre := r.comments.Swap(nil) // a prefetch serves one upsert: later ones read afresh
 	return upsert(ctx, r.api.commentsOf(r.owner, r.name, req.Number), req, pre, r.verify)
 }
 
 // PrefetchIssues starts, without waiting, the reads UpsertIssue begins with (the token's
 // identity, then its issues in the repo); the next UpsertIssue uses them.
 func (r *Repo) PrefetchIssues(ctx context.Context) {
-	p := startIssueReads(ctx, r.api.issuesOf(r.owner, r.name))
-	r.mu.Lock()
-	r.issues = p
-	r.mu.Unlock()
+	r.issues.Store(startIssueReads(ctx, r.api.issuesOf(r.owner, r.name)))
 }
 
 // UpsertIssue keeps the one drift issue of req.Context and req.Workload current (see
 // forge.IssueRequest). A 403 wraps forge.ErrForbidden.
 func (r *Repo) UpsertIssue(ctx context.Context, req forge.IssueRequest) (forge.IssueResult, error) {
-	r.mu.Lock()
-	pre := r.issues
-	r.issues = nil
-	r.mu.Unlock()
+	pre := r.issues.Swap(nil)
 	return upsertIssue(ctx, r.api.issuesOf(r.owner, r.name), req, pre, r.verify)
 }

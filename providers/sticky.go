@@ -322,6 +322,26 @@ func pagesFor(expected, perPage int) int {
 	return (expected + perPage - 1) / perPage
 }
 
+// firstSeen collects a list's items once each by key, in the order first met: the pages of one
+// list may repeat an item (pages read at once are not one snapshot: an item added meanwhile
+// shifts the next ones a page on). The zero value is ready to use.
+type firstSeen[K comparable, V any] struct {
+	seen  map[K]bool
+	items []V
+}
+
+// add appends v unless an item of the same key was added before.
+func (f *firstSeen[K, V]) add(key K, v V) {
+	if f.seen[key] {
+		return
+	}
+	if f.seen == nil {
+		f.seen = map[K]bool{}
+	}
+	f.seen[key] = true
+	f.items = append(f.items, v)
+}
+
 // forbiddenSkip turns a 403 into a skipped result (fork PRs get a
 // read-only token: a notice, not a crash) while still returning the error.
 func forbiddenSkip(op string, err error) (forge.CommentResult, error) {
