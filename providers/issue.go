@@ -212,16 +212,6 @@ func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, read
 		}
 		var ours []markedIssue
 		ours, run.dups = markedIssues(all, login, req.Context, req.Workload)
-		if round == 0 && run.wouldWrite(ours) {
-			// The first look may be as old as the run (a prefetch), and a newer run may have
-			// written since: an edit based on it would overwrite that run's body, which its own
-			// verify no longer sees (forges have no conditional writes). Look again right before
-			// writing, so that the window for it is one round trip, not the whole run.
-			if all, listErr = s.listIssues(ctx, login); listErr != nil {
-				return issueForbiddenSkip("list issues", listErr)
-			}
-			ours, run.dups = markedIssues(all, login, req.Context, req.Workload)
-		}
 		wrote, err := run.step(ctx, ours)
 		if err != nil || !wrote {
 			return run.res, err
@@ -285,26 +275,6 @@ func (run *issueRun) step(ctx context.Context, ours []markedIssue) (wrote bool, 
 	}
 	return run.converge(ctx, open, first)
 }
-
-// wouldWrite reports whether step, given ours, would write: it runs step on a copy of the run
-// against a store that writes nothing.
-func (run *issueRun) wouldWrite(ours []markedIssue) bool {
-	dry := *run
-	dry.s = dryIssues{run.s}
-	wrote, _ := dry.step(context.Background(), ours)
-	return wrote
-}
-
-// dryIssues is an issueStore whose writes succeed without reaching the forge.
-type dryIssues struct{ issueStore }
-
-func (dryIssues) createIssue(context.Context, string, string, []string) (issue, []string, error) {
-	return issue{}, nil, nil
-}
-func (dryIssues) editIssue(context.Context, int, string, string, bool) (issue, error) {
-	return issue{}, nil
-}
-func (dryIssues) commentIssue(context.Context, int, string) error { return nil }
 
 // closedUnder is how the loop ends when the issue was closed after this run opened or kept it:
 // fine when a newer run (top) closed it, since its decision stands; else an error.

@@ -53,7 +53,13 @@ func ourIssues(f issueFake) []forgefake.Issue {
 
 func setupIssues(t *testing.T, fc forgeCase, tk forgefake.Token) (issueFake, issueForge) {
 	t.Helper()
-	f, p := fc.setup(t, forgefake.Options{}, nil)
+	return setupIssuesWith(t, fc, forgefake.Options{}, tk)
+}
+
+// setupIssuesWith is setupIssues with the fake's options.
+func setupIssuesWith(t *testing.T, fc forgeCase, fo forgefake.Options, tk forgefake.Token) (issueFake, issueForge) {
+	t.Helper()
+	f, p := fc.setup(t, fo, nil)
 	f.AddToken(testToken, tk)
 	ifk, ok := f.(issueFake)
 	if !ok {
@@ -148,24 +154,25 @@ func TestUpsertIssueCycle(t *testing.T) {
 	}
 }
 
-// TestUpsertIssueRace: 20 scheduled runs racing on a drift leave exactly one open issue of
-// ours, holding one run's body; the duplicates are closed and lose the issue marker; the next
-// run converges it to its own body. Newest-run-wins is not asserted: without conditional writes,
-// an older run's edit based on a list read before the newest run wrote can land after the
-// newest run's last verify (seen in about 1 of 10 runs here), and the next scheduled run
-// repairs it (issue 15's note).
+// TestUpsertIssueRace: 20 scheduled runs racing on a drift, each its own provider as separate
+// jobs are, leave exactly one open issue of ours holding the newest run's body; the duplicates
+// are closed and lose the issue marker; the next run converges it to its own body. As in
+// TestUpsertCommentConcurrent, the forge answers after 3 ms and runs wait 100 ms before they
+// verify (2 s by default): forges have no conditional writes, so newest-run-wins rests on an
+// older run's write landing within the verify delay of the list it was based on.
 func TestUpsertIssueRace(t *testing.T) {
 	for _, fc := range forgeCases() {
 		t.Run(fc.name, func(t *testing.T) {
-			f, p := setupIssues(t, fc, forgefake.Token{Login: botLogin})
+			f, p := setupIssuesWith(t, fc, forgefake.Options{Latency: 3 * time.Millisecond}, forgefake.Token{Login: botLogin})
 			now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 			var wg sync.WaitGroup
 			errs := make(chan error, 20)
 			for run := int64(1); run <= 20; run++ {
+				job := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: 100 * time.Millisecond}).(issueForge)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if _, err := p.Repo(owner, repoName).UpsertIssue(context.Background(), issueReq(run, true, fmt.Sprintf("body of run %d", run), now)); err != nil {
+					if _, err := job.Repo(owner, repoName).UpsertIssue(t.Context(), issueReq(run, true, fmt.Sprintf("body of run %d", run), now)); err != nil {
 						errs <- err
 					}
 				}()
@@ -189,7 +196,7 @@ func TestUpsertIssueRace(t *testing.T) {
 					t.Errorf("a duplicate is still open or marked: %+v", is)
 				}
 			}
-			if _, err := p.Repo(owner, repoName).UpsertIssue(context.Background(), issueReq(21, true, "body of run 21", now)); err != nil {
+			if _, err := p.Repo(owner, repoName).UpsertIssue(t.Context(), issueReq(21, true, "body of run 21", now)); err != nil {
 				t.Fatal(err)
 			}
 			var after []forgefake.Issue
