@@ -146,6 +146,7 @@ type answer struct {
 // lock is held, and not after it is released (before the fix they queued without a deadline,
 // and a Sync was applied after its client had been cut off). Then a Sync goes through.
 func TestWritesUnderHeldDatabaseLock(t *testing.T) {
+	t.Parallel() // mostly waiting on its own database and server
 	const (
 		deadline     = 1 * time.Second
 		writeTimeout = deadline + auditGrace + answerMargin + 2*time.Second // 2 s to spare, as cmd/tinyforge-server's defaults

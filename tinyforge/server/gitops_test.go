@@ -611,6 +611,7 @@ func TestForgeTokenNeverLeaks(t *testing.T) {
 
 // A Sync that gives up waiting for another Sync of the same workload is refused, and audited.
 func TestSyncWaitingForLockHonoursClient(t *testing.T) {
+	t.Parallel() // mostly waiting on its own database and server
 	e := newEnv(t)
 	w := e.createWorkload("app", "dockerfile", `{}`)
 	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
