@@ -173,42 +173,61 @@ func ghComment(c *github.IssueComment) comment {
 // at once are not one snapshot: a comment deleted meanwhile shifts the next ones a page back, so
 // one may be missed; the sticky logic's verify round sees it and repairs any duplicate.
 func (s *githubComments) list(ctx context.Context, expected int) ([]comment, error) {
-	type page struct {
-		comments []*github.IssueComment
-		next     int
-		last     int
-	}
-	get := func(ctx context.Context, n int) (page, error) {
+	cs, err := ghAllPages(ctx, "list comments", pagesFor(expected, 100), func(ctx context.Context, n int) ([]*github.IssueComment, *github.Response, error) {
 		opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100, Page: n}}
 		cs, resp, err := s.g.client.Issues.ListComments(ctx, s.owner, s.repo, s.number, opt)
-		if err != nil {
-			return page{}, s.g.err("list comments", err)
-		}
-		return page{comments: cs, next: resp.NextPage, last: resp.LastPage}, nil
-	}
-	pages, err := fetchPages(ctx, 1, min(pagesFor(expected, 100), 1000), get)
+		return cs, resp, s.g.err("list comments", err)
+	})
 	if err != nil {
 		return nil, err
 	}
-	for len(pages) < 1000 && pages[len(pages)-1].next != 0 {
+	var out firstSeen[int64, comment]
+	for _, c := range cs {
+		out.add(c.GetID(), ghComment(c))
+	}
+	return out.items, nil
+}
+
+// ghMaxPages bounds how many pages of 100 a GitHub list may have.
+const ghMaxPages = 1000
+
+// ghAllPages reads every page of a GitHub list for op: pages 1..first at once (first is how
+// many the caller expects; at least 1), then, while the last page read names a next one, the
+// rest up to the Link header's last page, each such batch in one more round. More than
+// ghMaxPages pages is an error.
+func ghAllPages[T any](ctx context.Context, op string, first int, get func(ctx context.Context, page int) ([]T, *github.Response, error)) ([]T, error) {
+	type page struct {
+		items      []T
+		next, last int
+	}
+	fetch := func(ctx context.Context, n int) (page, error) {
+		items, resp, err := get(ctx, n)
+		if err != nil {
+			return page{}, err
+		}
+		return page{items: items, next: resp.NextPage, last: resp.LastPage}, nil
+	}
+	pages, err := fetchPages(ctx, 1, min(max(first, 1), ghMaxPages), fetch)
+	if err != nil {
+		return nil, err
+	}
+	for len(pages) < ghMaxPages && pages[len(pages)-1].next != 0 {
 		from := len(pages) + 1
 		to := max(pages[0].last, pages[len(pages)-1].last, from)
-		more, err := fetchPages(ctx, from, min(to, 1000), get)
+		more, err := fetchPages(ctx, from, min(to, ghMaxPages), fetch)
 		if err != nil {
 			return nil, err
 		}
 		pages = append(pages, more...)
 	}
 	if pages[len(pages)-1].next != 0 {
-		return nil, errors.New("list comments: more than 1000 pages: the PR has too many comments")
+		return nil, fmt.Errorf("%s: more than %d pages of 100: too many to read", op, ghMaxPages)
 	}
-	var out firstSeen[int64, comment]
+	var all []T
 	for _, p := range pages {
-		for _, c := range p.comments {
-			out.add(c.GetID(), ghComment(c))
-		}
+		all = append(all, p.items...)
 	}
-	return out.items, nil
+	return all, nil
 }
 
 func (s *githubComments) create(ctx context.Context, body string) (comment, error) {
@@ -307,37 +326,19 @@ func ghIssue(is *github.Issue) issue {
 }
 
 func (s *githubIssues) listIssues(ctx context.Context, login string) ([]issue, error) {
-	type page struct {
-		issues []*github.Issue
-		next   int
-		last   int
-	}
-	get := func(ctx context.Context, n int) (page, error) {
+	all, err := ghAllPages(ctx, "list issues", 1, func(ctx context.Context, n int) ([]*github.Issue, *github.Response, error) {
 		opt := &github.IssueListByRepoOptions{State: "all", Creator: login, Sort: "created", Direction: "asc",
 			ListOptions: github.ListOptions{PerPage: 100, Page: n}}
 		is, resp, err := s.g.client.Issues.ListByRepo(ctx, s.owner, s.repo, opt)
-		if err != nil {
-			return page{}, s.g.err("list issues", err)
-		}
-		return page{issues: is, next: resp.NextPage, last: resp.LastPage}, nil
-	}
-	pages, err := fetchPages(ctx, 1, 1, get)
+		return is, resp, s.g.err("list issues", err)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if last := pages[0].last; pages[0].next != 0 {
-		more, err := fetchPages(ctx, 2, min(max(last, 2), 100), get)
-		if err != nil {
-			return nil, err
-		}
-		pages = append(pages, more...)
-	}
 	var out firstSeen[int, issue]
-	for _, p := range pages {
-		for _, is := range p.issues {
-			if !is.IsPullRequest() {
-				out.add(is.GetNumber(), ghIssue(is))
-			}
+	for _, is := range all {
+		if !is.IsPullRequest() {
+			out.add(is.GetNumber(), ghIssue(is))
 		}
 	}
 	return out.items, nil
