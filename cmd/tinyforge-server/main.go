@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge-check/internal/buildinfo"
+	"github.com/tinyforge/tinyforge-check/internal/checkwire"
 	"github.com/tinyforge/tinyforge-check/providers"
 	"github.com/tinyforge/tinyforge-check/tinyforge/server"
 )
@@ -302,24 +303,9 @@ func (a *app) forgeHTTPClient(allow []netip.Prefix, log *slog.Logger) *http.Clie
 // forgeOpener builds a provider for a workload's repo on the shared client hc.
 func forgeOpener(hc *http.Client) server.ForgeOpener {
 	return func(provider, baseURL, token string) (server.Forge, error) {
-		o := providers.Options{BaseURL: baseURL, Token: token, HTTPClient: hc}
 		// The providers wrap forge.ErrFileNotFound and forge.ErrFileTooLarge, which are the
-		// server's own sentinels: no error mapping is needed. A failed constructor returns a
-		// nil interface, never a typed nil.
-		var (
-			f   server.Forge
-			err error
-		)
-		switch provider {
-		case "github":
-			f, err = providers.NewGitHub(o)
-		case "gitea":
-			f, err = providers.NewGitea(o)
-		case "gitlab":
-			f, err = providers.NewGitLab(o)
-		default:
-			return nil, fmt.Errorf("unknown forge provider %q; use github, gitea or gitlab", provider)
-		}
+		// server's own sentinels: no error mapping is needed.
+		f, err := checkwire.OpenForge(provider, providers.Options{BaseURL: baseURL, Token: token, HTTPClient: hc})
 		if err != nil {
 			return nil, err
 		}

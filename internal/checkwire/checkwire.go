@@ -14,35 +14,53 @@ import (
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
-// OpenRepo returns the provider of a forge kind, bound to owner/repo.
-func OpenRepo(kind checker.Forge, opts providers.Options, owner, repo string) (*providers.Repo, error) {
+// Forge is what wiring needs of a provider, any of the three: branch heads and files at a
+// commit (what the reference server fetches) and a repo bound for the check.
+type Forge interface {
+	// BranchHead returns the SHA of branch's head commit.
+	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
+	// DownloadFile returns the file at path as of commit ref, at most maxBytes bytes.
+	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
+	// Repo binds the provider to owner/repo.
+	Repo(owner, repo string) *providers.Repo
+}
+
+var (
+	_ Forge = (*providers.GitHub)(nil)
+	_ Forge = (*providers.Gitea)(nil)
+	_ Forge = (*providers.GitLab)(nil)
+)
+
+// OpenForge returns the provider of kind: "github", "gitea" (Gitea and Forgejo) or "gitlab".
+// A failed constructor returns a nil interface, never a typed nil.
+func OpenForge(kind string, opts providers.Options) (Forge, error) {
 	var (
-		r   *providers.Repo
+		f   Forge
 		err error
 	)
 	switch kind {
-	case checker.ForgeGitHub:
-		var g *providers.GitHub
-		if g, err = providers.NewGitHub(opts); err == nil {
-			r = g.Repo(owner, repo)
-		}
-	case checker.ForgeGitea:
-		var g *providers.Gitea
-		if g, err = providers.NewGitea(opts); err == nil {
-			r = g.Repo(owner, repo)
-		}
-	case checker.ForgeGitLab:
-		var g *providers.GitLab
-		if g, err = providers.NewGitLab(opts); err == nil {
-			r = g.Repo(owner, repo)
-		}
+	case string(checker.ForgeGitHub):
+		f, err = providers.NewGitHub(opts)
+	case string(checker.ForgeGitea):
+		f, err = providers.NewGitea(opts)
+	case string(checker.ForgeGitLab):
+		f, err = providers.NewGitLab(opts)
 	default:
 		return nil, fmt.Errorf("unknown forge %q: use github, gitea or gitlab", kind)
 	}
 	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// OpenRepo returns the provider of a forge kind, bound to owner/repo.
+func OpenRepo(kind checker.Forge, opts providers.Options, owner, repo string) (*providers.Repo, error) {
+	f, err := OpenForge(string(kind), opts)
+	if err != nil {
 		return nil, fmt.Errorf("forge %s: %w", kind, err)
 	}
-	return r, nil
+	return f.Repo(owner, repo), nil
 }
 
 // Live adapts the Tinyforge API client to checker.LiveSource. Its errors pass through: the

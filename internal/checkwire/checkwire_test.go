@@ -3,6 +3,7 @@ package checkwire
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -60,5 +61,29 @@ func TestLiveErrorsMatchForge(t *testing.T) {
 	_, err = live.FindWorkload(ctx, "web")
 	if !errors.Is(err, forge.ErrNotFound) || !strings.HasSuffix(err.Error(), "tinyforge: not found") {
 		t.Errorf("unknown name: %v: want forge.ErrNotFound, ending in the client's text", err)
+	}
+}
+
+// TestOpenForge: each kind opens its own provider; an unknown kind and a bad base URL are errors
+// with a nil interface (never a typed nil, which a caller's err == nil check would let through).
+func TestOpenForge(t *testing.T) {
+	ok := providers.Options{BaseURL: "https://forge.example"}
+	for kind, want := range map[string]string{"github": "*providers.GitHub", "gitea": "*providers.Gitea", "gitlab": "*providers.GitLab"} {
+		f, err := OpenForge(kind, ok)
+		if err != nil || fmt.Sprintf("%T", f) != want {
+			t.Errorf("OpenForge(%q) = %T, %v; want a %s", kind, f, err, want)
+		}
+	}
+	for _, tt := range []struct{ kind, url, err string }{
+		{"bitbucket", "https://forge.example", `unknown forge "bitbucket": use github, gitea or gitlab`},
+		{"gitea", "ftp://forge.example", "ftp"},
+	} {
+		f, err := OpenForge(tt.kind, providers.Options{BaseURL: tt.url})
+		if f != nil || err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("OpenForge(%q, %q) = %#v, %v; want nil and an error containing %q", tt.kind, tt.url, f, err, tt.err)
+		}
+	}
+	if _, err := OpenRepo(checker.ForgeGitHub, providers.Options{BaseURL: "::"}, "o", "r"); err == nil || !strings.HasPrefix(err.Error(), "forge github: ") {
+		t.Errorf("OpenRepo with a bad URL: %v, want an error naming the forge", err)
 	}
 }
