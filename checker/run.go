@@ -371,13 +371,7 @@ func compareLive(spec *gitops.Spec, sourceType string, live json.RawMessage) ([]
 	if err != nil {
 		return nil, nil, err
 	}
-	var drift []gitops.DriftEntry
-	for _, cp := range comps { // what gitops.Drift would compute, without comparing again
-		if !cp.Equal {
-			drift = append(drift, gitops.DriftEntry{Field: cp.Field, RepoValue: cp.RepoValue, LiveValue: cp.LiveValue})
-		}
-	}
-	return comps, drift, nil
+	return comps, gitops.Unequal(comps), nil
 }
 
 // previewSync says whether Tinyforge would accept a Sync of the file onto the live config.

@@ -22,6 +22,10 @@ type DriftEntry struct {
 	Field     string `json:"field"`
 	RepoValue string `json:"repo_value"`
 	LiveValue string `json:"live_value"`
+	// LiveMissing reports that live has no value (absent or null; LiveValue is then Unset), as
+	// opposed to the string "(unset)". It is not in the JSON, which has Unset for both, so a
+	// decoded entry has it false.
+	LiveMissing bool `json:"-"`
 }
 
 // Change is one field a Sync applied: its live value before and the value written.
@@ -43,6 +47,8 @@ type Comparison struct {
 	Equal bool `json:"equal"`
 	// Normalization names the rule that made different raw values equal, or "".
 	Normalization string `json:"normalization,omitempty"`
+	// LiveMissing reports that live has no value (absent or null): LiveValue is then Unset.
+	LiveMissing bool `json:"-"`
 }
 
 // Compare compares every field the Spec declares with the live source_config, in schema order,
@@ -80,13 +86,22 @@ func Drift(s *Spec, sourceType string, live json.RawMessage) ([]DriftEntry, erro
 	if err != nil {
 		return nil, err
 	}
-	out := []DriftEntry{}
+	if d := Unequal(cmp); d != nil {
+		return d, nil
+	}
+	return []DriftEntry{}, nil
+}
+
+// Unequal is the drift among comparisons already made (Compare): the ones that are not equal,
+// in order; nil when all are.
+func Unequal(cmp []Comparison) []DriftEntry {
+	var out []DriftEntry
 	for _, c := range cmp {
 		if !c.Equal {
-			out = append(out, DriftEntry{Field: c.Field, RepoValue: c.RepoValue, LiveValue: c.LiveValue})
+			out = append(out, DriftEntry{Field: c.Field, RepoValue: c.RepoValue, LiveValue: c.LiveValue, LiveMissing: c.LiveMissing})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Changes turns drift into the changes a Sync applies: from the live value to the repo value.
@@ -102,7 +117,7 @@ func comparePort(repo int, cfg map[string]any) Comparison {
 	c := Comparison{Field: FieldPort, RepoValue: strconv.Itoa(repo)}
 	v, ok := cfg[KeyPort]
 	if !ok || v == nil {
-		c.LiveValue = Unset
+		c.LiveValue, c.LiveMissing = Unset, true
 		return c
 	}
 	c.LiveValue = renderLive(v)
@@ -122,7 +137,7 @@ func compareHealthcheck(repo string, cfg map[string]any) Comparison {
 	c := Comparison{Field: FieldHealthcheck, RepoValue: renderString(repo)}
 	v, ok := cfg[KeyHealthcheck]
 	if !ok || v == nil {
-		c.LiveValue = Unset
+		c.LiveValue, c.LiveMissing = Unset, true
 		c.Equal = repo == ""
 		if c.Equal {
 			c.Normalization = `a missing healthcheck equals ""`
@@ -141,7 +156,7 @@ func compareStrategy(repo string, cfg map[string]any) Comparison {
 	live, isStr := v.(string)
 	switch {
 	case !ok || v == nil:
-		c.LiveValue = Unset
+		c.LiveValue, c.LiveMissing = Unset, true
 		live, isStr = "", true
 	default:
 		c.LiveValue = renderLive(v)

@@ -43,6 +43,9 @@ func TestDriftCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for i := range want.Drift { // no case's live holds the string "(unset)"
+				want.Drift[i].LiveMissing = want.Drift[i].LiveValue == Unset
+			}
 			if diff := cmp.Diff(want.Drift, got); diff != "" {
 				t.Errorf("drift (-want +got):\n%s", diff)
 			}
@@ -207,8 +210,8 @@ func TestCompareNormalization(t *testing.T) {
 	}
 	want := []Comparison{
 		{Field: FieldPort, RepoValue: "8080", LiveValue: "8080", Equal: true, Normalization: `port compared by integer value: the string "8080" equals 8080`},
-		{Field: FieldHealthcheck, RepoValue: `""`, LiveValue: Unset, Equal: true, Normalization: `a missing healthcheck equals ""`},
-		{Field: FieldDeployStrategy, RepoValue: "recreate", LiveValue: Unset, Equal: true, Normalization: `deploy_strategy "" or unset equals recreate`},
+		{Field: FieldHealthcheck, RepoValue: `""`, LiveValue: Unset, LiveMissing: true, Equal: true, Normalization: `a missing healthcheck equals ""`},
+		{Field: FieldDeployStrategy, RepoValue: "recreate", LiveValue: Unset, LiveMissing: true, Equal: true, Normalization: `deploy_strategy "" or unset equals recreate`},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -248,5 +251,23 @@ func TestSupportsGitOps(t *testing.T) {
 		if got := SupportsGitOps(st); got != want {
 			t.Errorf("SupportsGitOps(%q) = %v", st, got)
 		}
+	}
+}
+
+// TestLiveMissing: a live value that is absent or null is missing; the string "(unset)" is a
+// value like any other, though it renders as Unset does.
+func TestLiveMissing(t *testing.T) {
+	spec := &Spec{Version: 1, Deploy: DeploySpec{Port: ptr(8080), Healthcheck: ptr("/up"), DeployStrategy: ptr("rolling")}}
+	got, err := Drift(spec, SourceDockerfile, json.RawMessage(`{"port": null, "healthcheck": "(unset)"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := map[string]bool{}
+	for _, d := range got {
+		missing[d.Field] = d.LiveMissing
+	}
+	want := map[string]bool{FieldPort: true, FieldHealthcheck: false, FieldDeployStrategy: true}
+	if diff := cmp.Diff(want, missing); diff != "" {
+		t.Errorf("LiveMissing by field (-want +got):\n%s", diff)
 	}
 }

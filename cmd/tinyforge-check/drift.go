@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/tinyforge/tinyforge-check/checker"
 	"github.com/tinyforge/tinyforge-check/gitops"
@@ -178,15 +176,10 @@ func driftReportOf(path string, r *checker.Report) driftReport {
 // gitops.Unset and the live config indeed has no value for the field, so a live string that
 // happens to read "(unset)" stays a string.
 func driftEntries(r *checker.Report) []driftEntry {
-	var live map[string]json.RawMessage
-	if r.Workload != nil {
-		_ = json.Unmarshal(r.Workload.SourceConfig, &live) // the checker compared it, so it is an object
-	}
 	out := make([]driftEntry, 0, len(r.Drift))
 	for _, d := range r.Drift {
 		e := driftEntry{Field: d.Field, RepoValue: d.RepoValue}
-		v, ok := live[strings.TrimPrefix(d.Field, gitops.FieldDeploy+".")]
-		if d.LiveValue != gitops.Unset || ok && string(bytes.TrimSpace(v)) != "null" {
+		if !d.LiveMissing {
 			e.LiveValue = &d.LiveValue
 		}
 		out = append(out, e)
