@@ -2,7 +2,11 @@
 // and the Client the action uses. The reference server lives in tinyforge/server.
 package tinyforge
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/tinyforge/tinyforge-check/gitops"
+)
 
 // Workload is one Tinyforge workload as GET /api/workloads/{id} returns it. Repo credentials are
 // never part of it.
@@ -76,13 +80,9 @@ type UpdateWorkloadRequest struct {
 	Repo         *RepoSettings   `json:"repo,omitempty"`
 }
 
-// DriftEntry is one declared field whose repo value differs from live, after normalization.
-// The same shape is used by the CLI JSON, the API and Go code.
-type DriftEntry struct {
-	Field     string `json:"field"`
-	RepoValue string `json:"repo_value"`
-	LiveValue string `json:"live_value"`
-}
+// DriftEntry is one declared field whose repo value differs from live, after normalization:
+// the domain type itself, whose JSON is the API's.
+type DriftEntry = gitops.DriftEntry
 
 // GitOpsView is GET /api/workloads/{id}/gitops and the answer of PUT.
 type GitOpsView struct {
@@ -127,12 +127,8 @@ type SyncRequest struct {
 	FileSHA   string `json:"file_sha,omitempty"`
 }
 
-// Change is one field a Sync applied.
-type Change struct {
-	Field string `json:"field"`
-	From  string `json:"from"`
-	To    string `json:"to"`
-}
+// Change is one field a Sync applied: the domain type itself, whose JSON is the API's.
+type Change = gitops.Change
 
 // SyncResult is the answer of a successful Sync.
 type SyncResult struct {

@@ -105,9 +105,7 @@ func (s *Server) view(wl *Workload, res fetchResult) tinyforge.GitOpsView {
 		v.Message = "cannot compare with the live config: " + err.Error()
 		return v
 	}
-	for _, d := range drift {
-		v.Drift = append(v.Drift, tinyforge.DriftEntry{Field: d.Field, RepoValue: d.RepoValue, LiveValue: d.LiveValue})
-	}
+	v.Drift = append(v.Drift, drift...)
 	return v
 }
 
@@ -362,10 +360,7 @@ func (d *syncDecider) decide(cur *Workload) (SyncDecision, error) {
 	if err != nil {
 		return dec, fmt.Errorf("compare with live config: %w", err)
 	}
-	d.applied = []tinyforge.Change{}
-	for _, ch := range gitops.Changes(drift) {
-		d.applied = append(d.applied, tinyforge.Change{Field: ch.Field, From: ch.From, To: ch.To})
-	}
+	d.applied = gitops.Changes(drift)
 	dec.NewConfig, dec.CommitSHA, dec.SyncAt = merged, d.res.CommitSHA, d.at
 	dec.Event.Changes, dec.Event.Outcome = d.applied, OutcomeApplied
 	return dec, nil
