@@ -119,10 +119,11 @@ type ownIssueLister interface {
 
 // startIssueReads reads the identity and the issues it opened. Where the forge filters the
 // list by the token itself, both go out at once; elsewhere the list filters by author, so it
-// waits for the identity (known without a request for a job token or a given Login).
-func startIssueReads(ctx context.Context, s issueStore) *readRound[issue] {
+// waits for the identity (known without a request for a job token or a given Login), or goes
+// out with it filtered by hint, the login the token probably has.
+func startIssueReads(ctx context.Context, s issueStore, hint string) *readRound[issue] {
 	_, own := s.(ownIssueLister)
-	return startRound(ctx, 0, own, s.identity, s.listIssues)
+	return startRound(ctx, 0, listBy{none: own, hint: hint}, s.identity, s.listIssues)
 }
 
 // markedIssue is an issue of ours carrying the marker of the request's context and workload.
@@ -182,12 +183,12 @@ func duplicateBody(survivor int, is markedIssue) string {
 // closed (issues cannot be deleted) and lose their marker.
 //
 // reads, when it is a prefetch of the same repo, holds the first read round; nil reads now.
-func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, reads *readRound[issue], verify time.Duration) (forge.IssueResult, error) {
+func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, reads *readRound[issue], hint string, verify time.Duration) (forge.IssueResult, error) {
 	if err := checkIssueRequest(req); err != nil {
 		return forge.IssueResult{}, err
 	}
 	if reads == nil {
-		reads = startIssueReads(ctx, s)
+		reads = startIssueReads(ctx, s, hint)
 	}
 	if err := reads.wait(ctx); err != nil {
 		return forge.IssueResult{}, err

@@ -157,8 +157,9 @@ func TestUpsertIssueCycle(t *testing.T) {
 // TestUpsertIssueRace: 20 scheduled runs racing on a drift, each its own provider as separate
 // jobs are, leave exactly one open issue of ours holding the newest run's body; the duplicates
 // are closed and lose the issue marker; the next run converges it to its own body. As in
-// TestUpsertCommentConcurrent, the forge answers after 3 ms and runs wait 100 ms before they
-// verify (2 s by default): forges have no conditional writes, so newest-run-wins rests on an
+// TestUpsertCommentConcurrent, the forge answers after 3 ms, and runs wait 200 ms before they
+// verify (2 s by default; 100 ms never lost the newest body in 240 runs under two CPU hogs, the
+// margin is for slower machines): forges have no conditional writes, so newest-run-wins rests on an
 // older run's write landing within the verify delay of the list it was based on.
 func TestUpsertIssueRace(t *testing.T) {
 	for _, fc := range forgeCases() {
@@ -168,7 +169,7 @@ func TestUpsertIssueRace(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make(chan error, 20)
 			for run := int64(1); run <= 20; run++ {
-				job := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: 100 * time.Millisecond}).(issueForge)
+				job := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: 200 * time.Millisecond}).(issueForge)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -326,5 +327,39 @@ func TestIssueDecisions(t *testing.T) {
 	}
 	if got := newestIssue(nil); got != nil {
 		t.Errorf("newestIssue(nil) = %+v, want nil", got)
+	}
+}
+
+// TestLoginHintWrong: a hint that is not the token's login (a person registered the job user's
+// name, or the runner served another server) changes nothing but a second list: the run finds
+// its own open issue by the login the lookup answered, and never takes the person's marker
+// issue for its own.
+func TestLoginHintWrong(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := setupIssues(t, fc, forgefake.Token{Login: botLogin})
+			theirs := IssueMarker(ctxName, workloadID, 999, t0) + "\nby a person named like the job user"
+			f.AddIssue(owner, repoName, "gitea-actions", "Tinyforge: workload web drifts from its file", theirs)
+			opened, err := p.Repo(owner, repoName).UpsertIssue(t.Context(), issueReq(1, true, "drift", t0))
+			if err != nil || opened.Action != forge.IssueOpened {
+				t.Fatalf("first run: %+v, %v", opened, err)
+			}
+			job := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: time.Millisecond, LoginHint: "gitea-actions"}).(issueForge)
+			r := job.Repo(owner, repoName)
+			r.PrefetchIssues(t.Context())
+			res, err := r.UpsertIssue(t.Context(), issueReq(2, true, "drift", t0))
+			if err != nil || res.Action != forge.IssueUnchanged || res.Number != opened.Number {
+				t.Fatalf("run with a wrong hint: %+v, %v; want issue #%d unchanged", res, err, opened.Number)
+			}
+			for _, is := range f.Issues(owner, repoName) {
+				if is.Author == "gitea-actions" && (is.Body != theirs || !is.Open) {
+					t.Errorf("the person's issue was touched: %+v", is)
+				}
+			}
+			if ours := ourIssues(f); len(ours) != 1 {
+				t.Errorf("our issues: %+v, want the one opened", ours)
+			}
+		})
 	}
 }

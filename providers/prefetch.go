@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"strings"
 	"sync"
 )
 
@@ -18,24 +19,37 @@ type readRound[T any] struct {
 	listErr  error
 }
 
-// startRound reads the identity and the list. With parallel they go out at once and list gets
-// no login; otherwise the list waits for the identity and gets its login (a list the forge
-// filters by author).
-func startRound[T any](ctx context.Context, key int, parallel bool, identity func(context.Context) (string, error),
+// listBy says what login a round's list is filtered by: none (the list goes out with the
+// identity), the identity's (it waits for it), or a hint's (it goes out with the identity, and
+// again with the identity's login when that is another).
+type listBy struct {
+	none bool
+	hint string
+}
+
+// startRound reads the identity and the list, at once or the list after the identity, as by
+// says.
+func startRound[T any](ctx context.Context, key int, by listBy, identity func(context.Context) (string, error),
 	list func(ctx context.Context, login string) ([]T, error)) *readRound[T] {
 	p := &readRound[T]{key: key, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		if parallel {
+		if by.none || by.hint != "" {
 			var wg sync.WaitGroup
-			wg.Go(func() { p.all, p.listErr = list(ctx, "") })
+			first := by.hint
+			if by.none {
+				first = ""
+			}
+			wg.Go(func() { p.all, p.listErr = list(ctx, first) })
 			p.login, p.loginErr = identity(ctx)
 			wg.Wait()
+			if by.none || p.loginErr != nil || strings.EqualFold(p.login, by.hint) {
+				return
+			}
+		} else if p.login, p.loginErr = identity(ctx); p.loginErr != nil {
 			return
 		}
-		if p.login, p.loginErr = identity(ctx); p.loginErr == nil {
-			p.all, p.listErr = list(ctx, p.login)
-		}
+		p.all, p.listErr = list(ctx, p.login)
 	}()
 	return p
 }

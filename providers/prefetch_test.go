@@ -150,13 +150,19 @@ func TestPrefetchIssuesRounds(t *testing.T) {
 	for _, tc := range []struct {
 		forge string
 		login string // Options.Login
+		hint  string // Options.LoginHint
 		want  [][]string
 	}{
-		{"gitlab", "", [][]string{{"GET /api/v4/projects/acme%2Fapp/issues?page=1", "GET /api/v4/user"}}},
-		{"github", botLogin, [][]string{{"GET /repos/acme/app/issues?page=1"}}},
-		{"github", "", [][]string{{"GET /user"}, {"GET /repos/acme/app/issues?page=1"}}},
-		{"gitea", botLogin, [][]string{{"GET /api/v1/repos/acme/app/issues?page=1"}}},
-		{"gitea", "", [][]string{{"GET /api/v1/user"}, {"GET /api/v1/repos/acme/app/issues?page=1"}}},
+		{"gitlab", "", "", [][]string{{"GET /api/v4/projects/acme%2Fapp/issues?page=1", "GET /api/v4/user"}}},
+		{"github", botLogin, "", [][]string{{"GET /repos/acme/app/issues?page=1"}}},
+		{"github", "", "", [][]string{{"GET /user"}, {"GET /repos/acme/app/issues?page=1"}}},
+		{"gitea", botLogin, "", [][]string{{"GET /api/v1/repos/acme/app/issues?page=1"}}},
+		{"gitea", "", "", [][]string{{"GET /api/v1/user"}, {"GET /api/v1/repos/acme/app/issues?page=1"}}},
+		// A right hint: the list by it goes out with the lookup. A wrong one (the token is
+		// tf-bot's, not the job user's) costs a second list, by the login the lookup answered.
+		{"gitea", "", botLogin, [][]string{{"GET /api/v1/repos/acme/app/issues?page=1", "GET /api/v1/user"}}},
+		{"gitea", "", "gitea-actions", [][]string{{"GET /api/v1/repos/acme/app/issues?page=1", "GET /api/v1/user"}, {"GET /api/v1/repos/acme/app/issues?page=1"}}},
+		{"github", "", botLogin, [][]string{{"GET /repos/acme/app/issues?page=1", "GET /user"}}},
 	} {
 		var fc forgeCase
 		for _, c := range forgeCases() {
@@ -164,7 +170,7 @@ func TestPrefetchIssuesRounds(t *testing.T) {
 				fc = c
 			}
 		}
-		t.Run(fmt.Sprintf("%s/login=%q", tc.forge, tc.login), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/login=%q/hint=%q", tc.forge, tc.login, tc.hint), func(t *testing.T) {
 			sizes := make([]int, len(tc.want))
 			for i, r := range tc.want {
 				sizes[i] = len(r)
@@ -174,7 +180,7 @@ func TestPrefetchIssuesRounds(t *testing.T) {
 				rt = newRoundsTransport(o.HTTPClient.Transport, sizes...)
 				hc := *o.HTTPClient
 				hc.Transport = rt
-				o.HTTPClient, o.Login = &hc, tc.login
+				o.HTTPClient, o.Login, o.LoginHint = &hc, tc.login, tc.hint
 			})
 			f.ResetRequests()
 			now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)

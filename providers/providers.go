@@ -59,6 +59,11 @@ type Options struct {
 	// Login, when set, is the identity whose comments UpsertComment may edit,
 	// skipping the /user lookup.
 	Login string
+	// LoginHint is the identity Token probably has (a job token's user, e.g. gitea-actions)
+	// when it cannot be known for sure: the drift issue's list, which is filtered by author,
+	// goes out with the /user lookup instead of after it, and is read again only when the
+	// lookup answers another login. Ignored with Login.
+	LoginHint string
 	// VerifyDelay is how long UpsertComment waits after a write before it
 	// re-reads the comments to converge with racing runs (forges offer no
 	// conditional writes). Zero means 2s; negative disables the waiting (the
@@ -79,10 +84,14 @@ func (o Options) verifyDelay() time.Duration {
 // githubActionsBot is the identity GitHub's job token writes as.
 const githubActionsBot = "github-actions[bot]"
 
-// GiteaActionsLogin is the identity Gitea's job token writes as (user id -2, what GET
-// /api/v1/user answers a job token; recorded from Gitea 1.26's runner). Pass it as
-// Options.Login when Token is that job token to skip the lookup.
-const GiteaActionsLogin = "gitea-actions"
+// GiteaActionsLogin and ForgejoActionsLogin are the identities Gitea's and Forgejo's job tokens
+// write as (Gitea: user id -2, what GET /api/v1/user answers a job token, recorded from Gitea
+// 1.26's runner). A runner does not tell for sure which of the two servers it serves, so pass
+// them as Options.LoginHint, not Login.
+const (
+	GiteaActionsLogin   = "gitea-actions"
+	ForgejoActionsLogin = "forgejo-actions"
+)
 
 // APIError is a non-2xx answer of a forge. It unwraps to ErrUnauthorized,
 // forge.ErrForbidden, forge.ErrNotFound or nothing, so callers can use errors.Is.

@@ -278,7 +278,7 @@ func removeComments(ctx context.Context, s commentStore, dups []markerComment) e
 // startReads starts the identity and the comment list of PR number at once; expected, the
 // event payload's comment count, lets every page be requested at once.
 func startReads(ctx context.Context, s commentStore, number, expected int) *readRound[comment] {
-	return startRound(ctx, number, true, s.identity, func(ctx context.Context, _ string) ([]comment, error) {
+	return startRound(ctx, number, listBy{none: true}, s.identity, func(ctx context.Context, _ string) ([]comment, error) {
 		return s.list(ctx, expected)
 	})
 }

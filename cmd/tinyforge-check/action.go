@@ -35,6 +35,8 @@ variables (GitLab CI, or any runner):
   tinyforge-token TINYFORGE_TOKEN           Tinyforge viewer token (a secret)
   workload        TINYFORGE_WORKLOAD        workload id or name
   token           GITHUB_TOKEN; on GitLab TINYFORGE_FORGE_TOKEN, GITLAB_TOKEN, else CI_JOB_TOKEN
+  job-token       (none)                    the job's own token (the action passes github.token);
+                                            equal to token, it tells who the check writes as
   fail-on         TINYFORGE_FAIL_ON         default invalid,error
   comment         TINYFORGE_COMMENT         auto, always or never; default auto
   status-context  TINYFORGE_STATUS_CONTEXT  default tinyforge/gitops
@@ -81,7 +83,7 @@ type actionConfig struct {
 	owner, repo     string
 	token           string
 	jobToken        bool   // token is GitHub's job token (or GitLab's CI_JOB_TOKEN)
-	login           string // token's identity when known without a request; "" reads it
+	loginHint       string // the identity token probably has (a Gitea or Forgejo job token's)
 	tinyforgeURL    string
 	tinyforgeToken  string
 	workspace       string
@@ -227,7 +229,7 @@ func (c *Command) actionConfig() (actionConfig, error) {
 			cfg.token = c.env("GITHUB_TOKEN")
 		}
 	}
-	cfg.jobIdentity(val["job-token"], c.env("FORGEJO_ACTIONS") == "true")
+	cfg.jobIdentity(val["job-token"], c.env("FORGEJO_ACTIONS") == "true", c.env("ACT") == "true")
 	for _, s := range []string{cfg.tinyforgeToken, cfg.token, val["job-token"]} {
 		if s != "" && !slices.Contains(cfg.secretsForMasks, s) {
 			cfg.secretsForMasks = append(cfg.secretsForMasks, s)
@@ -291,18 +293,23 @@ func (c *Command) actionConfig() (actionConfig, error) {
 }
 
 // jobIdentity notes what the job's own token (input job-token, which defaults to github.token)
-// tells when token is that token: on GitHub it is github-actions[bot], on Gitea it is
-// gitea-actions (Forgejo's is not assumed), so the comment and issue upserts need no GET /user
-// and their reads go out in one round. A token the workflow passes itself is looked up.
-func (cfg *actionConfig) jobIdentity(jobToken string, forgejo bool) {
+// tells when token is that token. On GitHub it is github-actions[bot], so the comment and issue
+// upserts need no GET /user (which answers that token 403 anyway); not under nektos/act
+// (ACT=true), where github.token is whatever token the user passed. On Gitea and Forgejo the
+// job user is gitea-actions or forgejo-actions, but a runner does not say for sure which server
+// it serves, so that is only a hint: a scheduled run lists the issues by it while it asks the
+// forge who it is, and lists again if the answer differs.
+func (cfg *actionConfig) jobIdentity(jobToken string, forgejo, act bool) {
 	if jobToken == "" || jobToken != cfg.token {
 		return
 	}
 	switch {
-	case cfg.forge == checker.ForgeGitHub:
+	case cfg.forge == checker.ForgeGitHub && !act:
 		cfg.jobToken = true
-	case cfg.forge == checker.ForgeGitea && !forgejo:
-		cfg.login = providers.GiteaActionsLogin
+	case cfg.forge == checker.ForgeGitea && forgejo:
+		cfg.loginHint = providers.ForgejoActionsLogin
+	case cfg.forge == checker.ForgeGitea:
+		cfg.loginHint = providers.GiteaActionsLogin
 	}
 }
 
@@ -460,7 +467,7 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 	if cfg.token == "" {
 		return chk, nil
 	}
-	opts := providers.Options{BaseURL: cfg.forgeURL, Token: cfg.token, HTTPClient: hc, JobToken: cfg.jobToken, Login: cfg.login, VerifyDelay: cfg.verifyDelay}
+	opts := providers.Options{BaseURL: cfg.forgeURL, Token: cfg.token, HTTPClient: hc, JobToken: cfg.jobToken, LoginHint: cfg.loginHint, VerifyDelay: cfg.verifyDelay}
 	f, err := checkwire.OpenRepo(cfg.forge, opts, cfg.owner, cfg.repo)
 	if err != nil {
 		return nil, err

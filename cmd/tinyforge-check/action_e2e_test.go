@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -537,6 +538,16 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 		if !cmp.Equal(masks, []string{"::add-mask::" + tfCanary, "::add-mask::" + jobTok}) {
 			t.Errorf("masks: %q, want the two secrets once each", masks)
+		}
+		// Under nektos/act, github.token is whatever token the user passed: it is asked.
+		h.forge.ResetRequests()
+		env := h.env("pull_request", payload("synchronize"), in())
+		env["ACT"] = "true"
+		if res := h.run(env); res.code != 0 {
+			t.Fatalf("under act: exit %d: %s", res.code, res.stderr)
+		}
+		if !slices.Contains(h.requestLog(), "GET /user") {
+			t.Errorf("under act the identity was assumed: %q", h.requestLog())
 		}
 	})
 
