@@ -96,25 +96,10 @@ func TestPrefetchReadsAtOnce(t *testing.T) {
 			return [][]string{{page(fc, 1), "GET /api/v4/user"}, {page(fc, 2), page(fc, 3)}}
 		}},
 	} {
-		var fc forgeCase
-		for _, c := range forgeCases() {
-			if c.name == tc.forge {
-				fc = c
-			}
-		}
 		t.Run(fmt.Sprintf("%s/expected=%d", tc.forge, tc.expected), func(t *testing.T) {
+			fc := forgeCaseNamed(t, tc.forge)
 			want := tc.rounds(fc)
-			sizes := make([]int, len(want))
-			for i, r := range want {
-				sizes[i] = len(r)
-			}
-			var rt *roundsTransport
-			f, p := fc.setup(t, forgefake.Options{}, func(o *Options) {
-				rt = newRoundsTransport(o.HTTPClient.Transport, sizes...)
-				hc := *o.HTTPClient
-				hc.Transport = rt
-				o.HTTPClient = &hc
-			})
+			f, p, rt := setupRounds(t, fc, want, nil)
 			for i := 0; i < 249; i++ {
 				f.AddComment(owner, repoName, 7, "alice", fmt.Sprintf("c%d", i))
 			}
@@ -131,11 +116,7 @@ func TestPrefetchReadsAtOnce(t *testing.T) {
 			if diff := cmp.Diff(want, rt.rounded()); diff != "" {
 				t.Errorf("rounds of requests (-want +got):\n%s", diff)
 			}
-			total := 0
-			for _, n := range sizes {
-				total += n
-			}
-			if n := len(f.Requests()); n != total {
+			if n, total := len(f.Requests()), len(slices.Concat(want...)); n != total {
 				t.Errorf("%d requests, want only the prefetch's %d: an unchanged upsert reads nothing more", n, total)
 			}
 		})
@@ -164,24 +145,8 @@ func TestPrefetchIssuesRounds(t *testing.T) {
 		{"gitea", "", "gitea-actions", [][]string{{"GET /api/v1/repos/acme/app/issues?page=1", "GET /api/v1/user"}, {"GET /api/v1/repos/acme/app/issues?page=1"}}},
 		{"github", "", botLogin, [][]string{{"GET /repos/acme/app/issues?page=1", "GET /user"}}},
 	} {
-		var fc forgeCase
-		for _, c := range forgeCases() {
-			if c.name == tc.forge {
-				fc = c
-			}
-		}
 		t.Run(fmt.Sprintf("%s/login=%q/hint=%q", tc.forge, tc.login, tc.hint), func(t *testing.T) {
-			sizes := make([]int, len(tc.want))
-			for i, r := range tc.want {
-				sizes[i] = len(r)
-			}
-			var rt *roundsTransport
-			f, p := fc.setup(t, forgefake.Options{}, func(o *Options) {
-				rt = newRoundsTransport(o.HTTPClient.Transport, sizes...)
-				hc := *o.HTTPClient
-				hc.Transport = rt
-				o.HTTPClient, o.Login, o.LoginHint = &hc, tc.login, tc.hint
-			})
+			f, p, rt := setupRounds(t, forgeCaseNamed(t, tc.forge), tc.want, func(o *Options) { o.Login, o.LoginHint = tc.login, tc.hint })
 			f.ResetRequests()
 			now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 			r := p.(issueForge).Repo(owner, repoName)
@@ -198,4 +163,37 @@ func TestPrefetchIssuesRounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setupRounds starts fc's fake and a provider whose requests pass a roundsTransport expecting
+// the rounds of want; mod, when set, changes the provider's options further.
+func setupRounds(t *testing.T, fc forgeCase, want [][]string, mod func(*Options)) (fake, provider, *roundsTransport) {
+	t.Helper()
+	sizes := make([]int, len(want))
+	for i, r := range want {
+		sizes[i] = len(r)
+	}
+	var rt *roundsTransport
+	f, p := fc.setup(t, forgefake.Options{}, func(o *Options) {
+		rt = newRoundsTransport(o.HTTPClient.Transport, sizes...)
+		hc := *o.HTTPClient
+		hc.Transport = rt
+		o.HTTPClient = &hc
+		if mod != nil {
+			mod(o)
+		}
+	})
+	return f, p, rt
+}
+
+// forgeCaseNamed returns the forge case of name.
+func forgeCaseNamed(t *testing.T, name string) forgeCase {
+	t.Helper()
+	for _, c := range forgeCases() {
+		if c.name == name {
+			return c
+		}
+	}
+	t.Fatalf("no forge case %q", name)
+	return forgeCase{}
 }
