@@ -65,28 +65,23 @@ func (s *Server) View(ctx context.Context, c Caller, id int64) (tinyforge.GitOps
 	return v, err
 }
 
-// viewOf is View with the workload it compared and the file's parsed Spec (nil unless the
-// status is ok).
-func (s *Server) viewOf(ctx context.Context, c Caller, id int64) (tinyforge.GitOpsView, viewed, error) {
+// viewOf is View with every declared field compared with live (nil unless the file is valid
+// and compares), which the view's drift is the unequal part of.
+func (s *Server) viewOf(ctx context.Context, c Caller, id int64) (tinyforge.GitOpsView, []gitops.Comparison, error) {
 	if err := c.permit(RoleViewer, id); err != nil {
-		return tinyforge.GitOpsView{}, viewed{}, err
+		return tinyforge.GitOpsView{}, nil, err
 	}
 	wl, err := s.read(ctx, id)
 	if err != nil {
-		return tinyforge.GitOpsView{}, viewed{}, err
+		return tinyforge.GitOpsView{}, nil, err
 	}
-	res := s.fetch(ctx, wl)
-	return s.view(wl, res), viewed{wl: wl, spec: res.Spec}, nil
+	v, comps := s.view(wl, s.fetch(ctx, wl))
+	return v, comps, nil
 }
 
-// viewed is what a view was made of.
-type viewed struct {
-	wl   *Workload
-	spec *gitops.Spec
-}
-
-// view renders a fetch result as the API's GitOps view, with drift against the live config.
-func (s *Server) view(wl *Workload, res fetchResult) tinyforge.GitOpsView {
+// view renders a fetch result as the API's GitOps view, with drift against the live config,
+// and returns the comparisons the drift comes from (nil when nothing was compared).
+func (s *Server) view(wl *Workload, res fetchResult) (tinyforge.GitOpsView, []gitops.Comparison) {
 	v := tinyforge.GitOpsView{
 		Enabled: wl.GitOpsEnabled, Path: wl.GitOpsPath, Status: string(res.Status), Message: res.Message,
 		Raw: string(res.Raw), CommitSHA: res.CommitSHA, FileSHA: res.FileSHA,
@@ -97,16 +92,16 @@ func (s *Server) view(wl *Workload, res fetchResult) tinyforge.GitOpsView {
 		v.Diagnostics = append(v.Diagnostics, tinyforge.Diagnostic{Severity: string(d.Severity), Line: d.Line, Column: d.Column, Field: d.Field, Code: d.Code, Message: d.Message})
 	}
 	if res.Spec == nil {
-		return v
+		return v, nil
 	}
 	v.ManagedFields = append(v.ManagedFields, res.Spec.ManagedFields()...)
-	drift, err := gitops.Drift(res.Spec, wl.SourceType, wl.SourceConfig)
+	comps, err := gitops.Compare(res.Spec, wl.SourceType, wl.SourceConfig)
 	if err != nil {
 		v.Message = "cannot compare with the live config: " + err.Error()
-		return v
+		return v, nil
 	}
-	v.Drift = append(v.Drift, drift...)
-	return v
+	v.Drift = append(v.Drift, gitops.Unequal(comps)...)
+	return v, comps
 }
 
 // GitOpsChange is the body of PUT /api/workloads/{id}/gitops: SetGitOpsRequest with presence.
@@ -140,7 +135,8 @@ func (s *Server) SetGitOps(ctx context.Context, c Caller, id int64, req GitOpsCh
 	if err != nil {
 		return tinyforge.GitOpsView{}, err
 	}
-	return s.view(wl, s.fetch(ctx, wl)), nil
+	v, _ := s.view(wl, s.fetch(ctx, wl))
+	return v, nil
 }
 
 // changeGitOps is SetGitOps without the view: the settings saved under the workload's lock,

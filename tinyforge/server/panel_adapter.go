@@ -107,16 +107,16 @@ func (b panelBackend) Workload(ctx context.Context, p panel.Principal, id int64)
 	return &out, nil
 }
 
-// GitOps is the API's GitOps view plus every declared field compared with live (the same
-// gitops.Compare the view's drift comes from, over the same workload and file), for the drift
-// view's normalization column.
+// GitOps is the API's GitOps view plus every declared field compared with live (the
+// comparisons the view's drift is the unequal part of), for the drift view's normalization
+// column.
 func (b panelBackend) GitOps(ctx context.Context, p panel.Principal, id int64) (*panel.View, error) {
 	out := &panel.View{}
 	err := b.call(ctx, p, http.MethodGet, workloadPath(id, "/gitops"), false, func(ctx context.Context, c Caller) error {
-		v, from, err := b.s.viewOf(ctx, c, id)
+		v, comps, err := b.s.viewOf(ctx, c, id)
 		out.GitOpsView = v
-		if err == nil && v.Status == string(gitops.StatusOK) && from.spec != nil {
-			out.Comparisons, _ = gitops.Compare(from.spec, from.wl.SourceType, from.wl.SourceConfig)
+		if err == nil && v.Status == string(gitops.StatusOK) {
+			out.Comparisons = comps
 		}
 		return err
 	})
