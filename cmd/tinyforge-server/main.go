@@ -301,6 +301,14 @@ func (a *app) forgeHTTPClient(allow []netip.Prefix, log *slog.Logger) *http.Clie
 }
 
 // forgeOpener builds a provider for a workload's repo on the shared client hc.
+// Every provider reads branch heads and files as the server needs, so what checkwire.OpenForge
+// opens is a server.Forge.
+var (
+	_ server.Forge = (*providers.GitHub)(nil)
+	_ server.Forge = (*providers.Gitea)(nil)
+	_ server.Forge = (*providers.GitLab)(nil)
+)
+
 func forgeOpener(hc *http.Client) server.ForgeOpener {
 	return func(provider, baseURL, token string) (server.Forge, error) {
 		// The providers wrap forge.ErrFileNotFound and forge.ErrFileTooLarge, which are the
@@ -309,7 +317,11 @@ func forgeOpener(hc *http.Client) server.ForgeOpener {
 		if err != nil {
 			return nil, err
 		}
-		return f, nil
+		sf, ok := f.(server.Forge)
+		if !ok { // not with the three providers (checked above)
+			return nil, fmt.Errorf("forge provider %q cannot read files", provider)
+		}
+		return sf, nil
 	}
 }
 

@@ -14,22 +14,13 @@ import (
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
 
-// Forge is what wiring needs of a provider, any of the three: branch heads and files at a
-// commit (what the reference server fetches) and a repo bound for the check.
+// Forge is a provider, any of the three (*providers.GitHub, *providers.Gitea,
+// *providers.GitLab): what the check needs of it is a repo bound for it. The reference server
+// reads files through the same value (cmd/tinyforge-server checks that every provider can).
 type Forge interface {
-	// BranchHead returns the SHA of branch's head commit.
-	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
-	// DownloadFile returns the file at path as of commit ref, at most maxBytes bytes.
-	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
 	// Repo binds the provider to owner/repo.
 	Repo(owner, repo string) *providers.Repo
 }
-
-var (
-	_ Forge = (*providers.GitHub)(nil)
-	_ Forge = (*providers.Gitea)(nil)
-	_ Forge = (*providers.GitLab)(nil)
-)
 
 // OpenForge returns the provider of kind: "github", "gitea" (Gitea and Forgejo) or "gitlab".
 // A failed constructor returns a nil interface, never a typed nil.
