@@ -411,6 +411,27 @@ func TestGitHubJobTokenIdentity(t *testing.T) {
 	}
 }
 
+// TestGitHubAppTokenComment: another GitHub App's installation token is answered 403 on GET
+// /user like the job token, so the provider infers github-actions[bot], but it writes as its own
+// bot. A run learns its identity from the comment it creates, so its verify finds that comment:
+// one comment and no error, run after run (a later run creates again and removes the newer
+// copy, since its reads still look for github-actions[bot]).
+func TestGitHubAppTokenComment(t *testing.T) {
+	f, _ := newGitHubFake(t, forgefake.Options{})
+	f.AddToken("ghs_app", forgefake.Token{Login: "tinyforge-app[bot]", Integration: true})
+	g := newGitHubProvider(t, f, nil, func(o *Options) { o.Token = "ghs_app" })
+	for run := int64(1); run <= 3; run++ {
+		res, err := g.Repo(owner, repoName).UpsertComment(t.Context(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: run, Body: fmt.Sprintf("run %d", run)})
+		if err != nil || res.Action != forge.CommentCreated {
+			t.Fatalf("run %d: %+v, %v", run, res, err)
+		}
+		cs := f.Comments(owner, repoName, 7)
+		if len(cs) != 1 || cs[0].Author != "tinyforge-app[bot]" || cs[0].Body != body(run, fmt.Sprintf("run %d", run)) {
+			t.Fatalf("after run %d: %+v, want one comment of the app's with run %d's body", run, cs, run)
+		}
+	}
+}
+
 // TestUpsertCommentUnchangedCost: a rerun with nothing new reads the
 // identity and one page of comments, and writes nothing (the budget of docs/design.md, Budgets).
 func TestUpsertCommentUnchangedCost(t *testing.T) {

@@ -200,19 +200,20 @@ func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, read
 	if req.Now != nil {
 		run.now = req.Now
 	}
-	login, all, listErr := reads.login, reads.all, reads.listErr
+	run.login = reads.login
+	all, listErr := reads.all, reads.listErr
 	for round := 0; round < maxConvergeRounds; round++ {
 		if round > 0 {
 			if err := sleep(ctx, verify); err != nil {
 				return run.res, err
 			}
-			all, listErr = s.listIssues(ctx, login)
+			all, listErr = s.listIssues(ctx, run.login)
 		}
 		if listErr != nil {
 			return issueForbiddenSkip("list issues", listErr)
 		}
 		var ours []markedIssue
-		ours, run.dups = markedIssues(all, login, req.Context, req.Workload)
+		ours, run.dups = markedIssues(all, run.login, req.Context, req.Workload)
 		wrote, err := run.step(ctx, ours)
 		if err != nil || !wrote {
 			return run.res, err
@@ -239,9 +240,10 @@ func checkIssueRequest(req forge.IssueRequest) error {
 
 // issueRun is one upsertIssue's convergence loop: the request, and what the run did.
 type issueRun struct {
-	s   issueStore
-	req forge.IssueRequest
-	now func() time.Time
+	s     issueStore
+	req   forge.IssueRequest
+	login string // the token's identity, corrected by what it writes (see writtenAs)
+	now   func() time.Time
 	// res is what the run did, and what upsertIssue reports; Action "" before the first look.
 	res forge.IssueResult
 	// dups are the closed duplicates of the current look, holding their runs' bodies.
@@ -330,6 +332,7 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 	if err != nil {
 		return run.fail("open an issue", err)
 	}
+	run.login = writtenAs(run.login, is.Author)
 	run.res = forge.IssueResult{Action: forge.IssueOpened, Number: is.Number, URL: is.URL, Since: since}
 	if len(missing) > 0 {
 		run.res.Reason = "labels not set (they do not exist in the repo): " + strings.Join(missing, ", ")

@@ -219,8 +219,21 @@ func (run *stickyRun) create(ctx context.Context) (bool, error) {
 	if err != nil {
 		return run.fail("create comment", err)
 	}
+	run.login = writtenAs(run.login, c.Author)
 	run.res = forge.CommentResult{Action: forge.CommentCreated, URL: c.URL}
 	return true, nil
+}
+
+// writtenAs is the identity to look for after the token wrote something authored by author:
+// author, when the forge named one. It corrects an identity that was only inferred (GitHub
+// answers GET /user 403 to every app installation token, which the provider takes for
+// github-actions[bot], though another app's token writes as its own bot), so that the verify
+// re-read finds what the run wrote instead of writing it again.
+func writtenAs(login, author string) string {
+	if author == "" {
+		return login
+	}
+	return author
 }
 
 // fail ends the loop on a failed write of op: a 403 reports a skip.
