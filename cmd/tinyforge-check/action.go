@@ -37,6 +37,8 @@ variables (GitLab CI, or any runner):
   token           GITHUB_TOKEN; on GitLab TINYFORGE_FORGE_TOKEN, GITLAB_TOKEN, else CI_JOB_TOKEN
   job-token       (none)                    the job's own token (the action passes github.token);
                                             equal to token, it tells who the check writes as
+  token-login     TINYFORGE_TOKEN_LOGIN     the user token writes as, when the forge cannot say:
+                                            APP-SLUG[bot] for a GitHub App installation token
   fail-on         TINYFORGE_FAIL_ON         default invalid,error
   comment         TINYFORGE_COMMENT         auto, always or never; default auto
   status-context  TINYFORGE_STATUS_CONTEXT  default tinyforge/gitops
@@ -67,6 +69,7 @@ func actionInputs() []actionInput {
 		{"workload", "TINYFORGE_WORKLOAD"},
 		{"token", ""},
 		{"job-token", ""},
+		{"token-login", "TINYFORGE_TOKEN_LOGIN"},
 		{"fail-on", "TINYFORGE_FAIL_ON"},
 		{"comment", "TINYFORGE_COMMENT"},
 		{"status-context", "TINYFORGE_STATUS_CONTEXT"},
@@ -83,6 +86,7 @@ type actionConfig struct {
 	owner, repo     string
 	token           string
 	jobToken        bool   // token is GitHub's job token (or GitLab's CI_JOB_TOKEN)
+	login           string // the identity token writes as (input token-login); "" asks the forge
 	loginHint       string // the identity token probably has (a Gitea or Forgejo job token's)
 	tinyforgeURL    string
 	tinyforgeToken  string
@@ -230,6 +234,9 @@ func (c *Command) actionConfig() (actionConfig, error) {
 		}
 	}
 	cfg.jobIdentity(val["job-token"], c.env("FORGEJO_ACTIONS") == "true", c.env("ACT") == "true")
+	if cfg.login = val["token-login"]; cfg.login != "" && !validLogin(cfg.login) {
+		return cfg, fmt.Errorf("token-login %q is not a user name: give the login the token writes as, e.g. my-app[bot] for a GitHub App", gitops.Truncate(cfg.login, 40))
+	}
 	for _, s := range []string{cfg.tinyforgeToken, cfg.token, val["job-token"]} {
 		if s != "" && !slices.Contains(cfg.secretsForMasks, s) {
 			cfg.secretsForMasks = append(cfg.secretsForMasks, s)
@@ -290,6 +297,21 @@ func (c *Command) actionConfig() (actionConfig, error) {
 		return cfg, c.gitlabEvent(&cfg)
 	}
 	return cfg, c.actionsEvent(&cfg)
+}
+
+// validLogin reports whether s can be a forge user name: letters, digits, '-', '_' and '.',
+// at most 100 characters, optionally ending in "[bot]" (a GitHub App's user).
+func validLogin(s string) bool {
+	name := strings.TrimSuffix(s, "[bot]")
+	if name == "" || len(s) > 100 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // jobIdentity notes what the job's own token (input job-token, which defaults to github.token)
@@ -467,7 +489,7 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 	if cfg.token == "" {
 		return chk, nil
 	}
-	opts := providers.Options{BaseURL: cfg.forgeURL, Token: cfg.token, HTTPClient: hc, JobToken: cfg.jobToken, LoginHint: cfg.loginHint, VerifyDelay: cfg.verifyDelay}
+	opts := providers.Options{BaseURL: cfg.forgeURL, Token: cfg.token, HTTPClient: hc, JobToken: cfg.jobToken, Login: cfg.login, LoginHint: cfg.loginHint, VerifyDelay: cfg.verifyDelay}
 	f, err := checkwire.OpenRepo(cfg.forge, opts, cfg.owner, cfg.repo)
 	if err != nil {
 		return nil, err

@@ -551,6 +551,36 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 	})
 
+	t.Run("a GitHub App's token with token-login: its own comment found, no GET /user", func(t *testing.T) {
+		h := newHarness(t, bin, "github")
+		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		const appTok = "ghs_APP_CANARY_77aa"
+		h.forge.AddToken(appTok, forgefake.Token{Login: "tinyforge-app[bot]", Integration: true})
+		in := func() map[string]string {
+			return map[string]string{"workload": "3", "token": appTok, "job-token": "ghs_other_job_token", "token-login": "tinyforge-app[bot]"}
+		}
+		for run, action := range []string{"opened", "synchronize"} {
+			h.forge.ResetRequests()
+			if res := h.run(h.env("pull_request", prPayload(action, false), in())); res.code != 0 {
+				t.Fatalf("run %d: exit %d: %s", run+1, res.code, res.stderr)
+			}
+			if slices.Contains(h.requestLog(), "GET /user") {
+				t.Errorf("run %d asked GET /user though token-login was given: %q", run+1, h.requestLog())
+			}
+		}
+		if w := h.writeCount(); w != 1 { // the second run: the status only
+			t.Errorf("the rerun made %d writes, want 1 (the status): %q", w, h.requestLog())
+		}
+		if cs := h.comments(); len(cs) != 1 || cs[0].Author != "tinyforge-app[bot]" {
+			t.Errorf("comments: %+v, want one by the app", cs)
+		}
+		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3", "token": appTok, "token-login": "my app"}))
+		if res.code != 2 || !strings.Contains(res.stdout+res.stderr, `token-login "my app" is not a user name`) {
+			t.Errorf("a bad token-login: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+		}
+	})
+
 	t.Run("comment auto: no first comment in sync, a drift comment refreshed to in sync, then no write", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})

@@ -202,7 +202,7 @@ func TestActionMetadata(t *testing.T) {
 		defaults[name] = *in.Default
 	}
 	wantDefaults := map[string]string{
-		"path": "", "tinyforge-url": "", "tinyforge-token": "", "workload": "", "token": "${{ github.token }}", "job-token": "${{ github.token }}",
+		"path": "", "tinyforge-url": "", "tinyforge-token": "", "workload": "", "token": "${{ github.token }}", "job-token": "${{ github.token }}", "token-login": "",
 		"fail-on": checker.DefaultFailOn.String(), "comment": string(checker.CommentAuto),
 		"status-context": checker.DefaultStatusContext, "source-type": "", "report": "", "issue-labels": "",
 	}
