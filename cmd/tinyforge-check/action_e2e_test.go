@@ -125,6 +125,16 @@ func newHarness(t testing.TB, bin, forgeKind string) *harness {
 	return h
 }
 
+// newIntegrationPR is a GitHub harness whose PR drifts from live, with token an installation
+// token (GET /user answers it 403, as GitHub does) that writes as login.
+func newIntegrationPR(t *testing.T, bin, token, login string) *harness {
+	h := newHarness(t, bin, "github")
+	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+	h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+	h.forge.AddToken(token, forgefake.Token{Login: login, Integration: true})
+	return h
+}
+
 // setFile stores content at path in the commit sha of the repository.
 func (h *harness) setFile(sha, path, content string) {
 	h.forge.PutFileAt(h.owner, "r", sha, path, []byte(content))
@@ -495,11 +505,8 @@ func testActionGitHub(t *testing.T, bin string) {
 	})
 
 	t.Run("job token: an unchanged rerun with 250 comments costs 5 forge requests, none for the identity", func(t *testing.T) {
-		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		const jobTok = "ghs_JOB_CANARY_5e6f"
-		h.forge.AddToken(jobTok, forgefake.Token{Login: "github-actions[bot]", Integration: true})
+		h := newIntegrationPR(t, bin, jobTok, "github-actions[bot]")
 		for i := range 250 {
 			h.forge.AddComment(h.owner, "r", 7, "alice", fmt.Sprintf("comment %d", i))
 		}
@@ -552,11 +559,8 @@ func testActionGitHub(t *testing.T, bin string) {
 	})
 
 	t.Run("a GitHub App's token with token-login: its own comment found, no GET /user", func(t *testing.T) {
-		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		const appTok = "ghs_APP_CANARY_77aa"
-		h.forge.AddToken(appTok, forgefake.Token{Login: "tinyforge-app[bot]", Integration: true})
+		h := newIntegrationPR(t, bin, appTok, "tinyforge-app[bot]")
 		in := func() map[string]string {
 			return map[string]string{"workload": "3", "token": appTok, "job-token": "ghs_other_job_token", "token-login": "tinyforge-app[bot]"}
 		}
