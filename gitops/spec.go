@@ -532,6 +532,15 @@ func firstColumn(data []byte, line int) int {
 	return utf8.RuneCount(l[:len(l)-len(trimmed)]) + 1
 }
 
+// SourceLines splits a file into its lines as diagnostics number them: after a leading byte
+// order mark, which Lint drops, at "\r\n", "\r" and "\n".
+func SourceLines(data []byte) [][]byte {
+	if hasBOM(data) {
+		data = data[3:]
+	}
+	return splitLines(data)
+}
+
 // splitLines splits data at YAML line breaks: "\r\n", "\r" and "\n".
 func splitLines(data []byte) [][]byte {
 	var lines [][]byte

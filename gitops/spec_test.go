@@ -120,3 +120,14 @@ func TestGoldenFilesHaveSources(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestSourceLines: lines are numbered as diagnostics number them, after the byte order mark.
+func TestSourceLines(t *testing.T) {
+	var got []string
+	for _, l := range SourceLines([]byte("\ufeffa: 1\r\nb: 2\rc: 3\n")) {
+		got = append(got, string(l))
+	}
+	if diff := cmp.Diff([]string{"a: 1", "b: 2", "c: 3", ""}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -176,7 +176,7 @@ func TestSnippet(t *testing.T) {
 			if tt.src != "" {
 				src = []byte(tt.src)
 			}
-			if got := snippet(src, tt.line, tt.column, false); got != tt.want {
+			if got := snippet(snippetLines(textStyle{snippets: true}, src), tt.line, tt.column, false); got != tt.want {
 				t.Errorf("snippet(line %d, column %d):\n got %q\nwant %q", tt.line, tt.column, got, tt.want)
 			}
 		})

@@ -193,8 +193,9 @@ func writeDrift(w io.Writer, format string, style textStyle, r driftReport) erro
 	if format == "json" {
 		return writeJSON(w, r)
 	}
+	lines := snippetLines(style, r.source)
 	for _, d := range r.Diagnostics {
-		writeDiagnostic(w, style, r.Path, r.source, d)
+		writeDiagnostic(w, style, r.Path, lines, d)
 	}
 	path := checker.Neutralize(r.Path)
 	switch {

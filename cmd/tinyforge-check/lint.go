@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -139,8 +138,9 @@ func writeLint(w io.Writer, format string, style textStyle, results []fileResult
 	}
 	errs, warns := 0, 0
 	for _, r := range results {
+		lines := snippetLines(style, r.source)
 		for _, d := range r.Diagnostics {
-			writeDiagnostic(w, style, r.Path, r.source, d)
+			writeDiagnostic(w, style, r.Path, lines, d)
 			if d.Severity == gitops.SeverityWarning {
 				warns++
 			} else {
@@ -265,17 +265,26 @@ const (
 	ansiGray   = "\x1b[90m"
 )
 
+// snippetLines is the file src split into lines (gitops.SourceLines), once for all its
+// diagnostics' snippets; nil when style shows no snippets or there is no file.
+func snippetLines(style textStyle, src []byte) [][]byte {
+	if !style.snippets || len(src) == 0 {
+		return nil
+	}
+	return gitops.SourceLines(src)
+}
+
 // writeDiagnostic prints one diagnostic of the file at path in the text format: its line
 // (textLine), in colour when style says so, then, when style shows snippets, the source line
-// of src it points at with a caret under its column.
-func writeDiagnostic(w io.Writer, style textStyle, path string, src []byte, d gitops.Diagnostic) {
+// of lines (snippetLines) it points at with a caret under its column.
+func writeDiagnostic(w io.Writer, style textStyle, path string, lines [][]byte, d gitops.Diagnostic) {
 	line := textLine(path, d)
 	if style.color {
 		line = colorLine(line, path, d)
 	}
 	fmt.Fprintln(w, line)
 	if style.snippets {
-		fmt.Fprint(w, snippet(src, d.Line, d.Column, style.color))
+		fmt.Fprint(w, snippet(lines, d.Line, d.Column, style.color))
 	}
 }
 
@@ -309,9 +318,9 @@ func colorLine(plain, path string, d gitops.Diagnostic) string {
 // column.
 const snippetWidth = 120
 
-// snippet renders the 1-based line of src as actionlint does, numbered in a gutter, with a
-// caret under the 1-based column (counted in characters, as diagnostics are) and "~" under the
-// rest of the token there:
+// snippet renders the 1-based line of a file's lines (snippetLines) as actionlint does,
+// numbered in a gutter, with a caret under the 1-based column (counted in characters, as
+// diagnostics are) and "~" under the rest of the token there:
 //
 //	  |
 //	3 |   port: 70000
@@ -321,13 +330,9 @@ const snippetWidth = 120
 // other invisible characters become U+FFFD, a tab a space, one character for one so the caret
 // stays in place) and can never carry an escape sequence or break the line. A line longer than
 // snippetWidth is cut around the column, with "..." where text was left out. It returns ""
-// when there is no such line (line 0 is a problem of the whole file) and no caret when the
-// column is 0 or past the end of the line.
-func snippet(src []byte, line, column int, color bool) string {
-	if len(src) == 0 {
-		return ""
-	}
-	lines := sourceLines(src)
+// when there is no such line (line 0 is a problem of the whole file; nil lines, no file) and
+// no caret when the column is 0 or past the end of the line.
+func snippet(lines [][]byte, line, column int, color bool) string {
 	if line < 1 || line > len(lines) {
 		return ""
 	}
@@ -376,25 +381,6 @@ func snippet(src []byte, line, column int, color bool) string {
 			paint(ansiGreen, "^"+strings.Repeat("~", tildes)) + "\n")
 	}
 	return b.String()
-}
-
-// sourceLines splits a file into lines as diagnostics count them: at "\r\n", "\r" and "\n",
-// after a leading byte order mark, which the parser drops.
-func sourceLines(src []byte) [][]byte {
-	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
-	var lines [][]byte
-	for len(src) > 0 {
-		i := bytes.IndexAny(src, "\r\n")
-		if i < 0 {
-			break
-		}
-		lines = append(lines, src[:i])
-		if src[i] == '\r' && i+1 < len(src) && src[i+1] == '\n' {
-			i++
-		}
-		src = src[i+1:]
-	}
-	return append(lines, src)
 }
 
 // displayWidth is how many terminal cells rs takes: two for wide and full-width (East Asian)
