@@ -125,16 +125,15 @@ func (c *Checker) issueRequest(in Inputs, r *Report) (forge.IssueRequest, bool) 
 	name := escapeInline(r.Workload.Name, 80)
 	switch r.Verdict {
 	case VerdictDrift, VerdictInvalid:
-		req.Open = true
-		req.Title = gitops.Truncate(fmt.Sprintf("Tinyforge: %s drifts from live (%s)", plainTitle(r.Workload.Name), in.StatusContext), 200)
-		if r.Verdict == VerdictInvalid {
-			req.Title = gitops.Truncate(fmt.Sprintf("Tinyforge: %s of %s is invalid (%s)", plainTitle(r.Path), plainTitle(r.Workload.Name), in.StatusContext), 200)
-		}
-		comment := secret.Redact(RenderComment(r), in.Secrets...)
+		title := fmt.Sprintf("%s drifts from live", plainTitle(r.Workload.Name))
 		what := fmt.Sprintf("the checked file and the live config of workload %s differ", name)
 		if r.Verdict == VerdictInvalid {
+			title = fmt.Sprintf("%s of %s is invalid", plainTitle(r.Path), plainTitle(r.Workload.Name))
 			what = fmt.Sprintf("the checked file of workload %s is invalid", name)
 		}
+		req.Open = true
+		req.Title = gitops.Truncate(fmt.Sprintf("Tinyforge: %s (%s)", title, in.StatusContext), 200)
+		comment := secret.Redact(RenderComment(r), in.Secrets...)
 		req.Body = func(since time.Time) string {
 			return fmt.Sprintf("**Since %s** %s. This issue is kept by a scheduled tinyforge-check run: "+
 				"it is edited while that lasts, and closed when live matches again.\n\n%s",

@@ -224,12 +224,12 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 // compare compares the linted file with the live workload: the drift, the Sync preview, the
 // drift table (reading the base branch's file on a PR) and the verdict, drift or in sync.
 func (c *Checker) compare(ctx context.Context, pr *PullRequest, r *Report, spec *gitops.Spec, w *Workload, files *fileReads) {
-	comps, drift, err := compareLive(spec, r.SourceType, w.SourceConfig)
+	comps, err := gitops.Compare(spec, r.SourceType, w.SourceConfig)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("could not compare with the live config: %v", err)
 		return
 	}
-	r.Drift, r.Sync = drift, previewSync(spec, w.SourceConfig)
+	r.Drift, r.Sync = gitops.Unequal(comps), previewSync(spec, w.SourceConfig)
 	base, err := c.readBase(ctx, pr, r.Path, w.SourceConfig, files)
 	if err != nil {
 		r.notice(LevelWarning, "could not read the base branch's %s: %v", r.Path, err)
@@ -362,16 +362,6 @@ func (c *Checker) baseHasFile(ctx context.Context, pr *PullRequest, path string,
 	}
 	_, err := files.start(ctx, pr.BaseSHA, path).wait(ctx)
 	return err == nil
-}
-
-// compareLive compares every field the file declares with the live config, for the drift
-// table, and lists the fields that differ (nil when none does).
-func compareLive(spec *gitops.Spec, sourceType string, live json.RawMessage) ([]gitops.Comparison, []gitops.DriftEntry, error) {
-	comps, err := gitops.Compare(spec, sourceType, live)
-	if err != nil {
-		return nil, nil, err
-	}
-	return comps, gitops.Unequal(comps), nil
 }
 
 // previewSync says whether Tinyforge would accept a Sync of the file onto the live config.
