@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -236,6 +237,19 @@ func (h *harness) env(event string, payload any, inputs map[string]string) map[s
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
+	return env
+}
+
+// gitlabEnv returns the variables of a GitLab CI job of this harness's project, with the
+// Tinyforge settings and the forge token; vars add the pipeline's own (CI_COMMIT_SHA,
+// CI_PIPELINE_ID, the merge request's or CI_PIPELINE_SOURCE, ...).
+func (h *harness) gitlabEnv(vars map[string]string) map[string]string {
+	env := map[string]string{
+		"GITLAB_CI": "true", "CI_SERVER_URL": h.forge.URL(), "CI_PROJECT_PATH": "group/sub/r", "CI_PROJECT_DIR": h.ws,
+		"TINYFORGE_URL": h.tf.srv.URL, "TINYFORGE_TOKEN": tfCanary, "TINYFORGE_WORKLOAD": "web", "GITLAB_TOKEN": forgeCanary,
+		"TINYFORGE_COMMENT_VERIFY_DELAY": "0s",
+	}
+	maps.Copy(env, vars)
 	return env
 }
 
@@ -912,13 +926,10 @@ func testActionGitLab(t *testing.T, bin string) {
 	h := newHarness(t, bin, "gitlab")
 	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
 	h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
-	env := map[string]string{
-		"GITLAB_CI": "true", "CI_SERVER_URL": h.forge.URL(), "CI_PROJECT_PATH": "group/sub/r", "CI_PROJECT_DIR": h.ws,
+	env := h.gitlabEnv(map[string]string{
 		"CI_COMMIT_SHA": e2eHead, "CI_PIPELINE_ID": "55", "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": e2eBase,
 		"CI_MERGE_REQUEST_PROJECT_ID": "9", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "9",
-		"TINYFORGE_URL": h.tf.srv.URL, "TINYFORGE_TOKEN": tfCanary, "TINYFORGE_WORKLOAD": "web", "GITLAB_TOKEN": forgeCanary,
-		"TINYFORGE_COMMENT_VERIFY_DELAY": "0s",
-	}
+	})
 	res := h.run(env, "action")
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)

@@ -30,12 +30,10 @@ func TestActionScheduledIssue(t *testing.T) {
 				h.writeWorkspace(map[string]string{".tinyforge.yml": file})
 				var env map[string]string
 				if kind == "gitlab" {
-					env = map[string]string{
-						"GITLAB_CI": "true", "CI_SERVER_URL": h.forge.URL(), "CI_PROJECT_PATH": "group/sub/r", "CI_PROJECT_DIR": h.ws,
+					env = h.gitlabEnv(map[string]string{
 						"CI_COMMIT_SHA": e2ePush, "CI_PIPELINE_ID": strconv.Itoa(run), "CI_PIPELINE_SOURCE": "schedule",
-						"TINYFORGE_URL": h.tf.srv.URL, "TINYFORGE_TOKEN": tfCanary, "TINYFORGE_WORKLOAD": "web", "GITLAB_TOKEN": forgeCanary,
-						"TINYFORGE_COMMENT_VERIFY_DELAY": "0s", "TINYFORGE_ISSUE_LABELS": "tinyforge",
-					}
+						"TINYFORGE_ISSUE_LABELS": "tinyforge",
+					})
 				} else {
 					env = h.env("schedule", map[string]any{"schedule": "17 * * * *"}, map[string]string{"issue-labels": "tinyforge"})
 					env["GITHUB_RUN_ID"] = strconv.Itoa(run)
