@@ -250,6 +250,9 @@ type giteaIssues struct{ giteaComments }
 // giteaPageSize is the page size Gitea caps lists at by default (MAX_RESPONSE_ITEMS).
 const giteaPageSize = 50
 
+// listBy: the list filters by poster, first by the hint when there is one.
+func (s *giteaIssues) listBy() listBy { return listBy{hint: s.g.opts.loginHint()} }
+
 func gtIssue(is *gitea.Issue) issue {
 	return issue{Number: int(is.Index), Author: gtLogin(is.Poster), Title: is.Title, Body: is.Body,
 		Open: is.State == gitea.StateOpen, URL: is.HTMLURL}

@@ -320,6 +320,9 @@ func (g *GitHub) issuesOf(owner, repo string) issueStore {
 // githubIssues is the issue store of one repo; identity is the comments' one.
 type githubIssues struct{ githubComments }
 
+// listBy: the list filters by creator, first by the hint when there is one.
+func (s *githubIssues) listBy() listBy { return listBy{hint: s.g.opts.loginHint()} }
+
 func ghIssue(is *github.Issue) issue {
 	return issue{Number: is.GetNumber(), Author: is.GetUser().GetLogin(), Title: is.GetTitle(), Body: is.GetBody(),
 		Open: is.GetState() == "open", URL: is.GetHTMLURL()}

@@ -340,8 +340,9 @@ func (g *GitLab) issuesOf(owner, repo string) issueStore {
 // gitlabIssues is the issue store of one project; identity is the notes' one.
 type gitlabIssues struct{ gitlabNotes }
 
-// listsOwnIssues: the list asks for the token's own issues (scope=created_by_me).
-func (s *gitlabIssues) listsOwnIssues() {}
+// listBy: the list asks for the token's own issues (scope=created_by_me), so it goes out with
+// the identity.
+func (s *gitlabIssues) listBy() listBy { return listBy{none: true} }
 
 type glIssue struct {
 	IID         int    `json:"iid"`
@@ -360,7 +361,7 @@ func (i glIssue) issue() issue {
 
 func (s *gitlabIssues) issuesPath() string { return s.g.project(s.owner, s.repo) + "/issues" }
 
-// listIssues lists the token's own issues; login is not needed (see listsOwnIssues).
+// listIssues lists the token's own issues; login is not needed (see listBy).
 func (s *gitlabIssues) listIssues(ctx context.Context, _ string) ([]issue, error) {
 	type page struct {
 		issues []glIssue

@@ -49,13 +49,9 @@ func parseIssueMarker(body string) (issueMark, bool) {
 
 // parseMarkerLine reads a marker line of prefix (an issue's or a duplicate's).
 func parseMarkerLine(prefix, body string) (issueMark, bool) {
-	line, _, _ := strings.Cut(body, "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if !strings.HasPrefix(line, prefix) || !strings.HasSuffix(line, markerSuffix) {
-		return issueMark{}, false
-	}
-	fields := strings.Split(line[len(prefix):len(line)-len(markerSuffix)], " ")
-	if len(fields) != 4 {
+	inner, ok := markerFields(prefix, body)
+	fields := strings.Split(inner, " ")
+	if !ok || len(fields) != 4 {
 		return issueMark{}, false
 	}
 	m := issueMark{context: fields[0]}
@@ -64,13 +60,9 @@ func parseMarkerLine(prefix, body string) (issueMark, bool) {
 	}
 	num := func(field, key string) (int64, bool) {
 		v, ok := strings.CutPrefix(field, key+"=")
-		if !ok || v == "" || len(v) > 19 || strings.TrimLeft(v, "0123456789") != "" {
-			return 0, false
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		return n, err == nil
+		n, valid := markerNumber(v)
+		return n, ok && valid
 	}
-	var ok bool
 	if m.workload, ok = num(fields[1], "workload"); !ok {
 		return issueMark{}, false
 	}
@@ -108,22 +100,17 @@ type issueStore interface {
 	editIssue(ctx context.Context, number int, title, body string, open bool) (issue, error)
 	// commentIssue adds a comment to an issue.
 	commentIssue(ctx context.Context, number int, body string) error
+	// listBy says what login listIssues filters by: none where the forge filters by the token
+	// itself (GitLab's scope=created_by_me), else the identity's, or first the login the token
+	// probably has (Options.LoginHint).
+	listBy() listBy
 }
 
-// ownIssueLister is an issueStore whose forge filters the list by the token itself (GitLab's
-// scope=created_by_me), so its listIssues ignores login.
-type ownIssueLister interface {
-	issueStore
-	listsOwnIssues()
-}
-
-// startIssueReads reads the identity and the issues it opened. Where the forge filters the
-// list by the token itself, both go out at once; elsewhere the list filters by author, so it
-// waits for the identity (known without a request for a job token or a given Login), or goes
-// out with it filtered by hint, the login the token probably has.
-func startIssueReads(ctx context.Context, s issueStore, hint string) *readRound[issue] {
-	_, own := s.(ownIssueLister)
-	return startRound(ctx, 0, listBy{none: own, hint: hint}, s.identity, s.listIssues)
+// startIssueReads reads the identity and the issues it opened, the list as the store's listBy
+// says: at once with the identity, after it (known without a request for a job token or a given
+// Login), or at once filtered by the hint.
+func startIssueReads(ctx context.Context, s issueStore) *readRound[issue] {
+	return startRound(ctx, 0, s.listBy(), s.identity, s.listIssues)
 }
 
 // markedIssue is an issue of ours carrying the marker of the request's context and workload.
@@ -183,12 +170,12 @@ func duplicateBody(survivor int, is markedIssue) string {
 // closed (issues cannot be deleted) and lose their marker.
 //
 // reads, when it is a prefetch of the same repo, holds the first read round; nil reads now.
-func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, reads *readRound[issue], hint string, verify time.Duration) (forge.IssueResult, error) {
+func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, reads *readRound[issue], verify time.Duration) (forge.IssueResult, error) {
 	if err := checkIssueRequest(req); err != nil {
 		return forge.IssueResult{}, err
 	}
 	if reads == nil {
-		reads = startIssueReads(ctx, s, hint)
+		reads = startIssueReads(ctx, s)
 	}
 	if err := reads.wait(ctx); err != nil {
 		return forge.IssueResult{}, err
@@ -196,30 +183,14 @@ func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, read
 	if reads.loginErr != nil {
 		return issueForbiddenSkip("read the token's identity", reads.loginErr)
 	}
-	run := &issueRun{s: s, req: req, now: time.Now}
+	run := &issueRun{s: s, req: req, login: reads.login, now: time.Now}
 	if req.Now != nil {
 		run.now = req.Now
 	}
-	run.login = reads.login
-	all, listErr := reads.all, reads.listErr
-	for round := 0; round < maxConvergeRounds; round++ {
-		if round > 0 {
-			if err := sleep(ctx, verify); err != nil {
-				return run.res, err
-			}
-			all, listErr = s.listIssues(ctx, run.login)
-		}
-		if listErr != nil {
-			return issueForbiddenSkip("list issues", listErr)
-		}
-		var ours []markedIssue
-		ours, run.dups = markedIssues(all, run.login, req.Context, req.Workload)
-		wrote, err := run.step(ctx, ours)
-		if err != nil || !wrote {
-			return run.res, err
-		}
-	}
-	return run.res, errors.New("the drift issue kept changing under concurrent runs: rerun the check")
+	err := converge(ctx, "drift issue", verify, reads, func(ctx context.Context, _ []issue) ([]issue, error) {
+		return s.listIssues(ctx, run.login)
+	}, run.look)
+	return run.res, err
 }
 
 // checkIssueRequest refuses a request upsertIssue cannot key or write.
@@ -246,16 +217,24 @@ type issueRun struct {
 	now   func() time.Time
 	// res is what the run did, and what upsertIssue reports; Action "" before the first look.
 	res forge.IssueResult
-	// dups are the closed duplicates of the current look, holding their runs' bodies.
-	dups []markedIssue
+}
+
+// look is one look of converge at our issues (all, or the error listing them).
+func (run *issueRun) look(ctx context.Context, all []issue, listErr error) (bool, error) {
+	if listErr != nil {
+		return run.fail("list issues", listErr)
+	}
+	ours, dups := markedIssues(all, run.login, run.req.Context, run.req.Workload)
+	return run.step(ctx, ours, dups)
 }
 
 // step makes one look at the issues converge; ours are the marker issues of our identity, by
-// ascending number. At the first look a newer run that decided the other way wins. Then, as
-// the request wants the issue open or not and an issue of ours is open or not: nothing to do,
-// close, reopen or open, or converge the open ones. wrote reports a write, after which
-// upsertIssue re-reads to verify; on an error run.res is what to report.
-func (run *issueRun) step(ctx context.Context, ours []markedIssue) (wrote bool, err error) {
+// ascending number, and dups the closed duplicates holding their runs' bodies. At the first
+// look a newer run that decided the other way wins. Then, as the request wants the issue open
+// or not and an issue of ours is open or not: nothing to do, close, reopen or open, or converge
+// the open ones. wrote reports a write, after which upsertIssue re-reads to verify; on an error
+// run.res is what to report.
+func (run *issueRun) step(ctx context.Context, ours, dups []markedIssue) (wrote bool, err error) {
 	open, top := openIssues(ours), newestIssue(ours)
 	first := run.res.Action == ""
 	if first && top != nil && top.mark.run > run.req.RunID && top.Open != run.req.Open {
@@ -276,7 +255,7 @@ func (run *issueRun) step(ctx context.Context, ours []markedIssue) (wrote bool, 
 	case len(open) == 0:
 		return false, run.closedUnder(top)
 	}
-	return run.converge(ctx, open, first)
+	return run.converge(ctx, open, dups, first)
 }
 
 // closedUnder is how the loop ends when the issue was closed after this run opened or kept it:
@@ -341,11 +320,11 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 }
 
 // converge is the step when live differs and issues of ours are open: the lowest-numbered one
-// survives with the earliest since and the wanted title and body; the others are closed as
-// duplicates.
-func (run *issueRun) converge(ctx context.Context, open []markedIssue, first bool) (bool, error) {
+// survives with the earliest since and the wanted title and body (the newest among open and
+// dups); the others are closed as duplicates.
+func (run *issueRun) converge(ctx context.Context, open, dups []markedIssue, first bool) (bool, error) {
 	survivor, newest, since := open[0], *newestIssue(open), earliestSince(open)
-	if dup := newestIssue(run.dups); dup != nil && dup.mark.run > newest.mark.run {
+	if dup := newestIssue(dups); dup != nil && dup.mark.run > newest.mark.run {
 		newest = *dup // the newest body may live in a closed duplicate only (see duplicateBody)
 	}
 	body := run.req.Body(since)

@@ -81,6 +81,14 @@ func (o Options) verifyDelay() time.Duration {
 	return o.VerifyDelay
 }
 
+// loginHint is LoginHint, or "" when Login makes a hint needless.
+func (o Options) loginHint() string {
+	if o.Login != "" {
+		return ""
+	}
+	return o.LoginHint
+}
+
 // githubActionsBot is the identity GitHub's job token writes as.
 const githubActionsBot = "github-actions[bot]"
 

@@ -28,7 +28,6 @@ type Repo struct {
 	api         repoAPI
 	owner, name string
 	verify      time.Duration // Options.VerifyDelay, resolved
-	loginHint   string        // Options.LoginHint, "" with Options.Login
 
 	comments atomic.Pointer[readRound[comment]] // started by PrefetchComments, used by the next UpsertComment
 	issues   atomic.Pointer[readRound[issue]]   // started by PrefetchIssues, used by the next UpsertIssue
@@ -45,11 +44,7 @@ func (g *Gitea) Repo(owner, repo string) *Repo { return newRepo(g, owner, repo, 
 func (g *GitLab) Repo(owner, repo string) *Repo { return newRepo(g, owner, repo, g.opts) }
 
 func newRepo(api repoAPI, owner, repo string, o Options) *Repo {
-	r := &Repo{api: api, owner: owner, name: repo, verify: o.verifyDelay()}
-	if o.Login == "" {
-		r.loginHint = o.LoginHint
-	}
-	return r
+	return &Repo{api: api, owner: owner, name: repo, verify: o.verifyDelay()}
 }
 
 // ReadFile returns the file at path on ref, at most gitops.MaxFileSize bytes. Errors wrap
@@ -90,12 +85,12 @@ func (r *Repo) UpsertComment(ctx context.Context, req forge.CommentRequest) (for
 // PrefetchIssues starts, without waiting, the reads UpsertIssue begins with (the token's
 // identity, then its issues in the repo); the next UpsertIssue uses them.
 func (r *Repo) PrefetchIssues(ctx context.Context) {
-	r.issues.Store(startIssueReads(ctx, r.api.issuesOf(r.owner, r.name), r.loginHint))
+	r.issues.Store(startIssueReads(ctx, r.api.issuesOf(r.owner, r.name)))
 }
 
 // UpsertIssue keeps the one drift issue of req.Context and req.Workload current (see
 // forge.IssueRequest). A 403 wraps forge.ErrForbidden.
 func (r *Repo) UpsertIssue(ctx context.Context, req forge.IssueRequest) (forge.IssueResult, error) {
 	pre := r.issues.Swap(nil)
-	return upsertIssue(ctx, r.api.issuesOf(r.owner, r.name), req, pre, r.loginHint, r.verify)
+	return upsertIssue(ctx, r.api.issuesOf(r.owner, r.name), req, pre, r.verify)
 }

@@ -32,25 +32,37 @@ func Marker(context string, runID int64) string {
 // false when the first line is not exactly a marker (a marker quoted anywhere
 // else does not count).
 func ParseMarker(body string) (context string, runID int64, ok bool) {
-	line, _, _ := strings.Cut(body, "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if !strings.HasPrefix(line, markerPrefix) || !strings.HasSuffix(line, markerSuffix) {
-		return "", 0, false
-	}
-	inner := line[len(markerPrefix) : len(line)-len(markerSuffix)]
+	inner, ok := markerFields(markerPrefix, body)
 	i := strings.LastIndex(inner, " run=")
-	if i <= 0 {
+	if !ok || i <= 0 {
 		return "", 0, false
 	}
-	context, digits := inner[:i], inner[i+len(" run="):]
-	if digits == "" || len(digits) > 19 || strings.TrimLeft(digits, "0123456789") != "" {
-		return "", 0, false
-	}
-	n, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || validContext(context) != nil {
+	context = inner[:i]
+	n, ok := markerNumber(inner[i+len(" run="):])
+	if !ok || validContext(context) != nil {
 		return "", 0, false
 	}
 	return context, n, true
+}
+
+// markerFields is what the first line of body holds between prefix and markerSuffix; ok is
+// false when that line is not exactly a marker line of prefix.
+func markerFields(prefix, body string) (string, bool) {
+	line, _, _ := strings.Cut(body, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if !strings.HasPrefix(line, prefix) || !strings.HasSuffix(line, markerSuffix) {
+		return "", false
+	}
+	return line[len(prefix) : len(line)-len(markerSuffix)], true
+}
+
+// markerNumber reads a marker's number: decimal digits only (no sign), at most 19.
+func markerNumber(digits string) (int64, bool) {
+	if digits == "" || len(digits) > 19 || strings.TrimLeft(digits, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	return n, err == nil
 }
 
 // validContext refuses status contexts that cannot live inside the marker.
@@ -93,7 +105,7 @@ type commentStore interface {
 	remove(ctx context.Context, id int64) error
 }
 
-// maxConvergeRounds bounds the verify-and-repair loop of upsert.
+// maxConvergeRounds bounds the verify-and-repair loop of an upsert (converge).
 const maxConvergeRounds = 8
 
 // upsert keeps exactly one marker comment per (PR, context), written by our
@@ -117,23 +129,32 @@ func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads
 		return forbiddenSkip("read the token's identity", reads.loginErr)
 	}
 	run := &stickyRun{s: s, req: req, login: reads.login, desired: desired}
+	err = converge(ctx, "sticky comment", verify, reads, func(ctx context.Context, prev []comment) ([]comment, error) {
+		return s.list(ctx, len(prev))
+	}, run.look)
+	return run.res, err
+}
+
+// converge is the verify-and-repair loop of an upsert: look gets the list of the first read
+// round, then, after every look that wrote, waits verify and gets a fresh one from relist (prev
+// is the list before); it ends at the first look that wrote nothing or failed, and fails when
+// what (the sticky comment, the drift issue) still changed after maxConvergeRounds looks.
+func converge[T any](ctx context.Context, what string, verify time.Duration, reads *readRound[T],
+	relist func(ctx context.Context, prev []T) ([]T, error),
+	look func(ctx context.Context, all []T, listErr error) (wrote bool, err error)) error {
 	all, listErr := reads.all, reads.listErr
 	for round := 0; round < maxConvergeRounds; round++ {
 		if round > 0 {
 			if err := sleep(ctx, verify); err != nil {
-				return run.res, err
+				return err
 			}
-			all, listErr = s.list(ctx, len(all))
+			all, listErr = relist(ctx, all)
 		}
-		if listErr != nil {
-			return forbiddenSkip("list comments", listErr)
-		}
-		wrote, err := run.step(ctx, markerComments(all, run.login, req.Context))
-		if err != nil || !wrote {
-			return run.res, err
+		if wrote, err := look(ctx, all, listErr); err != nil || !wrote {
+			return err
 		}
 	}
-	return run.res, errors.New("the sticky comment kept changing under concurrent runs: rerun the check")
+	return fmt.Errorf("the %s kept changing under concurrent runs: rerun the check", what)
 }
 
 // desiredComment checks a comment request and returns the body this run writes, marker line
@@ -165,6 +186,14 @@ type stickyRun struct {
 	res forge.CommentResult
 	// recreated reports that the run created the comment again after it had acted once.
 	recreated bool
+}
+
+// look is one look of converge at the PR's comments (all, or the error listing them).
+func (run *stickyRun) look(ctx context.Context, all []comment, listErr error) (bool, error) {
+	if listErr != nil {
+		return run.fail("list comments", listErr)
+	}
+	return run.step(ctx, markerComments(all, run.login, run.req.Context))
 }
 
 // step makes one look at the comments converge: ours are the marker comments of our identity,
