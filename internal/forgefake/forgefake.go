@@ -186,8 +186,6 @@ type repo struct {
 	statuses map[string][]*Status         // sha -> statuses, oldest first
 	issues   map[int]*issueState          // issue number -> issue
 	labels   []*label                     // by creation
-	// lastIssue is the number of the newest issue (0 before the first).
-	lastIssue int
 }
 
 // core holds what every fake shares: state, tokens, faults, recording and

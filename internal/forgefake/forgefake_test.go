@@ -39,14 +39,29 @@ func (r *recTB) errors() []string {
 	return append([]string(nil), r.errs...)
 }
 
+// do sends a request (see send) with token as a Bearer Authorization when
+// set, failing the test on a transport error.
 func do(t *testing.T, method, url, token, body string, hdr ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		hdr = append([]string{"Authorization", "Bearer " + token}, hdr...)
+	}
+	resp, b, err := send(method, url, body, hdr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	return resp, b
+}
+
+// noRedirects is a client that answers a redirect instead of following it.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// send sends a request with body (as JSON when not empty) and the header
+// pairs hdr, from any goroutine: its answer and the answer's body.
+func send(method, url, body string, hdr []string) (*http.Response, string, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, "", err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -54,14 +69,13 @@ func do(t *testing.T, method, url, token, body string, hdr ...string) (*http.Res
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return resp, string(b), nil
 }
 
 // TestGitHubSpecLoads also warms the pruned-spec cache for

@@ -227,7 +227,6 @@ func (g *Gitea) createIssue(w http.ResponseWriter, r *http.Request) {
 	is := g.newIssue(rp, tk.Login, in.Title, in.Body, names)
 	if in.Closed {
 		is.setOpen(false, tk.Login, "", is.created)
-		is.StateReason = ""
 	}
 	g.unlockAnswer(w, http.StatusCreated, g.issueJSON(r, rp, is))
 }
@@ -269,7 +268,6 @@ func (g *Gitea) editIssue(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.State != nil {
 		is.setOpen(*in.State == "open", tk.Login, "", now)
-		is.StateReason = ""
 	}
 	is.updated = now
 	g.unlockAnswer(w, http.StatusCreated, g.issueJSON(r, rp, is)) // Gitea answers an edit 201

@@ -273,14 +273,17 @@ func (g *GitHub) editIssue(w http.ResponseWriter, r *http.Request) {
 		}
 		body = &s
 	}
-	for k, dst := range map[string]**string{"state": &state, "state_reason": &reason} {
-		if present(k) {
+	for _, f := range []struct {
+		k   string
+		dst **string
+	}{{"state", &state}, {"state_reason", &reason}} {
+		if present(f.k) {
 			var s string
-			if json.Unmarshal(in[k], &s) != nil {
-				ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'properties/"+k+"', the value is not a string.")
+			if json.Unmarshal(in[f.k], &s) != nil {
+				ghError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nFor 'properties/"+f.k+"', the value is not a string.")
 				return
 			}
-			*dst = &s
+			*f.dst = &s
 		}
 	}
 	if state != nil && *state != "open" && *state != "closed" {
@@ -333,12 +336,16 @@ func (g *GitHub) editIssue(w http.ResponseWriter, r *http.Request) {
 		is.Labels = g.labelNames(rp, labels)
 	}
 	if state != nil {
-		// state_reason is ignored unless the state changes.
-		rs := ""
+		// state_reason is ignored unless the state changes; GitHub's default is
+		// "reopened" on reopening, "completed" on closing.
+		open, rs := *state == "open", "completed"
+		if open {
+			rs = "reopened"
+		}
 		if reason != nil {
 			rs = *reason
 		}
-		is.setOpen(*state == "open", tk.Login, rs, now)
+		is.setOpen(open, tk.Login, rs, now)
 	}
 	is.updated = now
 	g.unlockAnswer(w, http.StatusOK, g.issueJSON(r, rp, is, true))

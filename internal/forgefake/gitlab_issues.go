@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -157,10 +158,10 @@ func (g *GitLab) listIssues(w http.ResponseWriter, r *http.Request) {
 		}
 		return int64(is.Number)
 	}
-	f := issueFilter{openOnly: state == "opened", closedOnly: state == "closed", author: author, labels: labels, noneAny: true}
-	all := listIssues(rp, f, key, dir == "asc")
-	if none {
-		all = nil
+	var all []*issueState
+	if !none {
+		f := issueFilter{openOnly: state == "opened", closedOnly: state == "closed", author: author, labels: labels, noneAny: true}
+		all = listIssues(rp, f, key, dir == "asc")
 	}
 	out := renderPage(all, page, perPage, func(is *issueState) map[string]any { return g.issueJSON(r, rp, is) })
 	g.mu.Unlock()
@@ -168,16 +169,17 @@ func (g *GitLab) listIssues(w http.ResponseWriter, r *http.Request) {
 	writeValue(w, http.StatusOK, out)
 }
 
-// glIssue returns the issue of the request's iid, or answers 404; the caller
-// holds mu.
-func (g *GitLab) glIssue(w http.ResponseWriter, r *http.Request) (*repo, *issueState, bool) {
-	rp, ok := g.project(w, r)
+// lockGLIssue locks mu and returns the project and the issue of the
+// request's iid; otherwise it unlocks mu, answers 404 and returns false.
+func (g *GitLab) lockGLIssue(w http.ResponseWriter, r *http.Request) (*repo, *issueState, bool) {
+	rp, ok := g.lockProject(w, r, false)
 	if !ok {
 		return nil, nil, false
 	}
 	iid, _ := strconv.Atoi(r.PathValue("iid"))
 	is := rp.issues[iid]
 	if is == nil {
+		g.mu.Unlock()
 		glError(w, http.StatusNotFound, "404 Not found")
 		return nil, nil, false
 	}
@@ -188,15 +190,8 @@ func (g *GitLab) getIssue(w http.ResponseWriter, r *http.Request) {
 	if _, ok := g.auth(w, r, false); !ok {
 		return
 	}
-	g.mu.Lock()
-	rp, is, ok := g.glIssue(w, r)
-	var out map[string]any
-	if ok {
-		out = g.issueJSON(r, rp, is)
-	}
-	g.mu.Unlock()
-	if ok {
-		writeValue(w, http.StatusOK, out)
+	if rp, is, ok := g.lockGLIssue(w, r); ok {
+		g.unlockAnswer(w, http.StatusOK, g.issueJSON(r, rp, is))
 	}
 }
 
@@ -243,10 +238,8 @@ func (g *GitLab) editIssue(w http.ResponseWriter, r *http.Request) {
 		glError(w, http.StatusBadRequest, `{:title=>["can't be blank"]}`)
 		return
 	}
-	g.mu.Lock()
-	rp, is, ok := g.glIssue(w, r)
+	rp, is, ok := g.lockGLIssue(w, r)
 	if !ok {
-		g.mu.Unlock()
 		return
 	}
 	now := g.now()
@@ -263,21 +256,10 @@ func (g *GitLab) editIssue(w http.ResponseWriter, r *http.Request) {
 		is.Labels = g.labelNames(rp, append(append([]string{}, is.Labels...), add...))
 	}
 	if rm := splitList(in["remove_labels"]); len(rm) > 0 {
-		var keep []string
-		for _, l := range is.Labels {
-			drop := false
-			for _, x := range rm {
-				drop = drop || strings.EqualFold(l, x)
-			}
-			if !drop {
-				keep = append(keep, l)
-			}
-		}
-		is.Labels = g.labelNames(rp, keep)
+		is.Labels = slices.DeleteFunc(is.Labels, func(l string) bool { return containsFold(rm, l) })
 	}
 	if ev, ok := in["state_event"]; ok {
 		is.setOpen(ev == "reopen", tk.Login, "", now)
-		is.StateReason = ""
 	}
 	is.updated = now
 	g.unlockAnswer(w, http.StatusOK, g.issueJSON(r, rp, is))

@@ -1,6 +1,7 @@
 package forgefake
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -71,15 +72,12 @@ func (c *core) Issues(owner, name string) []Issue {
 }
 
 // newIssue stores an open issue with the given label names (each created on
-// the repository if missing) and returns it; the caller holds mu.
+// the repository if missing) and returns it; the caller holds mu. Issues are
+// never deleted, so numbers run on from firstIssueNumber.
 func (c *core) newIssue(rp *repo, author, title, body string, labels []string) *issueState {
-	if rp.lastIssue < firstIssueNumber {
-		rp.lastIssue = firstIssueNumber - 1
-	}
-	rp.lastIssue++
 	c.nextID++
 	now := c.now()
-	is := &issueState{Issue: Issue{Number: rp.lastIssue, Author: author, Title: title, Body: body, Open: true},
+	is := &issueState{Issue: Issue{Number: firstIssueNumber + len(rp.issues), Author: author, Title: title, Body: body, Open: true},
 		id: c.nextID, created: now, updated: now}
 	is.Labels = c.labelNames(rp, labels)
 	rp.issues[is.Number] = is
@@ -135,41 +133,34 @@ func (rp *repo) labelByID(id int64) *label {
 }
 
 // setOpen opens or closes an issue at at as by, with GitHub's state_reason
-// (reason "" picks GitHub's default: "completed" on closing, "reopened" on
-// reopening). It reports whether the state changed: an issue already so is
-// left alone. The caller holds mu and bumps updated itself.
-func (is *issueState) setOpen(open bool, by, reason string, at time.Time) bool {
-	switch {
-	case is.Open == open:
-		return false
-	case open:
-		is.Open, is.closed, is.closedBy = true, time.Time{}, ""
-		if reason == "" {
-			reason = "reopened"
-		}
-	default:
-		is.Open, is.closed, is.closedBy = false, at, by
-		if reason == "" {
-			reason = "completed"
-		}
+// reason ("" on Gitea and GitLab). An issue already so is left alone, its
+// reason too. The caller holds mu and bumps updated itself.
+func (is *issueState) setOpen(open bool, by, reason string, at time.Time) {
+	if is.Open == open {
+		return
 	}
-	is.StateReason = reason
-	return true
+	is.Open, is.StateReason = open, reason
+	if open {
+		is.closed, is.closedBy = time.Time{}, ""
+	} else {
+		is.closed, is.closedBy = at, by
+	}
 }
 
 // hasLabels reports whether is carries every label of want
 // (case-insensitively).
 func (is *issueState) hasLabels(want []string) bool {
 	for _, w := range want {
-		found := false
-		for _, l := range is.Labels {
-			found = found || strings.EqualFold(l, w)
-		}
-		if !found {
+		if !containsFold(is.Labels, w) {
 			return false
 		}
 	}
 	return true
+}
+
+// containsFold reports whether list holds s, case-insensitively.
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(v string) bool { return strings.EqualFold(v, s) })
 }
 
 // sortedIssues returns a repository's issues by ascending number; the caller
@@ -269,12 +260,12 @@ func (f issueFilter) match(is *issueState) bool {
 // number), ascending when asc.
 func listIssues(rp *repo, f issueFilter, key func(*issueState) int64, asc bool) []*issueState {
 	var all []*issueState
-	for _, is := range sortedIssues(rp) {
+	for _, is := range rp.issues {
 		if f.match(is) {
 			all = append(all, is)
 		}
 	}
-	sort.SliceStable(all, func(i, j int) bool {
+	sort.Slice(all, func(i, j int) bool {
 		ki, kj := key(all[i]), key(all[j])
 		if ki == kj {
 			ki, kj = int64(all[i].Number), int64(all[j].Number)

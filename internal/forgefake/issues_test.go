@@ -3,9 +3,9 @@ package forgefake
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,6 +89,130 @@ func issueByNumber(t *testing.T, all []Issue, n int) Issue {
 	return Issue{}
 }
 
+// issueAPI is a test's way to one fake's issues: the repository's API URL,
+// the header pairs carrying the test's token, and the fake's Go view of the
+// repository's issues.
+type issueAPI struct {
+	t      *testing.T
+	base   string
+	hdr    []string
+	issues func() []Issue
+}
+
+// call sends a request to base+path with the token and the header pairs hdr,
+// failing the test unless it answers want.
+func (a issueAPI) call(what, method, path, body string, want int, hdr ...string) (*http.Response, string) {
+	a.t.Helper()
+	resp, b := do(a.t, method, a.base+path, "", body, slices.Concat(a.hdr, hdr)...)
+	wantStatus(a.t, what, resp, b, want)
+	return resp, b
+}
+
+// issue returns the Go view of issue n.
+func (a issueAPI) issue(n int) Issue {
+	a.t.Helper()
+	return issueByNumber(a.t, a.issues(), n)
+}
+
+// list lists the issues with query.
+func (a issueAPI) list(query string) ([]apiIssue, *http.Response) {
+	a.t.Helper()
+	resp, b := a.call("list "+query, "GET", "/issues"+query, "", 200)
+	var out []apiIssue
+	decode(a.t, b, &out)
+	return out, resp
+}
+
+// listCase is a list's query and the issue numbers it answers, in order.
+type listCase struct {
+	query string
+	want  []int
+}
+
+// wantLists checks the issues each query lists.
+func (a issueAPI) wantLists(tests []listCase) {
+	a.t.Helper()
+	for _, tt := range tests {
+		got, _ := a.list(tt.query)
+		if diff := cmp.Diff(tt.want, numbers(got)); diff != "" {
+			a.t.Errorf("list %q (-want +got):\n%s", tt.query, diff)
+		}
+	}
+}
+
+// wantPages lists query (a format of the page number) page by page while
+// next, given the page and its answer's headers, reports a next page; the
+// last page must be the third, and the pages must list want.
+func (a issueAPI) wantPages(query string, want []int, next func(page int, h http.Header) bool) {
+	a.t.Helper()
+	var paged []int
+	for page := 1; page <= 10; page++ {
+		got, resp := a.list(fmt.Sprintf(query, page))
+		paged = append(paged, numbers(got)...)
+		if !next(page, resp.Header) {
+			if page != 3 {
+				a.t.Errorf("page %d is the last (headers %v), want 3", page, resp.Header)
+			}
+			break
+		}
+	}
+	if diff := cmp.Diff(want, paged); diff != "" {
+		a.t.Errorf("pages (-want +got):\n%s", diff)
+	}
+}
+
+// linkNext reports whether a Link header names a next page.
+func linkNext(_ int, h http.Header) bool { return strings.Contains(h.Get("Link"), `rel="next"`) }
+
+// editAndClose sets the body of issue n, open and titled "Drift of web", to
+// "port 9090" with the request body edit, then closes it with close, both
+// sent by method and answered status. It checks the Go view after each, the
+// closed answer and the closed list, and returns the closed answer and the Go
+// view for the forge's own checks.
+func (a issueAPI) editAndClose(n int, method string, status int, edit, close string) (apiIssue, Issue) {
+	a.t.Helper()
+	path := fmt.Sprintf("/issues/%d", n)
+	a.call("edit", method, path, edit, status)
+	if is := a.issue(n); is.Body != "port 9090" || is.Title != "Drift of web" || !is.Open {
+		a.t.Errorf("after the edit: %+v", is)
+	}
+	_, b := a.call("close", method, path, close, status)
+	var closed apiIssue
+	decode(a.t, b, &closed)
+	if closed.State != "closed" || closed.ClosedAt == nil {
+		a.t.Errorf("closed: %s", b)
+	}
+	is := a.issue(n)
+	if is.Open {
+		a.t.Errorf("after closing: %+v", is)
+	}
+	a.wantLists([]listCase{{"?state=closed", []int{n}}})
+	return closed, is
+}
+
+// refusal is a request a fake must refuse with want.
+type refusal struct {
+	name, method, path, body string
+	hdr                      []string
+	want                     int
+}
+
+// wantRefused sends each request to base+path with its own header pairs only,
+// checking its status, and checks that none changed the number of issues.
+func (a issueAPI) wantRefused(tests []refusal) {
+	a.t.Helper()
+	before := len(a.issues())
+	for _, tt := range tests {
+		resp, b := do(a.t, tt.method, a.base+tt.path, "", tt.body, tt.hdr...)
+		if resp.StatusCode != tt.want {
+			a.t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, b, tt.want)
+		}
+	}
+	if after := len(a.issues()); after != before {
+		a.t.Errorf("refused requests changed the issues: %d -> %d", before, after)
+	}
+}
+
 func TestGitHubIssues(t *testing.T) {
 	g := NewGitHub(t, Options{Spec: specs.GitHub(t)})
 	g.AddToken("tok", Token{Login: "bot"})
@@ -98,11 +222,10 @@ func TestGitHubIssues(t *testing.T) {
 	if human != 1000 {
 		t.Fatalf("first issue number = %d, want 1000", human)
 	}
-	base := g.URL() + "/repos/acme/app"
+	a := issueAPI{t, g.URL() + "/repos/acme/app", []string{"Authorization", "Bearer tok"}, func() []Issue { return g.Issues("acme", "app") }}
 
 	// create
-	resp, b := do(t, "POST", base+"/issues", "tok", `{"title":"Drift of web","body":"port 3000","labels":["tinyforge",{"name":"drift"}]}`)
-	wantStatus(t, "create", resp, b, 201)
+	resp, b := a.call("create", "POST", "/issues", `{"title":"Drift of web","body":"port 3000","labels":["tinyforge",{"name":"drift"}]}`, 201)
 	var created apiIssue
 	decode(t, b, &created)
 	n := created.Number
@@ -114,100 +237,53 @@ func TestGitHubIssues(t *testing.T) {
 		t.Errorf("labels created with the issue (-want +got):\n%s", diff)
 	}
 	for i := 0; i < 4; i++ {
-		resp, b := do(t, "POST", base+"/issues", "tok", fmt.Sprintf(`{"title":%d,"labels":["TinyForge"]}`, i))
-		wantStatus(t, "create more", resp, b, 201)
+		a.call("create more", "POST", "/issues", fmt.Sprintf(`{"title":%d,"labels":["TinyForge"]}`, i), 201)
 	}
 
 	// list: filters and pages
-	list := func(query string) ([]apiIssue, *http.Response) {
-		t.Helper()
-		resp, b := do(t, "GET", base+"/issues"+query, "tok", "")
-		wantStatus(t, "list "+query, resp, b, 200)
-		var out []apiIssue
-		decode(t, b, &out)
-		return out, resp
-	}
-	tests := []struct {
-		query string
-		want  []int
-	}{
+	a.wantLists([]listCase{
 		{"", []int{1005, 1004, 1003, 1002, 1001, 1000}},
 		{"?creator=BOT&direction=asc", []int{1001, 1002, 1003, 1004, 1005}},
 		{"?creator=alice", []int{1000}},
 		{"?labels=tinyforge,drift", []int{1001}},
 		{"?state=closed", []int{}},
-	}
-	for _, tt := range tests {
-		got, _ := list(tt.query)
-		if diff := cmp.Diff(tt.want, numbers(got)); diff != "" {
-			t.Errorf("list %q (-want +got):\n%s", tt.query, diff)
-		}
-	}
-	var paged []int
-	for page := 1; page <= 10; page++ {
-		got, resp := list(fmt.Sprintf("?creator=bot&sort=created&direction=asc&per_page=2&page=%d", page))
-		paged = append(paged, numbers(got)...)
-		if !strings.Contains(resp.Header.Get("Link"), `rel="next"`) {
-			if page != 3 {
-				t.Errorf("page %d is the last (Link %q), want 3", page, resp.Header.Get("Link"))
-			}
-			break
-		}
-	}
-	if diff := cmp.Diff([]int{1001, 1002, 1003, 1004, 1005}, paged); diff != "" {
-		t.Errorf("pages (-want +got):\n%s", diff)
-	}
+	})
+	a.wantPages("?creator=bot&sort=created&direction=asc&per_page=2&page=%d", []int{1001, 1002, 1003, 1004, 1005}, linkNext)
 
 	// edit the body, close, reopen
-	issue := fmt.Sprintf("%s/issues/%d", base, n)
-	resp, b = do(t, "PATCH", issue, "tok", `{"body":"port 9090"}`)
-	wantStatus(t, "edit", resp, b, 200)
-	if is := issueByNumber(t, g.Issues("acme", "app"), n); is.Body != "port 9090" || is.Title != "Drift of web" || !is.Open {
-		t.Errorf("after the edit: %+v", is)
-	}
-	resp, b = do(t, "PATCH", issue, "tok", `{"state":"closed","state_reason":"not_planned"}`)
-	wantStatus(t, "close", resp, b, 200)
-	var closed apiIssue
-	decode(t, b, &closed)
-	if closed.State != "closed" || closed.ClosedAt == nil || closed.StateReason == nil || *closed.StateReason != "not_planned" {
+	closed, is := a.editAndClose(n, "PATCH", 200, `{"body":"port 9090"}`, `{"state":"closed","state_reason":"not_planned"}`)
+	if closed.StateReason == nil || *closed.StateReason != "not_planned" {
 		t.Errorf("closed: %+v", closed)
 	}
-	if is := issueByNumber(t, g.Issues("acme", "app"), n); is.Open || is.StateReason != "not_planned" {
+	if is.StateReason != "not_planned" {
 		t.Errorf("after closing: %+v", is)
 	}
-	if got, _ := list("?state=closed"); !cmp.Equal([]int{n}, numbers(got)) {
-		t.Errorf("closed list: %v", numbers(got))
-	}
-	if got, _ := list("?creator=bot"); len(got) != 4 {
+	if got, _ := a.list("?creator=bot"); len(got) != 4 {
 		t.Errorf("open list of bot: %v", numbers(got))
 	}
-	resp, b = do(t, "PATCH", issue, "tok", `{"state":"open","title":"Drift of web, again"}`)
-	wantStatus(t, "reopen", resp, b, 200)
-	if is := issueByNumber(t, g.Issues("acme", "app"), n); !is.Open || is.StateReason != "reopened" || is.Title != "Drift of web, again" {
+	issue := fmt.Sprintf("/issues/%d", n)
+	a.call("reopen", "PATCH", issue, `{"state":"open","title":"Drift of web, again"}`, 200)
+	if is := a.issue(n); !is.Open || is.StateReason != "reopened" || is.Title != "Drift of web, again" {
 		t.Errorf("after reopening: %+v", is)
 	}
-	resp, b = do(t, "PATCH", issue, "tok", `{"labels":[]}`)
-	wantStatus(t, "clear labels", resp, b, 200)
-	if is := issueByNumber(t, g.Issues("acme", "app"), n); len(is.Labels) != 0 {
+	a.call("clear labels", "PATCH", issue, `{"labels":[]}`, 200)
+	if is := a.issue(n); len(is.Labels) != 0 {
 		t.Errorf("labels after clearing: %v", is.Labels)
 	}
 
 	// comment
-	resp, b = do(t, "POST", issue+"/comments", "tok", `{"body":"closing note"}`)
-	wantStatus(t, "comment", resp, b, 201)
+	_, b = a.call("comment", "POST", issue+"/comments", `{"body":"closing note"}`, 201)
 	if !strings.Contains(b, fmt.Sprintf("/acme/app/issues/%d#issuecomment-", n)) {
 		t.Errorf("an issue comment's html_url is not the issue's: %s", b)
 	}
 	if cs := g.Comments("acme", "app", n); len(cs) != 1 || cs[0].Body != "closing note" || cs[0].Author != "bot" {
 		t.Errorf("comments: %+v", cs)
 	}
-	resp, b = do(t, "GET", issue+"/comments", "tok", "")
-	wantStatus(t, "list comments", resp, b, 200)
+	_, b = a.call("list comments", "GET", issue+"/comments", "", 200)
 	if !strings.Contains(b, "closing note") {
 		t.Errorf("comment list: %s", b)
 	}
-	resp, b = do(t, "GET", issue, "tok", "")
-	wantStatus(t, "get", resp, b, 200)
+	_, b = a.call("get", "GET", issue, "", 200)
 	var got apiIssue
 	decode(t, b, &got)
 	if got.Comments == nil || *got.Comments != 1 {
@@ -215,28 +291,17 @@ func TestGitHubIssues(t *testing.T) {
 	}
 
 	// refusals
-	before := len(g.Issues("acme", "app"))
-	for _, tt := range []struct {
-		name, method, path, token, body string
-		want                            int
-	}{
-		{"read-only create", "POST", "/issues", "ro", `{"title":"x"}`, 403},
-		{"read-only edit", "PATCH", fmt.Sprintf("/issues/%d", n), "ro", `{"state":"closed"}`, 403},
-		{"unknown issue", "PATCH", "/issues/999", "tok", `{"body":"x"}`, 404},
-		{"unknown issue get", "GET", "/issues/4242", "tok", "", 404},
-		{"title over 256", "POST", "/issues", "tok", fmt.Sprintf(`{"title":%q}`, strings.Repeat("t", 257)), 422},
-		{"body over 65536", "POST", "/issues", "tok", fmt.Sprintf(`{"title":"t","body":%q}`, strings.Repeat("b", 65537)), 422},
-		{"no token", "GET", "/issues", "", "", 401},
-	} {
-		resp, b := do(t, tt.method, base+tt.path, tt.token, tt.body)
-		if resp.StatusCode != tt.want {
-			t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, b, tt.want)
-		}
-	}
-	if after := len(g.Issues("acme", "app")); after != before {
-		t.Errorf("refused requests changed the issues: %d -> %d", before, after)
-	}
-	if is := issueByNumber(t, g.Issues("acme", "app"), human); !is.Open || is.Body != "by hand" || is.Author != "alice" {
+	ro := []string{"Authorization", "Bearer ro"}
+	a.wantRefused([]refusal{
+		{"read-only create", "POST", "/issues", `{"title":"x"}`, ro, 403},
+		{"read-only edit", "PATCH", issue, `{"state":"closed"}`, ro, 403},
+		{"unknown issue", "PATCH", "/issues/999", `{"body":"x"}`, a.hdr, 404},
+		{"unknown issue get", "GET", "/issues/4242", "", a.hdr, 404},
+		{"title over 256", "POST", "/issues", fmt.Sprintf(`{"title":%q}`, strings.Repeat("t", 257)), a.hdr, 422},
+		{"body over 65536", "POST", "/issues", fmt.Sprintf(`{"title":"t","body":%q}`, strings.Repeat("b", 65537)), a.hdr, 422},
+		{"no token", "GET", "/issues", "", nil, 401},
+	})
+	if is := a.issue(human); !is.Open || is.Body != "by hand" || is.Author != "alice" {
 		t.Errorf("the human's issue: %+v", is)
 	}
 }
@@ -251,12 +316,10 @@ func TestGiteaIssues(t *testing.T) {
 	}
 	drift := g.AddLabel("acme", "app", "drift")
 	human := g.AddIssue("acme", "app", "alice", "Human", "by hand")
-	base := g.URL() + "/api/v1/repos/acme/app"
-	auth := []string{"Authorization", "token tok"}
+	a := issueAPI{t, g.URL() + "/api/v1/repos/acme/app", []string{"Authorization", "token tok"}, func() []Issue { return g.Issues("acme", "app") }}
 
 	// labels map names to ids
-	resp, b := do(t, "GET", base+"/labels?page=1&limit=50", "", "", auth...)
-	wantStatus(t, "labels", resp, b, 200)
+	resp, b := a.call("labels", "GET", "/labels?page=1&limit=50", "", 200)
 	var labels []struct {
 		ID    int64  `json:"id"`
 		Name  string `json:"name"`
@@ -269,8 +332,7 @@ func TestGiteaIssues(t *testing.T) {
 	}
 
 	// create
-	resp, b = do(t, "POST", base+"/issues", "", fmt.Sprintf(`{"title":"Drift of web","body":"port 3000","labels":[%d,%d,987654]}`, tf, drift), auth...)
-	wantStatus(t, "create", resp, b, 201)
+	_, b = a.call("create", "POST", "/issues", fmt.Sprintf(`{"title":"Drift of web","body":"port 3000","labels":[%d,%d,987654]}`, tf, drift), 201)
 	var created apiIssue
 	decode(t, b, &created)
 	n := created.Number
@@ -281,23 +343,11 @@ func TestGiteaIssues(t *testing.T) {
 		t.Errorf("labels by id, the unknown id dropped (-want +got):\n%s", diff)
 	}
 	for i := 0; i < 4; i++ {
-		resp, b := do(t, "POST", base+"/issues", "", fmt.Sprintf(`{"title":"more %d"}`, i), auth...)
-		wantStatus(t, "create more", resp, b, 201)
+		a.call("create more", "POST", "/issues", fmt.Sprintf(`{"title":"more %d"}`, i), 201)
 	}
 
 	// list: filters and pages
-	list := func(query string) ([]apiIssue, *http.Response) {
-		t.Helper()
-		resp, b := do(t, "GET", base+"/issues"+query, "", "", auth...)
-		wantStatus(t, "list "+query, resp, b, 200)
-		var out []apiIssue
-		decode(t, b, &out)
-		return out, resp
-	}
-	tests := []struct {
-		query string
-		want  []int
-	}{
+	a.wantLists([]listCase{
 		{"", []int{1005, 1004, 1003, 1002, 1001, 1000}},
 		{"?state=all&type=issues&created_by=BOT", []int{1005, 1004, 1003, 1002, 1001}},
 		{"?created_by=alice", []int{1000}},
@@ -305,106 +355,57 @@ func TestGiteaIssues(t *testing.T) {
 		{"?labels=no-such-label", []int{1005, 1004, 1003, 1002, 1001, 1000}},
 		{"?type=pulls", []int{}},
 		{"?state=closed", []int{}},
-	}
-	for _, tt := range tests {
-		got, _ := list(tt.query)
-		if diff := cmp.Diff(tt.want, numbers(got)); diff != "" {
-			t.Errorf("list %q (-want +got):\n%s", tt.query, diff)
+	})
+	a.wantPages("?state=all&type=issues&created_by=bot&limit=2&page=%d", []int{1005, 1004, 1003, 1002, 1001}, func(page int, h http.Header) bool {
+		if h.Get("X-Total-Count") != "5" {
+			t.Errorf("page %d: X-Total-Count %q", page, h.Get("X-Total-Count"))
 		}
-	}
-	var paged []int
-	for page := 1; page <= 10; page++ {
-		got, resp := list(fmt.Sprintf("?state=all&type=issues&created_by=bot&limit=2&page=%d", page))
-		paged = append(paged, numbers(got)...)
-		if resp.Header.Get("X-Total-Count") != "5" {
-			t.Errorf("page %d: X-Total-Count %q", page, resp.Header.Get("X-Total-Count"))
-		}
-		if !strings.Contains(resp.Header.Get("Link"), `rel="next"`) {
-			if page != 3 {
-				t.Errorf("page %d is the last (Link %q), want 3", page, resp.Header.Get("Link"))
-			}
-			break
-		}
-	}
-	if diff := cmp.Diff([]int{1005, 1004, 1003, 1002, 1001}, paged); diff != "" {
-		t.Errorf("pages (-want +got):\n%s", diff)
-	}
-	if got, _ := list("?limit=500"); len(got) != 6 {
+		return linkNext(page, h)
+	})
+	if got, _ := a.list("?limit=500"); len(got) != 6 {
 		t.Errorf("limit 500: %d issues", len(got))
 	}
-	resp, b = do(t, "GET", base+"/issues?created_by=nobody-ever", "", "", auth...)
-	wantStatus(t, "unknown created_by", resp, b, 404)
+	a.call("unknown created_by", "GET", "/issues?created_by=nobody-ever", "", 404)
 
 	// edit the body, close, reopen: Gitea answers 201
-	issue := fmt.Sprintf("%s/issues/%d", base, n)
-	resp, b = do(t, "PATCH", issue, "", `{"body":"port 9090"}`, auth...)
-	wantStatus(t, "edit", resp, b, 201)
-	if is := issueByNumber(t, g.Issues("acme", "app"), n); is.Body != "port 9090" || is.Title != "Drift of web" || !is.Open {
-		t.Errorf("after the edit: %+v", is)
-	}
-	resp, b = do(t, "PATCH", issue, "", `{"state":"closed"}`, auth...)
-	wantStatus(t, "close", resp, b, 201)
-	var closed apiIssue
-	decode(t, b, &closed)
-	if closed.State != "closed" || closed.ClosedAt == nil {
-		t.Errorf("closed: %s", b)
-	}
-	if is := issueByNumber(t, g.Issues("acme", "app"), n); is.Open || is.StateReason != "" {
+	if _, is := a.editAndClose(n, "PATCH", 201, `{"body":"port 9090"}`, `{"state":"closed"}`); is.StateReason != "" {
 		t.Errorf("after closing: %+v", is)
 	}
-	if got, _ := list("?state=closed"); !cmp.Equal([]int{n}, numbers(got)) {
-		t.Errorf("closed list: %v", numbers(got))
-	}
-	resp, b = do(t, "PATCH", issue, "", `{"state":"open","title":"Drift of web, again"}`, auth...)
-	wantStatus(t, "reopen", resp, b, 201)
-	if is := issueByNumber(t, g.Issues("acme", "app"), n); !is.Open || is.Title != "Drift of web, again" {
+	issue := fmt.Sprintf("/issues/%d", n)
+	a.call("reopen", "PATCH", issue, `{"state":"open","title":"Drift of web, again"}`, 201)
+	if is := a.issue(n); !is.Open || is.Title != "Drift of web, again" {
 		t.Errorf("after reopening: %+v", is)
 	}
-	resp, b = do(t, "PATCH", issue, "", `{"state":"merged"}`, auth...)
-	wantStatus(t, "unknown state", resp, b, 412)
+	a.call("unknown state", "PATCH", issue, `{"state":"merged"}`, 412)
 
 	// comment
-	resp, b = do(t, "POST", issue+"/comments", "", `{"body":"closing note"}`, auth...)
-	wantStatus(t, "comment", resp, b, 201)
+	_, b = a.call("comment", "POST", issue+"/comments", `{"body":"closing note"}`, 201)
 	var cm struct {
-		HTMLURL, IssueURL, PullRequestURL string
+		HTMLURL        string  `json:"html_url"`
+		IssueURL       string  `json:"issue_url"`
+		PullRequestURL *string `json:"pull_request_url"`
 	}
-	var raw map[string]any
-	decode(t, b, &raw)
-	cm.HTMLURL, cm.IssueURL, cm.PullRequestURL = raw["html_url"].(string), raw["issue_url"].(string), raw["pull_request_url"].(string)
-	if !strings.Contains(cm.HTMLURL, fmt.Sprintf("/issues/%d#issuecomment-", n)) || cm.IssueURL == "" || cm.PullRequestURL != "" {
+	decode(t, b, &cm)
+	if !strings.Contains(cm.HTMLURL, fmt.Sprintf("/issues/%d#issuecomment-", n)) || cm.IssueURL == "" || cm.PullRequestURL == nil || *cm.PullRequestURL != "" {
 		t.Errorf("an issue comment: %s", b)
 	}
 	if cs := g.Comments("acme", "app", n); len(cs) != 1 || cs[0].Body != "closing note" {
 		t.Errorf("comments: %+v", cs)
 	}
-	resp, b = do(t, "GET", issue+"/comments", "", "", auth...)
+	resp, b = do(t, "GET", a.base+issue+"/comments", "", "", a.hdr...)
 	if resp.StatusCode != 200 || !strings.Contains(b, "closing note") {
 		t.Errorf("comment list: %d %s", resp.StatusCode, b)
 	}
 
 	// refusals
-	before := len(g.Issues("acme", "app"))
 	ro := []string{"Authorization", "token ro"}
-	for _, tt := range []struct {
-		name, method, path, body string
-		hdr                      []string
-		want                     int
-	}{
+	a.wantRefused([]refusal{
 		{"read-only create", "POST", "/issues", `{"title":"x"}`, ro, 403},
-		{"read-only edit", "PATCH", fmt.Sprintf("/issues/%d", n), `{"state":"closed"}`, ro, 403},
-		{"unknown issue", "PATCH", "/issues/999", `{"body":"x"}`, auth, 404},
-		{"empty title", "POST", "/issues", `{"title":"","body":"x"}`, auth, 422},
-	} {
-		resp, b := do(t, tt.method, base+tt.path, "", tt.body, tt.hdr...)
-		if resp.StatusCode != tt.want {
-			t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, b, tt.want)
-		}
-	}
-	if after := len(g.Issues("acme", "app")); after != before {
-		t.Errorf("refused requests changed the issues: %d -> %d", before, after)
-	}
-	if is := issueByNumber(t, g.Issues("acme", "app"), n); !is.Open {
+		{"read-only edit", "PATCH", issue, `{"state":"closed"}`, ro, 403},
+		{"unknown issue", "PATCH", "/issues/999", `{"body":"x"}`, a.hdr, 404},
+		{"empty title", "POST", "/issues", `{"title":"","body":"x"}`, a.hdr, 422},
+	})
+	if is := a.issue(n); !is.Open {
 		t.Errorf("a read-only token closed the issue: %+v", is)
 	}
 }
@@ -432,12 +433,12 @@ func TestGitLabIssues(t *testing.T) {
 	g.AddToken("tok", Token{Login: "bot"})
 	g.AddToken("ro", Token{Login: "fork", ReadOnly: true})
 	human := g.AddIssue("group/sub", "app", "alice", "Human", "by hand")
-	base := g.URL() + "/api/v4/projects/" + url.PathEscape("group/sub/app")
-	auth := []string{"PRIVATE-TOKEN", "tok"}
+	a := issueAPI{t, g.URL() + "/api/v4/projects/" + url.PathEscape("group/sub/app"), []string{"PRIVATE-TOKEN", "tok"},
+		func() []Issue { return g.Issues("group/sub", "app") }}
+	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
 
 	// create, JSON and form bodies alike
-	resp, b := do(t, "POST", base+"/issues", "", `{"title":"Drift of web","description":"port 3000","labels":"tinyforge,drift"}`, auth...)
-	wantStatus(t, "create", resp, b, 201)
+	_, b := a.call("create", "POST", "/issues", `{"title":"Drift of web","description":"port 3000","labels":"tinyforge,drift"}`, 201)
 	var created apiIssue
 	decode(t, b, &created)
 	n := created.IID
@@ -449,34 +450,12 @@ func TestGitLabIssues(t *testing.T) {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
 	for i := 0; i < 4; i++ {
-		resp, b := do(t, "POST", base+"/issues", "", "", append([]string{"Content-Type", "application/x-www-form-urlencoded"}, auth...)...)
-		wantStatus(t, "create without title", resp, b, 400)
-		req, _ := http.NewRequest("POST", base+"/issues", strings.NewReader(url.Values{"title": {fmt.Sprintf("more %d", i)}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("PRIVATE-TOKEN", "tok")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != 201 {
-			t.Fatalf("form create: %d", res.StatusCode)
-		}
+		a.call("create without title", "POST", "/issues", "", 400, form...)
+		a.call("form create", "POST", "/issues", url.Values{"title": {fmt.Sprintf("more %d", i)}}.Encode(), 201, form...)
 	}
 
 	// list: filters and pages
-	list := func(query string) ([]apiIssue, *http.Response) {
-		t.Helper()
-		resp, b := do(t, "GET", base+"/issues"+query, "", "", auth...)
-		wantStatus(t, "list "+query, resp, b, 200)
-		var out []apiIssue
-		decode(t, b, &out)
-		return out, resp
-	}
-	tests := []struct {
-		query string
-		want  []int
-	}{
+	a.wantLists([]listCase{
 		{"", []int{1005, 1004, 1003, 1002, 1001, 1000}},
 		{"?author_username=BOT&order_by=created_at&sort=asc", []int{1001, 1002, 1003, 1004, 1005}},
 		{"?author_username=alice", []int{1000}},
@@ -488,78 +467,39 @@ func TestGitLabIssues(t *testing.T) {
 		{"?labels=None", []int{1005, 1004, 1003, 1002, 1000}},
 		{"?state=closed", []int{}},
 		{"?state=opened", []int{1005, 1004, 1003, 1002, 1001, 1000}},
-	}
-	for _, tt := range tests {
-		got, _ := list(tt.query)
-		if diff := cmp.Diff(tt.want, numbers(got)); diff != "" {
-			t.Errorf("list %q (-want +got):\n%s", tt.query, diff)
-		}
-	}
-	if resp, b := do(t, "GET", base+"/issues?scope=mine", "", "", auth...); resp.StatusCode != 400 || !strings.Contains(string(b), "scope does not have a valid value") {
+	})
+	if resp, b := do(t, "GET", a.base+"/issues?scope=mine", "", "", a.hdr...); resp.StatusCode != 400 || !strings.Contains(b, "scope does not have a valid value") {
 		t.Errorf("unknown scope: %d %s, want 400", resp.StatusCode, b)
 	}
-	var paged []int
-	for page := 1; page <= 10; page++ {
-		got, resp := list(fmt.Sprintf("?author_username=bot&per_page=2&order_by=created_at&sort=asc&page=%d", page))
-		paged = append(paged, numbers(got)...)
-		h := resp.Header
+	a.wantPages("?author_username=bot&per_page=2&order_by=created_at&sort=asc&page=%d", []int{1001, 1002, 1003, 1004, 1005}, func(page int, h http.Header) bool {
 		if h.Get("X-Total") != "5" || h.Get("X-Total-Pages") != "3" || h.Get("X-Page") != fmt.Sprint(page) {
 			t.Errorf("page %d headers: %v", page, h)
 		}
-		if h.Get("X-Next-Page") == "" {
-			if page != 3 {
-				t.Errorf("page %d is the last, want 3", page)
-			}
-			break
-		}
-	}
-	if diff := cmp.Diff([]int{1001, 1002, 1003, 1004, 1005}, paged); diff != "" {
-		t.Errorf("pages (-want +got):\n%s", diff)
-	}
-	resp, b = do(t, "GET", base+"/issues?state=open", "", "", auth...)
-	wantStatus(t, "GitHub's state name", resp, b, 400)
+		return h.Get("X-Next-Page") != ""
+	})
+	a.call("GitHub's state name", "GET", "/issues?state=open", "", 400)
 
 	// edit the description, close, reopen
-	issue := fmt.Sprintf("%s/issues/%d", base, n)
-	resp, b = do(t, "PUT", issue, "", `{"description":"port 9090"}`, auth...)
-	wantStatus(t, "edit", resp, b, 200)
-	if is := issueByNumber(t, g.Issues("group/sub", "app"), n); is.Body != "port 9090" || is.Title != "Drift of web" || !is.Open {
-		t.Errorf("after the edit: %+v", is)
-	}
-	resp, b = do(t, "PUT", issue, "", `{"state_event":"close"}`, auth...)
-	wantStatus(t, "close", resp, b, 200)
-	var closed apiIssue
-	decode(t, b, &closed)
-	if closed.State != "closed" || closed.ClosedAt == nil {
-		t.Errorf("closed: %s", b)
-	}
-	if is := issueByNumber(t, g.Issues("group/sub", "app"), n); is.Open {
-		t.Errorf("after closing: %+v", is)
-	}
-	if got, _ := list("?state=closed"); !cmp.Equal([]int{n}, numbers(got)) {
-		t.Errorf("closed list: %v", numbers(got))
-	}
-	resp, b = do(t, "PUT", issue, "", `{"state_event":"reopen","title":"Drift of web, again","labels":""}`, auth...)
-	wantStatus(t, "reopen", resp, b, 200)
-	if is := issueByNumber(t, g.Issues("group/sub", "app"), n); !is.Open || is.Title != "Drift of web, again" || len(is.Labels) != 0 {
+	a.editAndClose(n, "PUT", 200, `{"description":"port 9090"}`, `{"state_event":"close"}`)
+	issue := fmt.Sprintf("/issues/%d", n)
+	a.call("reopen", "PUT", issue, `{"state_event":"reopen","title":"Drift of web, again","labels":""}`, 200)
+	if is := a.issue(n); !is.Open || is.Title != "Drift of web, again" || len(is.Labels) != 0 {
 		t.Errorf("after reopening: %+v", is)
 	}
 
 	// notes
-	resp, b = do(t, "POST", issue+"/notes", "", `{"body":"closing note"}`, auth...)
-	wantStatus(t, "note", resp, b, 201)
+	_, b = a.call("note", "POST", issue+"/notes", `{"body":"closing note"}`, 201)
 	if !strings.Contains(b, `"noteable_type":"Issue"`) || !strings.Contains(b, fmt.Sprintf(`"noteable_iid":%d`, n)) {
 		t.Errorf("an issue note: %s", b)
 	}
 	if cs := g.Comments("group/sub", "app", n); len(cs) != 1 || cs[0].Body != "closing note" {
 		t.Errorf("notes: %+v", cs)
 	}
-	resp, b = do(t, "GET", issue+"/notes?sort=asc", "", "", auth...)
+	resp, b := do(t, "GET", a.base+issue+"/notes?sort=asc", "", "", a.hdr...)
 	if resp.StatusCode != 200 || !strings.Contains(b, "closing note") || resp.Header.Get("X-Total") != "1" {
 		t.Errorf("note list: %d %s", resp.StatusCode, b)
 	}
-	resp, b = do(t, "GET", issue, "", "", auth...)
-	wantStatus(t, "get", resp, b, 200)
+	_, b = a.call("get", "GET", issue, "", 200)
 	var got apiIssue
 	decode(t, b, &got)
 	if got.Notes == nil || *got.Notes != 1 {
@@ -567,29 +507,16 @@ func TestGitLabIssues(t *testing.T) {
 	}
 
 	// refusals
-	before := len(g.Issues("group/sub", "app"))
 	ro := []string{"PRIVATE-TOKEN", "ro"}
-	for _, tt := range []struct {
-		name, method, path, body string
-		hdr                      []string
-		want                     int
-	}{
+	a.wantRefused([]refusal{
 		{"read-only create", "POST", "/issues", `{"title":"x"}`, ro, 403},
-		{"read-only edit", "PUT", fmt.Sprintf("/issues/%d", n), `{"state_event":"close"}`, ro, 403},
-		{"read-only note", "POST", fmt.Sprintf("/issues/%d/notes", n), `{"body":"x"}`, ro, 403},
-		{"unknown issue", "PUT", "/issues/999", `{"description":"x"}`, auth, 404},
-		{"note on an unknown issue", "POST", "/issues/999/notes", `{"body":"x"}`, auth, 404},
-		{"bad state_event", "PUT", fmt.Sprintf("/issues/%d", n), `{"state_event":"closed"}`, auth, 400},
-	} {
-		resp, b := do(t, tt.method, base+tt.path, "", tt.body, tt.hdr...)
-		if resp.StatusCode != tt.want {
-			t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, b, tt.want)
-		}
-	}
-	if after := len(g.Issues("group/sub", "app")); after != before {
-		t.Errorf("refused requests changed the issues: %d -> %d", before, after)
-	}
-	if is := issueByNumber(t, g.Issues("group/sub", "app"), n); !is.Open || len(g.Comments("group/sub", "app", n)) != 1 {
+		{"read-only edit", "PUT", issue, `{"state_event":"close"}`, ro, 403},
+		{"read-only note", "POST", issue + "/notes", `{"body":"x"}`, ro, 403},
+		{"unknown issue", "PUT", "/issues/999", `{"description":"x"}`, a.hdr, 404},
+		{"note on an unknown issue", "POST", "/issues/999/notes", `{"body":"x"}`, a.hdr, 404},
+		{"bad state_event", "PUT", issue, `{"state_event":"closed"}`, a.hdr, 400},
+	})
+	if is := a.issue(n); !is.Open || len(g.Comments("group/sub", "app", n)) != 1 {
 		t.Errorf("a read-only token changed the issue: %+v", is)
 	}
 }
@@ -597,23 +524,11 @@ func TestGitLabIssues(t *testing.T) {
 // try sends a request from any goroutine: its status (0 on a transport
 // error) and body.
 func try(method, u, body string, hdr []string) (int, string) {
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	resp, b, err := send(method, u, body, hdr)
 	if err != nil {
 		return 0, err.Error()
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, b
 }
 
 // TestIssuesConcurrent: 20 clients creating, editing, closing and commenting
