@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -246,5 +245,4 @@ func TestGiteaErrors(t *testing.T) {
 	if !errors.Is(err, forge.ErrNotFound) {
 		t.Errorf("a missing branch: %v, want ErrNotFound", err)
 	}
-	_ = time.Second
 }
