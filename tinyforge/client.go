@@ -268,7 +268,7 @@ func (c *Client) once(ctx context.Context, method, fullURL, path string, body []
 }
 
 // errorMessage extracts {"error": "..."} from an error body, falling back to the status text.
-// The result is single-line, at most 500 bytes and never contains token.
+// The result is cleanMessage's: single-line, at most 500 bytes and never contains token.
 func errorMessage(data []byte, status int, token string) string {
 	var eb ErrorBody
 	msg := ""
@@ -280,9 +280,5 @@ func errorMessage(data []byte, status int, token string) string {
 			msg = "unexpected status"
 		}
 	}
-	msg = strings.Join(strings.Fields(secret.Redact(msg, token)), " ")
-	if len(msg) > 500 {
-		msg = strings.ToValidUTF8(msg[:500], "") + "…"
-	}
-	return msg
+	return cleanMessage(msg, token)
 }

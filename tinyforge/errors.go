@@ -3,8 +3,10 @@ package tinyforge
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tinyforge/tinyforge-check/forge"
+	"github.com/tinyforge/tinyforge-check/internal/secret"
 )
 
 // Sentinel errors a Client call can wrap. Test them with errors.Is; the concrete error is an
@@ -33,6 +35,23 @@ type APIError struct {
 	StatusCode int
 	// Message is the server's error text, or the HTTP status text when the body had none.
 	Message string
+}
+
+// NewAPIError is the *APIError of a non-2xx answer of method path with status and the server's
+// message msg, as a Client reports it: msg on one line, at most 500 bytes, token redacted. A
+// server that answers in process (the reference server's panel) builds its errors with it.
+func NewAPIError(method, path string, status int, msg, token string) *APIError {
+	return &APIError{Method: method, Path: path, StatusCode: status, Message: cleanMessage(msg, token)}
+}
+
+// cleanMessage is msg as an APIError carries it: token redacted (secret.Redact), on one line,
+// and cut to at most 500 bytes (then "…") without splitting a character.
+func cleanMessage(msg, token string) string {
+	msg = strings.Join(strings.Fields(secret.Redact(msg, token)), " ")
+	if len(msg) > 500 {
+		msg = strings.ToValidUTF8(msg[:500], "") + "…"
+	}
+	return msg
 }
 
 // Error reports the call, the status and the server's message, and says what to check next.
