@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -153,33 +152,13 @@ func TestWritesUnderHeldDatabaseLock(t *testing.T) {
 		holdFor      = writeTimeout + time.Second                           // longer than any client may wait
 		syncs        = 4
 	)
-	logs := &syncBuffer{}
-	e := newEnv(t, func(c *Config) {
-		c.SyncDeadline, c.WriteTimeout = deadline, writeTimeout
-		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	})
+	e, logs := deadlineEnv(t, deadline, writeTimeout)
 	ctx := t.Context()
 	w := e.createWorkload("app", "dockerfile", `{"port":3000}`)
 	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
 	e.enable(w.ID)
 	path := fmt.Sprintf("/api/workloads/%d", w.ID)
-	// One token per Sync, so that an audit row names its request.
-	syncTokens := make([]string, syncs)
-	for i := range syncTokens {
-		sec, _, err := e.store.CreateToken(ctx, fmt.Sprintf("sync%d", i), RoleAdmin, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		syncTokens[i] = sec
-	}
-	toks, err := e.store.ListTokens(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	actors := map[string]string{} // token name -> audit actor
-	for _, tk := range toks {
-		actors[tk.Name] = Caller{tk}.actor()
-	}
+	syncTokens, actors := e.syncTokens(syncs)
 
 	// Another process takes the write lock and holds it for holdFor.
 	other, err := sql.Open("sqlite", e.dbPath+"?_pragma=busy_timeout(5000)")
@@ -214,7 +193,7 @@ func TestWritesUnderHeldDatabaseLock(t *testing.T) {
 	type request struct{ what, method, path, token, body, actor string }
 	var reqs []request
 	for i, tok := range syncTokens {
-		reqs = append(reqs, request{fmt.Sprintf("sync %d", i), "POST", path + "/gitops/sync", tok, `{"commit_sha":"c1"}`, actors[fmt.Sprintf("sync%d", i)]})
+		reqs = append(reqs, request{fmt.Sprintf("sync %d", i), "POST", path + "/gitops/sync", tok, `{"commit_sha":"c1"}`, actors[i]})
 	}
 	for i := range 3 {
 		reqs = append(reqs, request{fmt.Sprintf("edit %d", i), "PATCH", path, e.admin, fmt.Sprintf(`{"source_config":{"port":%d},"version":1}`, 4000+i), ""})

@@ -125,12 +125,11 @@ func (req GitOpsChange) check() error {
 }
 
 // SetGitOps enables or disables GitOps and sets the file path of workload id (admin), under the
-// workload's lock and the SyncDeadline, with an audit row when something changed. It returns
-// the view with the new settings; its fetch ends by the deadline too, so past it the view says
-// fetch_failed and the answer (the settings are saved) still reaches the client.
+// workload's lock and ctx's deadline (the SyncDeadline, see bound), with an audit row when
+// something changed. It returns the view with the new settings; its fetch ends by the deadline
+// too, so past it the view says fetch_failed and the answer (the settings are saved) still
+// reaches the client.
 func (s *Server) SetGitOps(ctx context.Context, c Caller, id int64, req GitOpsChange) (tinyforge.GitOpsView, error) {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
 	wl, err := s.changeGitOps(ctx, c, id, req)
 	if err != nil {
 		return tinyforge.GitOpsView{}, err
@@ -149,8 +148,6 @@ func (s *Server) changeGitOps(ctx context.Context, c Caller, id int64, req GitOp
 	if err := req.check(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
 	wl, unlock, err := s.lockedLoad(ctx, id)
 	if err != nil {
 		return nil, changeRefused(err)
@@ -190,6 +187,7 @@ func (s *Server) saveGitOps(ctx context.Context, c Caller, wl *Workload, req Git
 		case err != nil:
 			return s.internal("save GitOps settings", err)
 		}
+		s.lateCommit(ctx, "GitOps settings change", wl.ID)
 	}
 	wl.GitOpsEnabled, wl.GitOpsPath = enabled, path
 	return nil
@@ -200,9 +198,10 @@ func (s *Server) saveGitOps(ctx context.Context, c Caller, wl *Workload, req Git
 const settingsChangedReason = "the GitOps settings or the repo changed while the file was being fetched; nothing was written, review the view again and Sync"
 
 // Sync applies workload id's file at its branch head (admin), pinned to the reviewed commit and
-// file when req names them. It runs under the SyncDeadline, which ends the wait for the
-// workload's lock, the fetch and the database write alike: the Sync is committed before the
-// deadline or not at all, and past it the answer is 503 with nothing written. Every attempt
+// file when req names them. It runs under ctx's deadline (the SyncDeadline, see bound), which
+// ends the wait for the workload's lock, the fetch and the database write alike: the Sync is
+// committed before the deadline or not at all, and past it the answer is 503 with nothing
+// written (ctx also ends when the client goes away). Every attempt
 // leaves an audit row (but one for a workload that does not exist, or a failed read): the
 // refusals' rows are written with their own short context (afterDeadline), and a 503's row that
 // the database does not take in time is logged instead.
@@ -210,8 +209,6 @@ func (s *Server) Sync(ctx context.Context, c Caller, id int64, req tinyforge.Syn
 	if err := c.permit(RoleAdmin, id); err != nil {
 		return tinyforge.SyncResult{}, err
 	}
-	ctx, cancel := s.bound(ctx) // ends at the deadline, or when the client goes away
-	defer cancel()
 	auditCtx, cancelAudit := afterDeadline(ctx)
 	defer cancelAudit()
 	run := &syncRun{s: s, ctx: ctx, auditCtx: auditCtx, ev: tinyforge.Event{Actor: c.actor(), WorkloadID: id, Action: ActionSync}}
@@ -302,7 +299,7 @@ func (r *syncRun) commit(wl *Workload, res fetchResult) (tinyforge.SyncResult, e
 		r.s.log.Error("sync not applied", "workload", wl.ID, "err", err)
 		return tinyforge.SyncResult{}, newError(KindInternal, "Sync not applied: the config and its audit row could not be written together; nothing changed, see the server log")
 	}
-	r.s.lateCommit(r.ctx, wl.ID)
+	r.s.lateCommit(r.ctx, "Sync", wl.ID)
 	if d.changed {
 		return tinyforge.SyncResult{}, newError(KindConflict, "Sync refused: "+settingsChangedReason)
 	}
@@ -312,12 +309,13 @@ func (r *syncRun) commit(wl *Workload, res fetchResult) (tinyforge.SyncResult, e
 	return tinyforge.SyncResult{Applied: d.applied, CommitSHA: res.CommitSHA, FileSHA: res.FileSHA, LastSyncAt: d.at}, nil
 }
 
-// lateCommit logs a write committed after ctx's deadline: the driver interrupts a COMMIT when
-// ctx ends, but one nearly done may still finish, and its answer then uses the margin kept under
-// the write timeout (see New).
-func (s *Server) lateCommit(ctx context.Context, id int64) {
+// lateCommit logs a change (what, of workload id) committed after ctx's deadline: the driver
+// interrupts a COMMIT when ctx ends, but one nearly done may still finish, and its answer then
+// uses the margin kept under the write timeout (see New). Every write under the deadline calls
+// it once committed.
+func (s *Server) lateCommit(ctx context.Context, what string, id int64) {
 	if d, ok := ctx.Deadline(); ok && time.Now().After(d) {
-		s.log.Warn("a Sync was committed just after its deadline", "workload", id, "late", time.Since(d))
+		s.log.Warn("a "+what+" was committed just after its deadline", "workload", id, "late", time.Since(d))
 	}
 }
 

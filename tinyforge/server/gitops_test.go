@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http/httptest"
 	"slices"
@@ -381,24 +380,12 @@ func TestConcurrentSyncsAndPatches(t *testing.T) {
 		// What New requires, plus the 2 s to spare that cmd/tinyforge-server's defaults keep.
 		writeTimeout = deadline + auditGrace + answerMargin + 2*time.Second
 	)
-	logs := &syncBuffer{}
-	e := newEnv(t, func(c *Config) {
-		c.SyncDeadline, c.WriteTimeout = deadline, writeTimeout
-		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	})
+	e, logs := deadlineEnv(t, deadline, writeTimeout)
 	ctx := t.Context()
 	w := e.createWorkload("app", "dockerfile", `{"port":3000}`)
 	e.forge.push("main", "c1", ".tinyforge.yml", []byte("version: 1\ndeploy:\n  port: 8080\n"))
 	e.enable(w.ID)
-	// One token per Sync, so that each audit row names its request.
-	syncTokens, actors := make([]string, n), make([]string, n)
-	for i := range n {
-		sec, tok, err := e.store.CreateToken(ctx, fmt.Sprintf("sync%02d", i), RoleAdmin, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		syncTokens[i], actors[i] = sec, Caller{tok}.actor()
-	}
+	syncTokens, actors := e.syncTokens(n)
 	path := fmt.Sprintf("/api/workloads/%d", w.ID)
 	syncCodes, syncBodies := make([]int, n), make([]string, n)
 	patched := make([]bool, n) // edit i answered 200
@@ -673,10 +660,12 @@ func TestSyncRefusedWhenSettingsChangeMidway(t *testing.T) {
 			return st.SetGitOps(ctx, id, true, "other.yml", nil)
 		}},
 		{"branch changed", func(ctx context.Context, st *Store, id int64) error {
-			return st.UpdateWorkload(ctx, id, Update{Repo: &Repo{Provider: "gitea", BaseURL: "https://gitea.example.com", Owner: "acme", Name: "app", Branch: "dev"}})
+			_, err := st.UpdateWorkload(ctx, id, Update{Repo: &Repo{Provider: "gitea", BaseURL: "https://gitea.example.com", Owner: "acme", Name: "app", Branch: "dev"}})
+			return err
 		}},
 		{"repo changed", func(ctx context.Context, st *Store, id int64) error {
-			return st.UpdateWorkload(ctx, id, Update{Repo: &Repo{Provider: "gitea", BaseURL: "https://gitea.example.com", Owner: "acme", Name: "other", Branch: "main"}})
+			_, err := st.UpdateWorkload(ctx, id, Update{Repo: &Repo{Provider: "gitea", BaseURL: "https://gitea.example.com", Owner: "acme", Name: "other", Branch: "main"}})
+			return err
 		}},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -223,6 +224,33 @@ func (e *env) send(method, path, token, body string) (int, string, error) {
 		e.t.Errorf("%s %s: answer leaks a token: %s", method, path, b)
 	}
 	return resp.StatusCode, string(b), nil
+}
+
+// deadlineEnv is newEnv for a test of the request deadline: SyncDeadline deadline, WriteTimeout
+// writeTimeout, and the server's log kept in the returned buffer.
+func deadlineEnv(t *testing.T, deadline, writeTimeout time.Duration) (*env, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	e := newEnv(t, func(c *Config) {
+		c.SyncDeadline, c.WriteTimeout = deadline, writeTimeout
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	return e, logs
+}
+
+// syncTokens creates n admin tokens, one per Sync so that each audit row names its request, and
+// returns their secrets and the audit actors they write as.
+func (e *env) syncTokens(n int) (secrets, actors []string) {
+	e.t.Helper()
+	secrets, actors = make([]string, n), make([]string, n)
+	for i := range n {
+		sec, tok, err := e.store.CreateToken(context.Background(), fmt.Sprintf("sync%02d", i), RoleAdmin, 0)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		secrets[i], actors[i] = sec, Caller{tok}.actor()
+	}
+	return secrets, actors
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes: a test's log destination.

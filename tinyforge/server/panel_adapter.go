@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
-	"github.com/tinyforge/tinyforge-check/internal/secret"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 	"github.com/tinyforge/tinyforge-check/tinyforge/server/panel"
 )
@@ -51,12 +50,7 @@ func (b panelBackend) call(ctx context.Context, p panel.Principal, method, path 
 		ctx, cancel = b.s.bound(ctx)
 		defer cancel()
 	}
-	c, err := b.s.Authenticate(ctx, p.Credential)
-	var e *Error
-	if errors.As(err, &e) && e.Kind == KindUnavailable {
-		// As the API's: no token, no audit row, the log keeps the attempt.
-		b.s.log.Warn("a request ended before its token was checked; nothing was done", "method", method, "path", path, "cause", context.Cause(ctx))
-	}
+	c, err := b.s.authenticate(ctx, p.Credential, method, path)
 	if err == nil {
 		err = fn(ctx, c)
 	}
@@ -65,14 +59,13 @@ func (b panelBackend) call(ctx context.Context, p panel.Principal, method, path 
 
 // apiError is err as the panel expects it (see panel.Backend): a service *Error becomes the
 // *tinyforge.APIError a tinyforge.Client gets from the API, with the same status and the same
-// message (on one line, at most 500 bytes, credential redacted).
+// message (tinyforge.NewAPIError: on one line, at most 500 bytes, credential redacted).
 func apiError(method, path, credential string, err error) error {
 	var e *Error
 	if !errors.As(err, &e) {
 		return err
 	}
-	msg := clip(strings.Join(strings.Fields(secret.Redact(e.Message, credential)), " "), 500)
-	return &tinyforge.APIError{Method: method, Path: path, StatusCode: e.Kind.Status(), Message: msg}
+	return tinyforge.NewAPIError(method, path, e.Kind.Status(), e.Message, credential)
 }
 
 func workloadPath(id int64, suffix string) string {

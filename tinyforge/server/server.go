@@ -165,7 +165,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // afterDeadline returns a context for what a bounded request may still do after its deadline
-// (or its client) ended ctx: the audit row of a refused Sync, reading back a committed change.
+// (or its client) ended ctx: the audit row of a refused Sync.
 // It ends auditGrace after ctx's deadline, or auditGrace from now when ctx has none.
 func afterDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	end := time.Now()

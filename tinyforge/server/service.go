@@ -11,10 +11,11 @@ import (
 )
 
 // The service layer: every rule of the API (roles, workload limits, validation, the workload
-// lock, the per-request deadline, Sync and its audit rows) lives in the methods of Server below
-// and in gitops.go. They act for a Caller and return values or an *Error. The API's handlers
-// (http.go) only decode, call and encode; the panel's Backend (panel_adapter.go) calls the same
-// methods directly.
+// lock, Sync and its audit rows) lives in the methods of Server below and in gitops.go. They act
+// for a Caller and return values or an *Error. The API's handlers (http.go) only decode, call
+// and encode; the panel's Backend (panel_adapter.go) calls the same methods directly. Both give
+// a call that writes its deadline (bound) before they authenticate its token, and the methods
+// do all their waiting and writing under the ctx they are given.
 
 // Caller is who a service call acts for: an authenticated API token (see Server.Authenticate).
 type Caller struct {
@@ -148,8 +149,8 @@ func changeRefused(err error) error {
 
 // bound gives ctx the server's SyncDeadline (cause errDeadline), counted from now: the calls
 // that write do all their waiting and writing under it, so that their answer leaves before the
-// HTTP server's write timeout cuts the client off. Bounding twice is harmless: the earlier
-// deadline ends both.
+// HTTP server's write timeout cuts the client off. The API's write routes (bounded) and the
+// panel's write calls (panelBackend.call) bound their request before its token is checked.
 func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(ctx, s.syncDeadline, errDeadline)
 }
@@ -162,12 +163,24 @@ func (s *Server) Authenticate(ctx context.Context, secret string) (Caller, error
 	case errors.Is(err, ErrBadToken):
 		return Caller{}, newError(KindUnauthorized, "unknown or revoked token; create one with `tinyforge-server token create`")
 	case err != nil && ctx.Err() != nil:
-		// No token, no audit row: the caller logs the attempt.
+		// No token, no audit row: authenticate logs the attempt.
 		return Caller{}, newError(KindUnavailable, "the request ended (its deadline passed or its client went away) before its token was checked; nothing was done, retry")
 	case err != nil:
 		return Caller{}, s.internal("authenticate", err)
 	}
 	return Caller{tok}, nil
+}
+
+// authenticate is Authenticate for a request of method path (the API's, or the panel call that
+// stands for it). A request that ended before its token was checked has no token, so no audit
+// row: the log keeps the attempt.
+func (s *Server) authenticate(ctx context.Context, secret, method, path string) (Caller, error) {
+	c, err := s.Authenticate(ctx, secret)
+	var e *Error
+	if errors.As(err, &e) && e.Kind == KindUnavailable {
+		s.log.Warn("a request ended before its token was checked; nothing was done", "method", method, "path", path, "cause", context.Cause(ctx))
+	}
+	return c, err
 }
 
 // load reads workload id: a 404, a stopError (ctx ended: its deadline or its client) or a 500
@@ -248,8 +261,8 @@ func (s *Server) Events(ctx context.Context, c Caller, id int64) ([]tinyforge.Ev
 	return evs, nil
 }
 
-// CreateWorkload creates a workload (admin, not limited to one workload), under the
-// SyncDeadline.
+// CreateWorkload creates a workload (admin, not limited to one workload), under ctx's
+// deadline (the SyncDeadline, see bound).
 func (s *Server) CreateWorkload(ctx context.Context, c Caller, req tinyforge.CreateWorkloadRequest) (*Workload, error) {
 	if err := c.permit(RoleAdmin, 0); err != nil {
 		return nil, err
@@ -258,8 +271,6 @@ func (s *Server) CreateWorkload(ctx context.Context, c Caller, req tinyforge.Cre
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
 	wl, err := s.store.CreateWorkload(ctx, nw, seal)
 	switch {
 	case errors.Is(err, ErrNotObject):
@@ -271,6 +282,7 @@ func (s *Server) CreateWorkload(ctx context.Context, c Caller, req tinyforge.Cre
 	case err != nil:
 		return nil, s.internal("create workload", err)
 	}
+	s.lateCommit(ctx, "workload creation", wl.ID)
 	return wl, nil
 }
 
@@ -303,8 +315,8 @@ func (s *Server) sealer(tok string) func(int64) ([]byte, error) {
 }
 
 // UpdateWorkload applies the edit form (source_config at a version) and/or new repo settings
-// to workload id (admin), under the SyncDeadline, and returns the workload as saved. A repo
-// change is made under the workload's lock and audited.
+// to workload id (admin), under ctx's deadline (the SyncDeadline, see bound), and returns the
+// workload as saved. A repo change is made under the workload's lock and audited.
 func (s *Server) UpdateWorkload(ctx context.Context, c Caller, id int64, req tinyforge.UpdateWorkloadRequest) (*Workload, error) {
 	if err := c.permit(RoleAdmin, id); err != nil {
 		return nil, err
@@ -313,8 +325,6 @@ func (s *Server) UpdateWorkload(ctx context.Context, c Caller, id int64, req tin
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
 	if req.Repo != nil {
 		wl, unlock, err := s.lockedLoad(ctx, id)
 		if err != nil {
@@ -325,10 +335,7 @@ func (s *Server) UpdateWorkload(ctx context.Context, c Caller, id int64, req tin
 			return nil, err
 		}
 	}
-	if err := s.saveUpdate(ctx, id, u); err != nil {
-		return nil, err
-	}
-	return s.readBack(ctx, id)
+	return s.saveUpdate(ctx, id, u)
 }
 
 // checkUpdate checks a PATCH request (400) and returns its Update, the repo's coordinates
@@ -369,33 +376,21 @@ func (s *Server) repoUpdate(u *Update, c Caller, wl *Workload, tok string) error
 	return nil
 }
 
-// saveUpdate writes u under ctx.
-func (s *Server) saveUpdate(ctx context.Context, id int64, u Update) error {
-	err := s.store.UpdateWorkload(ctx, id, u)
+// saveUpdate writes u under ctx and returns the workload as saved.
+func (s *Server) saveUpdate(ctx context.Context, id int64, u Update) (*Workload, error) {
+	wl, err := s.store.UpdateWorkload(ctx, id, u)
 	switch {
 	case err == nil:
-		return nil
+		s.lateCommit(ctx, "workload update", id)
+		return wl, nil
 	case errors.Is(err, ErrNotFound):
-		return notFound(id)
+		return nil, notFound(id)
 	case errors.Is(err, ErrNotObject):
-		return newError(KindInvalid, err.Error())
+		return nil, newError(KindInvalid, err.Error())
 	case errors.Is(err, ErrVersionConflict):
-		return newError(KindConflict, err.Error())
+		return nil, newError(KindConflict, err.Error())
 	case ctx.Err() != nil:
-		return newError(KindUnavailable, "nothing changed: "+s.stopReason(ctx, waitedForDatabase))
+		return nil, newError(KindUnavailable, "nothing changed: "+s.stopReason(ctx, waitedForDatabase))
 	}
-	return s.internal("update workload", err)
-}
-
-// readBack reads workload id after a committed change. It does not end with the request's
-// deadline (the change is written; the answer must say so): it has auditGrace more.
-func (s *Server) readBack(ctx context.Context, id int64) (*Workload, error) {
-	ctx, cancel := afterDeadline(ctx)
-	defer cancel()
-	wl, err := s.store.GetWorkload(ctx, id)
-	if err != nil {
-		s.log.Error("read back a saved workload", "workload", id, "err", err)
-		return nil, newError(KindInternal, "the change was saved, but reading the workload back failed; reload it to see the saved state")
-	}
-	return wl, nil
+	return nil, s.internal("update workload", err)
 }

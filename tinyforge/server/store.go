@@ -205,6 +205,9 @@ const workloadColumns = `w.id, w.name, w.source_type, w.source_config, w.version
 	COALESCE((SELECT e.file_sha FROM event_log e WHERE e.workload_id = w.id AND e.action = 'sync'
 		AND e.outcome = 'applied' ORDER BY e.id DESC LIMIT 1), '')`
 
+// workloadByID reads one workload (workloadColumns) by its id.
+const workloadByID = `SELECT ` + workloadColumns + ` FROM workloads w WHERE w.id = ?`
+
 type scanner interface{ Scan(...any) error }
 
 func scanWorkload(r scanner) (*Workload, error) {
@@ -265,7 +268,7 @@ func (s *Store) CreateWorkload(ctx context.Context, nw NewWorkload, seal func(id
 				return err
 			}
 		}
-		created, err = scanWorkload(tx.QueryRowContext(ctx, `SELECT `+workloadColumns+` FROM workloads w WHERE w.id = ?`, id))
+		created, err = scanWorkload(tx.QueryRowContext(ctx, workloadByID, id))
 		return err
 	})
 	if err != nil {
@@ -276,7 +279,7 @@ func (s *Store) CreateWorkload(ctx context.Context, nw NewWorkload, seal func(id
 
 // GetWorkload returns workload id, or an error wrapping ErrNotFound.
 func (s *Store) GetWorkload(ctx context.Context, id int64) (*Workload, error) {
-	w, err := scanWorkload(s.db.QueryRowContext(ctx, `SELECT `+workloadColumns+` FROM workloads w WHERE w.id = ?`, id))
+	w, err := scanWorkload(s.db.QueryRowContext(ctx, workloadByID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("workload %d: %w", id, ErrNotFound)
 	}
@@ -321,19 +324,21 @@ type Update struct {
 	Event *tinyforge.Event
 }
 
-// UpdateWorkload applies an edit-form save in one transaction. It writes source_config (bumping
-// version), the repo columns and the sealed token, and never a gitops column, so a save and a
-// Sync cannot clobber each other's columns; a save based on a config a Sync has since changed
-// gets ErrVersionConflict.
-func (s *Store) UpdateWorkload(ctx context.Context, id int64, u Update) error {
+// UpdateWorkload applies an edit-form save in one transaction and returns the workload as
+// saved, read back inside the transaction (as CreateWorkload does). It writes source_config
+// (bumping version), the repo columns and the sealed token, and never a gitops column, so a save
+// and a Sync cannot clobber each other's columns; a save based on a config a Sync has since
+// changed gets ErrVersionConflict.
+func (s *Store) UpdateWorkload(ctx context.Context, id int64, u Update) (*Workload, error) {
 	var cfg string
 	if u.SourceConfig != nil {
 		var err error
 		if cfg, err = compactObject(u.SourceConfig); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	var saved *Workload
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		var version int64
 		err := tx.QueryRowContext(ctx, `SELECT version FROM workloads WHERE id = ?`, id).Scan(&version)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -367,10 +372,17 @@ func (s *Store) UpdateWorkload(ctx context.Context, id int64, u Update) error {
 			}
 		}
 		if u.Event != nil {
-			return insertEvent(ctx, tx, u.Event)
+			if err := insertEvent(ctx, tx, u.Event); err != nil {
+				return err
+			}
 		}
-		return nil
+		saved, err = scanWorkload(tx.QueryRowContext(ctx, workloadByID, id))
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return saved, nil
 }
 
 // SetGitOps is the setter of gitops_enabled and gitops_path; it writes ev (when not nil) in

@@ -86,6 +86,17 @@ func (s state) text(c *catalogue) state {
 	return s
 }
 
+// StateText is the workload list's status label of a GitOps view in English, e.g. "in sync" or
+// "drift: 2 fields": what the list shows a person whose page is in English. It is v.Status when
+// the catalogue cannot be read (never with the embedded one).
+func StateText(v *tinyforge.GitOpsView) string {
+	cats, err := loadCatalogues()
+	if err != nil {
+		return v.Status
+	}
+	return stateOf(&View{GitOpsView: *v}, nil).text(cats["en"]).Text
+}
+
 // listStates returns the state of every workload in list, by id. A workload with GitOps off is
 // disabled without a call; the others' views are fetched with Backend.GitOps, at most
 // maxListFetches at a time, all within p.listTimeout. A view that fails, or has not arrived
