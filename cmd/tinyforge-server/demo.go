@@ -29,6 +29,7 @@ import (
 	"github.com/tinyforge/tinyforge-check/providers"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 	"github.com/tinyforge/tinyforge-check/tinyforge/server"
+	"github.com/tinyforge/tinyforge-check/tinyforge/server/panel"
 )
 
 // demoStop bounds the shutdown after Ctrl-C: the HTTP server, the forge and the database close
@@ -253,7 +254,7 @@ func (d *demo) seed(ctx context.Context, st *server.Store, admin string) (string
 			if err != nil {
 				return "", fmt.Errorf("enable GitOps on %s: %w", w.name, err)
 			}
-			state = viewState(v)
+			state = panel.StateText(v) // as the panel's list names it
 		}
 		if w.name == demoPRRepo {
 			if d.checkToken, _, err = st.CreateToken(ctx, "demo check", server.RoleViewer, wl.ID); err != nil {
@@ -263,23 +264,6 @@ func (d *demo) seed(ctx context.Context, st *server.Store, admin string) (string
 		fmt.Fprintf(&out, "  %-7s %-15s %s/apps/%d  (%s)\n", w.name, state, d.publicURL, wl.ID, w.story)
 	}
 	return out.String(), nil
-}
-
-// viewState names a GitOps view's state as the panel's list does.
-func viewState(v *tinyforge.GitOpsView) string {
-	switch {
-	case v.Status == "ok" && len(v.Drift) == 1:
-		return "drift: 1 field"
-	case v.Status == "ok" && len(v.Drift) > 1:
-		return fmt.Sprintf("drift: %d fields", len(v.Drift))
-	case v.Status == "ok":
-		return "in sync"
-	case v.Status == "no_file":
-		return "no file"
-	case v.Status == "fetch_failed":
-		return "fetch failed"
-	}
-	return v.Status
 }
 
 // check runs the real check on the demo PR, as the action does on a pull_request event: it reads
