@@ -50,11 +50,14 @@ func parseIssueMarker(body string) (issueMark, bool) {
 // parseMarkerLine reads a marker line of prefix (an issue's or a duplicate's).
 func parseMarkerLine(prefix, body string) (issueMark, bool) {
 	inner, ok := markerFields(prefix, body)
+	// The last three fields are fixed; the context before them may hold spaces.
 	fields := strings.Split(inner, " ")
-	if !ok || len(fields) != 4 {
+	if !ok || len(fields) < 4 {
 		return issueMark{}, false
 	}
-	m := issueMark{context: fields[0]}
+	n := len(fields)
+	m := issueMark{context: strings.Join(fields[:n-3], " ")}
+	fields = append([]string{m.context}, fields[n-3:]...)
 	if validContext(m.context) != nil {
 		return issueMark{}, false
 	}

@@ -238,6 +238,17 @@ func TestIssueMarkerRoundTrip(t *testing.T) {
 	if want := (issueMark{context: "tinyforge/gitops", workload: 7, run: 12, since: since}); !ok || m != want {
 		t.Errorf("round trip: %+v, %v", m, ok)
 	}
+	// A status context may hold spaces ("tinyforge / web"), and a duplicate's marker too.
+	for _, ctx := range []string{"tinyforge / web", " lead", "trail "} {
+		m, ok := parseIssueMarker(IssueMarker(ctx, 7, 12, since) + "\nbody")
+		if want := (issueMark{context: ctx, workload: 7, run: 12, since: since}); !ok || m != want {
+			t.Errorf("round trip of context %q: %+v, %v", ctx, m, ok)
+		}
+		m, ok = parseMarkerLine(duplicateMarkerPrefix, markerLine(duplicateMarkerPrefix, ctx, 7, 12, since))
+		if !ok || m.context != ctx {
+			t.Errorf("duplicate marker of context %q: %+v, %v", ctx, m, ok)
+		}
+	}
 	for _, bad := range []string{
 		"",
 		"body\n" + IssueMarker("tinyforge/gitops", 7, 12, since),
@@ -245,6 +256,7 @@ func TestIssueMarkerRoundTrip(t *testing.T) {
 		"<!-- tinyforge-check-issue:tinyforge/gitops workload=x run=12 since=2026-12-01T06:00:00Z -->",
 		"<!-- tinyforge-check-issue:a--b workload=7 run=12 since=2026-12-01T06:00:00Z -->",
 		"<!-- tinyforge-check:tinyforge/gitops run=12 -->",
+		"<!-- tinyforge-check-issue: workload=7 run=12 since=2026-12-01T06:00:00Z -->",
 	} {
 		if _, ok := parseIssueMarker(bad); ok {
 			t.Errorf("%q parsed as a marker", bad)
