@@ -17,6 +17,7 @@ type repoAPI interface {
 	commentsOf(owner, repo string, number int) commentStore
 	issuesOf(owner, repo string) issueStore
 	DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error)
+	mergedPulls(ctx context.Context, owner, repo, sha string) ([]int, error)
 }
 
 // Repo is a provider bound to one repository (GitLab: one project): the commit status, the

@@ -186,6 +186,7 @@ type repo struct {
 	statuses map[string][]*Status         // sha -> statuses, oldest first
 	issues   map[int]*issueState          // issue number -> issue
 	labels   []*label                     // by creation
+	pulls    map[int]*pull                // PR number -> pull request (OpenPull)
 }
 
 // core holds what every fake shares: state, tokens, faults, recording and

@@ -40,6 +40,7 @@ func NewGitea(t Owner, opts Options) *Gitea {
 	mux.HandleFunc("DELETE "+p+"/repos/{owner}/{repo}/issues/comments/{id}", g.deleteComment)
 	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/raw/{path...}", g.raw)
 	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/branches/{branch...}", g.branch)
+	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/commits/{sha}/pull", g.commitPull)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { gtError(w, http.StatusNotFound, "not found") })
 	g.start(mux)
 	return g

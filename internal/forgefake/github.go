@@ -30,6 +30,7 @@ func NewGitHub(t Owner, opts Options) *GitHub {
 	mux.HandleFunc("GET /user", g.user)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/statuses/{sha}", g.createStatus)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}/statuses", g.listStatuses)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}/pulls", g.commitPulls)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", g.listIssues)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", g.createIssue)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", g.getIssue)

@@ -42,6 +42,7 @@ func NewGitLab(t Owner, opts Options) *GitLab {
 	mux.HandleFunc("DELETE "+p+"/merge_requests/{iid}/notes/{id}", g.deleteNote)
 	mux.HandleFunc("GET "+p+"/repository/files/{path}/raw", g.raw)
 	mux.HandleFunc("GET "+p+"/repository/branches/{branch}", g.branch)
+	mux.HandleFunc("GET "+p+"/repository/commits/{sha}/merge_requests", g.commitMergeRequests)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { glError(w, http.StatusNotFound, "404 Not Found") })
 	g.start(mux)
 	return g

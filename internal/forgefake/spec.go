@@ -54,6 +54,7 @@ func GitHubPaths() []string {
 		"/user",
 		"/repos/{owner}/{repo}/statuses/{sha}",
 		"/repos/{owner}/{repo}/commits/{ref}/statuses",
+		"/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
 		"/repos/{owner}/{repo}/issues",
 		"/repos/{owner}/{repo}/issues/{issue_number}",
 		"/repos/{owner}/{repo}/issues/{issue_number}/comments",
@@ -76,6 +77,7 @@ func GiteaPaths() []string {
 		"/repos/{owner}/{repo}/labels",
 		"/repos/{owner}/{repo}/raw/{filepath}",
 		"/repos/{owner}/{repo}/branches/{branch}",
+		"/repos/{owner}/{repo}/commits/{sha}/pull",
 		"/version",
 	}
 }
