@@ -347,7 +347,7 @@ func TestRunStatusAndComment(t *testing.T) {
 	sha := gitops.FileSHA([]byte(driftYAML))
 	wantStatus := []forge.CommitStatus{{SHA: "head1111111", State: forge.StateSuccess, Context: "tinyforge/web",
 		Description: "1 field differs from live: Sync required",
-		TargetURL:   "https://tf.example/apps/3?file=" + sha + "&commit=head1111111#gitops"}}
+		TargetURL:   "https://tf.example/apps/3?file=" + sha + "&commit=head1111111&pr=7#gitops"}}
 	if diff := cmp.Diff(wantStatus, st.got); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}

@@ -26,10 +26,11 @@ func (in Inputs) ReportMode() ReportMode {
 	return ReportStatus
 }
 
-// publish sets the commit status, writes the PR comment and keeps the drift issue, all at once:
-// none depends on another (the comment's body never mentions the status's outcome). Their
-// notices are added in a fixed order: status, comment, issue.
-func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
+// publish sets the commit status, writes the PR comment, keeps the drift issue and updates the
+// comments of the PRs a push merged (merged, nil when not looked up), all at once: none depends
+// on another (the comment's body never mentions the status's outcome). Their notices are added
+// in a fixed order: status, comment, issue, merged PRs.
+func (c *Checker) publish(ctx context.Context, in Inputs, r *Report, merged *mergedRead) {
 	sha := in.Event.headSHA()
 	r.Status = forge.CommitStatus{SHA: sha, State: StatusState(r.Verdict, in.Forge, in.FailOn), Context: in.StatusContext,
 		Description: r.Description(), TargetURL: r.SyncURL}
@@ -49,6 +50,8 @@ func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 	start(keepIssue, func() { ires, issueErr = c.Issues.UpsertIssue(ctx, ireq) })
 	start(setStatus, func() { statusErr = c.Status.SetStatus(ctx, r.Status) })
 	start(upsert, func() { cres, commentErr = c.Comments.UpsertComment(ctx, creq) })
+	var mres mergedResult
+	start(merged != nil, func() { mres = c.updateMerged(ctx, in, r, merged) })
 	wg.Wait()
 
 	if setStatus {
@@ -60,6 +63,7 @@ func (c *Checker) publish(ctx context.Context, in Inputs, r *Report) {
 	if keepIssue {
 		r.issueKept(ires, issueErr)
 	}
+	r.mergedUpdated(mres)
 }
 
 // readOnly is why a write refused with forge.ErrForbidden failed, for the status and the comment.

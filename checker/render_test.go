@@ -31,7 +31,7 @@ func TestRenderCommentDriftPR(t *testing.T) {
 	want := "### ⚠️ Tinyforge GitOps: drift\n\n" +
 		"**1 field differs from live: Sync required**\n\n" +
 		"Workload **web** (#3, dockerfile) · File .tinyforge.yml · blob ff04d9f · commit head111 · check tinyforge/gitops\n\n" +
-		"**[Review and Sync in Tinyforge](https://tf.example/apps/3?file=ff04d9f8b58cfd09b459907b0c7448a0d25035d3&commit=head1111111#gitops)**" +
+		"**[Review and Sync in Tinyforge](https://tf.example/apps/3?file=ff04d9f8b58cfd09b459907b0c7448a0d25035d3&commit=head1111111&pr=7#gitops)**" +
 		" — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed.\n\n" +
 		"Sync preview: a Sync of this file would be accepted.\n\n" +
 		"| Field | Base branch | This branch | Live | |\n|---|---|---|---|---|\n" +
@@ -73,7 +73,7 @@ func TestRenderCommentTitles(t *testing.T) {
 			Inputs{Workload: "3", Event: prEvent()},
 			[]string{"### ⏸️ Tinyforge GitOps: GitOps disabled",
 				"**GitOps is disabled for this workload in Tinyforge: nothing to compare**",
-				"**[Open the workload in Tinyforge](https://tf.example/apps/3?file=" + gitops.FileSHA([]byte(inSyncYAML)) + "&commit=head1111111#gitops)**"}},
+				"**[Open the workload in Tinyforge](https://tf.example/apps/3?file=" + gitops.FileSHA([]byte(inSyncYAML)) + "&commit=head1111111&pr=7#gitops)**"}},
 		{"invalid", env{workspace: map[string]string{".tinyforge.yml": invalidYAML}},
 			Inputs{Event: prEvent()},
 			[]string{"### ❌ Tinyforge GitOps: invalid file", "**2 errors in .tinyforge.yml: fix the file**",

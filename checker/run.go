@@ -90,6 +90,8 @@ type Report struct {
 	Comment forge.CommentResult
 	// Issue is what the drift-issue upsert did; Action "" when none was attempted.
 	Issue forge.IssueResult
+	// Merged lists the pull requests a push merged whose comment the run updated.
+	Merged []MergedPR
 	// PublishFailed reports that writing the status or the comment failed for a reason other
 	// than a read-only token.
 	PublishFailed bool
@@ -140,9 +142,10 @@ func (c *Checker) Run(ctx context.Context, in Inputs) (*Report, error) {
 	// another path) end with the run.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	merged := c.startMerged(ctx, in)
 	c.evaluate(ctx, in, r)
 	redactReport(r, in.Secrets)
-	c.publish(ctx, in, r)
+	c.publish(ctx, in, r, merged)
 	redactReport(r, in.Secrets)
 	return r, nil
 }
@@ -161,6 +164,14 @@ func (ev Event) headSHA() string {
 		return ev.PR.HeadSHA
 	}
 	return ev.CommitSHA
+}
+
+// number is the PR's number, 0 without a PR.
+func (pr *PullRequest) number() int {
+	if pr == nil {
+		return 0
+	}
+	return pr.Number
 }
 
 // redactReport removes secrets from every text that can carry an error message.
@@ -210,7 +221,7 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 		r.ManagedFields = spec.ManagedFields()
 	}
 	if w != nil && w.UIURL != "" {
-		r.SyncURL = gitops.PinnedURL(w.UIURL, r.FileSHA, in.Event.headSHA())
+		r.SyncURL = gitops.PinnedPRURL(w.UIURL, r.FileSHA, in.Event.headSHA(), in.Event.PR.number())
 	}
 	if r.Verdict, r.Reason = settled(r, w); r.Verdict != "" {
 		if r.Verdict == VerdictNoFile && c.baseHasFile(ctx, in.Event.PR, r.Path, files) {

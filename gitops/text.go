@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -37,6 +38,13 @@ func ShortSHA(sha string) string {
 // empty value. It is "" when page is not an absolute http(s) URL without query or fragment: only
 // such pages are linked.
 func PinnedURL(page, fileSHA, commitSHA string) string {
+	return PinnedPRURL(page, fileSHA, commitSHA, 0)
+}
+
+// PinnedPRURL is PinnedURL for a link made on pull request pr (its number; 0 for none), which it
+// adds as pr=<pr>: the panel then says the file is proposed by that PR and, until it is merged,
+// not on the branch a Sync applies.
+func PinnedPRURL(page, fileSHA, commitSHA string, pr int) string {
 	u, err := url.Parse(page)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" || u.RawQuery != "" {
 		return ""
@@ -47,6 +55,9 @@ func PinnedURL(page, fileSHA, commitSHA string) string {
 	}
 	if commitSHA != "" {
 		q = append(q, "commit="+url.QueryEscape(commitSHA))
+	}
+	if pr > 0 {
+		q = append(q, "pr="+strconv.Itoa(pr))
 	}
 	s := u.String()
 	if len(q) > 0 {

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/tinyforge/tinyforge-check/forge"
+
 	"github.com/google/go-github/v62/github"
 )
 
@@ -19,6 +21,9 @@ func (r *Repo) MergedPulls(ctx context.Context, sha string) ([]int, error) {
 		return nil, nil
 	}
 	nums, err := r.api.mergedPulls(ctx, r.owner, r.name, sha)
+	if errors.Is(err, forge.ErrNotFound) { // a commit the forge does not know merged nothing it can show
+		return nil, nil
+	}
 	slices.Sort(nums)
 	return slices.Compact(nums), err
 }

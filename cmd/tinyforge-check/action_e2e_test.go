@@ -409,7 +409,11 @@ func TestActionEndToEnd(t *testing.T) {
 
 func testActionGitHub(t *testing.T, bin string) {
 	pinned := func(h *harness, content, sha string) string {
-		return fmt.Sprintf("%s/apps/3?file=%s&commit=%s#gitops", h.tf.srv.URL, gitops.FileSHA([]byte(content)), sha)
+		pr := "&pr=7" // a PR's link names it
+		if sha == e2ePush {
+			pr = ""
+		}
+		return fmt.Sprintf("%s/apps/3?file=%s&commit=%s%s#gitops", h.tf.srv.URL, gitops.FileSHA([]byte(content)), sha, pr)
 	}
 
 	t.Run("drift on a PR: status on the head, one comment, outputs and summary", func(t *testing.T) {
@@ -938,7 +942,7 @@ func testActionGitLab(t *testing.T, bin string) {
 		t.Errorf("masks printed outside GitHub Actions:\n%s", res.stdout)
 	}
 	want := []e2eStatus{{SHA: e2eHead, State: "success", Context: "tinyforge/gitops", Description: "1 field differs from live: Sync required",
-		TargetURL: fmt.Sprintf("%s/apps/3?file=%s&commit=%s#gitops", h.tf.srv.URL, gitops.FileSHA([]byte(e2eDrift)), e2eHead)}}
+		TargetURL: fmt.Sprintf("%s/apps/3?file=%s&commit=%s&pr=7#gitops", h.tf.srv.URL, gitops.FileSHA([]byte(e2eDrift)), e2eHead)}}
 	if diff := cmp.Diff(want, h.statuses()); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}

@@ -52,8 +52,9 @@ func (f serverForge) DownloadFile(ctx context.Context, owner, repo, ref, path st
 // TestActionFullLoop runs the whole loop of docs/design.md (The loop) with the built binary, the reference
 // Tinyforge server (SQLite) and the stateful fake GitHub validating every request and answer
 // against GitHub's OpenAPI description: a PR changes the port, the action reports drift on
-// the PR; after merge the push run reports drift pinned to the merged commit; the admin Syncs
-// exactly that through the link's file and commit; the next run is in sync.
+// the PR (its link names the PR); after the merge the push run reports drift pinned to the
+// merged commit and rewrites the merged PR's comment to "ready to Sync"; the admin Syncs exactly
+// that through the link's file and commit; the next run is in sync and the PR's comment says so.
 func TestActionFullLoop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -65,6 +66,7 @@ func TestActionFullLoop(t *testing.T) {
 	base := gh.PutFile("o", "r", "main", ".tinyforge.yml", []byte(e2eInSync))
 	gh.PutFile("o", "r", "feature", ".tinyforge.yml", []byte(e2eInSync))
 	head := gh.PutFile("o", "r", "feature", ".tinyforge.yml", []byte(e2eDrift))
+	gh.OpenPull("o", "r", 7, "feature", "main")
 
 	store, err := server.Open(ctx, filepath.Join(t.TempDir(), "tinyforge.db"))
 	if err != nil {
@@ -141,6 +143,14 @@ func TestActionFullLoop(t *testing.T) {
 		}
 		return u.Query().Get("file"), u.Query().Get("commit")
 	}
+	mergedComment := func(want string, commit string) {
+		t.Helper()
+		cs := gh.Comments("o", "r", 7)
+		if len(cs) != 1 || !strings.Contains(cs[0].Body, "### 🔀 "+want) ||
+			!strings.Contains(cs[0].Body, "&commit="+commit+"#gitops)") || strings.Contains(cs[0].Body, "pr=7") {
+			t.Errorf("the merged PR's comment, want %q pinned to %s without pr=: %+v", want, commit, cs)
+		}
+	}
 
 	// 1. The PR changes the port: drift, three-way table, status on the head.
 	pr := prPayload("opened", false)
@@ -153,6 +163,9 @@ func TestActionFullLoop(t *testing.T) {
 	if file, commit := pinnedFile(res); file != gitops.FileSHA([]byte(e2eDrift)) || commit != head {
 		t.Errorf("PR sync-url pins %s@%s", file, commit)
 	}
+	if !strings.Contains(res.outputs["sync-url"], "&pr=7#gitops") {
+		t.Errorf("PR sync-url %s does not name PR 7", res.outputs["sync-url"])
+	}
 	cs := gh.Comments("o", "r", 7)
 	if len(cs) != 1 || !strings.Contains(cs[0].Body, "| `deploy.port` | 8080 | 9090 | 8080 | changed by this PR |") {
 		t.Fatalf("comments = %+v", cs)
@@ -161,8 +174,11 @@ func TestActionFullLoop(t *testing.T) {
 		t.Errorf("statuses on the head = %+v", st)
 	}
 
-	// 2. Merge: the push run reports drift pinned to the merged commit.
-	merged := gh.PutFile("o", "r", "main", ".tinyforge.yml", []byte(e2eDrift))
+	// 2. Merge: the push run reports drift pinned to the merged commit, and tells the PR.
+	merged, err := gh.MergePull("o", "r", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
 	push := pushPayload(false)
 	push["after"] = merged
 	res = run("push", push, e2eDrift)
@@ -173,6 +189,10 @@ func TestActionFullLoop(t *testing.T) {
 	if commit != merged || file != gitops.FileSHA([]byte(e2eDrift)) {
 		t.Errorf("push sync-url pins %s@%s, want %s", file, commit, merged)
 	}
+	if strings.Contains(res.outputs["sync-url"], "pr=") {
+		t.Errorf("push sync-url %s names a PR", res.outputs["sync-url"])
+	}
+	mergedComment("Merged in "+gitops.ShortSHA(merged)+" — ready to Sync", merged)
 
 	// 3. The admin follows the link and Syncs exactly what was reviewed.
 	result, err := admin.Sync(ctx, w.ID, tinyforge.SyncRequest{CommitSHA: commit, FileSHA: file})
@@ -191,6 +211,7 @@ func TestActionFullLoop(t *testing.T) {
 	if st := gh.Statuses("o", "r", merged); len(st) != 2 || st[1].State != "success" || st[1].Description != "In sync: 2 declared fields match live" {
 		t.Errorf("statuses on the merged commit = %+v", st)
 	}
+	mergedComment("Merged in "+gitops.ShortSHA(merged)+" — live matches it: nothing to Sync", merged)
 }
 
 // TestActionConformance runs the built binary against forgefake's Gitea (every request and

@@ -55,6 +55,12 @@ type fetchResult struct {
 // commit was read before), and lints it for the workload's source type. It returns within the
 // fetch timeout even when the forge ignores its context.
 func (s *Server) fetch(ctx context.Context, wl *Workload) fetchResult {
+	return s.fetchAt(ctx, wl, "")
+}
+
+// fetchAt is fetch at commit at instead of the branch head ("" for the head): the file a PR
+// proposes, which is not on the branch yet.
+func (s *Server) fetchAt(ctx context.Context, wl *Workload, at string) fetchResult {
 	if !gitops.SupportsGitOps(wl.SourceType) {
 		return fetchResult{Status: gitops.StatusDisabled, Message: fmt.Sprintf("source type %q cannot use GitOps; only dockerfile and static workloads can", wl.SourceType)}
 	}
@@ -72,7 +78,7 @@ func (s *Server) fetch(ctx context.Context, wl *Workload) fetchResult {
 	ctx, cancel := context.WithTimeout(ctx, s.fetchTimeout)
 	defer cancel()
 	done := make(chan fetchResult, 1)
-	go func() { done <- s.fetchFromForge(parent, ctx, wl, token) }()
+	go func() { done <- s.fetchFromForge(parent, ctx, wl, token, at) }()
 	select {
 	case res := <-done:
 		return res
@@ -99,12 +105,16 @@ func (s *Server) requestEnded(parent context.Context) string {
 
 // fetchFromForge fetches under ctx, the fetch deadline derived from parent, the request's
 // context: its messages blame the client when parent ended and the forge when ctx timed out.
-func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token string) fetchResult {
+// It reads at commit at, or at the branch head when at is "".
+func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token, at string) fetchResult {
 	forge, err := s.openForge(wl.Repo.Provider, wl.Repo.BaseURL, token)
 	if err != nil {
 		return s.fetchFailed(parent, "cannot use the forge", err, token)
 	}
-	head, err := forge.BranchHead(ctx, wl.Repo.Owner, wl.Repo.Name, wl.Repo.Branch)
+	head, err := at, error(nil)
+	if at == "" {
+		head, err = forge.BranchHead(ctx, wl.Repo.Owner, wl.Repo.Name, wl.Repo.Branch)
+	}
 	if err != nil {
 		return s.fetchFailed(parent, fmt.Sprintf("cannot resolve branch %q", wl.Repo.Branch), err, token)
 	}

@@ -79,6 +79,38 @@ func (s *Server) viewOf(ctx context.Context, c Caller, id int64) (tinyforge.GitO
 	return v, comps, nil
 }
 
+// viewAt is viewOf at commit (a full SHA, such as the head of a PR a link names) instead of
+// the branch head: what a Sync would change once that commit's file is on the branch. It also
+// returns the workload's branch, which that file is not on yet.
+func (s *Server) viewAt(ctx context.Context, c Caller, id int64, commit string) (tinyforge.GitOpsView, []gitops.Comparison, string, error) {
+	if err := c.permit(RoleViewer, id); err != nil {
+		return tinyforge.GitOpsView{}, nil, "", err
+	}
+	if !isSHA(commit) {
+		return tinyforge.GitOpsView{}, nil, "", newError(KindInvalid, "commit must be a full hexadecimal commit SHA (40 or 64 digits)")
+	}
+	wl, err := s.read(ctx, id)
+	if err != nil {
+		return tinyforge.GitOpsView{}, nil, "", err
+	}
+	v, comps := s.view(wl, s.fetchAt(ctx, wl, strings.ToLower(commit)))
+	return v, comps, wl.Repo.Branch, nil
+}
+
+// isSHA reports whether s is a full hexadecimal commit SHA (SHA-1, or SHA-256 in a repo that
+// uses it).
+func isSHA(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
 // view renders a fetch result as the API's GitOps view, with drift against the live config,
 // and returns the comparisons the drift comes from (nil when nothing was compared).
 func (s *Server) view(wl *Workload, res fetchResult) (tinyforge.GitOpsView, []gitops.Comparison) {

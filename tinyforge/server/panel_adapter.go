@@ -119,6 +119,23 @@ func (b panelBackend) GitOps(ctx context.Context, p panel.Principal, id int64) (
 	return out, nil
 }
 
+// GitOpsAt is GitOps at commit, the head of the PR a link names, with the workload's branch.
+func (b panelBackend) GitOpsAt(ctx context.Context, p panel.Principal, id int64, commit string) (*panel.View, error) {
+	out := &panel.View{}
+	err := b.call(ctx, p, http.MethodGet, workloadPath(id, "/gitops"), false, func(ctx context.Context, c Caller) error {
+		v, comps, branch, err := b.s.viewAt(ctx, c, id, commit)
+		out.GitOpsView, out.Branch = v, branch
+		if err == nil && v.Status == string(gitops.StatusOK) {
+			out.Comparisons = comps
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (b panelBackend) SetGitOps(ctx context.Context, p panel.Principal, id int64, req tinyforge.SetGitOpsRequest) error {
 	return b.call(ctx, p, http.MethodPut, workloadPath(id, "/gitops"), true, func(ctx context.Context, c Caller) error {
 		_, err := b.s.changeGitOps(ctx, c, id, GitOpsChange{Enabled: &req.Enabled, Path: &req.Path})

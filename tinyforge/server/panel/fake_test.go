@@ -39,6 +39,9 @@ type fakeWorkload struct {
 	message string
 	raw     string
 	commit  string
+	// proposed holds files at commits that are not the branch head (a PR's head), by commit,
+	// for GitOpsAt.
+	proposed map[string]string
 }
 
 // fakeBackend is an in-memory Backend that behaves like the API: it enforces roles and
@@ -231,6 +234,26 @@ func (f *fakeBackend) GitOps(ctx context.Context, p Principal, id int64) (*View,
 		return nil, err
 	}
 	v, _ := w.view()
+	return v, nil
+}
+
+// GitOpsAt is GitOps at a commit of the workload's proposed files; another commit has no file.
+func (f *fakeBackend) GitOpsAt(_ context.Context, p Principal, id int64, commit string) (*View, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("GitOpsAt %d %s", id, commit)
+	w, err := f.check(p, id, false)
+	if err != nil {
+		return nil, err
+	}
+	at := *w
+	raw, ok := w.proposed[commit]
+	at.raw, at.commit = raw, commit
+	if !ok {
+		at.status, at.message = gitops.StatusNoFile, "no file at "+commit
+	}
+	v, _ := at.view()
+	v.Branch = "main"
 	return v, nil
 }
 

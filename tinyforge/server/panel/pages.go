@@ -2,6 +2,7 @@ package panel
 
 import (
 	"bytes"
+	"context"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -103,6 +104,19 @@ type gitopsPanel struct {
 	Mismatch bool
 	// CommitMoved: the branch head differs from ?commit= but the file is the reviewed one.
 	CommitMoved bool
+	// PR is the pull request the link was made on (?pr=), 0 for none. Its commit is on the
+	// branch only once merged, so it never "moved".
+	PR int
+	// NotMerged: the link names PR and its file is not the branch's: the PR proposes it and
+	// Sync, which applies the branch, is off until the merge. Mismatch is then false.
+	NotMerged bool
+	// NotMergedMessage says so, naming the PR and the branch, in the page's language.
+	NotMergedMessage string
+	// Proposal is the PR's file at ?commit= compared with live (what a Sync will change once it
+	// is merged); nil when it could not be read.
+	Proposal *View
+	// ProposalRows are Proposal's drift rows.
+	ProposalRows []driftRow
 	// CanSync: an admin, status ok, and no mismatch.
 	CanSync bool
 	// ConfirmURL is the confirm page, the no-JavaScript path to Sync.
@@ -155,12 +169,51 @@ func (p *Panel) showWorkload(w http.ResponseWriter, r *http.Request, rq request,
 		gp.State = stateOf(view, nil).text(p.cats[rq.lang])
 		gp.Rows = driftRows(p.cats[rq.lang], view)
 		gp.Mismatch, gp.CommitMoved = pinState(view, gp.ReviewedFile, gp.ReviewedCommit)
-		gp.CanSync = data.IsAdmin && view.Status == string(gitops.StatusOK) && !gp.Mismatch &&
+		if gp.PR = prNumber(q.Get("pr")); gp.PR > 0 {
+			p.proposal(r.Context(), rq, id, &gp)
+		}
+		gp.CanSync = data.IsAdmin && view.Status == string(gitops.StatusOK) && !gp.Mismatch && !gp.NotMerged &&
 			shaRE.MatchString(view.CommitSHA) && shaRE.MatchString(view.FileSHA)
 	}
 	data.GitOps = gp
 	data.Live = liveRows(wl.SourceConfig, managedKeys(gp.View))
 	p.render(w, rq.lang, page, status, data)
+}
+
+// prNumber is the ?pr= of a link, 0 when absent or not a positive number.
+func prNumber(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 || len(s) > 10 {
+		return 0
+	}
+	return n
+}
+
+// proposal handles a link made on pull request gp.PR. Its commit is the PR's head, which is on
+// the branch only once merged: a branch head that differs is no move. When the file differs
+// too, the PR proposes a file that is not on the branch yet: the panel says so, previews it
+// against live (read at the link's commit) and keeps Sync off until the merge.
+func (p *Panel) proposal(ctx context.Context, rq request, id int64, gp *gitopsPanel) {
+	gp.CommitMoved = false
+	if !gp.Mismatch || gp.ReviewedFile == "" {
+		return // the PR's file is the branch's: merged (or the same content)
+	}
+	c := p.cats[rq.lang]
+	branch := ""
+	if gp.ReviewedCommit != "" {
+		if pv, err := p.backend.GitOpsAt(ctx, rq.s.p, id, gp.ReviewedCommit); err == nil {
+			if !strings.EqualFold(pv.FileSHA, gp.ReviewedFile) {
+				return // the link's file is not even the PR's: not what was reviewed
+			}
+			pv.Message = secret.Redact(pv.Message, rq.s.p.Credential)
+			gp.Proposal, gp.ProposalRows, branch = pv, driftRows(c, pv), pv.Branch
+		}
+	}
+	gp.Mismatch, gp.NotMerged = false, true
+	if branch == "" {
+		branch = c.T("pin.the_branch")
+	}
+	gp.NotMergedMessage = c.T("pin.pr_not_merged", gp.PR, branch)
 }
 
 // statusMessage explains a view's status in the catalogue's language, and returns the server's
@@ -195,7 +248,7 @@ func statusMessage(c *catalogue, v *View, admin bool) (msg, detail string) {
 // confirmURL is the no-JavaScript confirm page, keeping the reviewed pins of the link.
 func confirmURL(id int64, q url.Values) string {
 	keep := url.Values{}
-	for _, k := range []string{"file", "commit"} {
+	for _, k := range []string{"file", "commit", "pr"} {
 		if v := q.Get(k); v != "" {
 			keep.Set(k, v)
 		}

@@ -56,6 +56,9 @@ type View struct {
 	// Comparisons lists each declared field, equal or not, in schema order; nil when the
 	// file could not be parsed.
 	Comparisons []gitops.Comparison
+	// Branch is the workload's branch, the one a Sync applies; set by Backend.GitOpsAt, ""
+	// from GitOps.
+	Branch string
 }
 
 // Backend is what the panel needs from Tinyforge. Every method but Authenticate acts for a
@@ -77,6 +80,10 @@ type Backend interface {
 	// workload list calls it for every GitOps-enabled workload, several at once and under one
 	// deadline, for its status column; it must honour ctx.
 	GitOps(ctx context.Context, p Principal, id int64) (*View, error)
+	// GitOpsAt is GitOps at commit (a full SHA: the head of the pull request a link names)
+	// instead of the branch head, with Branch set: what a Sync would change once that file is
+	// on the branch.
+	GitOpsAt(ctx context.Context, p Principal, id int64, commit string) (*View, error)
 	// SetGitOps enables or disables GitOps and sets the file path (admin).
 	SetGitOps(ctx context.Context, p Principal, id int64, req tinyforge.SetGitOpsRequest) error
 	// Sync applies the file, pinned to the given commit and file fingerprint (admin).

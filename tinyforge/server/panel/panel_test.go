@@ -630,6 +630,66 @@ func TestReviewedFilePin(t *testing.T) {
 	}
 }
 
+// TestPRLink follows the link a check writes on a pull request (?pr=): before the merge the
+// PR's file is not on the branch, so the page says so, previews what Sync will change once it is
+// merged, and keeps Sync off for that reason (not "not what was reviewed", not "moved"); after
+// the merge the same file is the branch's and Sync is on, without "moved from" the PR's head.
+// In English and Russian.
+func TestPRLink(t *testing.T) {
+	prRaw := strings.Replace(okRaw, "8080", "9090", 1)
+	prCommit := strings.Repeat("3", 40)
+	prFile, branchFile := gitops.FileSHA([]byte(prRaw)), gitops.FileSHA([]byte(okRaw))
+	e := setup(t)
+	e.fake.mu.Lock()
+	e.fake.workloads[1].proposed = map[string]string{prCommit: prRaw}
+	e.fake.mu.Unlock()
+	tests := []struct {
+		name, lang, query      string
+		wantPR, wantMismatch   bool
+		wantSync               bool
+		wantTexts, absentTexts []string
+	}{
+		{name: "before the merge", query: "?file=" + prFile + "&commit=" + prCommit + "&pr=7", wantPR: true,
+			wantTexts: []string{"PR #7 proposes this file; it is not on main yet. Once it is merged, Sync applies it.",
+				`id="pr-preview"`, `<tr data-field="deploy.port"><td><code>deploy.port</code></td><td class="from">8080</td><td class="to">9090</td></tr>`,
+				"Disabled: Sync applies the branch; merge PR #7 first."},
+			absentTexts: []string{"The branch moved", "This is not what was reviewed"}},
+		{name: "before the merge, ru", lang: "ru", query: "?file=" + prFile + "&commit=" + prCommit + "&pr=7", wantPR: true,
+			wantTexts: []string{"PR #7 предлагает этот файл; в ветке main его ещё нет. После слияния Sync применит его.",
+				"Недоступно: Sync применяет ветку; сначала слейте PR #7."}},
+		{name: "after the merge", query: "?file=" + branchFile + "&commit=" + prCommit + "&pr=7", wantSync: true,
+			absentTexts: []string{"The branch moved", "proposes this file"}},
+		{name: "a file the PR does not have", query: "?file=" + strings.Repeat("a", 40) + "&commit=" + prCommit + "&pr=7", wantMismatch: true},
+		{name: "no such PR commit", query: "?file=" + prFile + "&commit=" + strings.Repeat("4", 40) + "&pr=7", wantMismatch: true},
+		{name: "bad pr", query: "?file=" + prFile + "&commit=" + prCommit + "&pr=-1", wantMismatch: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := e.browser()
+			b.lang = tt.lang
+			b.signIn(adminToken)
+			res := b.get("/apps/1" + tt.query)
+			got := []bool{has(res.body, `id="pin-pr"`), has(res.body, `id="pin-mismatch"`), has(res.body, `data-dialog="sync-dialog"`)}
+			if diff := cmp.Diff([]bool{tt.wantPR, tt.wantMismatch, tt.wantSync}, got); diff != "" {
+				t.Errorf("[PR notice, mismatch warning, Sync enabled] (-want +got):\n%s", diff)
+			}
+			for _, s := range tt.wantTexts {
+				if !has(res.body, html.EscapeString(s)) && !has(res.body, s) {
+					t.Errorf("page lacks %q:\n%s", s, res.body)
+				}
+			}
+			for _, s := range tt.absentTexts {
+				if has(res.body, s) {
+					t.Errorf("page says %q", s)
+				}
+			}
+			if confirm := b.get("/apps/1/sync" + tt.query); has(confirm.body, `id="sync-form"`) != tt.wantSync {
+				t.Errorf("confirm page offers the Sync form: %v, want %v", !tt.wantSync, tt.wantSync)
+			}
+		})
+	}
+}
+
 func TestSetGitOps(t *testing.T) {
 	tests := []struct {
 		name       string
