@@ -2,8 +2,8 @@ package panel
 
 import (
 	"bytes"
-	"context"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
