@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -41,7 +42,7 @@ const (
 	demoOwner    = "demo"
 	demoPRRepo   = "api"
 	demoPRNumber = 1
-	demoPRBranch = "update-readme"
+	demoPRBranch = "port-8080"
 )
 
 // demoWorkload is one seeded workload: its live config and the file its repo's main branch holds.
@@ -65,8 +66,8 @@ func demoWorkloads() []demoWorkload {
 			story: "the file and live agree"},
 		{name: "api", sourceType: "dockerfile", gitops: true,
 			live:  map[string]any{"dockerfile_path": "Dockerfile", "port": 3000, "healthcheck": "/healthz", "deploy_strategy": "rolling"},
-			file:  "# Moved to 8080 in the repo; nobody has pressed Sync yet.\nversion: 1\ndeploy:\n  port: 8080\n  healthcheck: /healthz\n  deploy_strategy: rolling\n",
-			story: "the repo says port 8080, live runs 3000; open PR #1 shows it"},
+			file:  demoAPIFile("3000"),
+			story: "open PR #1 moves it to port 8080: merge it, then Sync"},
 		{name: "worker", sourceType: "dockerfile", gitops: true,
 			live:  map[string]any{"dockerfile_path": "Dockerfile", "port": 9000},
 			file:  "version: 1\ndeploy:\n  port: 99999\n  replicas: 3\n",
@@ -81,12 +82,19 @@ func demoWorkloads() []demoWorkload {
 	}
 }
 
+// demoAPIFile is the api repo's .tinyforge.yml with port: main has 3000, like live; the open
+// pull request proposes 8080.
+func demoAPIFile(port string) string {
+	return "# Deploy settings Tinyforge reads on Sync.\nversion: 1\ndeploy:\n  port: " + port + "\n  healthcheck: /healthz\n  deploy_strategy: rolling\n"
+}
+
 // demoUsage is printed by demo -h.
 const demoUsage = `Start a throwaway Tinyforge with a built-in Gitea-compatible forge, five workloads (in sync,
-drift, invalid file, no file, GitOps off) and an open pull request that the real check has
-already commented on. Open the printed URLs, sign in with the printed token, follow the
-comment's link, press Sync, then run the check again. Nothing is kept: the database lives in a
-temporary folder that Ctrl-C removes.`
+an open pull request that changes the port, invalid file, no file, GitOps off), and the real
+check's comment on that pull request. Open the printed URLs, sign in with the printed token and
+live the loop: follow the comment's link (not merged yet: Sync is off), merge the pull request
+on its page, follow the link again and press Sync, then run the check again. Nothing is kept:
+the database lives in a temporary folder that Ctrl-C removes.`
 
 // demo is one running demo: the forge, the server's public URL and what the check needs.
 type demo struct {
@@ -96,6 +104,7 @@ type demo struct {
 	publicURL  string
 	prHead     string
 	prBase     string
+	merged     string // the merge commit of the PR once /demo/merge merged it, else ""
 	hc         *http.Client
 	md         goldmark.Markdown
 
@@ -171,6 +180,7 @@ func (a *app) runDemo(ctx context.Context, addr string, log *slog.Logger) (err e
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /demo", d.page)
 	mux.HandleFunc("POST /demo/check", d.recheck)
+	mux.HandleFunc("POST /demo/merge", d.merge)
 	mux.Handle("/", srv.Handler())
 	hs := newHTTPServer(mux, log)
 	errc := make(chan error, 1)
@@ -208,8 +218,10 @@ token: %s
 Workloads:
 %s
 The check on PR #%d: %s
-Try it: open the pull request page, follow the comment's link, press Sync, then run the check
-again: it reads in sync. The API answers at %s/api (docs/tinyforge-api.md, "Try it").
+Try it: open the pull request page and follow the comment's link: the PR is not merged, so Sync
+is off. Press Merge on the pull request page: the comment says ready to Sync. Follow its link,
+press Sync, then run the check again: it reads in sync.
+The API answers at %s/api (docs/tinyforge-api.md, "Try it").
 `, d.publicURL, d.publicURL, demoPRNumber, demoOwner, demoPRRepo, admin, lines, demoPRNumber, report.Description(), d.publicURL)
 
 	select {
@@ -236,8 +248,9 @@ func (d *demo) seed(ctx context.Context, st *server.Store, admin string) (string
 		}
 		if w.name == demoPRRepo {
 			d.prBase = d.forge.BranchHead(demoOwner, w.name, "main")
-			d.forge.PutFile(demoOwner, w.name, demoPRBranch, ".tinyforge.yml", []byte(w.file))
-			d.prHead = d.forge.PutFile(demoOwner, w.name, demoPRBranch, "README.md", []byte("# "+w.name+"\n\nServes the shop's JSON API.\n"))
+			d.forge.PutFile(demoOwner, w.name, demoPRBranch, "README.md", []byte("# "+w.name+"\n"))
+			d.prHead = d.forge.PutFile(demoOwner, w.name, demoPRBranch, ".tinyforge.yml", []byte(demoAPIFile("8080")))
+			d.forge.OpenPull(demoOwner, w.name, demoPRNumber, demoPRBranch, "main")
 		}
 		live, err := json.Marshal(w.live)
 		if err != nil {
@@ -248,7 +261,7 @@ func (d *demo) seed(ctx context.Context, st *server.Store, admin string) (string
 		if err != nil {
 			return "", fmt.Errorf("create workload %s: %w", w.name, err)
 		}
-		state := "GitOps off"
+		state := panel.StateText(&tinyforge.GitOpsView{Status: "disabled"}) // the panel's word for GitOps off
 		if w.gitops {
 			v, err := api.SetGitOps(ctx, wl.ID, tinyforge.SetGitOpsRequest{Enabled: true, Path: ".tinyforge.yml"})
 			if err != nil {
@@ -266,9 +279,10 @@ func (d *demo) seed(ctx context.Context, st *server.Store, admin string) (string
 	return out.String(), nil
 }
 
-// check runs the real check on the demo PR, as the action does on a pull_request event: it reads
-// the workload through the API with a viewer token, reads the file through the forge API, sets
-// the commit status and keeps the one PR comment current.
+// check runs the real check on the demo PR, as the action does on a pull_request event, or once
+// the PR is merged on the merge commit, as it does on the push to main: it reads the workload
+// through the API with a viewer token, reads the file through the forge API, sets the commit
+// status and keeps the one PR comment current (after the merge: "Merged in … — ready to Sync").
 func (d *demo) check(ctx context.Context) (*checker.Report, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -283,10 +297,13 @@ func (d *demo) check(ctx context.Context) (*checker.Report, error) {
 		return nil, err
 	}
 	chk := &checker.Checker{Live: checkwire.Live(tf), Files: repo, Status: repo, Comments: repo}
-	pr := &checker.PullRequest{Number: demoPRNumber, HeadSHA: d.prHead, BaseSHA: d.prBase,
-		Comments: len(d.forge.Comments(demoOwner, demoPRRepo, demoPRNumber))}
+	ev := checker.Event{Name: checker.EventPush, CommitSHA: d.merged}
+	if d.merged == "" {
+		ev = checker.Event{Name: checker.EventPullRequest, CommitSHA: d.prHead, PR: &checker.PullRequest{Number: demoPRNumber,
+			HeadSHA: d.prHead, BaseSHA: d.prBase, Comments: len(d.forge.Comments(demoOwner, demoPRRepo, demoPRNumber))}}
+	}
 	r, err := chk.Run(ctx, checker.Inputs{Workload: demoPRRepo, FailOn: checker.DefaultFailOn, Forge: checker.ForgeGitea,
-		Event: checker.Event{Name: checker.EventPullRequest, CommitSHA: d.prHead, PR: pr}, RunID: d.runID,
+		Event: ev, RunID: d.runID,
 		Secrets: []string{d.checkToken, d.forgeToken}})
 	if err != nil {
 		return nil, fmt.Errorf("run the check: %w", err)
@@ -298,11 +315,13 @@ func (d *demo) check(ctx context.Context) (*checker.Report, error) {
 // demoPage is what the pull request page shows.
 type demoPage struct {
 	Repo, Branch, Head string
-	Number             int
-	Status             *forgefake.Status
-	Comment            template.HTML
-	Verdict            string
-	Description        string
+	// Merged is the merge commit once the PR is merged, else "".
+	Merged      string
+	Number      int
+	Status      *forgefake.Status
+	Comment     template.HTML
+	Verdict     string
+	Description string
 }
 
 var demoTemplate = template.Must(template.New("demo").Parse(`<!doctype html>
@@ -318,11 +337,14 @@ pre{background:#f6f8fa;padding:.5rem;overflow:auto}button{font:inherit;padding:.
 <p><a href="/apps">Tinyforge panel</a> · demo forge</p>
 <h1>Pull request #{{.Number}} on {{.Repo}} <small>({{.Branch}} → main)</small></h1>
 <p>Head commit <code>{{.Head}}</code></p>
-<h2>Commit status</h2>
+{{if .Merged}}<p id="merged" class="state success">Merged into main in <code>{{.Merged}}</code></p>
+{{else}}<form method="post" action="/demo/merge"><button type="submit" id="merge">Merge</button>
+<span>(into main; the check then runs on main, as the action does on the push)</span></form>{{end}}
+<h2>Commit status{{if .Merged}} of the merge commit{{end}}</h2>
 {{with .Status}}<p id="status"><span class="state {{.State}}" data-state="{{.State}}">{{.State}}</span> · <code>{{.Context}}</code> · {{.Description}}{{if .TargetURL}} · <a href="{{.TargetURL}}">Details</a>{{end}}</p>
 {{else}}<p id="status">No status yet.</p>{{end}}
 <form method="post" action="/demo/check"><button type="submit" id="recheck">Run the check again</button>
-<span>(as the action would on the next push)</span></form>
+<span>(as the action would on the next {{if .Merged}}push to main{{else}}push to the PR{{end}})</span></form>
 <h2>The check's comment</h2>
 <div class="box" id="comment" data-verdict="{{.Verdict}}">{{.Comment}}</div>
 </body></html>
@@ -331,10 +353,10 @@ pre{background:#f6f8fa;padding:.5rem;overflow:auto}button{font:inherit;padding:.
 // page renders the demo PR: its commit status and the check's comment as the forge would show it.
 func (d *demo) page(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
-	last := d.last
+	last, merged := d.last, d.merged
 	d.mu.Unlock()
-	p := demoPage{Repo: demoOwner + "/" + demoPRRepo, Branch: demoPRBranch, Head: d.prHead, Number: demoPRNumber}
-	if sts := d.forge.Statuses(demoOwner, demoPRRepo, d.prHead); len(sts) > 0 {
+	p := demoPage{Repo: demoOwner + "/" + demoPRRepo, Branch: demoPRBranch, Head: d.prHead, Number: demoPRNumber, Merged: merged}
+	if sts := d.forge.Statuses(demoOwner, demoPRRepo, cmp.Or(merged, d.prHead)); len(sts) > 0 {
 		p.Status = &sts[len(sts)-1]
 	}
 	if last != nil {
@@ -371,6 +393,28 @@ func (d *demo) recheck(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/demo", http.StatusSeeOther)
+}
+
+// merge merges the demo PR into main, as a reviewer would on the forge, and runs the check on
+// the merge commit, as the action does on the push: the PR's comment then says it is ready to
+// Sync. Merging again changes nothing. Only a form of this origin may ask.
+func (d *demo) merge(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" && o != d.publicURL {
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+		return
+	}
+	d.mu.Lock()
+	if d.merged == "" {
+		sha, err := d.forge.MergePull(demoOwner, demoPRRepo, demoPRNumber)
+		if err != nil {
+			d.mu.Unlock()
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		d.merged = sha
+	}
+	d.mu.Unlock()
+	d.recheck(w, r)
 }
 
 // randomHex is n random bytes in hex.

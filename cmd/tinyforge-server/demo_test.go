@@ -57,8 +57,10 @@ func waitForOutput(t *testing.T, out fmt.Stringer, done <-chan int, want string)
 }
 
 // TestDemo walks the demo as a newcomer would: the printed URLs and token work, the panel lists
-// the five workloads in their states, the PR page shows the check's comment, its link leads to a
-// Sync, and the check run again reads in sync. Stopping leaves no file behind.
+// the five workloads in their states, the PR page shows the check's comment, whose link says the
+// PR is not merged (with the preview, Sync off); the Merge button merges it and the comment then
+// says ready to Sync, its link leads to a Sync, and the check run again reads in sync and says
+// so on the PR. Stopping leaves no file behind.
 func TestDemo(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
@@ -89,7 +91,7 @@ func TestDemo(t *testing.T) {
 	for _, m := range rowRE.FindAllStringSubmatch(list, -1) {
 		states[m[2]], ids[m[2]] = m[3], m[1]
 	}
-	want := map[string]string{"web": "in_sync", "api": "drift", "worker": "invalid", "docs": "no_file", "legacy": "disabled"}
+	want := map[string]string{"web": "in_sync", "api": "in_sync", "worker": "invalid", "docs": "no_file", "legacy": "disabled"}
 	if diff := cmp.Diff(want, states); diff != "" {
 		t.Errorf("list states (-want +got):\n%s\n%s", diff, list)
 	}
@@ -100,12 +102,36 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("first check verdict %q, want drift", v)
 	}
 	link := html.UnescapeString(submatch(t, page, `<a href="(http://[^"]+#gitops)">Review and Sync in Tinyforge</a>`))
-	if !strings.HasPrefix(link, panelURL+"/apps/"+ids["api"]+"?file=") {
-		t.Fatalf("comment link %q does not lead to workload api (%s) pinned to a file", link, ids["api"])
+	if !strings.HasPrefix(link, panelURL+"/apps/"+ids["api"]+"?file=") || !strings.HasSuffix(link, "&pr=1#gitops") {
+		t.Fatalf("comment link %q does not lead to workload api (%s) pinned to a file of PR 1", link, ids["api"])
+	}
+
+	// Before the merge the link says so, previews the change, and Sync is off.
+	wp := get(t, c, link)
+	for _, want := range []string{"PR #1 proposes this file; it is not on main yet. Once it is merged, Sync applies it.",
+		`<td class="from">3000</td><td class="to">8080</td>`, "Disabled: Sync applies the branch; merge PR #1 first."} {
+		if !strings.Contains(html.UnescapeString(wp), want) {
+			t.Errorf("before the merge, the link's page lacks %q:\n%s", want, wp)
+		}
+	}
+	if strings.Contains(wp, `data-dialog="sync-dialog"`) {
+		t.Errorf("before the merge, Sync is offered")
+	}
+
+	// Merge: the check runs on main and the PR's comment says ready to Sync, pinned to the merge.
+	origin := strings.TrimSuffix(prURL, "/demo")
+	page = post(t, c, prURL+"/merge", url.Values{}, origin)
+	mergeSHA := submatch(t, page, `id="merged"[^>]*>Merged into main in <code>([0-9a-f]{40})</code>`)
+	if !strings.Contains(page, "Merged in "+mergeSHA[:7]+" — ready to Sync") {
+		t.Errorf("after the merge the comment does not say ready to Sync:\n%s", page)
+	}
+	link = html.UnescapeString(submatch(t, page, `<a href="(http://[^"]+#gitops)">Review and Sync in Tinyforge</a>`))
+	if !strings.HasSuffix(link, "&commit="+mergeSHA+"#gitops") {
+		t.Errorf("after the merge the link %q is not pinned to the merge commit %s", link, mergeSHA)
 	}
 
 	// Follow it, open the confirmation and Sync.
-	wp := get(t, c, link)
+	wp = get(t, c, link)
 	confirm := html.UnescapeString(submatch(t, wp, `id="sync-open" href="([^"]+)"`))
 	form := get(t, c, panelURL+confirm)
 	fields := url.Values{}
@@ -117,23 +143,28 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the page after Sync does not show the applied port:\n%s", synced)
 	}
 
-	// Run the check again, as the page's button does: in sync now.
-	again := post(t, c, prURL+"/check", url.Values{}, strings.TrimSuffix(prURL, "/demo"))
+	// Run the check again, as the page's button does: in sync now, and the PR says so.
+	again := post(t, c, prURL+"/check", url.Values{}, origin)
 	if v := submatch(t, again, `data-verdict="([a-z_]+)"`); v != "in_sync" {
 		t.Errorf("after Sync the check says %q, want in_sync:\n%s", v, again)
 	}
 	if v := submatch(t, again, `data-state="([a-z]+)"`); v != "success" {
 		t.Errorf("after Sync the commit status is %q, want success", v)
 	}
-	// A form of another origin may not run the check.
-	req, _ := http.NewRequest(http.MethodPost, prURL+"/check", nil)
-	req.Header.Set("Origin", "http://evil.example")
-	if resp, err := c.Do(req); err != nil {
-		t.Error(err)
-	} else {
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("cross-origin POST /demo/check = %d, want 403", resp.StatusCode)
+	if !strings.Contains(again, "Merged in "+mergeSHA[:7]+" — live matches it: nothing to Sync") {
+		t.Errorf("after Sync the PR's comment does not say live matches:\n%s", again)
+	}
+	// A form of another origin may not run the check or merge.
+	for _, path := range []string{"/check", "/merge"} {
+		req, _ := http.NewRequest(http.MethodPost, prURL+path, nil)
+		req.Header.Set("Origin", "http://evil.example")
+		if resp, err := c.Do(req); err != nil {
+			t.Error(err)
+		} else {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("cross-origin POST /demo%s = %d, want 403", path, resp.StatusCode)
+			}
 		}
 	}
 
