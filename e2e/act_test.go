@@ -169,7 +169,7 @@ jobs:
           tinyforge-url: ` + tinyforgeURL + `
           tinyforge-token: ${{ secrets.TINYFORGE_TOKEN }}
           workload: web
-          token: ${{ secrets.GITEA_BOT_TOKEN }}
+          token: ${{ secrets.FORGE_TOKEN }}
           fail-on: ` + failOn + `
           download-url: ` + downloadURL + `
       - if: always()
@@ -228,7 +228,7 @@ func TestActionUnderActOnGitea(t *testing.T) {
 	wl := srv.workload(t, "web", f.owner.user, f.repo, f.botToken, `{"port":8080,"dockerfile_path":"Dockerfile"}`)
 	action, downloadURL, downloads := actionTree(t)
 	cache := t.TempDir()
-	secrets := map[string]string{"TINYFORGE_TOKEN": srv.viewerToken, "GITEA_BOT_TOKEN": f.botToken}
+	secrets := map[string]string{"TINYFORGE_TOKEN": srv.viewerToken, "FORGE_TOKEN": f.botToken}
 	run := func(runID int, action string, content string, failOn string, secrets map[string]string) actResult {
 		t.Helper()
 		word := "synchronized" // Gitea's spelling for a push to the PR
@@ -324,7 +324,7 @@ func TestActionUnderActOnGitea(t *testing.T) {
 	readOnly := g.token(t, f.bot, "read:repository", "write:issue", "read:user")
 	f.head = g.putFile(t, f.owner, f.repo, "feature", ".tinyforge.yml", drifting)
 	before := len(g.statuses(t, tokenAuth(f.botToken), f.owner.user, f.repo, f.head))
-	ro := map[string]string{"TINYFORGE_TOKEN": srv.viewerToken, "GITEA_BOT_TOKEN": readOnly}
+	ro := map[string]string{"TINYFORGE_TOKEN": srv.viewerToken, "FORGE_TOKEN": readOnly}
 	res = run(4, action, drifting, "invalid,error", ro)
 	if res.code != 0 || res.outputs["verdict"] != "drift" {
 		t.Errorf("read-only run with fail-on invalid,error: exit %d, outputs %v\n%s", res.code, res.outputs, res.log)
