@@ -248,6 +248,9 @@ func (c *Client) once(ctx context.Context, method, fullURL, path string, body []
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+		if resp.StatusCode == http.StatusNotFound && !isErrorBody(data) {
+			return c.notAPI(method, path, resp)
+		}
 		apiErr := &APIError{Method: method, Path: path, StatusCode: resp.StatusCode, Message: errorMessage(data, resp.StatusCode, c.token)}
 		return apiErr
 	}
@@ -261,10 +264,31 @@ func (c *Client) once(ctx context.Context, method, fullURL, path string, body []
 	if out == nil {
 		return nil
 	}
+	if strings.Contains(resp.Header.Get("Content-Type"), "html") { // a web page, not the API
+		return c.notAPI(method, path, resp)
+	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("tinyforge: %s %s: the answer is not what Tinyforge sends (%v); check that the URL points at a Tinyforge server", method, path, gitops.DescribeJSONError(err))
 	}
 	return nil
+}
+
+// isErrorBody reports whether data is the API's error body, {"error": "..."}.
+func isErrorBody(data []byte) bool {
+	var eb ErrorBody
+	return json.Unmarshal(data, &eb) == nil && eb.Error != ""
+}
+
+// notAPI is the error of an answer that is not the Tinyforge API's (an HTML page, a 404 without
+// the API's error body): the base URL has a path the server does not serve, such as /apps or a
+// proxy's prefix. It does not match ErrNotFound: no workload is missing, the URL is wrong.
+func (c *Client) notAPI(method, path string, resp *http.Response) error {
+	what := "HTTP " + strconv.Itoa(resp.StatusCode)
+	if ct, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";"); ct != "" {
+		what += " " + strings.TrimSpace(ct)
+	}
+	return fmt.Errorf("tinyforge: %s %s: %s: %s does not answer as a Tinyforge API: give the base URL, the one the panel's /apps pages and the /api endpoints hang off (e.g. https://tinyforge.example.com, without /apps or /api)",
+		method, path, gitops.Truncate(what, 80), c.base.String())
 }
 
 // errorMessage extracts {"error": "..."} from an error body, falling back to the status text.

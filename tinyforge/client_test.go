@@ -378,3 +378,54 @@ func TestFindWorkloadByNameTakesDigitsAsAName(t *testing.T) {
 		t.Errorf("request %s?%s, want /api/workloads?name=2024", rec.Path, rec.Query)
 	}
 }
+
+// TestClientNamesANonAPIURL: a base URL with a path the server does not serve (/apps, a proxy
+// prefix) gets HTML or a bare 404 back; the error says the URL does not answer as the API and
+// asks for the base URL, instead of claiming the workload does not exist (no ErrNotFound).
+func TestClientNamesANonAPIURL(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		ctype  string
+		body   string
+	}{
+		{"HTML 404 (the panel under /apps)", http.StatusNotFound, "text/html; charset=utf-8", "<!doctype html><h1>Not found</h1>"},
+		{"plain 404 of a proxy", http.StatusNotFound, "text/plain; charset=utf-8", "404 page not found\n"},
+		{"HTML 200 (a web page at that path)", http.StatusOK, "text/html", "<!doctype html><title>Welcome</title>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.ctype)
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			c, err := NewClient(srv.URL+"/apps", canary, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, call := range []func() error{
+				func() error { _, err := c.FindWorkload(t.Context(), "web"); return err },
+				func() error { _, err := c.GetWorkload(t.Context(), 3); return err },
+			} {
+				err := call()
+				if err == nil || errors.Is(err, ErrNotFound) {
+					t.Fatalf("err = %v; want a non-API error that is not ErrNotFound", err)
+				}
+				if want := srv.URL + "/apps does not answer as a Tinyforge API: give the base URL"; !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %q; want it to say %q", err, want)
+				}
+				if strings.Contains(err.Error(), canary) || strings.Contains(err.Error(), "<") {
+					t.Errorf("err = %q carries the token or the page", err)
+				}
+			}
+		})
+	}
+	// The API's own 404 is still a missing workload.
+	c, mux := setup(t)
+	record(t, mux, "GET /api/workloads/3", http.StatusNotFound, `{"error":"workload 3 not found"}`)
+	if _, err := c.GetWorkload(t.Context(), 3); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the API's 404: err = %v; want ErrNotFound", err)
+	}
+}

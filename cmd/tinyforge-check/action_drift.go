@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -106,17 +105,15 @@ func (c *Command) driftCheck(path, live, url, workload, sourceType string) (*che
 	var secrets []string
 	if url != "" {
 		client, err := c.tinyforgeClient(url)
-		if err != nil {
-			fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
-			return nil, nil, ExitError
+		if err != nil { // no token, or a URL that is none: the command line's mistake
+			return nil, nil, c.usageError("drift", "%v", err)
 		}
 		secrets = append(secrets, strings.TrimSpace(c.Getenv("TINYFORGE_TOKEN")))
 		chk.Live, in.Workload, in.WorkloadSetting = checkwire.Live(client), workload, "--workload"
 	} else {
 		cfg, err := c.readLive(live)
-		if err != nil {
-			fmt.Fprintf(c.Stderr, "tinyforge-check drift: %v\n", err)
-			return nil, nil, ExitError
+		if err != nil { // a --live file that is missing or no JSON object: the command line's mistake
+			return nil, nil, c.usageError("drift", "%v", err)
 		}
 		chk.Live = staticLive{checker.Workload{SourceType: sourceType, SourceConfig: cfg, GitOpsEnabled: true}}
 	}

@@ -30,8 +30,10 @@ Formats:
          "managed_fields":[...],"sync":{"valid","error"}}; a value missing from live is null
   markdown  the comment the action would post (without its marker line)
 
-Exit codes: 0 in sync, 1 drift or an invalid file, 2 usage error, 3 the live config could not be
-read.
+Exit codes: 0 in sync, 1 drift or an invalid file, 2 a usage or configuration mistake (a missing
+TINYFORGE_TOKEN, a URL without a scheme, a --live file that is missing or no JSON object), 3 the
+live config could not be read (Tinyforge unreachable, a token it refuses, a URL that does not
+answer as its API).
 `
 
 // driftReport is the drift command's result, in the JSON shape of docs/design.md (The check).
