@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,6 +84,12 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return a.tokenList(ctx, args[2:])
 	case args[0] == "token" && len(args) > 1 && args[1] == "revoke":
 		return a.tokenRevoke(ctx, args[2:])
+	case args[0] == "token" && len(args) == 1:
+		fmt.Fprintf(a.stderr, "tinyforge-server token: give a subcommand: create, list or revoke\n%s", usage)
+		return 2
+	case args[0] == "token":
+		fmt.Fprintf(a.stderr, "tinyforge-server token: unknown subcommand %q: use create, list or revoke\n%s", args[1], usage)
+		return 2
 	case args[0] == "version" || args[0] == "--version":
 		fmt.Fprintln(a.stdout, buildinfo.String("tinyforge-server"))
 		return 0
@@ -325,19 +332,35 @@ func forgeOpener(hc *http.Client) server.ForgeOpener {
 	}
 }
 
-// withStore opens the database at db for a token command, runs use on it and closes it. It
+// withStore opens the database at db for a token command, runs use on it and closes it. Only
+// token create (create) makes a database that is not there yet, and says so on stderr, naming
+// the file: a typo in --db must not silently yield a token that the running server rejects. It
 // returns use's exit code, or 1 when there is no store to open (the reason printed).
-func (a *app) withStore(ctx context.Context, db string, use func(st *server.Store) int) int {
+func (a *app) withStore(ctx context.Context, cmd, db string, create bool, use func(st *server.Store) int) int {
 	if db == "" {
-		fmt.Fprintf(a.stderr, "missing --db PATH\n%s", usage)
+		fmt.Fprintf(a.stderr, "tinyforge-server %s: missing --db PATH: give the database the server runs with\n%s", cmd, usage)
+		return 2
+	}
+	_, statErr := os.Stat(db)
+	isNew := errors.Is(statErr, os.ErrNotExist)
+	if isNew && !create {
+		fmt.Fprintf(a.stderr, "tinyforge-server %s: there is no database at %s: check --db (it must be the file the server runs with)\n", cmd, db)
 		return 1
 	}
 	st, err := server.Open(ctx, db)
 	if err != nil {
-		fmt.Fprintln(a.stderr, "tinyforge-server:", err)
+		fmt.Fprintf(a.stderr, "tinyforge-server %s: %v\n", cmd, err)
 		return 1
 	}
 	defer st.Close()
+	if isNew {
+		where := db
+		if abs, err := filepath.Abs(db); err == nil {
+			where = abs
+		}
+		fmt.Fprintf(a.stderr, "tinyforge-server %s: created a new database at %s, since none was there; "+
+			"a server started with another --db will not know this token\n", cmd, where)
+	}
 	return use(st)
 }
 
@@ -350,11 +373,11 @@ func (a *app) tokenCreate(ctx context.Context, args []string) int {
 	if code, ok := a.parse(fs, args); !ok {
 		return code
 	}
-	if *db == "" || *name == "" || (*role != server.RoleAdmin && *role != server.RoleViewer) || fs.NArg() > 0 {
-		fmt.Fprintf(a.stderr, "token create needs --db PATH --role admin|viewer --name NAME [--workload ID|NAME]\n%s", usage)
+	if why := tokenCreateMistake(*db, *role, *name, fs.Args()); why != "" {
+		fmt.Fprintf(a.stderr, "tinyforge-server token create: %s\n%s", why, usage)
 		return 2
 	}
-	return a.withStore(ctx, *db, func(st *server.Store) int {
+	return a.withStore(ctx, "token create", *db, true, func(st *server.Store) int {
 		var workloadID int64
 		if *workload != "" {
 			id, err := resolveWorkload(ctx, st, *workload)
@@ -372,6 +395,23 @@ func (a *app) tokenCreate(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.stdout, secret)
 		return 0
 	})
+}
+
+// tokenCreateMistake names what is wrong with token create's flags, "" when nothing is.
+func tokenCreateMistake(db, role, name string, rest []string) string {
+	switch {
+	case db == "":
+		return "missing --db PATH: give the database the server runs with"
+	case role == "":
+		return "missing --role: use admin or viewer"
+	case role != server.RoleAdmin && role != server.RoleViewer:
+		return fmt.Sprintf("--role %q is no role: use admin or viewer", role)
+	case name == "":
+		return "missing --name NAME: a name for the token, shown in the audit log"
+	case len(rest) > 0:
+		return fmt.Sprintf("takes no arguments, got %q", rest[0])
+	}
+	return ""
 }
 
 // resolveWorkload turns --workload (an id, or a name) into the id of a workload that exists:
@@ -408,7 +448,7 @@ func (a *app) tokenList(ctx context.Context, args []string) int {
 	if code, ok := a.parse(fs, args); !ok {
 		return code
 	}
-	return a.withStore(ctx, *db, func(st *server.Store) int {
+	return a.withStore(ctx, "token list", *db, false, func(st *server.Store) int {
 		toks, err := st.ListTokens(ctx)
 		if err != nil {
 			fmt.Fprintln(a.stderr, "tinyforge-server:", err)
@@ -440,10 +480,10 @@ func (a *app) tokenRevoke(ctx context.Context, args []string) int {
 		return code
 	}
 	if *id <= 0 {
-		fmt.Fprintf(a.stderr, "token revoke needs --id ID (see token list)\n%s", usage)
+		fmt.Fprintf(a.stderr, "tinyforge-server token revoke: missing --id ID: the token's id (see token list)\n%s", usage)
 		return 2
 	}
-	return a.withStore(ctx, *db, func(st *server.Store) int {
+	return a.withStore(ctx, "token revoke", *db, false, func(st *server.Store) int {
 		if err := st.RevokeToken(ctx, *id); err != nil {
 			fmt.Fprintln(a.stderr, "tinyforge-server:", err)
 			return 1

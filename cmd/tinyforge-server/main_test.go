@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -262,6 +263,58 @@ func TestSubcommandHelp(t *testing.T) {
 		want := "tinyforge-server " + name + ": flag provided but not defined: -nope\nRun \"tinyforge-server " + name + " -h\" for usage.\n"
 		if code != 2 || out.Len() != 0 || errb.String() != want {
 			t.Errorf("%v --nope: exit %d, stdout %q, stderr %q; want 2, nothing, %q", cmd, code, out, errb, want)
+		}
+	}
+}
+
+// TestTokenCommandMessages: the token commands name the real mistake: a missing subcommand, an
+// unknown one, a bad role by its value, each missing flag; token create on a database file that
+// does not exist yet says it created one, and where, so a typo in --db cannot silently yield a
+// token the running server rejects; list and revoke never create a database.
+func TestTokenCommandMessages(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tf.db")
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{"no subcommand", []string{"token"}, 2, "tinyforge-server token: give a subcommand: create, list or revoke"},
+		{"unknown subcommand", []string{"token", "make"}, 2, `tinyforge-server token: unknown subcommand "make": use create, list or revoke`},
+		{"bad role", []string{"token", "create", "--db", db, "--role", "reader", "--name", "x"}, 2, `--role "reader" is no role: use admin or viewer`},
+		{"no role", []string{"token", "create", "--db", db, "--name", "x"}, 2, "missing --role: use admin or viewer"},
+		{"no name", []string{"token", "create", "--db", db, "--role", "admin"}, 2, "missing --name NAME"},
+		{"no db", []string{"token", "create", "--role", "admin", "--name", "x"}, 2, "missing --db PATH"},
+		{"an argument", []string{"token", "create", "--db", db, "--role", "admin", "--name", "x", "extra"}, 2, `takes no arguments, got "extra"`},
+		{"list a database that is not there", []string{"token", "list", "--db", db}, 1, "there is no database at " + db + ": check --db"},
+		{"revoke in a database that is not there", []string{"token", "revoke", "--db", db, "--id", "1"}, 1, "there is no database at " + db},
+		{"revoke without --id", []string{"token", "revoke", "--db", db}, 2, "missing --id ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, out, errb := newApp(nil)
+			if code := a.run(t.Context(), tt.args); code != tt.wantCode || !strings.Contains(errb.String(), tt.wantStderr) || out.Len() != 0 {
+				t.Errorf("run %q = %d, stdout %q, stderr %q; want %d and %q", tt.args, code, out, errb, tt.wantCode, tt.wantStderr)
+			}
+			if _, err := os.Stat(db); err == nil {
+				t.Fatalf("run %q created %s", tt.args, db)
+			}
+		})
+	}
+
+	// The first token create makes the database and says where; the next one says nothing.
+	for i, wantNote := range []bool{true, false} {
+		a, out, errb := newApp(nil)
+		if code := a.run(t.Context(), []string{"token", "create", "--db", db, "--role", "admin", "--name", fmt.Sprint("ops", i)}); code != 0 {
+			t.Fatalf("token create = %d: %s", code, errb)
+		}
+		note := "tinyforge-server token create: created a new database at " + db + ", since none was there"
+		if got := strings.Contains(errb.String(), note); got != wantNote {
+			t.Errorf("create #%d: stderr %q; want the note %q: %v", i+1, errb, note, wantNote)
+		}
+		if !regexp.MustCompile(`^tfk_\S+\n$`).MatchString(out.String()) {
+			t.Errorf("create #%d: stdout %q; want the token alone", i+1, out)
 		}
 	}
 }
