@@ -16,7 +16,7 @@ import (
 // TestDemoCtrlC runs the release-built server's demo as a user does and presses Ctrl-C: it stops within 5 s,
 // exits 0 and removes its files.
 func TestDemoCtrlC(t *testing.T) {
-	requireWorld(t)
+	requireBinaries(t)
 	tmp := t.TempDir()
 	cmd := exec.Command(filepath.Join(w.bins, "tinyforge-server"), "demo", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)

@@ -13,7 +13,7 @@ import (
 // TestTryItBlock runs docs/tinyforge-api.md's "Try it" block verbatim against the demo, as a
 // reader would paste it, and checks the answers it documents.
 func TestTryItBlock(t *testing.T) {
-	requireWorld(t)
+	requireBinaries(t)
 	doc, err := os.ReadFile(filepath.Join(w.root, "docs", "tinyforge-api.md"))
 	if err != nil {
 		t.Fatal(err)

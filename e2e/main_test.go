@@ -46,16 +46,18 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		w.tools = testenv.ToolsBin()
-		if missing := missingTools(w.tools, "gitea", "act"); missing != "" {
-			w.failed = missing
-			return m.Run()
-		}
+		// The binaries come first: the tests of the demo and of the docs' command blocks need
+		// only them, not Gitea or act.
 		if err := buildBinaries(filepath.Join(tmp, "bin")); err != nil {
 			w.failed = err.Error()
 			return m.Run()
 		}
 		w.bins = filepath.Join(tmp, "bin")
+		w.tools = testenv.ToolsBin()
+		if missing := missingTools(w.tools, "gitea", "act"); missing != "" {
+			w.failed = missing
+			return m.Run()
+		}
 		g, err := startGitea(filepath.Join(w.tools, "gitea"), filepath.Join(tmp, "gitea"))
 		if err != nil {
 			w.failed = "start gitea: " + err.Error()
@@ -79,6 +81,15 @@ func requireWorld(t *testing.T) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// requireBinaries fails the test when the two commands could not be built; the tests that
+// need only them (the demo, the docs' command blocks) run without Gitea and act.
+func requireBinaries(t *testing.T) {
+	t.Helper()
+	if w.bins == "" {
+		t.Fatalf("the binaries could not be built: %s", w.failed)
+	}
 }
 
 func missingTools(dir string, names ...string) string {
