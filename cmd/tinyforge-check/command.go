@@ -117,6 +117,11 @@ func (c *Command) newFlagSet(name, usage string) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprint(c.Stdout, usage)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 { // action and schema take none: no empty heading
+			return
+		}
 		fmt.Fprintln(c.Stdout, "\nFlags:")
 		fs.SetOutput(c.Stdout)
 		fs.PrintDefaults()

@@ -420,3 +420,17 @@ func TestActionEventTooLarge(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 and a size message", code, errOut)
 	}
 }
+
+// TestHelpWithoutFlags: a command without flags (action takes its settings from the
+// environment, schema from nothing) prints no empty "Flags:" heading.
+func TestHelpWithoutFlags(t *testing.T) {
+	for _, args := range [][]string{{"help", "action"}, {"action", "--help"}, {"help", "schema"}} {
+		code, out, _ := run(t, nil, fstest.MapFS{}, "", args...)
+		if code != ExitOK || strings.Contains(out, "Flags:") || out == "" {
+			t.Errorf("%q: exit %d, output ends %q; want its page without an empty Flags: heading", args, code, out[max(0, len(out)-80):])
+		}
+	}
+	if _, out, _ := run(t, nil, fstest.MapFS{}, "", "help", "lint"); !strings.Contains(out, "\nFlags:\n") {
+		t.Errorf("help lint lost its flags:\n%s", out)
+	}
+}

@@ -48,6 +48,9 @@ type driftReport struct {
 	Drift         []driftEntry       `json:"drift"`
 	ManagedFields []string           `json:"managed_fields"`
 	Sync          syncPreview        `json:"sync"`
+	// SyncURL is the workload's panel page pinned to this file (with --tinyforge-url), for the
+	// text format; "" when unknown.
+	SyncURL string `json:"-"`
 	// source is the file's content, for the text format's source snippets.
 	source []byte
 }
@@ -60,6 +63,24 @@ type driftEntry struct {
 	RepoValue string `json:"repo_value"`
 	// LiveValue is the rendered live value, nil when live has none (the key is absent or null).
 	LiveValue *string `json:"live_value"`
+}
+
+// MarshalJSON writes the entry with an empty value as the empty string: text and markdown show
+// it as gitops.EmptyString (`""`), which in JSON would read as a two-character string.
+func (d driftEntry) MarshalJSON() ([]byte, error) {
+	type plain driftEntry // no MarshalJSON: no recursion
+	raw := func(v string) string {
+		if v == gitops.EmptyString {
+			return ""
+		}
+		return v
+	}
+	out := plain{Field: d.Field, RepoValue: raw(d.RepoValue)}
+	if d.LiveValue != nil {
+		v := raw(*d.LiveValue)
+		out.LiveValue = &v
+	}
+	return json.Marshal(out)
 }
 
 // liveText is how the text format shows the live value.
@@ -149,7 +170,7 @@ func (c *Command) readLive(path string) (json.RawMessage, error) {
 // the user gave.
 func driftReportOf(path string, r *checker.Report) driftReport {
 	out := driftReport{Path: path, Valid: r.Valid(), SourceType: r.SourceType, Diagnostics: r.Diagnostics,
-		Drift: driftEntries(r), ManagedFields: r.ManagedFields, Verdict: r.Verdict, Reason: r.Reason, source: r.File}
+		Drift: driftEntries(r), ManagedFields: r.ManagedFields, Verdict: r.Verdict, Reason: r.Reason, source: r.File, SyncURL: r.SyncURL}
 	if out.Diagnostics == nil {
 		out.Diagnostics = gitops.Diagnostics{}
 	}
@@ -219,6 +240,9 @@ func writeDrift(w io.Writer, format string, style textStyle, r driftReport) erro
 		fmt.Fprintln(w, "Sync preview: Tinyforge would accept a Sync of this file")
 	} else {
 		fmt.Fprintf(w, "Sync preview: Tinyforge would refuse a Sync of this file: %s\n", checker.Neutralize(r.Sync.Error))
+	}
+	if r.SyncURL != "" {
+		fmt.Fprintf(w, "Review and Sync in Tinyforge: %s\n", checker.Neutralize(r.SyncURL))
 	}
 	return nil
 }
