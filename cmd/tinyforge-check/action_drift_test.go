@@ -34,7 +34,7 @@ func TestDriftFromTinyforge(t *testing.T) {
 		{name: "text by name", env: env, args: []string{"drift", "--tinyforge-url", tf.srv.URL, "--workload", "web"}, wantCode: 1,
 			wantStdout: []string{".tinyforge.yml: 1 field differs from live: Sync required", "  deploy.port: repo 9090, live 8080",
 				"Review and Sync in Tinyforge: " + pinned},
-			wantReqs:   []string{"GET /api/workloads?name=web"}},
+			wantReqs: []string{"GET /api/workloads?name=web"}},
 		{name: "json by id takes the source type from Tinyforge", env: env,
 			args: []string{"drift", "--tinyforge-url", tf.srv.URL, "--workload", "3", "--format", "json"}, wantCode: 1,
 			wantStdout: []string{`  "source_type": "dockerfile",`}, wantReqs: []string{"GET /api/workloads/3"}},
