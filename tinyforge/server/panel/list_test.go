@@ -344,3 +344,33 @@ func TestNormalizationTranslated(t *testing.T) {
 		t.Errorf("normalizations seen (-want +got):\n%s", diff)
 	}
 }
+
+// TestEmptyListSaysWhatToDo: a list without workloads says how workloads come to be and that a
+// limited token sees only its own, in the page's language.
+func TestEmptyListSaysWhatToDo(t *testing.T) {
+	e := setup(t)
+	e.fake.mu.Lock()
+	e.fake.workloads = map[int64]*fakeWorkload{}
+	e.fake.mu.Unlock()
+	for lang, want := range map[string]string{"en": "An admin creates workloads with the API (POST /api/workloads", "ru": "Администратор создаёт приложения через API (POST /api/workloads"} {
+		b := e.browser()
+		b.lang = lang
+		b.signIn(adminToken)
+		if res := b.get("/apps"); !strings.Contains(res.body, `id="no-workloads"`) || !strings.Contains(res.body, want) {
+			t.Errorf("%s: the empty list lacks %q:\n%s", lang, want, res.body)
+		}
+	}
+}
+
+// TestSyncOffSaysWhy: the disabled Sync button of a workload with GitOps off says GitOps is off,
+// not that the file is invalid.
+func TestSyncOffSaysWhy(t *testing.T) {
+	e := setup(t)
+	b := e.browser()
+	b.signIn(adminToken)
+	res := b.get("/apps/2") // GitOps off in the fake
+	if !strings.Contains(res.body, `data-status="disabled"`) || !strings.Contains(res.body, "Disabled: GitOps is off for this workload.") ||
+		strings.Contains(res.body, "Sync needs a valid file") {
+		t.Errorf("the GitOps-off workload's Sync button does not say GitOps is off:\n%s", res.body)
+	}
+}
