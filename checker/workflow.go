@@ -30,8 +30,8 @@ func WorkflowCommand(name string, props map[string]string, message string) strin
 	return cmd.String()
 }
 
-// Neutralize makes untrusted text safe to print as one line of a job log: control, bidi and
-// line-separator characters become U+FFFD, a leading "::" (after spaces) gets a fullwidth first
+// Neutralize makes untrusted text safe to print as one line of a job log: tabs and line breaks
+// (CR, LF) become spaces, other control, bidi and line-separator characters U+FFFD, a leading "::" (after spaces) gets a fullwidth first
 // colon and every "##[" a fullwidth bracket, so the runner never reads the line as a workflow
 // command (GitHub's runner accepts "::cmd::" after leading whitespace and the legacy "##[cmd]"
 // anywhere in a line).
@@ -44,7 +44,7 @@ func Neutralize(s string) string {
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			b.WriteRune(utf8.RuneError)
-		case r == '\t':
+		case r == '\t' || r == '\n' || r == '\r': // a forge's multi-line error reads as one line
 			b.WriteByte(' ')
 		case gitops.IsHidden(r):
 			b.WriteRune(utf8.RuneError)

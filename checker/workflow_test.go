@@ -43,7 +43,9 @@ func TestNeutralize(t *testing.T) {
 		{"::add-mask::x", "：:add-mask::x"},
 		{"  \t::set-output name=a::b", "   ：:set-output name=a::b"},
 		{"msg ##[set-env name=A;]b", "msg ##［set-env name=A;]b"},
-		{"a\nb\r::error::c", "a\ufffdb\ufffd::error::c"},
+		{"a\nb\r::error::c", "a b ::error::c"}, // line breaks are spaces: still one line
+		{"\n::error::c", " ：:error::c"},
+		{"HTTP 500: line one\nline two", "HTTP 500: line one line two"},
 		{"\x1b[31mred", "\ufffd[31mred"},
 		{"x\u202ey", "x\ufffdy"},
 	}
