@@ -41,6 +41,16 @@ func FuzzRenderComment(f *testing.F) {
 		if comment != RenderComment(r) {
 			t.Fatalf("not deterministic")
 		}
+		// The same report as a push's, in the comment of the PR it merged.
+		r.Event = Event{Name: EventPush, CommitSHA: "merge333333333333333333333333333333333333"}
+		merged := RenderMergedComment(r)
+		if len(merged) > MaxRenderedComment {
+			t.Fatalf("merged comment is %d bytes", len(merged))
+		}
+		assertSafeMarkdown(t, merged)
+		if !strings.HasPrefix(merged, "### 🔀 "+MergedTitle(r)+"\n") || merged != RenderMergedComment(r) {
+			t.Fatalf("merged comment does not start with its title, or is not deterministic:\n%s", merged)
+		}
 	})
 }
 
