@@ -159,6 +159,8 @@ func renderSyncLink(r *Report) string {
 	pinned := ""
 	switch {
 	case r.FileSHA == "" || (r.Verdict != VerdictDrift && r.Verdict != VerdictInSync):
+	case r.Event.PR != nil && r.Verdict == VerdictDrift:
+		pinned = " — the link is pinned to this file and commit. Sync applies the base branch: merge this PR first, then Sync; the link previews the change until then."
 	case r.Event.headSHA() != "":
 		pinned = " — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed."
 	default: // a local run: no commit to pin (gitops.PinnedURL leaves commit= out)

@@ -32,7 +32,7 @@ func TestRenderCommentDriftPR(t *testing.T) {
 		"**1 field differs from live: Sync required**\n\n" +
 		"Workload **web** (#3, dockerfile) · File .tinyforge.yml · blob ff04d9f · commit head111 · check tinyforge/gitops\n\n" +
 		"**[Review and Sync in Tinyforge](https://tf.example/apps/3?file=ff04d9f8b58cfd09b459907b0c7448a0d25035d3&commit=head1111111&pr=7#gitops)**" +
-		" — the link is pinned to this file and commit, so a Sync applies exactly what was reviewed.\n\n" +
+		" — the link is pinned to this file and commit. Sync applies the base branch: merge this PR first, then Sync; the link previews the change until then.\n\n" +
 		"Sync preview: a Sync of this file would be accepted.\n\n" +
 		"| Field | Base branch | This branch | Live | |\n|---|---|---|---|---|\n" +
 		"| `deploy.port` | 8080 | 9090 | 8080 | changed by this PR |\n" +
