@@ -83,6 +83,33 @@ func TestUpsertComment(t *testing.T) {
 			wantReason: true,
 		},
 		{
+			// Issue 22: anyone who can post as the check's account (a workflow_run job as
+			// github-actions[bot]) can write a marker. A run number far ahead of this run's is
+			// not trusted to be newer: the comment is overwritten, not left pinned.
+			name:       "a marker far ahead of this run (max int64) does not pin the comment",
+			seeds:      []seed{{botLogin, body(9223372036854775807, "in sync: see https://evil.example")}},
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "drift: 1 field"},
+			wantAction: forge.CommentUpdated,
+			wantBodies: []string{body(10, "drift: 1 field")},
+			wantWrites: 1,
+		},
+		{
+			name:       "a marker just past the trusted window does not pin the comment",
+			seeds:      []seed{{botLogin, body(10+maxRunAhead+1, "in sync")}},
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "drift: 1 field"},
+			wantAction: forge.CommentUpdated,
+			wantBodies: []string{body(10, "drift: 1 field")},
+			wantWrites: 1,
+		},
+		{
+			name:       "a newer run inside the window still wins",
+			seeds:      []seed{{botLogin, body(10+maxRunAhead, "in sync")}},
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "drift: 1 field"},
+			wantAction: forge.CommentSkipped,
+			wantBodies: []string{body(10+maxRunAhead, "in sync")},
+			wantReason: true,
+		},
+		{
 			name: "human comments quoting the marker are never edited",
 			seeds: []seed{
 				{"alice", body(1, "I copied your comment")},                   // marker on first line, not ours

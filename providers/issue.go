@@ -28,7 +28,10 @@ func IssueMarker(context string, workload, runID int64, since time.Time) string 
 	return markerLine(issueMarkerPrefix, context, workload, runID, since)
 }
 
+// markerLine renders a marker line of prefix; a negative runID (an untrusted one, see
+// trustedRun) is written as 0.
 func markerLine(prefix, context string, workload, runID int64, since time.Time) string {
+	runID = max(runID, 0)
 	return prefix + context + " workload=" + strconv.FormatInt(workload, 10) +
 		" run=" + strconv.FormatInt(runID, 10) + " since=" + since.UTC().Format(time.RFC3339) + markerSuffix
 }
@@ -228,6 +231,11 @@ func (run *issueRun) look(ctx context.Context, all []issue, listErr error) (bool
 		return run.fail("list issues", listErr)
 	}
 	ours, dups := markedIssues(all, run.login, run.req.Context, run.req.Workload)
+	for _, list := range [][]markedIssue{ours, dups} {
+		for i := range list {
+			list[i].mark.run = trustedRun(list[i].mark.run, run.req.RunID)
+		}
+	}
 	return run.step(ctx, ours, dups)
 }
 

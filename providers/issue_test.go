@@ -213,6 +213,38 @@ func TestUpsertIssueRace(t *testing.T) {
 	}
 }
 
+// TestUpsertIssuePinnedMarker (issue 22): an open issue of the check's account whose marker
+// says run=9223372036854775807 (anyone posting as that account can write one) does not count as
+// a newer run's: a drifting run overwrites it, and an in-sync run closes it.
+func TestUpsertIssuePinnedMarker(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := setupIssues(t, fc, forgefake.Token{Login: botLogin})
+			pinned := f.AddIssue(owner, repoName, botLogin, "Tinyforge: all good",
+				IssueMarker(ctxName, workloadID, 9223372036854775807, t0)+"\nIn sync. Details: https://evil.example")
+			res, err := p.Repo(owner, repoName).UpsertIssue(t.Context(), issueReq(10, true, "port: 3000 live, 8080 in the file", t0))
+			if err != nil || res.Action != forge.IssueUpdated || res.Number != pinned {
+				t.Fatalf("drifting run: %+v, %v; want the pinned issue updated", res, err)
+			}
+			ours := ourIssues(f)
+			if len(ours) != 1 || !strings.HasPrefix(ours[0].Body, IssueMarker(ctxName, workloadID, 10, t0)) || !strings.HasSuffix(ours[0].Body, "8080 in the file") {
+				t.Fatalf("after the drifting run: %+v", ours)
+			}
+			f.AddIssue(owner, repoName, botLogin, "Tinyforge: all good", IssueMarker(ctxName, workloadID, 9223372036854775807, t0)+"\nspoof")
+			res, err = p.Repo(owner, repoName).UpsertIssue(t.Context(), issueReq(11, false, "", t0))
+			if err != nil || res.Action != forge.IssueClosed {
+				t.Fatalf("in-sync run: %+v, %v; want closed", res, err)
+			}
+			for _, is := range ourIssues(f) {
+				if is.Open {
+					t.Errorf("still open: %+v", is)
+				}
+			}
+		})
+	}
+}
+
 // TestUpsertIssueReadOnly: a token that may not write issues degrades to a skip with a reason
 // that says which permission to give.
 func TestUpsertIssueReadOnly(t *testing.T) {

@@ -193,7 +193,11 @@ func (run *stickyRun) look(ctx context.Context, all []comment, listErr error) (b
 	if listErr != nil {
 		return run.fail("list comments", listErr)
 	}
-	return run.step(ctx, markerComments(all, run.login, run.req.Context))
+	ours := markerComments(all, run.login, run.req.Context)
+	for i := range ours {
+		ours[i].run = trustedRun(ours[i].run, run.req.RunID)
+	}
+	return run.step(ctx, ours)
 }
 
 // step makes one look at the comments converge: ours are the marker comments of our identity,
@@ -411,6 +415,23 @@ func createOrAdopt(ctx context.Context, s commentStore, login, context, body str
 		}
 	}
 	return s.create(ctx, body)
+}
+
+// maxRunAhead is how far a marker's run id may be ahead of this run's and still be trusted as a
+// newer run's (2^24, about 16.8 million: GitHub's and GitLab.com's run and pipeline ids are
+// global counters that a racing run of the same pull request is not that far ahead on). A
+// marker is text anyone who can post as the check's account can write (issue 22: a
+// workflow_run job posting as github-actions[bot]); a run id further ahead is taken for such a
+// write, not for a newer run, and cannot pin the comment or the issue.
+const maxRunAhead int64 = 1 << 24
+
+// trustedRun is the order a marker's run gets against this run's (ours): run itself, or -1
+// (older than every run) when it is further ahead than maxRunAhead.
+func trustedRun(run, ours int64) int64 {
+	if run > ours && run-ours > maxRunAhead {
+		return -1
+	}
+	return run
 }
 
 // markerComment is a comment of ours carrying a marker.
