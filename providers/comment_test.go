@@ -371,7 +371,7 @@ func TestUpsertCommentConcurrent(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make(chan error, runs)
 			for i := 1; i <= runs; i++ {
-				p := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: 100 * time.Millisecond})
+				p := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil)})
 				wg.Add(1)
 				go func(run int64) {
 					defer wg.Done()

@@ -169,7 +169,7 @@ func TestUpsertIssueRace(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make(chan error, 20)
 			for run := int64(1); run <= 20; run++ {
-				job := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: 200 * time.Millisecond}).(issueForge)
+				job := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil)}).(issueForge)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
