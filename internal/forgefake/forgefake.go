@@ -87,6 +87,10 @@ type Options struct {
 	// Latency, when positive, delays each request by a random duration in
 	// [0, Latency) before it is handled.
 	Latency time.Duration
+	// ReadLag, when positive, serves every GET from a read replica that lags the writes by
+	// ReadLag: it sees the comments and issues as they were ReadLag earlier (seeded ones
+	// included), while writes apply at once (and see the primary).
+	ReadLag time.Duration
 	// TLS serves HTTPS with HTTP/2 (httptest's self-signed certificate for
 	// 127.0.0.1; CertPEM gives it to clients) instead of plain HTTP.
 	TLS bool
@@ -203,6 +207,7 @@ type core struct {
 	nextID  int64
 	clock   time.Time
 	handler http.Handler
+	replica []replicaState // with ReadLag: the states GETs can still be served, oldest first
 
 	conns, handshakes atomic.Int64
 }
@@ -294,7 +299,8 @@ func (c *core) AddRepo(owner, name string) {
 // pathRepo returns the repository named by the request's {owner} and {repo}
 // path values, or nil. The caller holds c.mu.
 func (c *core) pathRepo(r *http.Request) *repo {
-	return c.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	owner, name := r.PathValue("owner"), r.PathValue("repo")
+	return c.lagged(r, strings.ToLower(owner+"/"+name), c.repo(owner, name, false))
 }
 
 // lockRepo locks mu and returns the request's repository; when there is none
@@ -419,6 +425,7 @@ func (c *core) BranchHead(owner, name, branch string) string {
 func (c *core) AddComment(owner, name string, number int, author, body string) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer c.snapshot()
 	return c.addComment(c.repo(owner, name, true), number, author, body).ID
 }
 
@@ -561,6 +568,9 @@ func (c *core) serve(w http.ResponseWriter, r *http.Request) {
 	rec.Status = rw.status
 	c.mu.Lock()
 	c.reqs = append(c.reqs, rec)
+	if r.Method != http.MethodGet {
+		c.snapshot()
+	}
 	c.mu.Unlock()
 	for k, v := range rw.header {
 		w.Header()[k] = v
