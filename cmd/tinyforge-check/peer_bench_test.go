@@ -93,7 +93,7 @@ func (pw *peerWorld) run(b *testing.B, kind string) time.Duration {
 }
 
 // exec runs the peer's node process once as a runner would, with a text that differs each run.
-func (pw *peerWorld) exec(b *testing.B) {
+func (pw *peerWorld) exec(b testing.TB) {
 	b.Helper()
 	pw.n++
 	tmp := b.TempDir()
@@ -103,6 +103,9 @@ func (pw *peerWorld) exec(b *testing.B) {
 		b.Fatal(err)
 	}
 	out := filepath.Join(tmp, "output")
+	if err := os.WriteFile(out, nil, 0o644); err != nil { // the runner creates it
+		b.Fatal(err)
+	}
 	cmd := exec.Command(pw.node, pw.js)
 	cmd.Env = []string{
 		"PATH=/usr/bin:/bin", "NODE_EXTRA_CA_CERTS=" + pw.lw.certs, "GITHUB_ACTIONS=true",
