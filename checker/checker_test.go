@@ -565,8 +565,8 @@ func TestRunNeverFollowsASymlink(t *testing.T) {
 }
 
 // TestCommentLeftAloneNotice: a run that leaves the PR comment to a newer run says so in a
-// notice (issue 22: a comment it did not write is never left silently), and comment-url names
-// the comment it read.
+// notice and in its outputs (issue 22: a comment it did not write is never left silently), and
+// comment-url names the comment it read back.
 func TestCommentLeftAloneNotice(t *testing.T) {
 	c, _, cm, _, _ := env{workspace: map[string]string{".tinyforge.yml": driftYAML}, workloads: []*Workload{liveWeb()}}.checker()
 	newer := "a newer run's report"
@@ -578,5 +578,9 @@ func TestCommentLeftAloneNotice(t *testing.T) {
 	want := Notice{LevelNotice, "the PR comment was left as it is: a newer run owns the comment"}
 	if r.Comment.Action != forge.CommentSkipped || !slices.Contains(r.Notices, want) {
 		t.Errorf("comment %+v, notices %v; want a skip and %v", r.Comment, r.Notices, want)
+	}
+	outs := Outputs(r)
+	if !slices.Contains(outs, Output{"comment-action", "skipped"}) || !slices.Contains(outs, Output{"comment-url", "https://forge.test/pr/7#comment-1"}) {
+		t.Errorf("outputs %v: want comment-action skipped and the comment read back", outs)
 	}
 }
