@@ -115,8 +115,8 @@ type issueStore interface {
 // startIssueReads reads the identity and the issues it opened, the list as the store's listBy
 // says: at once with the identity, after it (known without a request for a job token or a given
 // Login), or at once filtered by the hint.
-func startIssueReads(ctx context.Context, s issueStore, now func() time.Time) *readRound[issue] {
-	return startRound(ctx, 0, s.listBy(), now, s.identity, s.listIssues)
+func startIssueReads(ctx context.Context, s issueStore) *readRound[issue] {
+	return startRound(ctx, 0, s.listBy(), s.identity, s.listIssues)
 }
 
 // timedIssues is an issueStore whose every request meter times.
@@ -233,7 +233,7 @@ func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, read
 		return forge.IssueResult{}, err
 	}
 	if reads == nil {
-		reads = startIssueReads(ctx, s, st.now)
+		reads = startIssueReads(ctx, s)
 	}
 	if err := reads.wait(ctx); err != nil {
 		return forge.IssueResult{}, err
@@ -241,7 +241,7 @@ func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, read
 	if reads.loginErr != nil {
 		return issueForbiddenSkip("read the token's identity", reads.loginErr)
 	}
-	meter := &rttMeter{now: st.now, longest: reads.took}
+	meter := &rttMeter{now: st.now}
 	s = timedIssues{issueStore: s, meter: meter}
 	run := &issueRun{s: s, req: req, login: reads.login, now: time.Now}
 	if req.Now != nil {

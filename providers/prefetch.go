@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 )
 
 // readRound is the first read round of an upsert, started early (Repo.PrefetchComments,
@@ -18,7 +17,6 @@ type readRound[T any] struct {
 	loginErr error
 	all      []T
 	listErr  error
-	took     time.Duration // the longest list request of the round: a first measure of the round trip
 }
 
 // listBy says what login a round's list is filtered by: none (the list goes out with the
@@ -30,19 +28,10 @@ type listBy struct {
 }
 
 // startRound reads the identity and the list, at once or the list after the identity, as by
-// says, timing the list on the clock now (nil: time.Now).
-func startRound[T any](ctx context.Context, key int, by listBy, now func() time.Time, identity func(context.Context) (string, error),
+// says.
+func startRound[T any](ctx context.Context, key int, by listBy, identity func(context.Context) (string, error),
 	list func(ctx context.Context, login string) ([]T, error)) *readRound[T] {
 	p := &readRound[T]{key: key, done: make(chan struct{})}
-	if now == nil {
-		now = time.Now
-	}
-	timed := list
-	list = func(ctx context.Context, login string) ([]T, error) {
-		start := now()
-		defer func() { p.took = max(p.took, now().Sub(start)) }()
-		return timed(ctx, login)
-	}
 	go func() {
 		defer close(p.done)
 		if by.none || by.hint != "" {

@@ -70,7 +70,7 @@ func unknownState(s forge.State) error {
 // identity and every comment of PR number; expected, the event payload's comment count, lets
 // the pages be requested at once). The next UpsertComment of the same PR uses them.
 func (r *Repo) PrefetchComments(ctx context.Context, number, expected int) {
-	r.comments.Store(startReads(ctx, r.api.commentsOf(r.owner, r.name, number), number, expected, r.settle.now))
+	r.comments.Store(startReads(ctx, r.api.commentsOf(r.owner, r.name, number), number, expected))
 }
 
 // UpsertComment keeps the one sticky comment of req.Context on PR req.Number current (see
@@ -85,7 +85,7 @@ func (r *Repo) UpsertComment(ctx context.Context, req forge.CommentRequest) (for
 // PrefetchIssues starts, without waiting, the reads UpsertIssue begins with (the token's
 // identity, then its issues in the repo); the next UpsertIssue uses them.
 func (r *Repo) PrefetchIssues(ctx context.Context) {
-	r.issues.Store(startIssueReads(ctx, r.api.issuesOf(r.owner, r.name), r.settle.now))
+	r.issues.Store(startIssueReads(ctx, r.api.issuesOf(r.owner, r.name)))
 }
 
 // UpsertIssue keeps the one drift issue of req.Context and req.Workload current (see

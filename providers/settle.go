@@ -74,8 +74,9 @@ func (s settle) fence() time.Duration {
 	return max(minFence, 2*s.floor)
 }
 
-// rttMeter keeps the longest request of one upsert (its reads and writes): the round-trip time
-// its waits are multiples of. The zero value measures on the real clock; safe for concurrent use.
+// rttMeter keeps the longest request of one upsert's convergence (its writes and re-reads, not
+// the first read round, whose requests may include opening the connection): the round-trip
+// time its waits are multiples of. The zero value measures on the real clock; safe for concurrent use.
 type rttMeter struct {
 	now     func() time.Time
 	mu      sync.Mutex

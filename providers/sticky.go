@@ -117,7 +117,7 @@ func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads
 		return forge.CommentResult{}, err
 	}
 	if reads == nil || reads.key != req.Number {
-		reads = startReads(ctx, s, req.Number, 0, st.now)
+		reads = startReads(ctx, s, req.Number, 0)
 	}
 	if err := reads.wait(ctx); err != nil {
 		return forge.CommentResult{}, err
@@ -125,7 +125,7 @@ func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads
 	if reads.loginErr != nil {
 		return forbiddenSkip("read the token's identity", reads.loginErr)
 	}
-	meter := &rttMeter{now: st.now, longest: reads.took}
+	meter := &rttMeter{now: st.now}
 	s = timedComments{commentStore: s, meter: meter}
 	run := &stickyRun{s: s, req: req, login: reads.login, desired: desired}
 	err = converge(ctx, "sticky comment", st, meter, reads, func(ctx context.Context, prev []comment) ([]comment, error) {
@@ -365,8 +365,8 @@ func removeComments(ctx context.Context, s commentStore, dups []markerComment) e
 
 // startReads starts the identity and the comment list of PR number at once; expected, the
 // event payload's comment count, lets every page be requested at once.
-func startReads(ctx context.Context, s commentStore, number, expected int, now func() time.Time) *readRound[comment] {
-	return startRound(ctx, number, listBy{none: true}, now, s.identity, func(ctx context.Context, _ string) ([]comment, error) {
+func startReads(ctx context.Context, s commentStore, number, expected int) *readRound[comment] {
+	return startRound(ctx, number, listBy{none: true}, s.identity, func(ctx context.Context, _ string) ([]comment, error) {
 		return s.list(ctx, expected)
 	})
 }
