@@ -193,6 +193,7 @@ type latencyWorld struct {
 	others    int // other people's comments on every PR
 	drift     bool
 	scheduled bool // runs are scheduled checks of the default branch, reported as an issue
+	verify    string // TINYFORGE_COMMENT_VERIFY_DELAY, "" for the default
 }
 
 // latencyCounts is what one run cost, per host.
@@ -304,6 +305,9 @@ func (lw *latencyWorld) exec(b *testing.B) {
 	}
 	tmp := b.TempDir()
 	env := map[string]string{"SSL_CERT_FILE": lw.certs, "PATH": "/usr/bin:/bin"}
+	if lw.verify != "" {
+		env["TINYFORGE_COMMENT_VERIFY_DELAY"] = lw.verify
+	}
 	switch lw.kind {
 	case "gitlab":
 		for k, v := range map[string]string{

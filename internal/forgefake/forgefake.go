@@ -87,6 +87,9 @@ type Options struct {
 	// Latency, when positive, delays each request by a random duration in
 	// [0, Latency) before it is handled.
 	Latency time.Duration
+	// Delay, when positive, delays each request by exactly Delay before it is handled (a fixed
+	// time per request, for benchmarks; connection setup is not delayed).
+	Delay time.Duration
 	// ReadLag, when positive, serves every GET from a read replica that lags the writes by
 	// ReadLag: it sees the comments and issues as they were ReadLag earlier (seeded ones
 	// included), while writes apply at once (and see the primary).
@@ -560,6 +563,7 @@ func (c *core) serve(w http.ResponseWriter, r *http.Request) {
 	if c.opts.Latency > 0 {
 		time.Sleep(rand.N(c.opts.Latency))
 	}
+	time.Sleep(c.opts.Delay)
 	rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body}
 	rw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
 	c.handle(rw, r, body)
