@@ -192,7 +192,7 @@ type latencyWorld struct {
 	runID, pr int
 	others    int // other people's comments on every PR
 	drift     bool
-	scheduled bool // runs are scheduled checks of the default branch, reported as an issue
+	scheduled bool   // runs are scheduled checks of the default branch, reported as an issue
 	verify    string // TINYFORGE_COMMENT_VERIFY_DELAY, "" for the default
 }
 
