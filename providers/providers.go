@@ -66,10 +66,10 @@ type Options struct {
 	LoginHint string
 	// VerifyDelay is the least time UpsertComment and UpsertIssue wait after a write before
 	// they re-read to converge with racing runs (forges offer no conditional writes). Zero
-	// waits settleRTTs times the longest request the upsert measured, nothing more; positive
-	// raises that wait to at least VerifyDelay (a forge whose read replicas lag); negative
-	// disables it. Whatever it is, the re-read is repeated until it shows the run's own writes
-	// (for at most 1 s, or twice a positive VerifyDelay).
+	// waits 3 times the longest request the upsert measured since its first write (at most
+	// 2 s), nothing more; positive raises that wait to at least VerifyDelay (a forge whose
+	// read replicas lag); negative disables it. Whatever it is, the re-read is repeated until
+	// it shows the run's own writes (for at most 1 s, or twice a positive VerifyDelay).
 	VerifyDelay time.Duration
 }
 

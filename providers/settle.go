@@ -14,6 +14,10 @@ import (
 // whose other reads (Tinyforge, the base file) end later. See docs/design.md, Racing runs.
 const settleRTTs = 3
 
+// maxSettle caps the adaptive part of the settle wait: a request measured long because the HTTP
+// client retried it (a 5xx, a Retry-After) says nothing of the forge's round trip.
+const maxSettle = 2 * time.Second
+
 // minFence is the longest a run re-reads, after its settle wait, for the forge to show its own
 // writes (a read replica that lags its primary), unless a floor asks for longer (settle.fence).
 // After it the run goes on with what it read. A forge that reads its writes shows them at the
@@ -60,12 +64,13 @@ func (s settle) wait(ctx context.Context, d time.Duration) error {
 	return s.sleep(ctx, d)
 }
 
-// bound is the settle wait after a write, for a run whose longest request took rtt.
+// bound is the settle wait after a write, for a run whose longest request took rtt: settleRTTs
+// times rtt, at most maxSettle, at least floor.
 func (s settle) bound(rtt time.Duration) time.Duration {
 	if s.off {
 		return 0
 	}
-	return max(s.floor, settleRTTs*rtt)
+	return max(s.floor, min(settleRTTs*rtt, maxSettle))
 }
 
 // fence is the longest the re-reads after a write wait for the run's writes to show: minFence,

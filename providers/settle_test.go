@@ -147,8 +147,9 @@ func TestSettleTimeline(t *testing.T) {
 	}
 }
 
-// TestSettleBound: the wait is settleRTTs round trips, at least the floor (VerifyDelay), none
-// when off; the fence is a second, or twice a longer floor.
+// TestSettleBound: the wait is settleRTTs round trips, at most 2 s (a retried request is no
+// round trip), at least the floor (VerifyDelay), none when off; the fence is a second, or twice
+// a longer floor.
 func TestSettleBound(t *testing.T) {
 	tests := []struct {
 		verify, rtt time.Duration
@@ -158,6 +159,8 @@ func TestSettleBound(t *testing.T) {
 		{0, time.Millisecond, 3 * time.Millisecond, time.Second},
 		{2 * time.Second, 50 * time.Millisecond, 2 * time.Second, 4 * time.Second},
 		{-1, 50 * time.Millisecond, 0, time.Second},
+		{0, 30 * time.Second, 2 * time.Second, time.Second}, // a request the client retried
+		{5 * time.Second, 30 * time.Second, 5 * time.Second, 10 * time.Second},
 	}
 	for _, tt := range tests {
 		st := newSettle(tt.verify)
