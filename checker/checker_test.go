@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -560,5 +561,26 @@ func TestRunNeverFollowsASymlink(t *testing.T) {
 	}
 	if cm.body == nil || strings.Contains(*cm.body, "environ") {
 		t.Errorf("comment = %v", cm.body)
+	}
+}
+
+// TestCommentLeftAloneNotice: a run that leaves the PR comment to a newer run says so in a
+// notice and in its outputs (issue 22: a comment it did not write is never left silently), and
+// comment-url names the comment it read back.
+func TestCommentLeftAloneNotice(t *testing.T) {
+	c, _, cm, _, _ := env{workspace: map[string]string{".tinyforge.yml": driftYAML}, workloads: []*Workload{liveWeb()}}.checker()
+	newer := "a newer run's report"
+	cm.body, cm.runID = &newer, 100
+	r, err := c.Run(t.Context(), Inputs{Workload: "3", Comment: CommentAlways, Event: prEvent(), RunID: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Notice{LevelNotice, "the PR comment was left as it is: a newer run owns the comment"}
+	if r.Comment.Action != forge.CommentSkipped || !slices.Contains(r.Notices, want) {
+		t.Errorf("comment %+v, notices %v; want a skip and %v", r.Comment, r.Notices, want)
+	}
+	outs := Outputs(r)
+	if !slices.Contains(outs, Output{"comment-action", "skipped"}) || !slices.Contains(outs, Output{"comment-url", "https://forge.test/pr/7#comment-1"}) {
+		t.Errorf("outputs %v: want comment-action skipped and the comment read back", outs)
 	}
 }

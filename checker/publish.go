@@ -82,6 +82,9 @@ func (r *Report) statusSet(err error) {
 func (r *Report) commentWritten(res forge.CommentResult, err error) {
 	if err == nil {
 		r.Comment = res
+		if res.Action == forge.CommentSkipped && res.URL != "" && res.Reason != "" {
+			r.notice(LevelNotice, "the PR comment was left as it is: %s", res.Reason)
+		}
 		return
 	}
 	if r.writeFailed("write the PR comment", readOnly, err) {

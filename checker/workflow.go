@@ -152,7 +152,7 @@ type Output struct {
 }
 
 // Outputs returns the step outputs of docs/design.md (The check), in a fixed order: verdict, valid, drift,
-// drift-count, drift-json, sync-url, comment-url, issue-url.
+// drift-count, drift-json, sync-url, comment-url, issue-url, comment-action.
 func Outputs(r *Report) []Output {
 	drift := r.Drift
 	if drift == nil {
@@ -171,6 +171,7 @@ func Outputs(r *Report) []Output {
 		{"sync-url", r.SyncURL},
 		{"comment-url", r.Comment.URL},
 		{"issue-url", r.Issue.URL},
+		{"comment-action", string(r.Comment.Action)},
 	}
 }
 

@@ -152,13 +152,13 @@ func TestOutputs(t *testing.T) {
 	want := []Output{{"verdict", "drift"}, {"valid", "true"}, {"drift", "true"}, {"drift-count", "1"},
 		{"drift-json", `[{"field":"deploy.port","repo_value":"9090","live_value":"8080"}]`},
 		{"sync-url", "https://tf.example/apps/3?file=a&commit=b#gitops"}, {"comment-url", "https://forge.test/pr/7#c1"},
-		{"issue-url", "https://forge.test/issues/1001"}}
+		{"issue-url", "https://forge.test/issues/1001"}, {"comment-action", "created"}}
 	if diff := cmp.Diff(want, Outputs(r)); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
 	empty := Outputs(&Report{Verdict: VerdictNoFile})
 	if diff := cmp.Diff([]Output{{"verdict", "no_file"}, {"valid", "false"}, {"drift", "false"}, {"drift-count", "0"},
-		{"drift-json", "[]"}, {"sync-url", ""}, {"comment-url", ""}, {"issue-url", ""}}, empty); diff != "" {
+		{"drift-json", "[]"}, {"sync-url", ""}, {"comment-url", ""}, {"issue-url", ""}, {"comment-action", ""}}, empty); diff != "" {
 		t.Errorf("no-file outputs (-want +got):\n%s", diff)
 	}
 }

@@ -83,6 +83,33 @@ func TestUpsertComment(t *testing.T) {
 			wantReason: true,
 		},
 		{
+			// Issue 22: anyone who can post as the check's account (a workflow_run job as
+			// github-actions[bot]) can write a marker. A run number far ahead of this run's is
+			// not trusted to be newer: the comment is overwritten, not left pinned.
+			name:       "a marker far ahead of this run (max int64) does not pin the comment",
+			seeds:      []seed{{botLogin, body(9223372036854775807, "in sync: see https://evil.example")}},
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "drift: 1 field"},
+			wantAction: forge.CommentUpdated,
+			wantBodies: []string{body(10, "drift: 1 field")},
+			wantWrites: 1,
+		},
+		{
+			name:       "a marker just past the trusted window does not pin the comment",
+			seeds:      []seed{{botLogin, body(10+maxRunAhead+1, "in sync")}},
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "drift: 1 field"},
+			wantAction: forge.CommentUpdated,
+			wantBodies: []string{body(10, "drift: 1 field")},
+			wantWrites: 1,
+		},
+		{
+			name:       "a newer run inside the window still wins",
+			seeds:      []seed{{botLogin, body(10+maxRunAhead, "in sync")}},
+			req:        forge.CommentRequest{Number: 7, Context: ctxName, RunID: 10, Body: "drift: 1 field"},
+			wantAction: forge.CommentSkipped,
+			wantBodies: []string{body(10+maxRunAhead, "in sync")},
+			wantReason: true,
+		},
+		{
 			name: "human comments quoting the marker are never edited",
 			seeds: []seed{
 				{"alice", body(1, "I copied your comment")},                   // marker on first line, not ours
@@ -344,7 +371,7 @@ func TestUpsertCommentConcurrent(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make(chan error, runs)
 			for i := 1; i <= runs; i++ {
-				p := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: 100 * time.Millisecond})
+				p := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil)})
 				wg.Add(1)
 				go func(run int64) {
 					defer wg.Done()
@@ -369,6 +396,45 @@ func TestUpsertCommentConcurrent(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("comments (-want +got):\n%s", diff)
 			}
+		})
+	}
+}
+
+// TestUpsertCommentConcurrentLag: 20 runs upsert at once against a fake whose lists lag its
+// writes by 200 ms (a read replica; forgefake.Options.ReadLag), with the default settings:
+// exactly one marker comment remains. Each run's re-read waits until it shows the run's own
+// writes (the fence), so the last run to create sees every earlier comment and removes its
+// own. Which run's body survives is logged, not asserted: newest-wins holds only for racing
+// writes that land within the settle wait, and 200 ms of lag is longer (docs/design.md, Racing
+// runs).
+func TestUpsertCommentConcurrentLag(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, _ := fc.setup(t, forgefake.Options{Latency: 3 * time.Millisecond, ReadLag: 200 * time.Millisecond}, nil)
+			f.AddComment(owner, repoName, 7, "alice", "a human comment")
+			const runs = 20
+			var wg sync.WaitGroup
+			for i := int64(1); i <= runs; i++ {
+				p := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil)})
+				wg.Go(func() {
+					_, err := p.Repo(owner, repoName).UpsertComment(t.Context(),
+						forge.CommentRequest{Number: 7, Context: ctxName, RunID: i, Body: fmt.Sprintf("body of run %d", i)})
+					if err != nil {
+						t.Errorf("run %d: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			var ours []string
+			for _, c := range f.Comments(owner, repoName, 7) {
+				if c.Author == botLogin {
+					ours = append(ours, c.Body)
+				}
+			}
+			if len(ours) != 1 {
+				t.Fatalf("%d comments of ours after 20 racing runs on a lagging replica, want 1: %q", len(ours), ours)
+			}
+			t.Logf("the survivor holds %q (%d requests)", strings.SplitN(ours[0], "\n", 2)[1], len(f.Requests()))
 		})
 	}
 }

@@ -28,7 +28,10 @@ func IssueMarker(context string, workload, runID int64, since time.Time) string 
 	return markerLine(issueMarkerPrefix, context, workload, runID, since)
 }
 
+// markerLine renders a marker line of prefix; a negative runID (an untrusted one, see
+// trustedRun) is written as 0.
 func markerLine(prefix, context string, workload, runID int64, since time.Time) string {
+	runID = max(runID, 0)
 	return prefix + context + " workload=" + strconv.FormatInt(workload, 10) +
 		" run=" + strconv.FormatInt(runID, 10) + " since=" + since.UTC().Format(time.RFC3339) + markerSuffix
 }
@@ -116,6 +119,58 @@ func startIssueReads(ctx context.Context, s issueStore) *readRound[issue] {
 	return startRound(ctx, 0, s.listBy(), s.identity, s.listIssues)
 }
 
+// timedIssues is an issueStore whose every request meter times.
+type timedIssues struct {
+	issueStore
+	meter *rttMeter
+}
+
+func (t timedIssues) listIssues(ctx context.Context, login string) ([]issue, error) {
+	defer t.meter.since(t.meter.clock())
+	return t.issueStore.listIssues(ctx, login)
+}
+
+func (t timedIssues) createIssue(ctx context.Context, title, body string, labels []string) (issue, []string, error) {
+	defer t.meter.since(t.meter.clock())
+	return t.issueStore.createIssue(ctx, title, body, labels)
+}
+
+func (t timedIssues) editIssue(ctx context.Context, number int, title, body string, open bool) (issue, error) {
+	defer t.meter.since(t.meter.clock())
+	return t.issueStore.editIssue(ctx, number, title, body, open)
+}
+
+func (t timedIssues) commentIssue(ctx context.Context, number int, body string) error {
+	defer t.meter.since(t.meter.clock())
+	return t.issueStore.commentIssue(ctx, number, body)
+}
+
+// issueCreated is the fence of a created issue: a list of ours shows it once it holds that
+// number or a later one.
+func issueCreated(number int) func([]issue) bool {
+	return func(all []issue) bool {
+		for _, is := range all {
+			if is.Number >= number {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// issueChanged is the fence of an edit of was: a list shows it once that issue is gone or
+// differs from was in title, body or state.
+func issueChanged(was issue) func([]issue) bool {
+	return func(all []issue) bool {
+		for _, is := range all {
+			if is.Number == was.Number && is.Title == was.Title && is.Body == was.Body && is.Open == was.Open {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // markedIssue is an issue of ours carrying the marker of the request's context and workload.
 type markedIssue struct {
 	issue
@@ -173,7 +228,7 @@ func duplicateBody(survivor int, is markedIssue) string {
 // closed (issues cannot be deleted) and lose their marker.
 //
 // reads, when it is a prefetch of the same repo, holds the first read round; nil reads now.
-func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, reads *readRound[issue], verify time.Duration) (forge.IssueResult, error) {
+func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, reads *readRound[issue], st settle) (forge.IssueResult, error) {
 	if err := checkIssueRequest(req); err != nil {
 		return forge.IssueResult{}, err
 	}
@@ -186,11 +241,13 @@ func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, read
 	if reads.loginErr != nil {
 		return issueForbiddenSkip("read the token's identity", reads.loginErr)
 	}
+	meter := &rttMeter{now: st.now}
+	s = timedIssues{issueStore: s, meter: meter}
 	run := &issueRun{s: s, req: req, login: reads.login, now: time.Now}
 	if req.Now != nil {
 		run.now = req.Now
 	}
-	err := converge(ctx, "drift issue", verify, reads, func(ctx context.Context, _ []issue) ([]issue, error) {
+	err := converge(ctx, "drift issue", st, meter, reads, func(ctx context.Context, _ []issue) ([]issue, error) {
 		return s.listIssues(ctx, run.login)
 	}, run.look)
 	return run.res, err
@@ -220,15 +277,27 @@ type issueRun struct {
 	now   func() time.Time
 	// res is what the run did, and what upsertIssue reports; Action "" before the first look.
 	res forge.IssueResult
+	// wrote is what the current look wrote, for the re-read to wait for.
+	wrote fence[issue]
 }
 
 // look is one look of converge at our issues (all, or the error listing them).
-func (run *issueRun) look(ctx context.Context, all []issue, listErr error) (bool, error) {
+func (run *issueRun) look(ctx context.Context, all []issue, listErr error) (fence[issue], error) {
+	run.wrote = fence[issue]{}
 	if listErr != nil {
-		return run.fail("list issues", listErr)
+		_, err := run.fail("list issues", listErr)
+		return fence[issue]{}, err
 	}
 	ours, dups := markedIssues(all, run.login, run.req.Context, run.req.Workload)
-	return run.step(ctx, ours, dups)
+	for _, list := range [][]markedIssue{ours, dups} {
+		for i := range list {
+			list[i].mark.run = trustedRun(list[i].mark.run, run.req.RunID)
+		}
+	}
+	if _, err := run.step(ctx, ours, dups); err != nil {
+		return fence[issue]{}, err
+	}
+	return run.wrote, nil
 }
 
 // step makes one look at the issues converge; ours are the marker issues of our identity, by
@@ -279,6 +348,7 @@ func (run *issueRun) close(ctx context.Context, open []markedIssue, first bool) 
 		if _, err := run.s.editIssue(ctx, is.Number, is.Title, mark+"\n"+stripMarker(is.Body), false); err != nil && !errors.Is(err, forge.ErrNotFound) {
 			return run.fail("close the issue", err)
 		}
+		run.wrote.add(issueChanged(is.issue))
 		if req.CloseComment != "" {
 			if err := run.s.commentIssue(ctx, is.Number, req.CloseComment); err != nil {
 				return run.fail("comment on the issue", err)
@@ -307,6 +377,7 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 		if err != nil {
 			return run.fail("reopen the issue", err)
 		}
+		run.wrote.add(issueChanged(closed.issue))
 		run.res = forge.IssueResult{Action: forge.IssueReopened, Number: closed.Number, URL: cmp.Or(is.URL, closed.URL), Since: since}
 		return true, nil
 	}
@@ -315,6 +386,7 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 		return run.fail("open an issue", err)
 	}
 	run.login = writtenAs(run.login, is.Author)
+	run.wrote.add(issueCreated(is.Number))
 	run.res = forge.IssueResult{Action: forge.IssueOpened, Number: is.Number, URL: is.URL, Since: since}
 	if len(missing) > 0 {
 		run.res.Reason = "labels not set (they do not exist in the repo): " + strings.Join(missing, ", ")
@@ -343,11 +415,15 @@ func (run *issueRun) converge(ctx context.Context, open, dups []markedIssue, fir
 		if _, err := run.s.editIssue(ctx, survivor.Number, wantTitle, want, true); err != nil {
 			return run.fail("update the issue", err)
 		}
+		run.wrote.add(issueChanged(survivor.issue))
 		wrote = true
 	}
 	if len(open) > 1 {
 		if err := closeDuplicates(ctx, run.s, survivor.Number, open[1:]); err != nil {
 			return run.fail("close a duplicate issue", err)
+		}
+		for _, is := range open[1:] {
+			run.wrote.add(issueChanged(is.issue))
 		}
 		wrote = true
 	}

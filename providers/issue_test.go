@@ -169,7 +169,7 @@ func TestUpsertIssueRace(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make(chan error, 20)
 			for run := int64(1); run <= 20; run++ {
-				job := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil), VerifyDelay: 200 * time.Millisecond}).(issueForge)
+				job := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil)}).(issueForge)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -208,6 +208,71 @@ func TestUpsertIssueRace(t *testing.T) {
 			}
 			if len(after) != 1 || after[0].Number != open[0].Number || !strings.HasSuffix(after[0].Body, "body of run 21") {
 				t.Errorf("the run after the race did not converge the one issue: %+v", after)
+			}
+		})
+	}
+}
+
+// TestUpsertIssueRaceLag: 20 scheduled runs racing on a drift against a fake whose lists lag
+// its writes by 200 ms (forgefake.Options.ReadLag), with the default settings, leave exactly
+// one open issue of ours; which run's body it holds is logged, not asserted (docs/design.md,
+// Racing runs).
+func TestUpsertIssueRaceLag(t *testing.T) {
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, _ := setupIssuesWith(t, fc, forgefake.Options{Latency: 3 * time.Millisecond, ReadLag: 200 * time.Millisecond}, forgefake.Token{Login: botLogin})
+			now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+			var wg sync.WaitGroup
+			for run := int64(1); run <= 20; run++ {
+				job := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: testClient(t, nil)}).(issueForge)
+				wg.Go(func() {
+					if _, err := job.Repo(owner, repoName).UpsertIssue(t.Context(), issueReq(run, true, fmt.Sprintf("body of run %d", run), now)); err != nil {
+						t.Errorf("run %d: %v", run, err)
+					}
+				})
+			}
+			wg.Wait()
+			var open []forgefake.Issue
+			for _, is := range ourIssues(f) {
+				if is.Open {
+					open = append(open, is)
+				}
+			}
+			if len(open) != 1 {
+				t.Fatalf("%d open issues of ours after 20 racing runs on a lagging replica, want 1: %+v", len(open), open)
+			}
+			t.Logf("the open issue ends %q", open[0].Body[strings.LastIndex(open[0].Body, "\n")+1:])
+		})
+	}
+}
+
+// TestUpsertIssuePinnedMarker (issue 22): an open issue of the check's account whose marker
+// says run=9223372036854775807 (anyone posting as that account can write one) does not count as
+// a newer run's: a drifting run overwrites it, and an in-sync run closes it.
+func TestUpsertIssuePinnedMarker(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	for _, fc := range forgeCases() {
+		t.Run(fc.name, func(t *testing.T) {
+			f, p := setupIssues(t, fc, forgefake.Token{Login: botLogin})
+			pinned := f.AddIssue(owner, repoName, botLogin, "Tinyforge: all good",
+				IssueMarker(ctxName, workloadID, 9223372036854775807, t0)+"\nIn sync. Details: https://evil.example")
+			res, err := p.Repo(owner, repoName).UpsertIssue(t.Context(), issueReq(10, true, "port: 3000 live, 8080 in the file", t0))
+			if err != nil || res.Action != forge.IssueUpdated || res.Number != pinned {
+				t.Fatalf("drifting run: %+v, %v; want the pinned issue updated", res, err)
+			}
+			ours := ourIssues(f)
+			if len(ours) != 1 || !strings.HasPrefix(ours[0].Body, IssueMarker(ctxName, workloadID, 10, t0)) || !strings.HasSuffix(ours[0].Body, "8080 in the file") {
+				t.Fatalf("after the drifting run: %+v", ours)
+			}
+			f.AddIssue(owner, repoName, botLogin, "Tinyforge: all good", IssueMarker(ctxName, workloadID, 9223372036854775807, t0)+"\nspoof")
+			res, err = p.Repo(owner, repoName).UpsertIssue(t.Context(), issueReq(11, false, "", t0))
+			if err != nil || res.Action != forge.IssueClosed {
+				t.Fatalf("in-sync run: %+v, %v; want closed", res, err)
+			}
+			for _, is := range ourIssues(f) {
+				if is.Open {
+					t.Errorf("still open: %+v", is)
+				}
 			}
 		})
 	}

@@ -64,21 +64,13 @@ type Options struct {
 	// goes out with the /user lookup instead of after it, and is read again only when the
 	// lookup answers another login. Ignored with Login.
 	LoginHint string
-	// VerifyDelay is how long UpsertComment waits after a write before it
-	// re-reads the comments to converge with racing runs (forges offer no
-	// conditional writes). Zero means 2s; negative disables the waiting (the
-	// re-read still happens).
+	// VerifyDelay is the least time UpsertComment and UpsertIssue wait after a write before
+	// they re-read to converge with racing runs (forges offer no conditional writes). Zero
+	// waits 3 times the longest request the upsert measured since its first write (at most
+	// 2 s), nothing more; positive raises that wait to at least VerifyDelay (a forge whose
+	// read replicas lag); negative disables it. Whatever it is, the re-read is repeated until
+	// it shows the run's own writes (for at most 1 s, or twice a positive VerifyDelay).
 	VerifyDelay time.Duration
-}
-
-func (o Options) verifyDelay() time.Duration {
-	switch {
-	case o.VerifyDelay == 0:
-		return 2 * time.Second
-	case o.VerifyDelay < 0:
-		return 0
-	}
-	return o.VerifyDelay
 }
 
 // loginHint is LoginHint, or "" when Login makes a hint needless.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/gitops"
@@ -28,7 +27,7 @@ type repoAPI interface {
 type Repo struct {
 	api         repoAPI
 	owner, name string
-	verify      time.Duration // Options.VerifyDelay, resolved
+	settle      settle // how a writing upsert waits before its verify re-read (Options.VerifyDelay)
 
 	comments atomic.Pointer[readRound[comment]] // started by PrefetchComments, used by the next UpsertComment
 	issues   atomic.Pointer[readRound[issue]]   // started by PrefetchIssues, used by the next UpsertIssue
@@ -45,7 +44,7 @@ func (g *Gitea) Repo(owner, repo string) *Repo { return newRepo(g, owner, repo, 
 func (g *GitLab) Repo(owner, repo string) *Repo { return newRepo(g, owner, repo, g.opts) }
 
 func newRepo(api repoAPI, owner, repo string, o Options) *Repo {
-	return &Repo{api: api, owner: owner, name: repo, verify: o.verifyDelay()}
+	return &Repo{api: api, owner: owner, name: repo, settle: newSettle(o.VerifyDelay)}
 }
 
 // ReadFile returns the file at path on ref, at most gitops.MaxFileSize bytes. Errors wrap
@@ -76,11 +75,12 @@ func (r *Repo) PrefetchComments(ctx context.Context, number, expected int) {
 }
 
 // UpsertComment keeps the one sticky comment of req.Context on PR req.Number current (see
-// forge.CommentRequest). After a write it waits Options.VerifyDelay and re-reads to converge
-// with racing runs. A 403 wraps forge.ErrForbidden.
+// forge.CommentRequest). After a write it waits a few of its own round trips (at least
+// Options.VerifyDelay) and re-reads, until the list shows its writes, to converge with racing
+// runs. A 403 wraps forge.ErrForbidden.
 func (r *Repo) UpsertComment(ctx context.Context, req forge.CommentRequest) (forge.CommentResult, error) {
 	pre := r.comments.Swap(nil) // a prefetch serves one upsert: later ones read afresh
-	return upsert(ctx, r.api.commentsOf(r.owner, r.name, req.Number), req, pre, r.verify)
+	return upsert(ctx, r.api.commentsOf(r.owner, r.name, req.Number), req, pre, r.settle)
 }
 
 // PrefetchIssues starts, without waiting, the reads UpsertIssue begins with (the token's
@@ -93,5 +93,5 @@ func (r *Repo) PrefetchIssues(ctx context.Context) {
 // forge.IssueRequest). A 403 wraps forge.ErrForbidden.
 func (r *Repo) UpsertIssue(ctx context.Context, req forge.IssueRequest) (forge.IssueResult, error) {
 	pre := r.issues.Swap(nil)
-	return upsertIssue(ctx, r.api.issuesOf(r.owner, r.name), req, pre, r.verify)
+	return upsertIssue(ctx, r.api.issuesOf(r.owner, r.name), req, pre, r.settle)
 }

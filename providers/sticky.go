@@ -105,16 +105,13 @@ type commentStore interface {
 	remove(ctx context.Context, id int64) error
 }
 
-// maxConvergeRounds bounds the verify-and-repair loop of an upsert (converge).
-const maxConvergeRounds = 8
-
-// upsert keeps exactly one marker comment per (PR, context), written by our
-// identity, holding the body of the highest run seen. Forges offer no
-// conditional writes, so every run that wrote re-reads after a delay and
-// repairs what a racing run did (a stale write of a lower run, a duplicate
-// create); a run never overwrites a comment whose marker has a higher run id.
-// reads, when it is a prefetch of the same PR, holds the first read round; nil reads now.
-func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads *readRound[comment], verify time.Duration) (forge.CommentResult, error) {
+// upsert keeps exactly one marker comment per (PR, context), written by our identity, holding
+// the body of the highest run seen. Forges offer no conditional writes, so every run that wrote
+// re-reads, once the settle wait (st) is over and until the list shows its writes, and repairs
+// what a racing run did (a stale write of a lower run, a duplicate create); a run never
+// overwrites a comment whose marker has a higher (trusted) run id. reads, when it is a prefetch
+// of the same PR, holds the first read round; nil reads now.
+func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads *readRound[comment], st settle) (forge.CommentResult, error) {
 	desired, err := desiredComment(req)
 	if err != nil {
 		return forge.CommentResult{}, err
@@ -128,33 +125,39 @@ func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads
 	if reads.loginErr != nil {
 		return forbiddenSkip("read the token's identity", reads.loginErr)
 	}
+	meter := &rttMeter{now: st.now}
+	s = timedComments{commentStore: s, meter: meter}
 	run := &stickyRun{s: s, req: req, login: reads.login, desired: desired}
-	err = converge(ctx, "sticky comment", verify, reads, func(ctx context.Context, prev []comment) ([]comment, error) {
+	err = converge(ctx, "sticky comment", st, meter, reads, func(ctx context.Context, prev []comment) ([]comment, error) {
 		return s.list(ctx, len(prev))
 	}, run.look)
 	return run.res, err
 }
 
-// converge is the verify-and-repair loop of an upsert: look gets the list of the first read
-// round, then, after every look that wrote, waits verify and gets a fresh one from relist (prev
-// is the list before); it ends at the first look that wrote nothing or failed, and fails when
-// what (the sticky comment, the drift issue) still changed after maxConvergeRounds looks.
-func converge[T any](ctx context.Context, what string, verify time.Duration, reads *readRound[T],
-	relist func(ctx context.Context, prev []T) ([]T, error),
-	look func(ctx context.Context, all []T, listErr error) (wrote bool, err error)) error {
-	all, listErr := reads.all, reads.listErr
-	for round := 0; round < maxConvergeRounds; round++ {
-		if round > 0 {
-			if err := sleep(ctx, verify); err != nil {
-				return err
-			}
-			all, listErr = relist(ctx, all)
-		}
-		if wrote, err := look(ctx, all, listErr); err != nil || !wrote {
-			return err
-		}
-	}
-	return fmt.Errorf("the %s kept changing under concurrent runs: rerun the check", what)
+// timedComments is a commentStore whose every request meter times.
+type timedComments struct {
+	commentStore
+	meter *rttMeter
+}
+
+func (t timedComments) list(ctx context.Context, expected int) ([]comment, error) {
+	defer t.meter.since(t.meter.clock())
+	return t.commentStore.list(ctx, expected)
+}
+
+func (t timedComments) create(ctx context.Context, body string) (comment, error) {
+	defer t.meter.since(t.meter.clock())
+	return t.commentStore.create(ctx, body)
+}
+
+func (t timedComments) edit(ctx context.Context, id int64, body string) (comment, error) {
+	defer t.meter.since(t.meter.clock())
+	return t.commentStore.edit(ctx, id, body)
+}
+
+func (t timedComments) remove(ctx context.Context, id int64) error {
+	defer t.meter.since(t.meter.clock())
+	return t.commentStore.remove(ctx, id)
 }
 
 // desiredComment checks a comment request and returns the body this run writes, marker line
@@ -186,14 +189,26 @@ type stickyRun struct {
 	res forge.CommentResult
 	// recreated reports that the run created the comment again after it had acted once.
 	recreated bool
+	// wrote is what the current look wrote, for the re-read to wait for.
+	wrote fence[comment]
 }
 
-// look is one look of converge at the PR's comments (all, or the error listing them).
-func (run *stickyRun) look(ctx context.Context, all []comment, listErr error) (bool, error) {
+// look is one look of converge at the PR's comments (all, or the error listing them); it
+// returns what it wrote.
+func (run *stickyRun) look(ctx context.Context, all []comment, listErr error) (fence[comment], error) {
+	run.wrote = fence[comment]{}
 	if listErr != nil {
-		return run.fail("list comments", listErr)
+		_, err := run.fail("list comments", listErr)
+		return fence[comment]{}, err
 	}
-	return run.step(ctx, markerComments(all, run.login, run.req.Context))
+	ours := markerComments(all, run.login, run.req.Context)
+	for i := range ours {
+		ours[i].run = trustedRun(ours[i].run, run.req.RunID)
+	}
+	if _, err := run.step(ctx, ours); err != nil {
+		return fence[comment]{}, err
+	}
+	return run.wrote, nil
 }
 
 // step makes one look at the comments converge: ours are the marker comments of our identity,
@@ -219,11 +234,15 @@ func (run *stickyRun) step(ctx context.Context, ours []markerComment) (wrote boo
 		if err == nil && c.URL != "" {
 			survivor.URL = c.URL
 		}
+		run.wrote.add(commentChanged(survivor.ID, survivor.Body))
 		wrote = true
 	}
 	if len(ours) > 1 {
 		if err := removeComments(ctx, run.s, ours[1:]); err != nil {
 			return run.fail("delete duplicate comment", err)
+		}
+		for _, c := range ours[1:] {
+			run.wrote.add(commentChanged(c.ID, c.Body))
 		}
 		wrote = true
 	}
@@ -250,7 +269,34 @@ func (run *stickyRun) create(ctx context.Context) (bool, error) {
 	}
 	run.login = writtenAs(run.login, c.Author)
 	run.res = forge.CommentResult{Action: forge.CommentCreated, URL: c.URL}
+	run.wrote.add(commentCreated(c.ID))
 	return true, nil
+}
+
+// commentCreated is the fence of a created comment id: a list shows it once it holds a comment
+// of that id or a later one (ids grow; a racing run may have deleted this one meanwhile).
+func commentCreated(id int64) func([]comment) bool {
+	return func(all []comment) bool {
+		for _, c := range all {
+			if c.ID >= id {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// commentChanged is the fence of an edit or a removal of comment id, whose body was old: a list
+// shows it once that comment is gone or holds another body.
+func commentChanged(id int64, old string) func([]comment) bool {
+	return func(all []comment) bool {
+		for _, c := range all {
+			if c.ID == id && c.Body == old {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // writtenAs is the identity to look for after the token wrote something authored by author:
@@ -411,6 +457,23 @@ func createOrAdopt(ctx context.Context, s commentStore, login, context, body str
 		}
 	}
 	return s.create(ctx, body)
+}
+
+// maxRunAhead is how far a marker's run id may be ahead of this run's and still be trusted as a
+// newer run's (2^24, about 16.8 million: GitHub's and GitLab.com's run and pipeline ids are
+// global counters that a racing run of the same pull request is not that far ahead on). A
+// marker is text anyone who can post as the check's account can write (issue 22: a
+// workflow_run job posting as github-actions[bot]); a run id further ahead is taken for such a
+// write, not for a newer run, and cannot pin the comment or the issue.
+const maxRunAhead int64 = 1 << 24
+
+// trustedRun is the order a marker's run gets against this run's (ours): run itself, or -1
+// (older than every run) when it is further ahead than maxRunAhead.
+func trustedRun(run, ours int64) int64 {
+	if run > ours && run-ours > maxRunAhead {
+		return -1
+	}
+	return run
 }
 
 // markerComment is a comment of ours carrying a marker.

@@ -46,8 +46,9 @@ variables (GitLab CI, or any runner):
                                             default: issue on schedule and workflow_dispatch, else status
   issue-labels    TINYFORGE_ISSUE_LABELS    comma-separated labels for a drift issue it opens
   source-type     TINYFORGE_SOURCE_TYPE     dockerfile or static, for an offline lint
-TINYFORGE_COMMENT_VERIFY_DELAY (a Go duration, default 2s) is how long to wait after writing
-the comment before re-reading it to converge with racing runs.
+TINYFORGE_COMMENT_VERIFY_DELAY (a Go duration) raises the wait after writing the comment or
+the issue before re-reading it to converge with racing runs; by default it is 3 of the run's own
+round trips; 0s waits only until the re-read shows the run's writes.
 
 Exit codes: 0 nothing to fail on, 1 invalid/no_file or drift (per fail-on), 2 usage error,
 3 the check could not finish (with error in fail-on).
@@ -272,13 +273,13 @@ func (c *Command) actionConfig() (actionConfig, error) {
 	if in.StatusContext == "" {
 		in.StatusContext = checker.DefaultStatusContext
 	}
-	cfg.verifyDelay = 2 * time.Second
+	cfg.verifyDelay = 0 // providers: a few measured round trips
 	if d := c.env("TINYFORGE_COMMENT_VERIFY_DELAY"); d != "" {
 		if cfg.verifyDelay, err = time.ParseDuration(d); err != nil || cfg.verifyDelay < 0 {
 			return cfg, fmt.Errorf("TINYFORGE_COMMENT_VERIFY_DELAY %q: use a Go duration such as 2s or 0s", d)
 		}
 		if cfg.verifyDelay == 0 {
-			cfg.verifyDelay = -1 // providers: negative disables the wait
+			cfg.verifyDelay = -1 // providers: negative disables the settle wait (the fence stays)
 		}
 	}
 	switch {

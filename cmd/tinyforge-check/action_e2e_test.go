@@ -439,7 +439,8 @@ func testActionGitHub(t *testing.T, bin string) {
 		wantOut := map[string]string{"verdict": "drift", "valid": "true", "drift": "true", "drift-count": "1",
 			"drift-json":  `[{"field":"deploy.port","repo_value":"9090","live_value":"8080"}]`,
 			"sync-url":    pinned(h, e2eDrift, e2eHead),
-			"comment-url": fmt.Sprintf("%s/o/r/pull/7#issuecomment-%d", h.forge.URL(), cs[0].ID), "issue-url": ""}
+			"comment-url": fmt.Sprintf("%s/o/r/pull/7#issuecomment-%d", h.forge.URL(), cs[0].ID), "issue-url": "",
+			"comment-action": "created"}
 		if diff := cmp.Diff(wantOut, res.outputs); diff != "" {
 			t.Errorf("outputs (-want +got):\n%s", diff)
 		}

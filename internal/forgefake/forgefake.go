@@ -87,6 +87,13 @@ type Options struct {
 	// Latency, when positive, delays each request by a random duration in
 	// [0, Latency) before it is handled.
 	Latency time.Duration
+	// Delay, when positive, delays each request by exactly Delay before it is handled (a fixed
+	// time per request, for benchmarks; connection setup is not delayed).
+	Delay time.Duration
+	// ReadLag, when positive, serves every GET from a read replica that lags the writes by
+	// ReadLag: it sees the comments and issues as they were ReadLag earlier (seeded ones
+	// included), while writes apply at once (and see the primary).
+	ReadLag time.Duration
 	// TLS serves HTTPS with HTTP/2 (httptest's self-signed certificate for
 	// 127.0.0.1; CertPEM gives it to clients) instead of plain HTTP.
 	TLS bool
@@ -204,6 +211,7 @@ type core struct {
 	nextID  int64
 	clock   time.Time
 	handler http.Handler
+	replica []replicaState // with ReadLag: the states GETs can still be served, oldest first
 
 	conns, handshakes atomic.Int64
 }
@@ -295,7 +303,8 @@ func (c *core) AddRepo(owner, name string) {
 // pathRepo returns the repository named by the request's {owner} and {repo}
 // path values, or nil. The caller holds c.mu.
 func (c *core) pathRepo(r *http.Request) *repo {
-	return c.repo(r.PathValue("owner"), r.PathValue("repo"), false)
+	owner, name := r.PathValue("owner"), r.PathValue("repo")
+	return c.lagged(r, strings.ToLower(owner+"/"+name), c.repo(owner, name, false))
 }
 
 // lockRepo locks mu and returns the request's repository; when there is none
@@ -420,6 +429,7 @@ func (c *core) BranchHead(owner, name, branch string) string {
 func (c *core) AddComment(owner, name string, number int, author, body string) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer c.snapshot()
 	return c.addComment(c.repo(owner, name, true), number, author, body).ID
 }
 
@@ -554,6 +564,7 @@ func (c *core) serve(w http.ResponseWriter, r *http.Request) {
 	if c.opts.Latency > 0 {
 		time.Sleep(rand.N(c.opts.Latency))
 	}
+	time.Sleep(c.opts.Delay)
 	rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body}
 	rw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
 	c.handle(rw, r, body)
@@ -562,6 +573,9 @@ func (c *core) serve(w http.ResponseWriter, r *http.Request) {
 	rec.Status = rw.status
 	c.mu.Lock()
 	c.reqs = append(c.reqs, rec)
+	if r.Method != http.MethodGet {
+		c.snapshot()
+	}
 	c.mu.Unlock()
 	for k, v := range rw.header {
 		w.Header()[k] = v

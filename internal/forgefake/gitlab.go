@@ -65,7 +65,7 @@ func (g *GitLab) project(w http.ResponseWriter, r *http.Request) (*repo, bool) {
 	p := r.PathValue("project") // unescaped: "group/sub/name"
 	var rp *repo
 	if i := strings.LastIndex(p, "/"); i > 0 {
-		rp = g.repo(p[:i], p[i+1:], false)
+		rp = g.lagged(r, strings.ToLower(p), g.repo(p[:i], p[i+1:], false))
 	}
 	if rp == nil {
 		glError(w, http.StatusNotFound, "404 Project Not Found")

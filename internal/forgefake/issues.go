@@ -51,6 +51,7 @@ const defaultLabelColor = "ededed"
 func (c *core) AddIssue(owner, name, author, title, body string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer c.snapshot()
 	return c.newIssue(c.repo(owner, name, true), author, title, body, nil).Number
 }
 
