@@ -560,12 +560,13 @@ func testActionGitHub(t *testing.T, bin string) {
 		if !cmp.Equal(masks, []string{"::add-mask::" + tfCanary, "::add-mask::" + jobTok}) {
 			t.Errorf("masks: %q, want the two secrets once each", masks)
 		}
-		// Under nektos/act, github.token is whatever token the user passed: it is asked.
+		// Under nektos/act, github.token is whatever token the user passed: it is asked, and
+		// this one (GET /user answers it 403) is not taken for github-actions[bot].
 		h.forge.ResetRequests()
 		env := h.env("pull_request", payload("synchronize"), in())
 		env["ACT"] = "true"
-		if res := h.run(env); res.code != 0 {
-			t.Fatalf("under act: exit %d: %s", res.code, res.stderr)
+		if res := h.run(env); res.code != 3 || !strings.Contains(res.stdout, "set the token-login input") {
+			t.Errorf("under act: exit %d, want 3 and a request for token-login: %s", res.code, res.stdout)
 		}
 		if !slices.Contains(h.requestLog(), "GET /user") {
 			t.Errorf("under act the identity was assumed: %q", h.requestLog())
@@ -577,6 +578,16 @@ func testActionGitHub(t *testing.T, bin string) {
 		h := newIntegrationPR(t, bin, appTok, "tinyforge-app[bot]")
 		in := func() map[string]string {
 			return map[string]string{"workload": "3", "token": appTok, "job-token": "ghs_other_job_token", "token-login": "tinyforge-app[bot]"}
+		}
+		// Without token-login the check cannot tell whose comments are its own: it refuses,
+		// says what to set, and writes no comment (it used to take the token for
+		// github-actions[bot]).
+		noLogin := in()
+		delete(noLogin, "token-login")
+		res := h.run(h.env("pull_request", prPayload("opened", false), noLogin))
+		if res.code != 3 || !strings.Contains(res.stdout, "::error title=tinyforge-check::could not write the PR comment") ||
+			!strings.Contains(res.stdout, "set the token-login input") || res.outputs["comment-url"] != "" || len(h.comments()) != 0 {
+			t.Errorf("an app token without token-login: exit %d, outputs %v, %d comments\n%s%s", res.code, res.outputs, len(h.comments()), res.stdout, res.stderr)
 		}
 		for run, action := range []string{"opened", "synchronize"} {
 			h.forge.ResetRequests()
@@ -593,7 +604,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if cs := h.comments(); len(cs) != 1 || cs[0].Author != "tinyforge-app[bot]" {
 			t.Errorf("comments: %+v, want one by the app", cs)
 		}
-		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3", "token": appTok, "token-login": "my app"}))
+		res = h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3", "token": appTok, "token-login": "my app"}))
 		if res.code != 2 || !strings.Contains(res.stdout+res.stderr, `token-login "my app" is not a user name`) {
 			t.Errorf("a bad token-login: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 		}
@@ -762,7 +773,7 @@ func testActionGitHub(t *testing.T, bin string) {
 	t.Run("fork PR: read-only token and no Tinyforge token", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-		res := h.run(h.env("pull_request", prPayload("opened", true), map[string]string{"tinyforge-token": "", "token": readOnlyTok}))
+		res := h.run(h.env("pull_request", prPayload("opened", true), map[string]string{"tinyforge-token": "", "token": readOnlyTok, "job-token": readOnlyTok}))
 		if res.code != 0 || res.outputs["verdict"] != "skipped" || res.outputs["valid"] != "true" {
 			t.Fatalf("exit %d outputs %v\n%s\n%s", res.code, res.outputs, res.stdout, res.stderr)
 		}

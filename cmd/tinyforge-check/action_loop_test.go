@@ -248,6 +248,7 @@ func TestActionConformance(t *testing.T) {
 					if kind == "gitea" {
 						e["GITEA_ACTIONS"] = "true"
 					} else {
+						e["INPUT_JOB-TOKEN"] = forgeCanary // the job token: github.token, as action.yml passes it
 						e["GITHUB_API_URL"] = fake.URL()
 						e["GITHUB_SHA"] = "ffffffffffffffffffffffffffffffffffffffff" // GitHub's test-merge commit
 					}
