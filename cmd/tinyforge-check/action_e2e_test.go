@@ -130,7 +130,7 @@ func newHarness(t testing.TB, bin, forgeKind string) *harness {
 // token (GET /user answers it 403, as GitHub does) that writes as login.
 func newIntegrationPR(t *testing.T, bin, token, login string) *harness {
 	h := newHarness(t, bin, "github")
-	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+	h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 	h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 	h.forge.AddToken(token, forgefake.Token{Login: login, Integration: true})
 	return h
@@ -181,6 +181,18 @@ func forgeWrites(f e2eForge) int {
 	return n
 }
 
+// commit stores files in the commits the events name, the PR head and the pushed commit, as a
+// push of them would: the action reads the file there, never in the workspace.
+func (h *harness) commit(files map[string]string) {
+	for p, s := range files {
+		for _, sha := range []string{e2eHead, e2ePush} {
+			h.setFile(sha, p, s)
+		}
+	}
+}
+
+// writeWorkspace writes files into the job's workspace, as a step before the check could: the
+// action must never read them.
 func (h *harness) writeWorkspace(files map[string]string) {
 	for p, s := range files {
 		full := filepath.Join(h.ws, p)
@@ -414,7 +426,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("drift on a PR: status on the head, one comment, outputs and summary", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
 		if res.code != 0 {
@@ -469,9 +481,9 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 	})
 
-	t.Run("rerun by id costs at most 5 requests; 250 comments cost 2 more pages", func(t *testing.T) {
+	t.Run("rerun by id costs at most 6 requests; 250 comments cost 2 more pages", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		in := map[string]string{"workload": "3"}
 		if res := h.run(h.env("pull_request", prPayload("opened", false), in)); res.code != 0 {
@@ -486,12 +498,13 @@ func testActionGitHub(t *testing.T, bin string) {
 		if diff := cmp.Diff(want, h.tf.requestLog()); diff != "" {
 			t.Errorf("tinyforge requests (-want +got):\n%s", diff)
 		}
-		if n := len(h.requestLog()); n > 4 {
-			t.Errorf("forge requests = %d, want <= 4: %q", n, h.requestLog())
+		// The head file, the base file, GET /user, one page of comments, the status.
+		if n := len(h.requestLog()); n > 5 {
+			t.Errorf("forge requests = %d, want <= 5: %q", n, h.requestLog())
 		}
 		// 250 comments by others before ours.
 		h2 := newHarness(t, bin, "github")
-		h2.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h2.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		h2.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		h2.forge.AddToken("other-token", forgefake.Token{Login: "alice"})
 		for i := range 250 {
@@ -510,15 +523,15 @@ func testActionGitHub(t *testing.T, bin string) {
 				pages++
 			}
 		}
-		if pages != 3 || len(h2.requestLog()) != 4+2 {
-			t.Errorf("with 251 comments: %d list pages, %d forge requests; want 3 and 6: %q", pages, len(h2.requestLog()), h2.requestLog())
+		if pages != 3 || len(h2.requestLog()) != 5+2 {
+			t.Errorf("with 251 comments: %d list pages, %d forge requests; want 3 and 7: %q", pages, len(h2.requestLog()), h2.requestLog())
 		}
 		if got := len(h2.comments()); got != 251 {
 			t.Errorf("comments = %d, want 251", got)
 		}
 	})
 
-	t.Run("job token: an unchanged rerun with 250 comments costs 5 forge requests, none for the identity", func(t *testing.T) {
+	t.Run("job token: an unchanged rerun with 250 comments costs 6 forge requests, none for the identity", func(t *testing.T) {
 		const jobTok = "ghs_JOB_CANARY_5e6f"
 		h := newIntegrationPR(t, bin, jobTok, "github-actions[bot]")
 		for i := range 250 {
@@ -541,7 +554,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
-		want := []string{"GET /repos/o/r/contents/.tinyforge.yml", "GET /repos/o/r/issues/7/comments",
+		want := []string{"GET /repos/o/r/contents/.tinyforge.yml", "GET /repos/o/r/contents/.tinyforge.yml", "GET /repos/o/r/issues/7/comments",
 			"GET /repos/o/r/issues/7/comments", "GET /repos/o/r/issues/7/comments", "POST /repos/o/r/statuses/" + e2eHead}
 		got := h.requestLog()
 		sort.Strings(got)
@@ -612,7 +625,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("comment auto: no first comment in sync, a drift comment refreshed to in sync, then no write", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		pr := func() map[string]string {
 			return h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3"})
@@ -621,14 +634,14 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["comment-url"] != "" || len(h.comments()) != 0 {
 			t.Fatalf("in sync: exit %d outputs %v, %d comments", res.code, res.outputs, len(h.comments()))
 		}
-		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 5 {
+		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 6 {
 			t.Errorf("in-sync run made %d requests: %q", n, h.requestLog())
 		}
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		if res := h.run(pr()); res.code != 0 || len(h.comments()) != 1 {
 			t.Fatalf("drift: exit %d, %d comments", res.code, len(h.comments()))
 		}
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res = h.run(pr())
 		cs := h.comments()
 		if res.code != 0 || len(cs) != 1 || !strings.Contains(cs[0].Body, "### ✅ Tinyforge GitOps: in sync") || res.outputs["comment-url"] == "" {
@@ -641,14 +654,14 @@ func testActionGitHub(t *testing.T, bin string) {
 		if got := h.writeCount() - writes; res.code != 0 || got != 1 || res.outputs["comment-url"] != fmt.Sprintf("%s/o/r/pull/7#issuecomment-%d", h.forge.URL(), cs[0].ID) {
 			t.Errorf("unchanged in-sync rerun: exit %d, %d writes, outputs %v", res.code, got, res.outputs)
 		}
-		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 5 {
+		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 6 {
 			t.Errorf("unchanged in-sync rerun made %d requests: %q", n, h.requestLog())
 		}
 	})
 
 	t.Run("a newer run's comment is not overwritten", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		newer := "<!-- tinyforge-check:tinyforge/gitops run=999 -->\nnewer report"
 		h.forge.AddComment(h.owner, "r", 7, botLogin, newer)
 		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
@@ -662,7 +675,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("drift after merge on push with fail-on drift", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"fail-on": "invalid,drift,error"}))
 		if res.code != 1 {
 			t.Fatalf("exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
@@ -682,7 +695,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("in sync on push", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{}))
 		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["drift-json"] != "[]" {
 			t.Fatalf("exit %d, outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -694,7 +707,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("invalid file: annotations at the right lines", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInvalid})
+		h.commit(map[string]string{".tinyforge.yml": e2eInvalid})
 		res := h.run(h.env("pull_request", prPayload("opened", false), map[string]string{}))
 		if res.code != 1 || res.outputs["verdict"] != "invalid" || res.outputs["valid"] != "false" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -728,27 +741,48 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 	})
 
-	t.Run("a symlinked file is never followed", func(t *testing.T) {
-		// A PR could point .tinyforge.yml at the runner's environment (and its tokens) to
-		// have the check post it in the comment.
+	t.Run("the workspace is never read: a modified file, an untracked secret at Tinyforge's path", func(t *testing.T) {
+		// An earlier step (or a build script of the PR) can write any file into the workspace,
+		// which on pull_request is also GitHub's test-merge commit rather than the head the
+		// status goes on. The check reads the committed file at the head, through the API.
 		h := newHarness(t, bin, "github")
-		if err := os.Symlink("/proc/self/environ", filepath.Join(h.ws, ".tinyforge.yml")); err != nil {
+		const secretLine = "token: eyJhbGciOiJSUzI1NiJ9.PROD-CLUSTER-SECRET-TOKEN"
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift, "deploy/kubeconfig.yaml": "apiVersion: v1\nusers:\n- user:\n    " + secretLine + "\n"})
+		if err := os.Symlink("/proc/self/environ", filepath.Join(h.ws, "deploy", "env.yml")); err != nil {
 			t.Fatal(err)
 		}
 		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
-		if res.code != 1 || res.outputs["verdict"] != "invalid" || !strings.Contains(res.stdout, "[not-regular-file]") {
-			t.Fatalf("exit %d outputs %v\nstdout %s\nstderr %s", res.code, res.outputs, res.stdout, res.stderr)
+		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["sync-url"] != pinned(h, e2eInSync, e2eHead) {
+			t.Fatalf("a modified workspace file: exit %d outputs %v, want the committed file, in sync\n%s", res.code, res.outputs, res.stdout)
 		}
-		for _, c := range h.comments() {
-			if strings.Contains(c.Body, "INPUT_") || strings.Contains(c.Body, "PATH=") {
-				t.Errorf("the comment carries the environment:\n%s", c.Body)
+		if !slices.Contains(h.requestLog(), "GET /repos/o/r/contents/.tinyforge.yml") {
+			t.Errorf("the file was not read through the API: %q", h.requestLog())
+		}
+		for _, path := range []string{"deploy/kubeconfig.yaml", "deploy/env.yml"} {
+			h.tf.mu.Lock()
+			h.tf.workloads[0].GitOps.Path = path // Tinyforge names a file only the workspace has
+			h.tf.mu.Unlock()
+			res = h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
+			if res.code != 1 || res.outputs["verdict"] != "no_file" {
+				t.Errorf("%s: exit %d outputs %v, want no_file (it is not committed)\n%s", path, res.code, res.outputs, res.stdout)
+			}
+			places := append([]string{res.stdout, res.stderr, res.summary}, slices.Collect(maps.Values(res.outputs))...)
+			for _, c := range h.comments() {
+				places = append(places, c.Body)
+			}
+			for _, p := range places {
+				if strings.Contains(p, "PROD-CLUSTER-SECRET-TOKEN") || strings.Contains(p, "INPUT_") || strings.Contains(p, "PATH=") {
+					t.Errorf("%s: the workspace file or the environment was published:\n%s", path, p)
+				}
 			}
 		}
 	})
 
 	t.Run("GitOps disabled", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"workload": "old", "fail-on": "invalid,drift,error"}))
 		if res.code != 0 || res.outputs["verdict"] != "disabled" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -760,7 +794,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("static workload declaring a port", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eStaticBad})
+		h.commit(map[string]string{".tinyforge.yml": e2eStaticBad})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"workload": "5"}))
 		if res.code != 1 || res.outputs["verdict"] != "invalid" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -772,7 +806,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("fork PR: read-only token and no Tinyforge token", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		res := h.run(h.env("pull_request", prPayload("opened", true), map[string]string{"tinyforge-token": "", "token": readOnlyTok, "job-token": readOnlyTok}))
 		if res.code != 0 || res.outputs["verdict"] != "skipped" || res.outputs["valid"] != "true" {
 			t.Fatalf("exit %d outputs %v\n%s\n%s", res.code, res.outputs, res.stdout, res.stderr)
@@ -793,7 +827,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("Tinyforge down and 401", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"tinyforge-token": "tfv_CANARY_0f9d8e7c6b5a-wrong"}))
 		if res.code != 3 || res.outputs["verdict"] != "error" {
 			t.Fatalf("401: exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
@@ -816,7 +850,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		h := newHarness(t, bin, "github")
 		file := "# </pre></details><img src=x onerror=alert(1)> @octocat\n" +
 			"version: 1\ndeploy:\n  \"::add-mask::x\": 1\n  \"##[set-output name=verdict;]in_sync\": 2\n  healthcheck: \"/a|b`<b>\"\n"
-		h.writeWorkspace(map[string]string{".tinyforge.yml": file})
+		h.commit(map[string]string{".tinyforge.yml": file})
 		res := h.run(h.env("pull_request", prPayload("opened", false), map[string]string{}))
 		if res.code != 1 || res.outputs["verdict"] != "invalid" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
@@ -836,7 +870,7 @@ func testActionGitHub(t *testing.T, bin string) {
 	t.Run("a comment over 65,536 characters is cut with a note", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		big := "version: 1\ndeploy:\n  port: 9090\n" + strings.Repeat("# <&>@<&>@<&>@<&>@<&>@<&>@<&>@<&>@<&>@\n", 1600)
-		h.writeWorkspace(map[string]string{".tinyforge.yml": big})
+		h.commit(map[string]string{".tinyforge.yml": big})
 		res := h.run(h.env("pull_request", prPayload("opened", false), map[string]string{}))
 		if res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
@@ -863,7 +897,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("usage errors and the default command", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"fail-on": "warnings"}))
 		if res.code != 2 || !strings.Contains(res.stderr, "fail-on") {
 			t.Errorf("bad fail-on: exit %d, stderr %q", res.code, res.stderr)
@@ -885,7 +919,7 @@ func testActionGitea(t *testing.T, bin string) {
 
 	t.Run("drift on a PR (synchronized): warning status and a comment", func(t *testing.T) {
 		h := newHarness(t, bin, "gitea")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		env := h.env("pull_request", prPayload("synchronized", false), map[string]string{})
 		env["GITHUB_SHA"] = e2eHead // Gitea sets the head on PRs
@@ -910,7 +944,7 @@ func testActionGitea(t *testing.T, bin string) {
 
 	t.Run("in sync on a push without head_commit", func(t *testing.T) {
 		h := newHarness(t, bin, "gitea")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res := h.run(h.env("push", pushPayload(true), map[string]string{}))
 		if res.code != 0 || res.outputs["verdict"] != "in_sync" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -922,7 +956,7 @@ func testActionGitea(t *testing.T, bin string) {
 
 	t.Run("invalid file and a fork's read-only token", func(t *testing.T) {
 		h := newHarness(t, bin, "gitea")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInvalid})
+		h.commit(map[string]string{".tinyforge.yml": e2eInvalid})
 		res := h.run(h.env("pull_request", prPayload("opened", true), map[string]string{"tinyforge-token": "", "token": readOnlyTok}))
 		if res.code != 1 || res.outputs["verdict"] != "invalid" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -935,7 +969,7 @@ func testActionGitea(t *testing.T, bin string) {
 
 func testActionGitLab(t *testing.T, bin string) {
 	h := newHarness(t, bin, "gitlab")
-	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+	h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 	h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 	env := h.gitlabEnv(map[string]string{
 		"CI_COMMIT_SHA": e2eHead, "CI_PIPELINE_ID": "55", "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": e2eBase,
