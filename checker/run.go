@@ -61,6 +61,10 @@ type Report struct {
 	Forge Forge
 	// File is the file's bytes, nil when there is no file.
 	File []byte
+	// FileHidden reports that File is not a .tinyforge.yml document (gitops.IsForeign: it may be
+	// any file Tinyforge names, such as a kubeconfig): its one diagnostic is gitops.ForeignFile,
+	// and nothing of it is rendered in the comment, the summary or the log.
+	FileHidden bool
 	// FileSHA is the git blob SHA-1 of File, "" when there is no file.
 	FileSHA string
 	// Diagnostics are the file's problems, sorted.
@@ -191,6 +195,15 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 
 	w := c.resolve(ctx, in, r)
 	lintType := r.useSourceType(in.SourceType, w)
+	if w != nil && w.GitOpsPath != "" {
+		// The rule the reference server applies when the path is set: a path it would refuse
+		// is never read (nor quoted).
+		if why := gitops.CheckPath(w.GitOpsPath); why != "" {
+			r.Path, _ = choosePath(in.Path, nil)
+			r.fail(VerdictError, "the GitOps path set in Tinyforge for this workload is not one Tinyforge accepts (%s), so the check reads no file: set a .yml or .yaml path in the repo in Tinyforge", why)
+			return
+		}
+	}
 	r.Path, r.TinyforgePath = choosePath(in.Path, w)
 	if r.TinyforgePath != "" {
 		r.notice(LevelWarning, "the path input %q differs from the GitOps path %q set in Tinyforge: Tinyforge syncs %q", r.Path, r.TinyforgePath, r.TinyforgePath)
@@ -207,6 +220,9 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 	var spec *gitops.Spec
 	if data != nil {
 		spec, r.Diagnostics = gitops.Lint(data, lintType)
+		if gitops.IsForeign(data, r.Diagnostics) {
+			spec, r.Diagnostics, r.FileHidden = nil, gitops.Diagnostics{gitops.ForeignFile()}, true
+		}
 		r.ManagedFields = spec.ManagedFields()
 	}
 	if w != nil && w.UIURL != "" {
