@@ -778,6 +778,24 @@ func testActionGitHub(t *testing.T, bin string) {
 				}
 			}
 		}
+		// Committed, it is read: not a .tinyforge.yml document, so invalid with none of it shown.
+		h.tf.mu.Lock()
+		h.tf.workloads[0].GitOps.Path = "deploy/kubeconfig.yaml"
+		h.tf.mu.Unlock()
+		h.commit(map[string]string{"deploy/kubeconfig.yaml": "apiVersion: v1\nusers:\n- user:\n    " + secretLine + "\n"})
+		res = h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
+		if res.code != 1 || res.outputs["verdict"] != "invalid" || !strings.Contains(res.stdout, "[not-tinyforge-file]") {
+			t.Errorf("a committed kubeconfig: exit %d outputs %v, want invalid [not-tinyforge-file]\n%s", res.code, res.outputs, res.stdout)
+		}
+		places := append([]string{res.stdout, res.stderr, res.summary}, slices.Collect(maps.Values(res.outputs))...)
+		for _, c := range h.comments() {
+			places = append(places, c.Body)
+		}
+		for _, p := range places {
+			if strings.Contains(p, "PROD-CLUSTER-SECRET-TOKEN") || strings.Contains(p, "apiVersion") {
+				t.Errorf("a committed kubeconfig was published:\n%s", p)
+			}
+		}
 	})
 
 	t.Run("GitOps disabled", func(t *testing.T) {
@@ -993,5 +1011,14 @@ func testActionGitLab(t *testing.T, bin string) {
 	}
 	if !strings.Contains(res.stdout, "tinyforge-check: drift: 1 field differs from live: Sync required") {
 		t.Errorf("stdout:\n%s", res.stdout)
+	}
+	// CI_JOB_TOKEN alone cannot read repository files through the API (GitLab answers 404,
+	// which would read as no file), and the workspace is never read: a usage error says which
+	// token to give.
+	delete(env, "GITLAB_TOKEN")
+	env["CI_JOB_TOKEN"] = forgeCanary
+	res = h.run(env, "action")
+	if res.code != 2 || !strings.Contains(res.stderr, "CI_JOB_TOKEN cannot read repository files") || !strings.Contains(res.stderr, "TINYFORGE_FORGE_TOKEN") {
+		t.Errorf("job token only: exit %d, want 2 and what to set\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
