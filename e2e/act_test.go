@@ -168,7 +168,7 @@ jobs:
       - name: an earlier step writes its own variant of the file into the workspace
         run: |
           printf 'version: 1\ndeploy:\n  port: ` + workspaceVariantPort + `\n' > .tinyforge.yml
-          echo "wrote the workspace variant: $(grep port .tinyforge.yml)"
+          echo "wrote the workspace variant: $(grep -o 'port: [0-9]*' .tinyforge.yml)"
       - id: check
         uses: tinyforge/tinyforge-check/host@v1
         with:
