@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,39 @@ func TestAuthorFilterIsOurs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGiteaTokenWithoutReadUser: a Gitea personal token without the read:user scope cannot say
+// which login it writes as (GET /api/v1/user answers 403): the comment upsert fails with
+// forge.ErrIdentityUnknown (still a 403, naming the scope) and writes nothing; with the login
+// given it keeps its comment without asking.
+func TestGiteaTokenWithoutReadUser(t *testing.T) {
+	fc := forgeCases()[1]
+	if fc.name != "gitea" {
+		t.Fatalf("forgeCases()[1] is %s, want gitea", fc.name)
+	}
+	for _, login := range []string{"", botLogin} {
+		f, p := fc.setup(t, forgefake.Options{}, func(o *Options) { o.Login = login })
+		f.AddToken(testToken, forgefake.Token{Login: botLogin, NoReadUser: true})
+		f.AddComment(owner, repoName, 7, "alice", body(1<<40, "alice's"))
+		res, err := p.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "drift"})
+		if login == "" {
+			if !errors.Is(err, forge.ErrIdentityUnknown) || !errors.Is(err, forge.ErrForbidden) || !strings.Contains(err.Error(), "read:user") {
+				t.Errorf("without a login: err = %v, want ErrIdentityUnknown, a 403 naming read:user", err)
+			}
+			if w := writes(f.Requests()); len(w) != 0 {
+				t.Errorf("without a login: writes %v", w)
+			}
+			continue
+		}
+		if err != nil || res.Action != forge.CommentCreated {
+			t.Errorf("with the login: %+v, %v; want created", res, err)
+		}
+		for _, r := range f.Requests() {
+			if strings.HasSuffix(r.Path, "/user") {
+				t.Errorf("with the login, GET /user was asked")
+			}
+		}
 	}
 }

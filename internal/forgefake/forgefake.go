@@ -105,6 +105,9 @@ type Token struct {
 	// job token on a fork PR, under pull_request and pull_request_target alike (recorded from
 	// Gitea 1.26; Login should be gitea-actions). Gitea fake only.
 	CannotSetStatus bool
+	// NoReadUser makes GET /api/v1/user answer 403 naming the read:user scope: a Gitea or
+	// Forgejo personal token created without it. Gitea fake only.
+	NoReadUser bool
 }
 
 // Comment is a PR/MR comment held by a fake.

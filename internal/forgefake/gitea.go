@@ -81,6 +81,10 @@ func (g *Gitea) user(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if tk.NoReadUser {
+		gtError(w, http.StatusForbidden, "token does not have at least one of required scope(s), required=[read:user], token scope=write:issue,write:repository")
+		return
+	}
 	writeValue(w, http.StatusOK, gtUser(g.base(r), tk.Login))
 }
 
