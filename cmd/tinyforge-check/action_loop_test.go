@@ -108,9 +108,9 @@ func TestActionFullLoop(t *testing.T) {
 	}
 
 	h := &harness{t: t, bin: bin, ws: t.TempDir()}
-	run := func(event string, payload any, workspace string) actionResult {
+	// The action reads the file at the event's commit through the forge, never h.ws.
+	run := func(event string, payload any) actionResult {
 		t.Helper()
-		h.writeWorkspace(map[string]string{".tinyforge.yml": workspace})
 		dir := t.TempDir()
 		ev := filepath.Join(dir, "event.json")
 		b, _ := json.Marshal(payload)
@@ -146,7 +146,7 @@ func TestActionFullLoop(t *testing.T) {
 	pr := prPayload("opened", false)
 	pr["pull_request"].(map[string]any)["head"].(map[string]any)["sha"] = head
 	pr["pull_request"].(map[string]any)["base"].(map[string]any)["sha"] = base
-	res := run("pull_request", pr, e2eDrift)
+	res := run("pull_request", pr)
 	if res.code != 0 || res.outputs["verdict"] != "drift" {
 		t.Fatalf("PR run: exit %d outputs %v\n%s\n%s", res.code, res.outputs, res.stdout, res.stderr)
 	}
@@ -165,7 +165,7 @@ func TestActionFullLoop(t *testing.T) {
 	merged := gh.PutFile("o", "r", "main", ".tinyforge.yml", []byte(e2eDrift))
 	push := pushPayload(false)
 	push["after"] = merged
-	res = run("push", push, e2eDrift)
+	res = run("push", push)
 	if res.code != 0 || res.outputs["verdict"] != "drift" {
 		t.Fatalf("push run: exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
 	}
@@ -184,7 +184,7 @@ func TestActionFullLoop(t *testing.T) {
 	}
 
 	// 4. The next run is in sync.
-	res = run("push", push, e2eDrift)
+	res = run("push", push)
 	if res.code != 0 || res.outputs["verdict"] != "in_sync" {
 		t.Fatalf("after sync: exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
 	}
