@@ -88,12 +88,14 @@ type IssuePrefetcher interface {
 }
 
 // Checker runs checks. Every dependency may be nil: without Live the run is lint only (verdict
-// skipped), without Status or Comments nothing is written, without Files a pull_request_target
-// run cannot read the PR's file (verdict error) and a PR's base column says "(unavailable)".
-// The zero value has nowhere to read the file from: set Workspace, or Files for runs without a
-// checkout.
+// skipped), without Status or Comments nothing is written, without Files a run without a
+// Workspace, or under pull_request_target, cannot read the file (verdict error) and a PR's base
+// column says "(unavailable)". The zero value has nowhere to read the file from: set Workspace
+// for a local run, or Files for a CI run, which reads the file at the commit it reports on.
 type Checker struct {
-	// Workspace is the repo checkout, rooted at the repo; nil when there is none.
+	// Workspace is a local checkout, rooted at the repo, read as it is (the lint and drift
+	// commands); nil for CI runs (the action), which read the committed file through Files so
+	// that no file an earlier step wrote is ever read or shown.
 	Workspace fs.FS
 	// Live reads the workload from Tinyforge; nil when there are no Tinyforge credentials.
 	Live LiveSource

@@ -111,6 +111,12 @@ func (r *Report) issueKept(res forge.IssueResult, err error) {
 // caller records as a skip, and anything else an error that fails the publish. It reports
 // whether err was a refusal.
 func (r *Report) writeFailed(what, forbidden string, err error) bool {
+	if errors.Is(err, forge.ErrIdentityUnknown) {
+		r.PublishFailed = true
+		r.notice(LevelError, "could not %s: %v; set the token-login input to the login the token writes as "+
+			"(APP-SLUG[bot] for a GitHub App installation token): the check never guesses whose comments and issues are its own", what, err)
+		return false
+	}
 	if errors.Is(err, forge.ErrForbidden) {
 		r.notice(LevelNotice, "could not %s: %s", what, forbidden)
 		return true

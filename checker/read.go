@@ -12,22 +12,27 @@ import (
 	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
-// startHead starts reading this branch's file: through the forge API at the PR head under
-// pull_request_target (never the PR's code), else from the workspace checkout.
+// startHead starts reading this branch's file. A run with a Workspace (the lint and drift
+// commands on a developer's machine) reads the checkout as it is. A run without one (the action)
+// reads the file the commit it reports on holds, through the forge API at Event.headSHA: the PR
+// head on pull request events (never the test-merge commit a pull_request workspace holds), the
+// pushed commit otherwise. So a file an earlier step wrote or changed in the workspace is never
+// read, and what the comment shows is what the status is set on. pull_request_target reads the
+// PR head through the API even with a Workspace, which holds the base branch there.
 func (c *Checker) startHead(ctx context.Context, ev Event, path string, files *fileReads) *fileRead {
-	if ev.Name == EventPullRequestTarget {
-		if c.Files == nil || ev.PR == nil || ev.PR.HeadSHA == "" {
-			return doneRead(nil, errors.New("pull_request_target needs the forge API and the PR head commit to read the PR's file: give the token input"))
-		}
-		return files.start(ctx, ev.PR.HeadSHA, path)
-	}
-	if c.Workspace != nil {
+	if c.Workspace != nil && ev.Name != EventPullRequestTarget {
 		return doneRead(readWorkspace(c.Workspace, path))
 	}
-	if c.Files != nil && ev.CommitSHA != "" {
-		return files.start(ctx, ev.CommitSHA, path)
+	sha := ev.headSHA()
+	switch {
+	case c.Files != nil && sha != "":
+		return files.start(ctx, sha, path)
+	case ev.Name == EventPullRequestTarget:
+		return doneRead(nil, errors.New("pull_request_target needs the forge API and the PR head commit to read the PR's file: give the token input"))
+	case c.Files == nil:
+		return doneRead(nil, errors.New("no forge API to read the committed file from: give the token input (the check reads the file at the commit it reports on, never the workspace)"))
 	}
-	return doneRead(nil, errors.New("no workspace and no forge API to read the file from: check out the repo first"))
+	return doneRead(nil, errors.New("no commit to read the file at: the event names none"))
 }
 
 // fileRead is one file read started ahead of its use; done is closed when data and err are set.

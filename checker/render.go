@@ -229,7 +229,7 @@ func renderBody(r *Report, summary bool) string {
 }
 
 func renderFile(r *Report) string {
-	if len(r.File) == 0 {
+	if len(r.File) == 0 || r.FileHidden {
 		return ""
 	}
 	return fmt.Sprintf("\n<details><summary>%s (%d bytes)</summary>\n\n<pre>%s</pre>\n\n</details>\n",

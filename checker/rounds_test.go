@@ -119,8 +119,9 @@ func (p *roundPublish) SetStatus(_ context.Context, st forge.CommitStatus) error
 	return p.writes.arrive("forge: status " + string(st.State) + " on " + st.SHA)
 }
 
-// TestReadsShareOneRound: the workload, the base branch's file, the PR's head file (under
-// pull_request_target, through the API) and the PR's comments are requested at once.
+// TestReadsShareOneRound: the workload, the base branch's file, the PR's head file (through the
+// API, at the PR head, never the merge commit) and the PR's comments are requested at once. A
+// local checkout (Workspace) is read instead of the head file, with no request.
 func TestReadsShareOneRound(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -130,7 +131,13 @@ func TestReadsShareOneRound(t *testing.T) {
 		want  []string
 	}{
 		{
-			name:  "pull_request: workload, base file and comments",
+			name:  "pull_request: workload, head and base files and comments",
+			event: Event{Name: EventPullRequest, CommitSHA: "merge0000000", PR: &PullRequest{Number: 7, HeadSHA: "head1111111", BaseSHA: "base2222222", Comments: 250}},
+			want: []string{"forge: comments of #7 (250 expected)", "forge: file base2222222:.tinyforge.yml",
+				"forge: file head1111111:.tinyforge.yml", "tinyforge: get 3"},
+		},
+		{
+			name:  "a local checkout: workload, base file and comments",
 			event: Event{Name: EventPullRequest, PR: &PullRequest{Number: 7, HeadSHA: "head1111111", BaseSHA: "base2222222", Comments: 250}},
 			ws:    fstest.MapFS{".tinyforge.yml": {Data: []byte(driftYAML)}},
 			want: []string{"forge: comments of #7 (250 expected)", "forge: file base2222222:.tinyforge.yml",

@@ -61,6 +61,10 @@ type Report struct {
 	Forge Forge
 	// File is the file's bytes, nil when there is no file.
 	File []byte
+	// FileHidden reports that File is not a .tinyforge.yml document (gitops.IsForeign: it may be
+	// any file Tinyforge names, such as a kubeconfig): its one diagnostic is gitops.ForeignFile,
+	// and nothing of it is rendered in the comment, the summary or the log.
+	FileHidden bool
 	// FileSHA is the git blob SHA-1 of File, "" when there is no file.
 	FileSHA string
 	// Diagnostics are the file's problems, sorted.
@@ -202,6 +206,9 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 
 	w := c.resolve(ctx, in, r)
 	lintType := r.useSourceType(in.SourceType, w)
+	if r.refusedPath(in.Path, w) {
+		return
+	}
 	r.Path, r.TinyforgePath = choosePath(in.Path, w)
 	if r.TinyforgePath != "" {
 		r.notice(LevelWarning, "the path input %q differs from the GitOps path %q set in Tinyforge: Tinyforge syncs %q", r.Path, r.TinyforgePath, r.TinyforgePath)
@@ -215,11 +222,7 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 		r.fail(VerdictError, "could not read %s: %v", r.Path, err)
 		return
 	}
-	var spec *gitops.Spec
-	if data != nil {
-		spec, r.Diagnostics = gitops.Lint(data, lintType)
-		r.ManagedFields = spec.ManagedFields()
-	}
+	spec := r.lint(data, lintType)
 	if w != nil && w.UIURL != "" {
 		r.SyncURL = gitops.PinnedPRURL(w.UIURL, r.FileSHA, in.Event.headSHA(), in.Event.PR.number())
 	}
@@ -230,6 +233,37 @@ func (c *Checker) evaluate(ctx context.Context, in Inputs, r *Report) {
 		return
 	}
 	c.compare(ctx, in.Event.PR, r, spec, w, files)
+}
+
+// refusedPath reports, as the error verdict, a GitOps path set in Tinyforge that breaks the rule
+// the reference server applies when it is set (gitops.CheckPath): the check reads no such path,
+// nor quotes it. path is the path input.
+func (r *Report) refusedPath(path string, w *Workload) bool {
+	if w == nil || w.GitOpsPath == "" {
+		return false
+	}
+	why := gitops.CheckPath(w.GitOpsPath)
+	if why == "" {
+		return false
+	}
+	r.Path, _ = choosePath(path, nil)
+	r.fail(VerdictError, "the GitOps path set in Tinyforge for this workload is not one Tinyforge accepts (%s), so the check reads no file: set a .yml or .yaml path in the repo in Tinyforge", why)
+	return true
+}
+
+// lint lints this branch's file (nil: none) into the report and returns its Spec, nil unless it
+// is valid. A file that is not a .tinyforge.yml document (gitops.IsForeign) gets the one
+// diagnostic gitops.ForeignFile and is marked FileHidden, so nothing of it is rendered.
+func (r *Report) lint(data []byte, lintType string) *gitops.Spec {
+	if data == nil {
+		return nil
+	}
+	spec, diags := gitops.Lint(data, lintType)
+	if gitops.IsForeign(data, diags) {
+		spec, diags, r.FileHidden = nil, gitops.Diagnostics{gitops.ForeignFile()}, true
+	}
+	r.Diagnostics, r.ManagedFields = diags, spec.ManagedFields()
+	return spec
 }
 
 // compare compares the linted file with the live workload: the drift, the Sync preview, the

@@ -154,7 +154,9 @@ func runAct(t *testing.T, action, cache string, job actJob) actResult {
 }
 
 // checkWorkflow is the workflow a Gitea user writes for host runners (examples/
-// gitea-host-runner.yml), plus a last step that hands the outputs to the test.
+// gitea-host-runner.yml), plus a step before the check that writes a variant of the file into
+// the workspace (workspaceVariant, never committed: the check must report the committed file),
+// and a last step that hands the outputs to the test.
 func checkWorkflow(tinyforgeURL, downloadURL, failOn string) string {
 	return `name: tinyforge
 on: pull_request
@@ -163,6 +165,10 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
+      - name: an earlier step writes its own variant of the file into the workspace
+        run: |
+          printf 'version: 1\ndeploy:\n  port: ` + workspaceVariantPort + `\n' > .tinyforge.yml
+          echo "wrote the workspace variant: $(grep -o 'port: [0-9]*' .tinyforge.yml)"
       - id: check
         uses: tinyforge/tinyforge-check/host@v1
         with:
@@ -191,6 +197,10 @@ jobs:
           } > "$E2E_OUTPUTS"
 `
 }
+
+// workspaceVariantPort is the port of the variant of .tinyforge.yml that a step of
+// checkWorkflow writes into the workspace before the check; no commit ever declares it.
+const workspaceVariantPort = "4242"
 
 // prEvent is the pull_request payload Gitea sends: its own JSON of the PR and the repo.
 func prEvent(t *testing.T, f *fixture, action string) map[string]any {
@@ -282,6 +292,12 @@ func TestActionUnderActOnGitea(t *testing.T) {
 	comments := ourComments()
 	if len(comments) != 1 || !strings.Contains(comments[0].Body, wantSync) || !strings.Contains(comments[0].Body, "9090") {
 		t.Fatalf("comments after drift: %+v", comments)
+	}
+	if strings.Contains(comments[0].Body, workspaceVariantPort) || !strings.Contains(res.log, "wrote the workspace variant: port: "+workspaceVariantPort) {
+		// The second condition proves the variant step ran before the check (act logs each
+		// step's output).
+		t.Errorf("the comment shows the workspace's variant (port %s), not the committed file, or the variant step did not run:\n%s\n%s",
+			workspaceVariantPort, comments[0].Body, res.log)
 	}
 	commentID := comments[0].ID
 	if downloads.Load() != 1 {

@@ -24,6 +24,11 @@ var (
 	// ErrNotFound: the repository, PR, branch, commit or Tinyforge workload does not exist, or
 	// the token cannot see it.
 	ErrNotFound = errors.New("not found")
+	// ErrIdentityUnknown: the forge will not say which login the token writes as (GitHub
+	// answers a GitHub App installation token 403 on GET /user) and none was given, so the
+	// check cannot tell its own comments and issues from anyone else's: it writes neither
+	// rather than guess.
+	ErrIdentityUnknown = errors.New("the token's identity is unknown")
 )
 
 // MaxDescription is the longest commit-status description, in characters (runes), every

@@ -18,6 +18,7 @@ func Rules() []Rule {
 	return []Rule{
 		{"no-file", SeverityError, "the file does not exist at the path"},
 		{"not-regular-file", SeverityError, "the path is a symbolic link, device or other non-regular file, which is never followed"},
+		{"not-tinyforge-file", SeverityError, "in a check, the file is not a .tinyforge.yml document (no top-level version key): none of it is shown"},
 		{"file-too-large", SeverityError, "the file is larger than 64 KiB"},
 		{"invalid-utf8", SeverityError, "the file is not valid UTF-8"},
 		{"empty-file", SeverityError, "the file is empty or holds only comments"},

@@ -439,61 +439,72 @@ func TestUpsertCommentConcurrentLag(t *testing.T) {
 	}
 }
 
+// TestGitHubJobTokenIdentity: the job token is github-actions[bot], known without GET /user
+// (which answers it 403).
 func TestGitHubJobTokenIdentity(t *testing.T) {
-	tests := []struct {
-		name     string
-		jobToken bool
-		wantUser bool // whether GET /user is called
-	}{
-		{"user endpoint refuses integration token", false, true},
-		{"job token option skips the user endpoint", true, false},
+	f, _ := newGitHubFake(t, forgefake.Options{})
+	f.AddToken("ghs_job", forgefake.Token{Login: "github-actions[bot]", Integration: true})
+	f.AddComment(owner, repoName, 7, "github-actions[bot]", body(1, "old"))
+	f.AddComment(owner, repoName, 7, "alice", body(2, "quoted by a human"))
+	g := newGitHubProvider(t, f, nil, func(o *Options) { o.Token, o.JobToken = "ghs_job", true })
+	res, err := g.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "new"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, _ := newGitHubFake(t, forgefake.Options{})
-			f.AddToken("ghs_job", forgefake.Token{Login: "github-actions[bot]", Integration: true})
-			f.AddComment(owner, repoName, 7, "github-actions[bot]", body(1, "old"))
-			f.AddComment(owner, repoName, 7, "alice", body(2, "quoted by a human"))
-			g := newGitHubProvider(t, f, nil, func(o *Options) { o.Token, o.JobToken = "ghs_job", tt.jobToken })
-			res, err := g.Repo(owner, repoName).UpsertComment(context.Background(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 3, Body: "new"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Action != forge.CommentUpdated {
-				t.Errorf("action = %q, want updated", res.Action)
-			}
-			cs := f.Comments(owner, repoName, 7)
-			if cs[0].Body != body(3, "new") || cs[1].Body != body(2, "quoted by a human") {
-				t.Errorf("comments = %+v", cs)
-			}
-			called := false
-			for _, r := range f.Requests() {
-				called = called || r.Path == "/user"
-			}
-			if called != tt.wantUser {
-				t.Errorf("GET /user called = %v, want %v", called, tt.wantUser)
-			}
-		})
+	if res.Action != forge.CommentUpdated {
+		t.Errorf("action = %q, want updated", res.Action)
+	}
+	cs := f.Comments(owner, repoName, 7)
+	if cs[0].Body != body(3, "new") || cs[1].Body != body(2, "quoted by a human") {
+		t.Errorf("comments = %+v", cs)
+	}
+	for _, r := range f.Requests() {
+		if r.Path == "/user" {
+			t.Errorf("GET /user was called for the job token")
+		}
 	}
 }
 
-// TestGitHubAppTokenComment: another GitHub App's installation token is answered 403 on GET
-// /user like the job token, so the provider infers github-actions[bot], but it writes as its own
-// bot. A run learns its identity from the comment it creates, so its verify finds that comment:
-// one comment and no error, run after run (a later run creates again and removes the newer
-// copy, since its reads still look for github-actions[bot]).
-func TestGitHubAppTokenComment(t *testing.T) {
+// TestGitHubAppTokenNeedsLogin: another GitHub App's installation token is answered 403 on GET
+// /user like the job token, and writes as APP-SLUG[bot], which no REST endpoint tells. Without
+// Options.Login the provider refuses to guess (it used to take the token for
+// github-actions[bot] and edit that bot's marker comment, which GitHub lets an App with write
+// access do): the comment and issue upserts fail with forge.ErrIdentityUnknown and write
+// nothing. With Login it keeps its own comment, run after run, and leaves the other bot's alone.
+func TestGitHubAppTokenNeedsLogin(t *testing.T) {
 	f, _ := newGitHubFake(t, forgefake.Options{})
 	f.AddToken("ghs_app", forgefake.Token{Login: "tinyforge-app[bot]", Integration: true})
+	other := body(1, "written by a workflow_run job")
+	f.AddComment(owner, repoName, 7, "github-actions[bot]", other)
+
 	g := newGitHubProvider(t, f, nil, func(o *Options) { o.Token = "ghs_app" })
-	for run := int64(1); run <= 3; run++ {
+	f.ResetRequests()
+	_, err := g.Repo(owner, repoName).UpsertComment(t.Context(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: 2, Body: "run 2"})
+	if !errors.Is(err, forge.ErrIdentityUnknown) || errors.Is(err, forge.ErrForbidden) {
+		t.Errorf("comment without a login: err = %v, want ErrIdentityUnknown (not a read-only token's ErrForbidden)", err)
+	}
+	_, err = g.Repo(owner, repoName).UpsertIssue(t.Context(), forge.IssueRequest{Context: ctxName, Workload: 42, RunID: 2, Open: true,
+		Title: "t", Body: func(time.Time) string { return "b" }})
+	if !errors.Is(err, forge.ErrIdentityUnknown) {
+		t.Errorf("issue without a login: err = %v, want ErrIdentityUnknown", err)
+	}
+	if w := writes(f.Requests()); len(w) != 0 {
+		t.Errorf("writes without a login: %v", w)
+	}
+
+	g = newGitHubProvider(t, f, nil, func(o *Options) { o.Token, o.Login = "ghs_app", "tinyforge-app[bot]" })
+	for run := int64(3); run <= 5; run++ {
 		res, err := g.Repo(owner, repoName).UpsertComment(t.Context(), forge.CommentRequest{Number: 7, Context: ctxName, RunID: run, Body: fmt.Sprintf("run %d", run)})
-		if err != nil || res.Action != forge.CommentCreated {
-			t.Fatalf("run %d: %+v, %v", run, res, err)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
 		}
-		cs := f.Comments(owner, repoName, 7)
-		if len(cs) != 1 || cs[0].Author != "tinyforge-app[bot]" || cs[0].Body != body(run, fmt.Sprintf("run %d", run)) {
-			t.Fatalf("after run %d: %+v, want one comment of the app's with run %d's body", run, cs, run)
+		want := []forgefake.Comment{{Author: "github-actions[bot]", Body: other}, {Author: "tinyforge-app[bot]", Body: body(run, fmt.Sprintf("run %d", run))}}
+		var got []forgefake.Comment
+		for _, c := range f.Comments(owner, repoName, 7) {
+			got = append(got, forgefake.Comment{Author: c.Author, Body: c.Body})
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("after run %d (%s) (-want +got):\n%s", run, res.Action, diff)
 		}
 	}
 }

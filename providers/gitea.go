@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -119,7 +120,12 @@ func (s *giteaComments) identity(ctx context.Context) (string, error) {
 	}
 	u, resp, err := c.GetMyUserInfo()
 	if err != nil {
-		return "", s.g.err("read the token's user", resp, err)
+		err = s.g.err("read the token's user", resp, err)
+		if errors.Is(err, forge.ErrForbidden) {
+			// A personal token without read:user: it cannot say which login it writes as.
+			return "", fmt.Errorf("%w; so it cannot say which login it writes as (give it the read:user scope): %w", err, forge.ErrIdentityUnknown)
+		}
+		return "", err
 	}
 	return u.UserName, nil
 }

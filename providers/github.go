@@ -126,8 +126,9 @@ func (g *GitHub) err(op string, err error) error {
 
 // commentsOf is the comment store of PR (GitLab: MR iid) number, where Repo.UpsertComment keeps
 // the one sticky comment of a status context current. Operations: GET /user
-// (users/get-authenticated; skipped for a job token, whose identity is github-actions[bot]), GET
-// /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/list-comments, 100 per page, every
+// (users/get-authenticated; skipped for a job token, whose identity is github-actions[bot], and
+// with Options.Login; a 403 there, an installation token's answer, fails with
+// forge.ErrIdentityUnknown), GET /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/list-comments, 100 per page, every
 // page), POST on the same path (issues/create-comment), PATCH
 // /repos/{owner}/{repo}/issues/comments/{comment_id} (issues/update-comment) and DELETE on it
 // (issues/delete-comment, duplicates of racing runs only).
@@ -156,7 +157,9 @@ func (s *githubComments) identity(ctx context.Context) (string, error) {
 		var er *github.ErrorResponse
 		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden &&
 			strings.Contains(er.Message, "Resource not accessible by integration") {
-			return githubActionsBot, nil
+			// An installation token: the job token (known without asking) or another GitHub
+			// App's, which writes as APP-SLUG[bot]; no REST endpoint tells which. Never guess.
+			return "", fmt.Errorf("read the token's user: GitHub answers this token 403 on GET /user, as it does an installation token, so it cannot say which login it writes as: %w", forge.ErrIdentityUnknown)
 		}
 		return "", s.g.err("read the token's user", err)
 	}

@@ -57,7 +57,9 @@ type Options struct {
 	// CI_JOB_TOKEN (sent as JOB-TOKEN).
 	JobToken bool
 	// Login, when set, is the identity whose comments UpsertComment may edit,
-	// skipping the /user lookup.
+	// skipping the /user lookup. A token GET /user answers 403 (a GitHub App
+	// installation token other than the job token) needs it: without it the
+	// comment and issue upserts fail with forge.ErrIdentityUnknown.
 	Login string
 	// LoginHint is the identity Token probably has (a job token's user, e.g. gitea-actions)
 	// when it cannot be known for sure: the drift issue's list, which is filtered by author,

@@ -91,7 +91,6 @@ type actionConfig struct {
 	loginHint       string // the identity token probably has (a Gitea or Forgejo job token's)
 	tinyforgeURL    string
 	tinyforgeToken  string
-	workspace       string
 	outputPath      string
 	summaryPath     string
 	githubActions   bool
@@ -375,7 +374,6 @@ func (c *Command) actionsEvent(cfg *actionConfig) error {
 		return fmt.Errorf("GITHUB_REPOSITORY %q is not owner/repo", c.env("GITHUB_REPOSITORY"))
 	}
 	cfg.owner, cfg.repo = owner, repo
-	cfg.workspace = c.env("GITHUB_WORKSPACE")
 	cfg.outputPath, cfg.summaryPath = c.env("GITHUB_OUTPUT"), c.env("GITHUB_STEP_SUMMARY")
 	if id := c.env("GITHUB_RUN_ID"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
@@ -433,7 +431,6 @@ func (c *Command) gitlabEvent(cfg *actionConfig) error {
 		return fmt.Errorf("CI_PROJECT_PATH %q is not group/project", path)
 	}
 	cfg.owner, cfg.repo = path[:i], path[i+1:]
-	cfg.workspace = c.env("CI_PROJECT_DIR")
 	if id := c.env("CI_PIPELINE_ID"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || n < 0 {
@@ -465,21 +462,16 @@ func (c *Command) gitlabEvent(cfg *actionConfig) error {
 	return nil
 }
 
-// actionChecker wires the checker to the workspace, Tinyforge and the forge.
+// actionChecker wires the checker to Tinyforge and the forge. It gives the checker no workspace:
+// the action reads the file at the commit it reports on, through the forge API, so a file an
+// earlier step wrote or changed in the checkout is never read or shown.
 func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 	hc := providers.NewHTTPClient(providers.HTTPConfig{})
 	chk := &checker.Checker{}
-	workspace := cfg.workspace
-	if workspace == "" {
-		workspace = "."
+	if cfg.forge == checker.ForgeGitLab && cfg.jobToken {
+		return nil, errors.New("CI_JOB_TOKEN cannot read repository files through GitLab's API, and the check reads the committed file that way (never the workspace): " +
+			"set TINYFORGE_FORGE_TOKEN to a project access token (read_api to read; api to write the note and the status)")
 	}
-	// os.Root confines every read to the workspace: a symlink pointing out of it is refused.
-	// The root stays open for this one run.
-	root, err := os.OpenRoot(workspace)
-	if err != nil {
-		return nil, fmt.Errorf("open the workspace %s: %w; check out the repo first", workspace, unwrapPathError(err))
-	}
-	chk.Workspace = root.FS()
 	if cfg.liveMissing == "" {
 		tf, err := tinyforge.NewClient(cfg.tinyforgeURL, cfg.tinyforgeToken, hc)
 		if err != nil {

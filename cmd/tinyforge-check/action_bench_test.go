@@ -25,7 +25,7 @@ func BenchmarkActionRun(b *testing.B) {
 		comments int
 	}{{"drift/comments=0", e2eDrift, 0}, {"drift/comments=250", e2eDrift, 250}, {"in-sync/comments=0", e2eInSync, 0}} {
 		h := newHarness(b, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": tc.file})
+		h.commit(map[string]string{".tinyforge.yml": tc.file})
 		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		h.forge.AddToken("other", forgefake.Token{Login: "alice"})
 		for range tc.comments {

@@ -130,7 +130,7 @@ func newHarness(t testing.TB, bin, forgeKind string) *harness {
 // token (GET /user answers it 403, as GitHub does) that writes as login.
 func newIntegrationPR(t *testing.T, bin, token, login string) *harness {
 	h := newHarness(t, bin, "github")
-	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+	h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 	h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 	h.forge.AddToken(token, forgefake.Token{Login: login, Integration: true})
 	return h
@@ -181,6 +181,18 @@ func forgeWrites(f e2eForge) int {
 	return n
 }
 
+// commit stores files in the commits the events name, the PR head and the pushed commit, as a
+// push of them would: the action reads the file there, never in the workspace.
+func (h *harness) commit(files map[string]string) {
+	for p, s := range files {
+		for _, sha := range []string{e2eHead, e2ePush} {
+			h.setFile(sha, p, s)
+		}
+	}
+}
+
+// writeWorkspace writes files into the job's workspace, as a step before the check could: the
+// action must never read them.
 func (h *harness) writeWorkspace(files map[string]string) {
 	for p, s := range files {
 		full := filepath.Join(h.ws, p)
@@ -418,7 +430,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("drift on a PR: status on the head, one comment, outputs and summary", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
 		if res.code != 0 {
@@ -474,9 +486,9 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 	})
 
-	t.Run("rerun by id costs at most 5 requests; 250 comments cost 2 more pages", func(t *testing.T) {
+	t.Run("rerun by id costs at most 6 requests; 250 comments cost 2 more pages", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		in := map[string]string{"workload": "3"}
 		if res := h.run(h.env("pull_request", prPayload("opened", false), in)); res.code != 0 {
@@ -491,12 +503,13 @@ func testActionGitHub(t *testing.T, bin string) {
 		if diff := cmp.Diff(want, h.tf.requestLog()); diff != "" {
 			t.Errorf("tinyforge requests (-want +got):\n%s", diff)
 		}
-		if n := len(h.requestLog()); n > 4 {
-			t.Errorf("forge requests = %d, want <= 4: %q", n, h.requestLog())
+		// The head file, the base file, GET /user, one page of comments, the status.
+		if n := len(h.requestLog()); n > 5 {
+			t.Errorf("forge requests = %d, want <= 5: %q", n, h.requestLog())
 		}
 		// 250 comments by others before ours.
 		h2 := newHarness(t, bin, "github")
-		h2.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h2.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		h2.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		h2.forge.AddToken("other-token", forgefake.Token{Login: "alice"})
 		for i := range 250 {
@@ -515,15 +528,15 @@ func testActionGitHub(t *testing.T, bin string) {
 				pages++
 			}
 		}
-		if pages != 3 || len(h2.requestLog()) != 4+2 {
-			t.Errorf("with 251 comments: %d list pages, %d forge requests; want 3 and 6: %q", pages, len(h2.requestLog()), h2.requestLog())
+		if pages != 3 || len(h2.requestLog()) != 5+2 {
+			t.Errorf("with 251 comments: %d list pages, %d forge requests; want 3 and 7: %q", pages, len(h2.requestLog()), h2.requestLog())
 		}
 		if got := len(h2.comments()); got != 251 {
 			t.Errorf("comments = %d, want 251", got)
 		}
 	})
 
-	t.Run("job token: an unchanged rerun with 250 comments costs 5 forge requests, none for the identity", func(t *testing.T) {
+	t.Run("job token: an unchanged rerun with 250 comments costs 6 forge requests, none for the identity", func(t *testing.T) {
 		const jobTok = "ghs_JOB_CANARY_5e6f"
 		h := newIntegrationPR(t, bin, jobTok, "github-actions[bot]")
 		for i := range 250 {
@@ -546,7 +559,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
 		}
-		want := []string{"GET /repos/o/r/contents/.tinyforge.yml", "GET /repos/o/r/issues/7/comments",
+		want := []string{"GET /repos/o/r/contents/.tinyforge.yml", "GET /repos/o/r/contents/.tinyforge.yml", "GET /repos/o/r/issues/7/comments",
 			"GET /repos/o/r/issues/7/comments", "GET /repos/o/r/issues/7/comments", "POST /repos/o/r/statuses/" + e2eHead}
 		got := h.requestLog()
 		sort.Strings(got)
@@ -565,12 +578,13 @@ func testActionGitHub(t *testing.T, bin string) {
 		if !cmp.Equal(masks, []string{"::add-mask::" + tfCanary, "::add-mask::" + jobTok}) {
 			t.Errorf("masks: %q, want the two secrets once each", masks)
 		}
-		// Under nektos/act, github.token is whatever token the user passed: it is asked.
+		// Under nektos/act, github.token is whatever token the user passed: it is asked, and
+		// this one (GET /user answers it 403) is not taken for github-actions[bot].
 		h.forge.ResetRequests()
 		env := h.env("pull_request", payload("synchronize"), in())
 		env["ACT"] = "true"
-		if res := h.run(env); res.code != 0 {
-			t.Fatalf("under act: exit %d: %s", res.code, res.stderr)
+		if res := h.run(env); res.code != 3 || !strings.Contains(res.stdout, "set the token-login input") {
+			t.Errorf("under act: exit %d, want 3 and a request for token-login: %s", res.code, res.stdout)
 		}
 		if !slices.Contains(h.requestLog(), "GET /user") {
 			t.Errorf("under act the identity was assumed: %q", h.requestLog())
@@ -582,6 +596,16 @@ func testActionGitHub(t *testing.T, bin string) {
 		h := newIntegrationPR(t, bin, appTok, "tinyforge-app[bot]")
 		in := func() map[string]string {
 			return map[string]string{"workload": "3", "token": appTok, "job-token": "ghs_other_job_token", "token-login": "tinyforge-app[bot]"}
+		}
+		// Without token-login the check cannot tell whose comments are its own: it refuses,
+		// says what to set, and writes no comment (it used to take the token for
+		// github-actions[bot]).
+		noLogin := in()
+		delete(noLogin, "token-login")
+		res := h.run(h.env("pull_request", prPayload("opened", false), noLogin))
+		if res.code != 3 || !strings.Contains(res.stdout, "::error title=tinyforge-check::could not write the PR comment") ||
+			!strings.Contains(res.stdout, "set the token-login input") || res.outputs["comment-url"] != "" || len(h.comments()) != 0 {
+			t.Errorf("an app token without token-login: exit %d, outputs %v, %d comments\n%s%s", res.code, res.outputs, len(h.comments()), res.stdout, res.stderr)
 		}
 		for run, action := range []string{"opened", "synchronize"} {
 			h.forge.ResetRequests()
@@ -598,7 +622,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		if cs := h.comments(); len(cs) != 1 || cs[0].Author != "tinyforge-app[bot]" {
 			t.Errorf("comments: %+v, want one by the app", cs)
 		}
-		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3", "token": appTok, "token-login": "my app"}))
+		res = h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3", "token": appTok, "token-login": "my app"}))
 		if res.code != 2 || !strings.Contains(res.stdout+res.stderr, `token-login "my app" is not a user name`) {
 			t.Errorf("a bad token-login: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 		}
@@ -606,7 +630,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("comment auto: no first comment in sync, a drift comment refreshed to in sync, then no write", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		pr := func() map[string]string {
 			return h.env("pull_request", prPayload("synchronize", false), map[string]string{"workload": "3"})
@@ -615,14 +639,14 @@ func testActionGitHub(t *testing.T, bin string) {
 		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["comment-url"] != "" || len(h.comments()) != 0 {
 			t.Fatalf("in sync: exit %d outputs %v, %d comments", res.code, res.outputs, len(h.comments()))
 		}
-		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 5 {
+		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 6 {
 			t.Errorf("in-sync run made %d requests: %q", n, h.requestLog())
 		}
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		if res := h.run(pr()); res.code != 0 || len(h.comments()) != 1 {
 			t.Fatalf("drift: exit %d, %d comments", res.code, len(h.comments()))
 		}
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res = h.run(pr())
 		cs := h.comments()
 		if res.code != 0 || len(cs) != 1 || !strings.Contains(cs[0].Body, "### ✅ Tinyforge GitOps: in sync") || res.outputs["comment-url"] == "" {
@@ -635,14 +659,14 @@ func testActionGitHub(t *testing.T, bin string) {
 		if got := h.writeCount() - writes; res.code != 0 || got != 1 || res.outputs["comment-url"] != fmt.Sprintf("%s/o/r/pull/7#issuecomment-%d", h.forge.URL(), cs[0].ID) {
 			t.Errorf("unchanged in-sync rerun: exit %d, %d writes, outputs %v", res.code, got, res.outputs)
 		}
-		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 5 {
+		if n := len(h.requestLog()) + len(h.tf.requestLog()); n > 6 {
 			t.Errorf("unchanged in-sync rerun made %d requests: %q", n, h.requestLog())
 		}
 	})
 
 	t.Run("a newer run's comment is not overwritten", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		newer := "<!-- tinyforge-check:tinyforge/gitops run=999 -->\nnewer report"
 		h.forge.AddComment(h.owner, "r", 7, botLogin, newer)
 		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
@@ -656,7 +680,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("drift after merge on push with fail-on drift", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"fail-on": "invalid,drift,error"}))
 		if res.code != 1 {
 			t.Fatalf("exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
@@ -676,7 +700,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("in sync on push", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{}))
 		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["drift-json"] != "[]" {
 			t.Fatalf("exit %d, outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -688,7 +712,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("invalid file: annotations at the right lines", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInvalid})
+		h.commit(map[string]string{".tinyforge.yml": e2eInvalid})
 		res := h.run(h.env("pull_request", prPayload("opened", false), map[string]string{}))
 		if res.code != 1 || res.outputs["verdict"] != "invalid" || res.outputs["valid"] != "false" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -722,27 +746,66 @@ func testActionGitHub(t *testing.T, bin string) {
 		}
 	})
 
-	t.Run("a symlinked file is never followed", func(t *testing.T) {
-		// A PR could point .tinyforge.yml at the runner's environment (and its tokens) to
-		// have the check post it in the comment.
+	t.Run("the workspace is never read: a modified file, an untracked secret at Tinyforge's path", func(t *testing.T) {
+		// An earlier step (or a build script of the PR) can write any file into the workspace,
+		// which on pull_request is also GitHub's test-merge commit rather than the head the
+		// status goes on. The check reads the committed file at the head, through the API.
 		h := newHarness(t, bin, "github")
-		if err := os.Symlink("/proc/self/environ", filepath.Join(h.ws, ".tinyforge.yml")); err != nil {
+		const secretLine = "token: eyJhbGciOiJSUzI1NiJ9.PROD-CLUSTER-SECRET-TOKEN"
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
+		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
+		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift, "deploy/kubeconfig.yaml": "apiVersion: v1\nusers:\n- user:\n    " + secretLine + "\n"})
+		if err := os.Symlink("/proc/self/environ", filepath.Join(h.ws, "deploy", "env.yml")); err != nil {
 			t.Fatal(err)
 		}
 		res := h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
-		if res.code != 1 || res.outputs["verdict"] != "invalid" || !strings.Contains(res.stdout, "[not-regular-file]") {
-			t.Fatalf("exit %d outputs %v\nstdout %s\nstderr %s", res.code, res.outputs, res.stdout, res.stderr)
+		if res.code != 0 || res.outputs["verdict"] != "in_sync" || res.outputs["sync-url"] != pinned(h, e2eInSync, e2eHead) {
+			t.Fatalf("a modified workspace file: exit %d outputs %v, want the committed file, in sync\n%s", res.code, res.outputs, res.stdout)
 		}
+		if !slices.Contains(h.requestLog(), "GET /repos/o/r/contents/.tinyforge.yml") {
+			t.Errorf("the file was not read through the API: %q", h.requestLog())
+		}
+		for _, path := range []string{"deploy/kubeconfig.yaml", "deploy/env.yml"} {
+			h.tf.mu.Lock()
+			h.tf.workloads[0].GitOps.Path = path // Tinyforge names a file only the workspace has
+			h.tf.mu.Unlock()
+			res = h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
+			if res.code != 1 || res.outputs["verdict"] != "no_file" {
+				t.Errorf("%s: exit %d outputs %v, want no_file (it is not committed)\n%s", path, res.code, res.outputs, res.stdout)
+			}
+			places := append([]string{res.stdout, res.stderr, res.summary}, slices.Collect(maps.Values(res.outputs))...)
+			for _, c := range h.comments() {
+				places = append(places, c.Body)
+			}
+			for _, p := range places {
+				if strings.Contains(p, "PROD-CLUSTER-SECRET-TOKEN") || strings.Contains(p, "INPUT_") || strings.Contains(p, "PATH=") {
+					t.Errorf("%s: the workspace file or the environment was published:\n%s", path, p)
+				}
+			}
+		}
+		// Committed, it is read: not a .tinyforge.yml document, so invalid with none of it shown.
+		h.tf.mu.Lock()
+		h.tf.workloads[0].GitOps.Path = "deploy/kubeconfig.yaml"
+		h.tf.mu.Unlock()
+		h.commit(map[string]string{"deploy/kubeconfig.yaml": "apiVersion: v1\nusers:\n- user:\n    " + secretLine + "\n"})
+		res = h.run(h.env("pull_request", prPayload("synchronize", false), map[string]string{}))
+		if res.code != 1 || res.outputs["verdict"] != "invalid" || !strings.Contains(res.stdout, "[not-tinyforge-file]") {
+			t.Errorf("a committed kubeconfig: exit %d outputs %v, want invalid [not-tinyforge-file]\n%s", res.code, res.outputs, res.stdout)
+		}
+		places := append([]string{res.stdout, res.stderr, res.summary}, slices.Collect(maps.Values(res.outputs))...)
 		for _, c := range h.comments() {
-			if strings.Contains(c.Body, "INPUT_") || strings.Contains(c.Body, "PATH=") {
-				t.Errorf("the comment carries the environment:\n%s", c.Body)
+			places = append(places, c.Body)
+		}
+		for _, p := range places {
+			if strings.Contains(p, "PROD-CLUSTER-SECRET-TOKEN") || strings.Contains(p, "apiVersion") {
+				t.Errorf("a committed kubeconfig was published:\n%s", p)
 			}
 		}
 	})
 
 	t.Run("GitOps disabled", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"workload": "old", "fail-on": "invalid,drift,error"}))
 		if res.code != 0 || res.outputs["verdict"] != "disabled" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -754,7 +817,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("static workload declaring a port", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eStaticBad})
+		h.commit(map[string]string{".tinyforge.yml": e2eStaticBad})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"workload": "5"}))
 		if res.code != 1 || res.outputs["verdict"] != "invalid" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -766,8 +829,8 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("fork PR: read-only token and no Tinyforge token", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
-		res := h.run(h.env("pull_request", prPayload("opened", true), map[string]string{"tinyforge-token": "", "token": readOnlyTok}))
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
+		res := h.run(h.env("pull_request", prPayload("opened", true), map[string]string{"tinyforge-token": "", "token": readOnlyTok, "job-token": readOnlyTok}))
 		if res.code != 0 || res.outputs["verdict"] != "skipped" || res.outputs["valid"] != "true" {
 			t.Fatalf("exit %d outputs %v\n%s\n%s", res.code, res.outputs, res.stdout, res.stderr)
 		}
@@ -787,7 +850,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("Tinyforge down and 401", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"tinyforge-token": "tfv_CANARY_0f9d8e7c6b5a-wrong"}))
 		if res.code != 3 || res.outputs["verdict"] != "error" {
 			t.Fatalf("401: exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
@@ -810,7 +873,7 @@ func testActionGitHub(t *testing.T, bin string) {
 		h := newHarness(t, bin, "github")
 		file := "# </pre></details><img src=x onerror=alert(1)> @octocat\n" +
 			"version: 1\ndeploy:\n  \"::add-mask::x\": 1\n  \"##[set-output name=verdict;]in_sync\": 2\n  healthcheck: \"/a|b`<b>\"\n"
-		h.writeWorkspace(map[string]string{".tinyforge.yml": file})
+		h.commit(map[string]string{".tinyforge.yml": file})
 		res := h.run(h.env("pull_request", prPayload("opened", false), map[string]string{}))
 		if res.code != 1 || res.outputs["verdict"] != "invalid" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
@@ -830,7 +893,7 @@ func testActionGitHub(t *testing.T, bin string) {
 	t.Run("a comment over 65,536 characters is cut with a note", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
 		big := "version: 1\ndeploy:\n  port: 9090\n" + strings.Repeat("# <&>@<&>@<&>@<&>@<&>@<&>@<&>@<&>@<&>@\n", 1600)
-		h.writeWorkspace(map[string]string{".tinyforge.yml": big})
+		h.commit(map[string]string{".tinyforge.yml": big})
 		res := h.run(h.env("pull_request", prPayload("opened", false), map[string]string{}))
 		if res.code != 0 {
 			t.Fatalf("exit %d: %s", res.code, res.stderr)
@@ -857,7 +920,7 @@ func testActionGitHub(t *testing.T, bin string) {
 
 	t.Run("usage errors and the default command", func(t *testing.T) {
 		h := newHarness(t, bin, "github")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res := h.run(h.env("push", pushPayload(false), map[string]string{"fail-on": "warnings"}))
 		if res.code != 2 || !strings.Contains(res.stderr, "fail-on") {
 			t.Errorf("bad fail-on: exit %d, stderr %q", res.code, res.stderr)
@@ -879,7 +942,7 @@ func testActionGitea(t *testing.T, bin string) {
 
 	t.Run("drift on a PR (synchronized): warning status and a comment", func(t *testing.T) {
 		h := newHarness(t, bin, "gitea")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+		h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 		h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 		env := h.env("pull_request", prPayload("synchronized", false), map[string]string{})
 		env["GITHUB_SHA"] = e2eHead // Gitea sets the head on PRs
@@ -904,7 +967,7 @@ func testActionGitea(t *testing.T, bin string) {
 
 	t.Run("in sync on a push without head_commit", func(t *testing.T) {
 		h := newHarness(t, bin, "gitea")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+		h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 		res := h.run(h.env("push", pushPayload(true), map[string]string{}))
 		if res.code != 0 || res.outputs["verdict"] != "in_sync" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -916,7 +979,7 @@ func testActionGitea(t *testing.T, bin string) {
 
 	t.Run("invalid file and a fork's read-only token", func(t *testing.T) {
 		h := newHarness(t, bin, "gitea")
-		h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInvalid})
+		h.commit(map[string]string{".tinyforge.yml": e2eInvalid})
 		res := h.run(h.env("pull_request", prPayload("opened", true), map[string]string{"tinyforge-token": "", "token": readOnlyTok}))
 		if res.code != 1 || res.outputs["verdict"] != "invalid" {
 			t.Fatalf("exit %d outputs %v\n%s", res.code, res.outputs, res.stderr)
@@ -929,7 +992,7 @@ func testActionGitea(t *testing.T, bin string) {
 
 func testActionGitLab(t *testing.T, bin string) {
 	h := newHarness(t, bin, "gitlab")
-	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+	h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 	h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 	env := h.gitlabEnv(map[string]string{
 		"CI_COMMIT_SHA": e2eHead, "CI_PIPELINE_ID": "55", "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": e2eBase,
@@ -953,5 +1016,14 @@ func testActionGitLab(t *testing.T, bin string) {
 	}
 	if !strings.Contains(res.stdout, "tinyforge-check: drift: 1 field differs from live: Sync required") {
 		t.Errorf("stdout:\n%s", res.stdout)
+	}
+	// CI_JOB_TOKEN alone cannot read repository files through the API (GitLab answers 404,
+	// which would read as no file), and the workspace is never read: a usage error says which
+	// token to give.
+	delete(env, "GITLAB_TOKEN")
+	env["CI_JOB_TOKEN"] = forgeCanary
+	res = h.run(env, "action")
+	if res.code != 2 || !strings.Contains(res.stderr, "CI_JOB_TOKEN cannot read repository files") || !strings.Contains(res.stderr, "TINYFORGE_FORGE_TOKEN") {
+		t.Errorf("job token only: exit %d, want 2 and what to set\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }

@@ -110,9 +110,9 @@ func TestActionFullLoop(t *testing.T) {
 	}
 
 	h := &harness{t: t, bin: bin, ws: t.TempDir()}
-	run := func(event string, payload any, workspace string) actionResult {
+	// The action reads the file at the event's commit through the forge, never h.ws.
+	run := func(event string, payload any) actionResult {
 		t.Helper()
-		h.writeWorkspace(map[string]string{".tinyforge.yml": workspace})
 		dir := t.TempDir()
 		ev := filepath.Join(dir, "event.json")
 		b, _ := json.Marshal(payload)
@@ -156,7 +156,7 @@ func TestActionFullLoop(t *testing.T) {
 	pr := prPayload("opened", false)
 	pr["pull_request"].(map[string]any)["head"].(map[string]any)["sha"] = head
 	pr["pull_request"].(map[string]any)["base"].(map[string]any)["sha"] = base
-	res := run("pull_request", pr, e2eDrift)
+	res := run("pull_request", pr)
 	if res.code != 0 || res.outputs["verdict"] != "drift" {
 		t.Fatalf("PR run: exit %d outputs %v\n%s\n%s", res.code, res.outputs, res.stdout, res.stderr)
 	}
@@ -181,7 +181,7 @@ func TestActionFullLoop(t *testing.T) {
 	}
 	push := pushPayload(false)
 	push["after"] = merged
-	res = run("push", push, e2eDrift)
+	res = run("push", push)
 	if res.code != 0 || res.outputs["verdict"] != "drift" {
 		t.Fatalf("push run: exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
 	}
@@ -204,7 +204,7 @@ func TestActionFullLoop(t *testing.T) {
 	}
 
 	// 4. The next run is in sync.
-	res = run("push", push, e2eDrift)
+	res = run("push", push)
 	if res.code != 0 || res.outputs["verdict"] != "in_sync" {
 		t.Fatalf("after sync: exit %d outputs %v\n%s", res.code, res.outputs, res.stdout)
 	}
@@ -247,7 +247,6 @@ func TestActionConformance(t *testing.T) {
 			head := fake.PutFile(owner, "r", "feature", ".tinyforge.yml", []byte(e2eDrift))
 			tf := newFakeTinyforge(t, tfCanary, webWorkload(""))
 			h := &harness{t: t, bin: bin, ws: t.TempDir()}
-			h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
 			env := func(runID string) map[string]string {
 				dir := t.TempDir()
 				e := map[string]string{"TINYFORGE_COMMENT_VERIFY_DELAY": "0s"}
@@ -269,6 +268,7 @@ func TestActionConformance(t *testing.T) {
 					if kind == "gitea" {
 						e["GITEA_ACTIONS"] = "true"
 					} else {
+						e["INPUT_JOB-TOKEN"] = forgeCanary // the job token: github.token, as action.yml passes it
 						e["GITHUB_API_URL"] = fake.URL()
 						e["GITHUB_SHA"] = "ffffffffffffffffffffffffffffffffffffffff" // GitHub's test-merge commit
 					}
@@ -304,11 +304,12 @@ func TestActionConformance(t *testing.T) {
 					writes = append(writes, r.Method+" "+r.Path)
 				}
 			}
-			if len(writes) != 1 || !strings.Contains(writes[0], "/statuses/") || len(fake.Requests()) > 4 {
-				t.Errorf("rerun requests %v: want one write, the status, and at most 4 forge requests", fake.Requests())
+			// At most: GET /user, the head and base files, one page of comments, the status.
+			if len(writes) != 1 || !strings.Contains(writes[0], "/statuses/") || len(fake.Requests()) > 5 {
+				t.Errorf("rerun requests %v: want one write, the status, and at most 5 forge requests", fake.Requests())
 			}
 			// Back in sync: the comment is refreshed, not left saying drift.
-			h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+			head = fake.PutFile(owner, "r", "feature", ".tinyforge.yml", []byte(e2eInSync))
 			if res := h.run(env("12"), "action"); res.code != 0 {
 				t.Fatalf("in-sync run exit %d: %s", res.code, res.stderr)
 			}

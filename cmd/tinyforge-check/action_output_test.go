@@ -20,7 +20,7 @@ func TestActionRefusesBlockingOutputFile(t *testing.T) {
 	t.Parallel()
 	bin := buildAction(t, t.TempDir())
 	h := newHarness(t, bin, "github")
-	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eInSync})
+	h.commit(map[string]string{".tinyforge.yml": e2eInSync})
 	env := h.env("push", pushPayload(false), map[string]string{})
 	fifo := filepath.Join(t.TempDir(), "output")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {

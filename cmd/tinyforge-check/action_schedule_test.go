@@ -27,7 +27,7 @@ func TestActionScheduledIssue(t *testing.T) {
 			check := func(file string) actionResult {
 				t.Helper()
 				run++
-				h.writeWorkspace(map[string]string{".tinyforge.yml": file})
+				h.commit(map[string]string{".tinyforge.yml": file})
 				var env map[string]string
 				if kind == "gitlab" {
 					env = h.gitlabEnv(map[string]string{

@@ -80,7 +80,6 @@ func TestGiteaRunnerRecordings(t *testing.T) {
 			h.forge.AddToken(jobToken, forgefake.Token{Login: "gitea-actions", CannotSetStatus: fork})
 			h.forge.PutFileAt(owner, repo, baseSHA, ".tinyforge.yml", []byte(e2eInSync))
 			h.forge.PutFileAt(owner, repo, headSHA, ".tinyforge.yml", []byte(e2eDrift))
-			h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
 
 			// The recorded environment, moved to this machine.
 			recorded := rec.env["GITHUB_SERVER_URL"]

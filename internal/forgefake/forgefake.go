@@ -112,6 +112,9 @@ type Token struct {
 	// job token on a fork PR, under pull_request and pull_request_target alike (recorded from
 	// Gitea 1.26; Login should be gitea-actions). Gitea fake only.
 	CannotSetStatus bool
+	// NoReadUser makes GET /api/v1/user answer 403 naming the read:user scope: a Gitea or
+	// Forgejo personal token created without it. Gitea fake only.
+	NoReadUser bool
 }
 
 // Comment is a PR/MR comment held by a fake.
@@ -761,46 +764,41 @@ func findComment(rp *repo, id int64) (int, int, *Comment) {
 	return 0, -1, nil
 }
 
-// commentErrs is how a forge answers a change to a comment that is missing
-// (404) or someone else's (403).
+// commentErrs is how a forge answers a change to a comment that is missing (404).
 type commentErrs struct {
-	fail                func(w http.ResponseWriter, status int, msg string)
-	notFound, forbidden string
+	fail     func(w http.ResponseWriter, status int, msg string)
+	notFound string
 }
 
-// own finds comment id in rp (nil: no repository) for login to change; it
-// answers and returns false when the comment is missing or someone else's.
-// The caller holds mu.
-func (e commentErrs) own(w http.ResponseWriter, rp *repo, id int64, login string) (n, i int, c *Comment, ok bool) {
+// find finds comment id in rp (nil: no repository); it answers 404 and returns false when the
+// comment is missing. Whose comment it is does not matter: GitHub, Gitea and GitLab let any
+// token that may write to the repository's issues edit and delete anyone's comment there, so
+// only the check's own author filter keeps it off other people's comments. The caller holds mu.
+func (e commentErrs) find(w http.ResponseWriter, rp *repo, id int64) (n, i int, c *Comment, ok bool) {
 	if rp != nil {
 		n, i, c = findComment(rp, id)
 	}
-	switch {
-	case c == nil:
+	if c == nil {
 		e.fail(w, http.StatusNotFound, e.notFound)
-		return 0, 0, nil, false
-	case !strings.EqualFold(c.Author, login):
-		e.fail(w, http.StatusForbidden, e.forbidden)
 		return 0, 0, nil, false
 	}
 	return n, i, c, true
 }
 
-// editOwn sets the body of comment id, which login wrote, and returns the
-// number of the PR or issue it is on; otherwise it answers as own does. The
-// caller holds mu.
-func (c *core) editOwn(w http.ResponseWriter, rp *repo, id int64, login, body string, e commentErrs) (int, *Comment, bool) {
-	n, _, cm, ok := e.own(w, rp, id, login)
+// editAny sets the body of comment id, whoever wrote it, and returns the number of the PR or
+// issue it is on; otherwise it answers as find does. The caller holds mu.
+func (c *core) editAny(w http.ResponseWriter, rp *repo, id int64, body string, e commentErrs) (int, *Comment, bool) {
+	n, _, cm, ok := e.find(w, rp, id)
 	if ok {
 		cm.Body, cm.Updated = body, c.now()
 	}
 	return n, cm, ok
 }
 
-// deleteOwn removes comment id, which login wrote, answering 204; otherwise
-// it answers as own does. The caller holds mu.
-func deleteOwn(w http.ResponseWriter, rp *repo, id int64, login string, e commentErrs) {
-	if n, i, _, ok := e.own(w, rp, id, login); ok {
+// deleteAny removes comment id, whoever wrote it, answering 204; otherwise it answers as find
+// does. The caller holds mu.
+func deleteAny(w http.ResponseWriter, rp *repo, id int64, e commentErrs) {
+	if n, i, _, ok := e.find(w, rp, id); ok {
 		rp.comments[n] = append(rp.comments[n][:i:i], rp.comments[n][i+1:]...)
 		w.WriteHeader(http.StatusNoContent)
 	}

@@ -298,7 +298,7 @@ func TestGitHubFake(t *testing.T) {
 			{"body over 65536", "POST", "/issues/7/comments", "tok", fmt.Sprintf(`{"body":%q}`, strings.Repeat("x", 65537)), 422},
 			{"read-only token", "POST", "/issues/7/comments", "ro", `{"body":"x"}`, 403},
 			{"no token", "GET", "/issues/7/comments", "", "", 401},
-			{"someone else's comment", "PATCH", fmt.Sprintf("/issues/comments/%d", g.Comments("acme", "app", 7)[0].ID), "tok", `{"body":"x"}`, 403},
+			{"someone else's comment (any writer may edit it)", "PATCH", fmt.Sprintf("/issues/comments/%d", g.Comments("acme", "app", 7)[0].ID), "tok", `{"body":"x"}`, 200},
 		}
 		for _, tt := range tests {
 			resp, b := do(t, tt.method, base+tt.path, tt.token, tt.body)
@@ -449,5 +449,74 @@ func TestCommittedGitHubSpec(t *testing.T) {
 	}
 	if _, err := LoadPrunedGitHubSpec(committed); err != nil {
 		t.Errorf("the committed description does not load: %v", err)
+	}
+}
+
+// TestAnyWriterChangesAnyComment: GitHub, Gitea and GitLab let any token that may write to a
+// repository's issues edit and delete anyone's comment and edit anyone's issue there, so the
+// fakes do too: only the check's own author filter (tested in providers) keeps it off other
+// people's comments and issues.
+func TestAnyWriterChangesAnyComment(t *testing.T) {
+	type fake interface {
+		URL() string
+		AddToken(string, Token)
+		AddComment(owner, name string, number int, author, body string) int64
+		Comments(owner, name string, number int) []Comment
+		AddIssue(owner, name, author, title, body string) int
+		Issues(owner, name string) []Issue
+	}
+	tests := []struct {
+		name, owner              string
+		new                      func(t *testing.T) fake
+		api                      string // the repository's API root below URL()
+		editMethod, editComment  string // %d: the comment id
+		deleteComment, editIssue string // %d: the comment id; the issue number
+		commentBody, issueBody   string
+	}{
+		{"github", "acme", func(t *testing.T) fake { return NewGitHub(t, Options{Spec: specs.GitHub(t)}) }, "/repos/acme/app",
+			"PATCH", "/issues/comments/%d", "/issues/comments/%d", "/issues/%d", `{"body":"edited"}`, `{"body":"edited"}`},
+		{"gitea", "acme", func(t *testing.T) fake { return NewGitea(t, Options{Spec: specs.Gitea(t)}) }, "/api/v1/repos/acme/app",
+			"PATCH", "/issues/comments/%d", "/issues/comments/%d", "/issues/%d", `{"body":"edited"}`, `{"body":"edited"}`},
+		{"gitlab", "group/sub", func(t *testing.T) fake { return NewGitLab(t, Options{}) }, "/api/v4/projects/group%2Fsub%2Fapp",
+			"PUT", "/merge_requests/7/notes/%d", "/merge_requests/7/notes/%d", "/issues/%d", `{"body":"edited"}`, `{"description":"edited"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tt.new(t)
+			f.AddToken("tok", Token{Login: "bot"})
+			id := f.AddComment(tt.owner, "app", 7, "alice", "alice's words")
+			f.AddComment(tt.owner, "app", 7, "bob", "bob's words")
+			number := f.AddIssue(tt.owner, "app", "alice", "alice's issue", "alice's text")
+			base := f.URL() + tt.api
+			hdr := []string{"Authorization", "token tok"} // Gitea's scheme; the others take it too
+			if tt.name == "gitlab" {
+				hdr = []string{"PRIVATE-TOKEN", "tok"}
+			}
+			resp, b := do(t, tt.editMethod, base+fmt.Sprintf(tt.editComment, id), "", tt.commentBody, hdr...)
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("bot edits alice's comment: %d %s, want 200 (the forges allow any writer)", resp.StatusCode, b)
+			}
+			if cs := f.Comments(tt.owner, "app", 7); len(cs) != 2 || cs[0].Body != "edited" || cs[0].Author != "alice" {
+				t.Errorf("after the edit: %+v, want alice's comment with the new body", cs)
+			}
+			issueMethod := "PATCH"
+			if tt.name == "gitlab" {
+				issueMethod = "PUT"
+			}
+			resp, b = do(t, issueMethod, base+fmt.Sprintf(tt.editIssue, number), "", tt.issueBody, hdr...)
+			if resp.StatusCode/100 != 2 {
+				t.Errorf("bot edits alice's issue: %d %s, want 2xx", resp.StatusCode, b)
+			}
+			if is := f.Issues(tt.owner, "app"); len(is) != 1 || is[0].Body != "edited" {
+				t.Errorf("after the issue edit: %+v", is)
+			}
+			resp, b = do(t, "DELETE", base+fmt.Sprintf(tt.deleteComment, id), "", "", hdr...)
+			if resp.StatusCode != http.StatusNoContent {
+				t.Errorf("bot deletes alice's comment: %d %s, want 204", resp.StatusCode, b)
+			}
+			if cs := f.Comments(tt.owner, "app", 7); len(cs) != 1 || cs[0].Author != "bob" {
+				t.Errorf("after the delete: %+v, want only bob's comment", cs)
+			}
+		})
 	}
 }

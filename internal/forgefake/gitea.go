@@ -82,6 +82,10 @@ func (g *Gitea) user(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if tk.NoReadUser {
+		gtError(w, http.StatusForbidden, "token does not have at least one of required scope(s), required=[read:user], token scope=write:issue,write:repository")
+		return
+	}
 	writeValue(w, http.StatusOK, gtUser(g.base(r), tk.Login))
 }
 
@@ -206,7 +210,7 @@ func (g *Gitea) createComment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gitea) editComment(w http.ResponseWriter, r *http.Request) {
-	tk, ok := g.auth(w, r, true)
+	_, ok := g.auth(w, r, true)
 	if !ok {
 		return
 	}
@@ -218,23 +222,23 @@ func (g *Gitea) editComment(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	rp := g.pathRepo(r)
-	if number, c, ok := g.editOwn(w, rp, id, tk.Login, body, gtCommentErrs); ok {
+	if number, c, ok := g.editAny(w, rp, id, body, gtCommentErrs); ok {
 		writeValue(w, http.StatusOK, g.commentJSON(r, rp, number, c))
 	}
 }
 
 // gtCommentErrs are Gitea's answers to a change to a comment.
-var gtCommentErrs = commentErrs{gtError, "comment not found", "not the comment's poster"}
+var gtCommentErrs = commentErrs{gtError, "comment not found"}
 
 func (g *Gitea) deleteComment(w http.ResponseWriter, r *http.Request) {
-	tk, ok := g.auth(w, r, true)
+	_, ok := g.auth(w, r, true)
 	if !ok {
 		return
 	}
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	deleteOwn(w, g.pathRepo(r), id, tk.Login, gtCommentErrs)
+	deleteAny(w, g.pathRepo(r), id, gtCommentErrs)
 }
 
 func (g *Gitea) raw(w http.ResponseWriter, r *http.Request) {

@@ -267,7 +267,7 @@ func (g *GitLab) createNote(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *GitLab) editNote(w http.ResponseWriter, r *http.Request) {
-	tk, ok := g.auth(w, r, true)
+	_, ok := g.auth(w, r, true)
 	if !ok {
 		return
 	}
@@ -282,16 +282,16 @@ func (g *GitLab) editNote(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, c, ok := g.editOwn(w, rp, id, tk.Login, body, glNoteErrs); ok {
+	if _, c, ok := g.editAny(w, rp, id, body, glNoteErrs); ok {
 		writeValue(w, http.StatusOK, g.noteJSON(r, rp, c))
 	}
 }
 
 // glNoteErrs are GitLab's answers to a change to a note.
-var glNoteErrs = commentErrs{glError, "404 Note Not Found", "403 Forbidden"}
+var glNoteErrs = commentErrs{glError, "404 Note Not Found"}
 
 func (g *GitLab) deleteNote(w http.ResponseWriter, r *http.Request) {
-	tk, ok := g.auth(w, r, true)
+	_, ok := g.auth(w, r, true)
 	if !ok {
 		return
 	}
@@ -299,7 +299,7 @@ func (g *GitLab) deleteNote(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if rp, ok := g.project(w, r); ok {
-		deleteOwn(w, rp, id, tk.Login, glNoteErrs)
+		deleteAny(w, rp, id, glNoteErrs)
 	}
 }
 

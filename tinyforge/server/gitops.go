@@ -23,42 +23,6 @@ const (
 	OutcomeApplied = "applied"
 )
 
-// MaxGitOpsPathBytes is the longest accepted GitOps file path.
-const MaxGitOpsPathBytes = 255
-
-// gitOpsPathChars are the bytes a GitOps file path may contain.
-const gitOpsPathChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/"
-
-// notPathChar reports whether r may not be in a GitOps file path (an invalid byte is
-// utf8.RuneError, which may not either).
-func notPathChar(r rune) bool { return !strings.ContainsRune(gitOpsPathChars, r) }
-
-// CheckGitOpsPath returns "" when p is an acceptable GitOps file path (docs/tinyforge-api.md: only
-// A-Z a-z 0-9 . _ - /, no leading "/", no empty, "." or ".." segment, ending in .yml or .yaml,
-// at most 255 bytes), else the rule it breaks. The reason never quotes p.
-func CheckGitOpsPath(p string) string {
-	switch {
-	case p == "":
-		return "the path is empty"
-	case len(p) > MaxGitOpsPathBytes:
-		return fmt.Sprintf("the path is longer than %d bytes", MaxGitOpsPathBytes)
-	case strings.HasPrefix(p, "/"):
-		return "the path must be relative to the repo root (no leading /)"
-	}
-	if strings.IndexFunc(p, notPathChar) >= 0 {
-		return "the path may only contain A-Z a-z 0-9 . _ - /"
-	}
-	for _, seg := range strings.Split(p, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return `the path must not contain an empty, "." or ".." segment`
-		}
-	}
-	if !strings.HasSuffix(p, ".yml") && !strings.HasSuffix(p, ".yaml") {
-		return "the path must end in .yml or .yaml"
-	}
-	return ""
-}
-
 // View fetches workload id's GitOps file at its branch head and compares it with live.
 func (s *Server) View(ctx context.Context, c Caller, id int64) (tinyforge.GitOpsView, error) {
 	v, _, err := s.viewOf(ctx, c, id)
@@ -149,7 +113,7 @@ func (req GitOpsChange) check() error {
 		return newError(KindInvalid, `"enabled" (true or false) is required`)
 	}
 	if req.Path != nil {
-		if why := CheckGitOpsPath(*req.Path); why != "" {
+		if why := gitops.CheckPath(*req.Path); why != "" { // the rule the check applies too
 			return newError(KindInvalid, "invalid GitOps path: "+why)
 		}
 	}
