@@ -150,6 +150,12 @@ type Event struct {
 	Changes    []Change `json:"changes"`
 	// Outcome is "applied" or "refused: <reason>".
 	Outcome string `json:"outcome"`
+	// Role is the role of the token that made the change ("admin" or "viewer"); "" on rows
+	// written before the server recorded it.
+	Role string `json:"role,omitempty"`
+	// Via is the way in: "api" (the JSON API) or "panel" (the web panel); "" on rows written
+	// before the server recorded it. A Sync's row has Action "sync" and the commit it applied.
+	Via string `json:"via,omitempty"`
 }
 
 // ErrorBody is every error answer: {"error": "..."}.

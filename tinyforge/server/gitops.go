@@ -19,6 +19,10 @@ const (
 	ActionGitOpsSettings = "gitops_settings"
 	// ActionRepoSettings is a change of the repo coordinates or access token (PATCH repo).
 	ActionRepoSettings = "repo_settings"
+	// ActionCreate is a workload's creation: its first source_config and repo settings.
+	ActionCreate = "create"
+	// ActionSourceConfig is an edit of source_config (PATCH, the panel's edit form).
+	ActionSourceConfig = "source_config"
 	// OutcomeApplied marks an accepted write; refusals are "refused: <reason>".
 	OutcomeApplied = "applied"
 )
@@ -169,7 +173,9 @@ func (s *Server) saveGitOps(ctx context.Context, c Caller, wl *Workload, req Git
 	if req.Path != nil {
 		path = *req.Path
 	}
-	ev := &tinyforge.Event{At: timeString(s.now()), Actor: c.actor(), WorkloadID: wl.ID, Action: ActionGitOpsSettings, Outcome: OutcomeApplied}
+	e := c.event(wl.ID, ActionGitOpsSettings, timeString(s.now()))
+	e.Outcome = OutcomeApplied
+	ev := &e
 	if enabled != wl.GitOpsEnabled {
 		ev.Changes = append(ev.Changes, tinyforge.Change{Field: "gitops.enabled", From: fmt.Sprint(wl.GitOpsEnabled), To: fmt.Sprint(enabled)})
 	}
@@ -211,7 +217,7 @@ func (s *Server) Sync(ctx context.Context, c Caller, id int64, req tinyforge.Syn
 	}
 	auditCtx, cancelAudit := afterDeadline(ctx)
 	defer cancelAudit()
-	run := &syncRun{s: s, ctx: ctx, auditCtx: auditCtx, ev: tinyforge.Event{Actor: c.actor(), WorkloadID: id, Action: ActionSync}}
+	run := &syncRun{s: s, ctx: ctx, auditCtx: auditCtx, ev: c.event(id, ActionSync, "")}
 	wl, unlock, err := s.lockedLoad(ctx, id)
 	if err != nil {
 		return tinyforge.SyncResult{}, run.stoppedEarly(err)

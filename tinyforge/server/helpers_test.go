@@ -248,7 +248,7 @@ func (e *env) syncTokens(n int) (secrets, actors []string) {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		secrets[i], actors[i] = sec, Caller{tok}.actor()
+		secrets[i], actors[i] = sec, Caller{Token: tok}.actor()
 	}
 	return secrets, actors
 }

@@ -109,6 +109,7 @@ func (s *Server) caller(w http.ResponseWriter, r *http.Request) (Caller, error) 
 		return Caller{}, newError(KindUnauthorized, "missing bearer token; send Authorization: Bearer <token>")
 	}
 	c, err := s.authenticate(r.Context(), secret, r.Method, r.URL.Path)
+	c.Via = ViaAPI
 	var e *Error
 	if errors.As(err, &e) && e.Kind == KindUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tinyforge", error="invalid_token"`)

@@ -51,6 +51,7 @@ func (b panelBackend) call(ctx context.Context, p panel.Principal, method, path 
 		defer cancel()
 	}
 	c, err := b.s.authenticate(ctx, p.Credential, method, path)
+	c.Via = ViaPanel
 	if err == nil {
 		err = fn(ctx, c)
 	}
