@@ -102,6 +102,13 @@ type GitOpsView struct {
 	ManagedFields     []string     `json:"managed_fields"`
 	LastSyncAt        string       `json:"last_sync_at"`
 	LastSyncCommitSHA string       `json:"last_sync_commit_sha"`
+	// CheckedAt is the RFC 3339 UTC time the server read CommitSHA from the forge; absent when
+	// it did not (an older server, or no head). A view may reuse a head read a little earlier.
+	CheckedAt string `json:"checked_at,omitempty"`
+	// RateLimitedUntil is set when the forge is rate limiting the repo's token: the server
+	// asks it nothing until this RFC 3339 UTC time, and CommitSHA, when set, is the last head
+	// known (of CheckedAt).
+	RateLimitedUntil string `json:"rate_limited_until,omitempty"`
 }
 
 // Diagnostic is one problem in a .tinyforge.yml, as docs/file-format.md shapes it.

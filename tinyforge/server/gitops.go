@@ -65,13 +65,16 @@ func CheckGitOpsPath(p string) string {
 
 // View fetches workload id's GitOps file at its branch head and compares it with live.
 func (s *Server) View(ctx context.Context, c Caller, id int64) (tinyforge.GitOpsView, error) {
-	v, _, err := s.viewOf(ctx, c, id)
+	v, _, err := s.viewOf(ctx, c, id, 0)
 	return v, err
 }
 
 // viewOf is View with every declared field compared with live (nil unless the file is valid
 // and compares), which the view's drift is the unequal part of.
-func (s *Server) viewOf(ctx context.Context, c Caller, id int64) (tinyforge.GitOpsView, []gitops.Comparison, error) {
+//
+// The branch head is read anew unless it was read less than maxAge ago (the workload list
+// passes the head TTL).
+func (s *Server) viewOf(ctx context.Context, c Caller, id int64, maxAge time.Duration) (tinyforge.GitOpsView, []gitops.Comparison, error) {
 	if err := c.permit(RoleViewer, id); err != nil {
 		return tinyforge.GitOpsView{}, nil, err
 	}
@@ -79,7 +82,7 @@ func (s *Server) viewOf(ctx context.Context, c Caller, id int64) (tinyforge.GitO
 	if err != nil {
 		return tinyforge.GitOpsView{}, nil, err
 	}
-	v, comps := s.view(wl, s.fetch(ctx, wl))
+	v, comps := s.view(wl, s.fetch(ctx, wl, maxAge))
 	return v, comps, nil
 }
 
@@ -91,6 +94,12 @@ func (s *Server) view(wl *Workload, res fetchResult) (tinyforge.GitOpsView, []gi
 		Raw: string(res.Raw), CommitSHA: res.CommitSHA, FileSHA: res.FileSHA,
 		Drift: []tinyforge.DriftEntry{}, ManagedFields: []string{},
 		LastSyncAt: wl.GitOpsLastSyncAt, LastSyncCommitSHA: wl.GitOpsCommitSHA,
+	}
+	if !res.CheckedAt.IsZero() {
+		v.CheckedAt = timeString(res.CheckedAt)
+	}
+	if !res.RateLimitedUntil.IsZero() {
+		v.RateLimitedUntil = timeString(res.RateLimitedUntil)
 	}
 	for _, d := range res.Diags {
 		v.Diagnostics = append(v.Diagnostics, tinyforge.Diagnostic{Severity: string(d.Severity), Line: d.Line, Column: d.Column, Field: d.Field, Code: d.Code, Message: d.Message})
@@ -138,7 +147,7 @@ func (s *Server) SetGitOps(ctx context.Context, c Caller, id int64, req GitOpsCh
 	if err != nil {
 		return tinyforge.GitOpsView{}, err
 	}
-	v, _ := s.view(wl, s.fetch(ctx, wl))
+	v, _ := s.view(wl, s.fetch(ctx, wl, 0))
 	return v, nil
 }
 
@@ -223,7 +232,7 @@ func (s *Server) Sync(ctx context.Context, c Caller, id int64, req tinyforge.Syn
 		return tinyforge.SyncResult{}, run.stoppedEarly(err)
 	}
 	defer unlock()
-	res := s.fetch(ctx, wl)
+	res := s.fetch(ctx, wl, 0)
 	run.ev.CommitSHA, run.ev.FileSHA = res.CommitSHA, res.FileSHA
 	if err := run.stopped(waitedForForge); err != nil {
 		return tinyforge.SyncResult{}, err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
@@ -105,9 +106,20 @@ func (b panelBackend) Workload(ctx context.Context, p panel.Principal, id int64)
 // comparisons the view's drift is the unequal part of), for the drift view's normalization
 // column.
 func (b panelBackend) GitOps(ctx context.Context, p panel.Principal, id int64) (*panel.View, error) {
+	return b.gitOps(ctx, p, id, 0)
+}
+
+// ListGitOps is GitOps for the workload list's status column: a branch head read less than the
+// head TTL ago is reused, so reloads of the list cost the forge nothing within it.
+func (b panelBackend) ListGitOps(ctx context.Context, p panel.Principal, id int64) (*panel.View, error) {
+	return b.gitOps(ctx, p, id, b.s.headTTL)
+}
+
+// gitOps is GitOps with a branch head read less than maxAge ago reused (see viewOf).
+func (b panelBackend) gitOps(ctx context.Context, p panel.Principal, id int64, maxAge time.Duration) (*panel.View, error) {
 	out := &panel.View{}
 	err := b.call(ctx, p, http.MethodGet, workloadPath(id, "/gitops"), false, func(ctx context.Context, c Caller) error {
-		v, comps, err := b.s.viewOf(ctx, c, id)
+		v, comps, err := b.s.viewOf(ctx, c, id, maxAge)
 		out.GitOpsView = v
 		if err == nil && v.Status == string(gitops.StatusOK) {
 			out.Comparisons = comps

@@ -76,6 +76,12 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock for sync times; nil means time.Now.
 	Now func() time.Time
+	// HeadTTL is how long the workload list's status column reuses a branch head read from
+	// the forge; 0 means DefaultHeadTTL. Views, Syncs and settings changes always read it anew.
+	HeadTTL time.Duration
+	// MaxForgeRequests caps the forge requests in progress at once, server-wide; 0 means
+	// DefaultMaxForgeRequests.
+	MaxForgeRequests int
 }
 
 // Server serves the Tinyforge API. Build it with New and mount Handler(); the zero value is
@@ -91,6 +97,12 @@ type Server struct {
 	syncDeadline time.Duration
 	now          func() time.Time
 	cache        *fileCache
+	headTTL      time.Duration
+	// heads, headFlights, fileFlights and forgeSem bound forge traffic (forgegate.go).
+	heads       *headCache
+	headFlights *flights[head]
+	fileFlights *flights[cacheEntry]
+	forgeSem    chan struct{}
 
 	locksMu sync.Mutex
 	locks   map[int64]chan struct{} // one-slot semaphores: the per-workload Sync locks
@@ -106,7 +118,16 @@ func New(cfg Config) (*Server, error) {
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
 		fetchTimeout: cfg.FetchTimeout, lockWait: cfg.LockWait, syncDeadline: cfg.SyncDeadline, now: cfg.Now,
 		cache: newFileCache(512), locks: map[int64]chan struct{}{},
+		headTTL: cfg.HeadTTL, heads: &headCache{m: map[string]headEntry{}},
+		headFlights: newFlights[head](), fileFlights: newFlights[cacheEntry](),
 	}
+	if s.headTTL <= 0 {
+		s.headTTL = DefaultHeadTTL
+	}
+	if cfg.MaxForgeRequests <= 0 {
+		cfg.MaxForgeRequests = DefaultMaxForgeRequests
+	}
+	s.forgeSem = make(chan struct{}, cfg.MaxForgeRequests)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

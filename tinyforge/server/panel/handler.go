@@ -38,6 +38,8 @@ type Panel struct {
 	limiter  *limiter
 	// listTimeout bounds the workload list's GitOps views.
 	listTimeout time.Duration
+	// known is the list's last known state of each workload.
+	known *knownStates
 	cats        map[string]*catalogue
 	// pages maps language, then page name, to its parsed template set.
 	pages map[string]map[string]*template.Template
@@ -80,6 +82,7 @@ func build(cfg Config) (*Panel, error) {
 	if window <= 0 {
 		window = DefaultFailedSignInWindow
 	}
+	p.known = &knownStates{m: map[int64]state{}}
 	p.listTimeout = cfg.ListTimeout
 	if p.listTimeout <= 0 {
 		p.listTimeout = DefaultListTimeout
