@@ -40,7 +40,7 @@ type Panel struct {
 	listTimeout time.Duration
 	// known is the list's last known state of each workload.
 	known *knownStates
-	cats        map[string]*catalogue
+	cats  map[string]*catalogue
 	// pages maps language, then page name, to its parsed template set.
 	pages map[string]map[string]*template.Template
 	mux   *http.ServeMux
