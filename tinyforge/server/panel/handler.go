@@ -38,13 +38,13 @@ type Panel struct {
 	limiter  *limiter
 	// listTimeout bounds the workload list's GitOps views.
 	listTimeout time.Duration
-	// known is the list's last known state of each workload.
-	known *knownStates
-	cats  map[string]*catalogue
+	cats        map[string]*catalogue
 	// pages maps language, then page name, to its parsed template set.
 	pages map[string]map[string]*template.Template
 	mux   *http.ServeMux
 	cop   *http.CrossOriginProtection
+	// known is the list's last known state of each workload.
+	known *knownStates
 }
 
 // New returns the panel for cfg, mounting GET /apps, GET /apps/{id}, GET /apps/{id}/edit,
