@@ -26,7 +26,15 @@ type Workload struct {
 	GitOps GitOpsSettings `json:"gitops"`
 	// UIURL is {public URL}/apps/{id}, the panel page.
 	UIURL string `json:"ui_url,omitempty"`
+	// SetBy maps a file field (e.g. "deploy.port") to the last audited change that set its
+	// live value: drift attribution. Optional: absent from older servers, and for fields no
+	// audited change set.
+	SetBy map[string]SetBy `json:"set_by,omitempty"`
 }
+
+// SetBy is the last audited change that set a live value: the domain type itself, whose JSON is
+// the API's.
+type SetBy = gitops.SetBy
 
 // WorkloadSummary is one row of GET /api/workloads.
 type WorkloadSummary struct {

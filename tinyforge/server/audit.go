@@ -2,9 +2,12 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
@@ -101,4 +104,75 @@ func redactNested(x any) any {
 		return out
 	}
 	return x
+}
+
+// setByField is the file field whose live value an audit change set, "" for none: a Sync's
+// "deploy.port", or an edit's or a creation's "source_config.port".
+func setByField(ch tinyforge.Change) string {
+	key, edit := strings.CutPrefix(ch.Field, "source_config.")
+	if !edit {
+		key, _ = strings.CutPrefix(ch.Field, "deploy.")
+	}
+	switch key {
+	case gitops.KeyPort:
+		return gitops.FieldPort
+	case gitops.KeyHealthcheck:
+		return gitops.FieldHealthcheck
+	case gitops.KeyDeployStrategy:
+		return gitops.FieldDeployStrategy
+	}
+	return ""
+}
+
+// LastSets returns drift attribution for workload id: for each file field, the newest applied
+// audit row (a creation, an edit or a Sync) that changed its live value. Fields no such row
+// changed are absent.
+func (s *Store) LastSets(ctx context.Context, id int64) (map[string]gitops.SetBy, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, action, commit_sha, changes, role, via FROM event_log
+		WHERE workload_id = ? AND outcome = ? AND action IN (?, ?, ?) ORDER BY id DESC LIMIT 1000`,
+		id, OutcomeApplied, ActionCreate, ActionSourceConfig, ActionSync)
+	if err != nil {
+		return nil, fmt.Errorf("read drift attribution: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]gitops.SetBy{}
+	for rows.Next() {
+		var sb gitops.SetBy
+		var cj string
+		if err := rows.Scan(&sb.EventID, &sb.At, &sb.Actor, &sb.Action, &sb.CommitSHA, &cj, &sb.Role, &sb.Via); err != nil {
+			return nil, fmt.Errorf("read drift attribution: %w", err)
+		}
+		var changes []tinyforge.Change
+		if json.Unmarshal([]byte(cj), &changes) != nil {
+			continue
+		}
+		for _, ch := range changes {
+			if f := setByField(ch); f != "" {
+				if _, seen := out[f]; !seen {
+					out[f] = sb
+				}
+			}
+		}
+	}
+	return out, rows.Err()
+}
+
+// setBy is Store.LastSets for a read that does not fail for it: attribution is optional, so an
+// error is logged and gives none.
+func (s *Server) setBy(ctx context.Context, id int64) map[string]gitops.SetBy {
+	m, err := s.store.LastSets(ctx, id)
+	if err != nil {
+		s.log.Warn("drift attribution left out", "workload", id, "err", err)
+		return nil
+	}
+	return m
+}
+
+// attribute names, in each drift entry of v, the last audited change that set its live value.
+func attribute(v *tinyforge.GitOpsView, m map[string]gitops.SetBy) {
+	for i := range v.Drift {
+		if sb, ok := m[v.Drift[i].Field]; ok {
+			v.Drift[i].SetBy = &sb
+		}
+	}
 }

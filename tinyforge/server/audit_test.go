@@ -194,3 +194,57 @@ func FuzzConfigChanges(f *testing.F) {
 		}
 	})
 }
+
+// Each drifted field of the GitOps view names the last audited change that set its live value:
+// a creation, an edit (API or panel) or a Sync. GET /api/workloads/{id} carries the same.
+func TestDriftAttribution(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	w := e.createWorkload("app", "dockerfile", `{"port":3000}`)
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte("version: 1\ndeploy:\n  port: 8080\n  healthcheck: /healthz\n"))
+	e.enable(w.ID)
+	view := func() map[string]*tinyforge.SetBy {
+		t.Helper()
+		var v tinyforge.GitOpsView
+		e.doJSON("GET", fmt.Sprintf("/api/workloads/%d/gitops", w.ID), e.viewer, "", 200, &v)
+		out := map[string]*tinyforge.SetBy{}
+		for _, d := range v.Drift {
+			out[d.Field] = d.SetBy
+		}
+		return out
+	}
+	ignoreAt := cmpopts.IgnoreFields(tinyforge.SetBy{}, "EventID", "At")
+	created := &tinyforge.SetBy{Action: ActionCreate, Via: ViaAPI, Actor: "token:admin#1", Role: RoleAdmin}
+	if diff := cmp.Diff(map[string]*tinyforge.SetBy{"deploy.port": created, "deploy.healthcheck": nil}, view(), ignoreAt); diff != "" {
+		t.Errorf("after creation (-want +got):\n%s", diff)
+	}
+
+	sec, _, err := e.store.CreateToken(ctx, "alice", RoleAdmin, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (panelBackend{e.srv}).UpdateSourceConfig(ctx, panel.Principal{Credential: sec}, w.ID, json.RawMessage(`{"port":3001}`), 1); err != nil {
+		t.Fatal(err)
+	}
+	edited := &tinyforge.SetBy{Action: ActionSourceConfig, Via: ViaPanel, Actor: "token:alice#6", Role: RoleAdmin}
+	if diff := cmp.Diff(map[string]*tinyforge.SetBy{"deploy.port": edited, "deploy.healthcheck": nil}, view(), ignoreAt); diff != "" {
+		t.Errorf("after the panel's edit (-want +got):\n%s", diff)
+	}
+
+	// A Sync sets both; a new commit then drifts from what the Sync set.
+	e.doJSON("POST", fmt.Sprintf("/api/workloads/%d/gitops/sync", w.ID), e.admin, `{}`, 200, nil)
+	e.forge.push("main", "c2", ".tinyforge.yml", []byte("version: 1\ndeploy:\n  port: 9090\n  healthcheck: /healthz\n"))
+	synced := &tinyforge.SetBy{Action: ActionSync, Via: ViaAPI, CommitSHA: "c1", Actor: "token:admin#1", Role: RoleAdmin}
+	got := view()
+	if diff := cmp.Diff(map[string]*tinyforge.SetBy{"deploy.port": synced}, got, ignoreAt); diff != "" {
+		t.Errorf("after a Sync and a push (-want +got):\n%s", diff)
+	}
+	var wl tinyforge.Workload
+	e.doJSON("GET", fmt.Sprintf("/api/workloads/%d", w.ID), e.viewer, "", 200, &wl)
+	if sb, ok := wl.SetBy["deploy.port"]; !ok || sb.EventID != got["deploy.port"].EventID || wl.SetBy["deploy.healthcheck"].Action != ActionSync {
+		t.Errorf("the workload's set_by %+v does not match the view's", wl.SetBy)
+	}
+	if evs := e.events(w.ID); got["deploy.port"].EventID != evs[0].ID || got["deploy.port"].At != evs[0].At {
+		t.Errorf("attribution %+v is not the Sync's audit row %+v", got["deploy.port"], evs[0])
+	}
+}

@@ -83,6 +83,9 @@ func (s *Server) viewOf(ctx context.Context, c Caller, id int64, maxAge time.Dur
 		return tinyforge.GitOpsView{}, nil, err
 	}
 	v, comps := s.view(wl, s.fetch(ctx, wl, maxAge))
+	if len(v.Drift) > 0 && maxAge == 0 { // the list shows no attribution
+		attribute(&v, s.setBy(ctx, id))
+	}
 	return v, comps, nil
 }
 

@@ -255,15 +255,24 @@ func (s *Server) ListWorkloads(ctx context.Context, c Caller, name string) ([]*W
 	if err != nil {
 		return nil, s.internal("list workloads", err)
 	}
+	if name != "" { // answered as whole workloads
+		for _, wl := range list {
+			wl.SetBy = s.setBy(ctx, wl.ID)
+		}
+	}
 	return list, nil
 }
 
-// Workload returns workload id.
+// Workload returns workload id, with its drift attribution.
 func (s *Server) Workload(ctx context.Context, c Caller, id int64) (*Workload, error) {
 	if err := c.permit(RoleViewer, id); err != nil {
 		return nil, err
 	}
-	return s.read(ctx, id)
+	wl, err := s.read(ctx, id)
+	if err == nil {
+		wl.SetBy = s.setBy(ctx, id)
+	}
+	return wl, err
 }
 
 // Events returns workload id's audit rows, newest first (admin).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge-check/forge"
+	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
@@ -212,6 +213,9 @@ type Workload struct {
 	GitOpsCommitSHA  string
 	// GitOpsFileSHA is the file fingerprint of the last applied Sync, read from event_log.
 	GitOpsFileSHA string
+	// SetBy is drift attribution (Store.LastSets), loaded only where the API answers it; nil
+	// otherwise.
+	SetBy map[string]gitops.SetBy
 }
 
 const workloadColumns = `w.id, w.name, w.source_type, w.source_config, w.version,
