@@ -123,7 +123,7 @@ func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token
 		res = s.fetchFailed(parent, fmt.Sprintf("cannot download %s at %s", wl.GitOpsPath, gitops.ShortSHA(h.sha)), err, token)
 		res.CommitSHA = h.sha
 	} else {
-		res = fileResult(wl, h.sha, ent)
+		res = fileResult(wl, h.sha, ent, s.lints)
 	}
 	res.CheckedAt = h.at
 	if !h.limitedUntil.IsZero() {
@@ -197,7 +197,7 @@ func (s *Server) fileAt(ctx context.Context, forge Forge, wl *Workload, head, hk
 }
 
 // fileResult lints wl's file at commit head for the workload's source type.
-func fileResult(wl *Workload, head string, ent cacheEntry) fetchResult {
+func fileResult(wl *Workload, head string, ent cacheEntry, lints *lintCache) fetchResult {
 	switch {
 	case ent.notFound:
 		return fetchResult{Status: gitops.StatusNoFile, CommitSHA: head,
@@ -207,7 +207,7 @@ func fileResult(wl *Workload, head string, ent cacheEntry) fetchResult {
 			Message: fmt.Sprintf("%s is larger than %d KiB; a .tinyforge.yml must be at most 64 KiB", wl.GitOpsPath, gitops.MaxFileSize>>10)}
 	}
 	res := fetchResult{Raw: ent.raw, CommitSHA: head, FileSHA: gitops.FileSHA(ent.raw)}
-	res.Spec, res.Diags = gitops.Lint(ent.raw, wl.SourceType)
+	res.Spec, res.Diags = lints.lint(ent.raw, res.FileSHA, wl.SourceType)
 	if res.Diags.HasErrors() || res.Spec == nil {
 		n := len(res.Diags.Errors())
 		res.Status, res.Spec = gitops.StatusInvalid, nil
@@ -277,3 +277,41 @@ func clip(s string, n int) string {
 
 // timeString formats t as the API's RFC 3339 UTC timestamps.
 func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// lintCache remembers gitops.Lint's result per (file fingerprint, source type), so that the
+// workload list, which views every workload on each load, lints an unchanged file once. Its
+// results are shared: callers never change a Spec or Diagnostics. Bounded: past maxLints it
+// starts again empty.
+type lintCache struct {
+	mu sync.Mutex
+	m  map[string]linted
+}
+
+// linted is one gitops.Lint result.
+type linted struct {
+	spec  *gitops.Spec
+	diags gitops.Diagnostics
+}
+
+// maxLints bounds lintCache.
+const maxLints = 1024
+
+// lint is gitops.Lint(raw, sourceType), from the cache when the file with fingerprint sha was
+// linted for sourceType before.
+func (c *lintCache) lint(raw []byte, sha, sourceType string) (*gitops.Spec, gitops.Diagnostics) {
+	key := sha + "\x00" + sourceType
+	c.mu.Lock()
+	l, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return l.spec, l.diags
+	}
+	spec, diags := gitops.Lint(raw, sourceType)
+	c.mu.Lock()
+	if len(c.m) >= maxLints {
+		c.m = map[string]linted{}
+	}
+	c.m[key] = linted{spec, diags}
+	c.mu.Unlock()
+	return spec, diags
+}

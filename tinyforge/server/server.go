@@ -103,6 +103,7 @@ type Server struct {
 	headFlights *flights[head]
 	fileFlights *flights[cacheEntry]
 	forgeSem    chan struct{}
+	lints       *lintCache
 
 	locksMu sync.Mutex
 	locks   map[int64]chan struct{} // one-slot semaphores: the per-workload Sync locks
@@ -120,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		cache: newFileCache(512), locks: map[int64]chan struct{}{},
 		headTTL: cfg.HeadTTL, heads: &headCache{m: map[string]headEntry{}},
 		headFlights: newFlights[head](), fileFlights: newFlights[cacheEntry](),
+		lints: &lintCache{m: map[string]linted{}},
 	}
 	if s.headTTL <= 0 {
 		s.headTTL = DefaultHeadTTL
