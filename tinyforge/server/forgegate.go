@@ -206,3 +206,44 @@ func (s *Server) forgeTurn(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("wait for a turn to ask the forge (at most %d requests at once): %w", cap(s.forgeSem), ctx.Err())
 	}
 }
+
+// listerTTL is how long the workload list's rows act for the caller its list call checked: a
+// token revoked meanwhile still sees the rest of that one list (it has already seen the list).
+const listerTTL = 5 * time.Second
+
+// maxListers bounds listers; past it the table starts again empty.
+const maxListers = 4096
+
+// listers remembers, by the SHA-256 of a token's secret, the Caller a workload list checked
+// and when, for that list's rows (panelBackend.ListGitOps). It never holds a secret.
+type listers struct {
+	mu sync.Mutex
+	m  map[[32]byte]lister
+}
+
+type lister struct {
+	c  Caller
+	at time.Time
+}
+
+func (l *listers) put(secret string, c Caller, now time.Time) {
+	k := sha256.Sum256([]byte(secret))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.m) >= maxListers {
+		l.m = map[[32]byte]lister{}
+	}
+	l.m[k] = lister{c, now}
+}
+
+// get returns the Caller checked for secret less than listerTTL before now.
+func (l *listers) get(secret string, now time.Time) (Caller, bool) {
+	k := sha256.Sum256([]byte(secret))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.m[k]
+	if !ok || now.Sub(e.at) >= listerTTL {
+		return Caller{}, false
+	}
+	return e.c, true
+}

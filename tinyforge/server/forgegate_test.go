@@ -89,8 +89,10 @@ func TestListLoadsShareForgeReads(t *testing.T) {
 	for i := range 100 {
 		wg.Go(func() {
 			body, err := getList(sessions[i%20], e.http.URL)
-			if err == nil && strings.Count(body, `data-status="drift"`) != 40 {
-				err = fmt.Errorf("a list load shows %d of 40 rows in drift", strings.Count(body, `data-status="drift"`))
+			// A row not there within the list's budget on a slow machine says fetch failed
+			// (it has no last known state yet); no other state is right.
+			if n := strings.Count(body, `data-status="drift"`) + strings.Count(body, `data-status="fetch_failed"`); err == nil && n != 40 {
+				err = fmt.Errorf("a list load shows %d of 40 rows in drift or not yet fetched", n)
 			}
 			errs <- err
 		})
@@ -101,6 +103,10 @@ func TestListLoadsShareForgeReads(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+	// Every head is now known: a reload shows every row in drift.
+	if body, err := getList(sessions[0], e.http.URL); err != nil || strings.Count(body, `data-status="drift"`) != 40 {
+		t.Errorf("a list load after the others shows %d of 40 rows in drift (%v)", strings.Count(body, `data-status="drift"`), err)
 	}
 	heads, _ := e.forge.counts()
 	e.forge.mu.Lock()

@@ -126,7 +126,8 @@ func TestGitOpsViewStatuses(t *testing.T) {
 			if tt.want.ManagedFields == nil {
 				tt.want.ManagedFields = []string{}
 			}
-			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(tinyforge.GitOpsView{}, "Message", "Diagnostics", "CheckedAt")); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(tinyforge.GitOpsView{}, "Message", "Diagnostics", "CheckedAt"),
+				cmpopts.IgnoreFields(tinyforge.DriftEntry{}, "SetBy")); diff != "" { // set_by: TestDriftAttribution
 				t.Errorf("view (-want +got):\n%s", diff)
 			}
 			e.forge.mu.Lock()

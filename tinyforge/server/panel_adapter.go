@@ -79,6 +79,9 @@ func (b panelBackend) ListWorkloads(ctx context.Context, p panel.Principal) ([]t
 	err := b.call(ctx, p, http.MethodGet, "/api/workloads", false, func(ctx context.Context, c Caller) error {
 		list, err := b.s.ListWorkloads(ctx, c, "")
 		out = summaries(list)
+		if err == nil {
+			b.s.listers.put(p.Credential, c, time.Now())
+		}
 		return err
 	})
 	if err != nil {
@@ -110,9 +113,24 @@ func (b panelBackend) GitOps(ctx context.Context, p panel.Principal, id int64) (
 }
 
 // ListGitOps is GitOps for the workload list's status column: a branch head read less than the
-// head TTL ago is reused, so reloads of the list cost the forge nothing within it.
+// head TTL ago is reused, so reloads of the list cost the forge nothing within it. The list's
+// rows act for the caller its ListWorkloads checked a moment before (listerTTL), instead of
+// checking the token once more per row.
 func (b panelBackend) ListGitOps(ctx context.Context, p panel.Principal, id int64) (*panel.View, error) {
-	return b.gitOps(ctx, p, id, b.s.headTTL)
+	c, ok := b.s.listers.get(p.Credential, time.Now())
+	if !ok {
+		return b.gitOps(ctx, p, id, b.s.headTTL)
+	}
+	out := &panel.View{}
+	v, comps, err := b.s.viewOf(ctx, c, id, b.s.headTTL)
+	out.GitOpsView = v
+	if err == nil && v.Status == string(gitops.StatusOK) {
+		out.Comparisons = comps
+	}
+	if err != nil {
+		return nil, apiError(http.MethodGet, workloadPath(id, "/gitops"), p.Credential, err)
+	}
+	return out, nil
 }
 
 // gitOps is GitOps with a branch head read less than maxAge ago reused (see viewOf).

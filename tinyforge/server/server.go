@@ -104,6 +104,7 @@ type Server struct {
 	fileFlights *flights[cacheEntry]
 	forgeSem    chan struct{}
 	lints       *lintCache
+	listers     *listers
 
 	locksMu sync.Mutex
 	locks   map[int64]chan struct{} // one-slot semaphores: the per-workload Sync locks
@@ -121,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 		cache: newFileCache(512), locks: map[int64]chan struct{}{},
 		headTTL: cfg.HeadTTL, heads: &headCache{m: map[string]headEntry{}},
 		headFlights: newFlights[head](), fileFlights: newFlights[cacheEntry](),
-		lints: &lintCache{m: map[string]linted{}},
+		lints: &lintCache{m: map[string]linted{}}, listers: &listers{m: map[[32]byte]lister{}},
 	}
 	if s.headTTL <= 0 {
 		s.headTTL = DefaultHeadTTL
