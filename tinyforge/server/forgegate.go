@@ -160,6 +160,10 @@ func (s *Server) resolveHead(ctx context.Context, fg Forge, wl *Workload, token 
 		return head{sha: e.sha, at: e.at}, nil
 	}
 	h, err := s.headFlights.do(ctx, key, func() (head, error) {
+		// A read that ended between this caller's look at the cache and its flight: use it.
+		if e, _ := s.heads.get(key); e.sha != "" && maxAge > 0 && e.at.After(now) {
+			return head{sha: e.sha, at: e.at}, nil
+		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.fetchTimeout)
 		defer cancel()
 		release, err := s.forgeTurn(fctx)

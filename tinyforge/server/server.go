@@ -84,6 +84,11 @@ type Config struct {
 	MaxForgeRequests int
 }
 
+// maxCachedFiles bounds the file cache (one entry per repo, path and commit, each at most 64
+// KiB): at 512, a server of 1,000 workloads on as many repos downloaded every file again on
+// each pass of its list (BenchmarkListLoads).
+const maxCachedFiles = 2048
+
 // Server serves the Tinyforge API. Build it with New and mount Handler(); the zero value is
 // not usable.
 type Server struct {
@@ -119,7 +124,7 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Store, cipher: cfg.Cipher, openForge: cfg.OpenForge,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
 		fetchTimeout: cfg.FetchTimeout, lockWait: cfg.LockWait, syncDeadline: cfg.SyncDeadline, now: cfg.Now,
-		cache: newFileCache(512), locks: map[int64]chan struct{}{},
+		cache: newFileCache(maxCachedFiles), locks: map[int64]chan struct{}{},
 		headTTL: cfg.HeadTTL, heads: &headCache{m: map[string]headEntry{}},
 		headFlights: newFlights[head](), fileFlights: newFlights[cacheEntry](),
 		lints: &lintCache{m: map[string]linted{}}, listers: &listers{m: map[[32]byte]lister{}},
