@@ -218,36 +218,43 @@ const listerTTL = 5 * time.Second
 // maxListers bounds listers; past it the table starts again empty.
 const maxListers = 4096
 
-// listers remembers, by the SHA-256 of a token's secret, the Caller a workload list checked
-// and when, for that list's rows (panelBackend.ListGitOps). It never holds a secret.
+// listers remembers, by the SHA-256 of a token's secret, the Caller a workload list checked,
+// the workloads it read and when, for that list's rows (panelBackend.ListGitOps): each row is
+// computed from the list's own read of its workload. It never holds a secret.
 type listers struct {
 	mu sync.Mutex
 	m  map[[32]byte]lister
 }
 
 type lister struct {
-	c  Caller
-	at time.Time
+	c   Caller
+	wls map[int64]*Workload
+	at  time.Time
 }
 
-func (l *listers) put(secret string, c Caller, now time.Time) {
+func (l *listers) put(secret string, c Caller, list []*Workload, now time.Time) {
+	wls := make(map[int64]*Workload, len(list))
+	for _, wl := range list {
+		wls[wl.ID] = wl
+	}
 	k := sha256.Sum256([]byte(secret))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.m) >= maxListers {
 		l.m = map[[32]byte]lister{}
 	}
-	l.m[k] = lister{c, now}
+	l.m[k] = lister{c, wls, now}
 }
 
-// get returns the Caller checked for secret less than listerTTL before now.
-func (l *listers) get(secret string, now time.Time) (Caller, bool) {
+// get returns the Caller checked for secret less than listerTTL before now, and workload id as
+// its list read it (nil when the list did not have it).
+func (l *listers) get(secret string, id int64, now time.Time) (Caller, *Workload, bool) {
 	k := sha256.Sum256([]byte(secret))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.m[k]
 	if !ok || now.Sub(e.at) >= listerTTL {
-		return Caller{}, false
+		return Caller{}, nil, false
 	}
-	return e.c, true
+	return e.c, e.wls[id], true
 }

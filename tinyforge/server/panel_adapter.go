@@ -80,7 +80,7 @@ func (b panelBackend) ListWorkloads(ctx context.Context, p panel.Principal) ([]t
 		list, err := b.s.ListWorkloads(ctx, c, "")
 		out = summaries(list)
 		if err == nil {
-			b.s.listers.put(p.Credential, c, time.Now())
+			b.s.listers.put(p.Credential, c, list, time.Now())
 		}
 		return err
 	})
@@ -114,15 +114,23 @@ func (b panelBackend) GitOps(ctx context.Context, p panel.Principal, id int64) (
 
 // ListGitOps is GitOps for the workload list's status column: a branch head read less than the
 // head TTL ago is reused, so reloads of the list cost the forge nothing within it. The list's
-// rows act for the caller its ListWorkloads checked a moment before (listerTTL), instead of
-// checking the token once more per row.
+// rows act for the caller its ListWorkloads checked a moment before (listerTTL), and compare
+// with the workload as that call read it, instead of checking the token and reading the
+// workload once more per row.
 func (b panelBackend) ListGitOps(ctx context.Context, p panel.Principal, id int64) (*panel.View, error) {
-	c, ok := b.s.listers.get(p.Credential, time.Now())
+	c, wl, ok := b.s.listers.get(p.Credential, id, time.Now())
 	if !ok {
 		return b.gitOps(ctx, p, id, b.s.headTTL)
 	}
 	out := &panel.View{}
-	v, comps, err := b.s.viewOf(ctx, c, id, b.s.headTTL)
+	var v tinyforge.GitOpsView
+	var comps []gitops.Comparison
+	var err error
+	if err = c.permit(RoleViewer, id); err == nil && wl != nil {
+		v, comps = b.s.view(wl, b.s.fetch(ctx, wl, b.s.headTTL))
+	} else if err == nil {
+		v, comps, err = b.s.viewOf(ctx, c, id, b.s.headTTL)
+	}
 	out.GitOpsView = v
 	if err == nil && v.Status == string(gitops.StatusOK) {
 		out.Comparisons = comps
