@@ -172,6 +172,9 @@ func (s *Server) fileAt(ctx context.Context, forge Forge, wl *Workload, head, hk
 		return cacheEntry{}, &rateLimitedError{until: e.limitedUntil}
 	}
 	return s.fileFlights.do(ctx, key+"\x00"+hk, func() (cacheEntry, error) {
+		if ent, ok := s.cache.get(key); ok { // a download that ended just before this flight
+			return ent, nil
+		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.fetchTimeout)
 		defer cancel()
 		release, err := s.forgeTurn(fctx)
