@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -246,5 +249,37 @@ func TestDriftAttribution(t *testing.T) {
 	}
 	if evs := e.events(w.ID); got["deploy.port"].EventID != evs[0].ID || got["deploy.port"].At != evs[0].At {
 		t.Errorf("attribution %+v is not the Sync's audit row %+v", got["deploy.port"], evs[0])
+	}
+}
+
+// The panel's edit form, posted as a browser does, leaves a source_config row whose way in is
+// the panel.
+func TestAuditPanelEditForm(t *testing.T) {
+	e := newEnv(t)
+	w := e.createWorkload("app", "dockerfile", `{"port":3000}`)
+	s := e.panelSession(e.admin)
+	page, err := s.Get(fmt.Sprintf("%s/apps/%d/edit", e.http.URL, w.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := csrfField.FindStringSubmatch(string(body))
+	if m == nil {
+		t.Fatalf("no csrf on the edit page:\n%s", body)
+	}
+	resp, err := s.PostForm(fmt.Sprintf("%s/apps/%d/edit", e.http.URL, w.ID), url.Values{"csrf": {m[1]}, "version": {"1"}, "port": {"3001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save the edit form: %d", resp.StatusCode)
+	}
+	got := e.latestEvent(w.ID)
+	want := tinyforge.Event{Actor: "token:admin#1", Role: RoleAdmin, Via: ViaPanel, WorkloadID: w.ID, Action: ActionSourceConfig, Outcome: OutcomeApplied,
+		Changes: []tinyforge.Change{{Field: "source_config.port", From: "3000", To: "3001"}}}
+	if diff := cmp.Diff(want, got, ignoreWhen); diff != "" {
+		t.Errorf("the edit form's audit row (-want +got):\n%s", diff)
 	}
 }
