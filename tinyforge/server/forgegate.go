@@ -153,7 +153,7 @@ func (s *Server) resolveHead(ctx context.Context, fg Forge, wl *Workload, token 
 	e, _ := s.heads.get(key)
 	switch {
 	case now.Before(e.limitedUntil) && e.sha != "" && maxAge > 0:
-		return head{sha: e.sha, at: e.at, limitedUntil: e.limitedUntil}, nil
+		return head(e), nil // the last head known, in the back-off
 	case now.Before(e.limitedUntil):
 		return head{}, &rateLimitedError{until: e.limitedUntil}
 	case e.sha != "" && maxAge > 0 && now.Sub(e.at) < maxAge:
