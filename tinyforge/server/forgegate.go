@@ -215,8 +215,9 @@ func (s *Server) forgeTurn(ctx context.Context) (func(), error) {
 // token revoked meanwhile still sees the rest of that one list (it has already seen the list).
 const listerTTL = 5 * time.Second
 
-// maxListers bounds listers; past it the table starts again empty.
-const maxListers = 4096
+// maxListers bounds listers (lists of the last listerTTL); past it the table starts again
+// empty.
+const maxListers = 1024
 
 // listers remembers, by the SHA-256 of a token's secret, the Caller a workload list checked,
 // the workloads it read and when, for that list's rows (panelBackend.ListGitOps): each row is
@@ -240,6 +241,13 @@ func (l *listers) put(secret string, c Caller, list []*Workload, now time.Time) 
 	k := sha256.Sum256([]byte(secret))
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.m) >= 64 { // drop the lists past their TTL: they hold workloads
+		for key, e := range l.m {
+			if now.Sub(e.at) >= listerTTL {
+				delete(l.m, key)
+			}
+		}
+	}
 	if len(l.m) >= maxListers {
 		l.m = map[[32]byte]lister{}
 	}
