@@ -214,3 +214,44 @@ func TestFlightsShareOneCall(t *testing.T) {
 		t.Errorf("%d calls, want 1", n)
 	}
 }
+
+// The list memo gives a list's rows the caller and workload its list call read, for listerTTL
+// only, and to that token only.
+func TestListersMemo(t *testing.T) {
+	l := &listers{m: map[[32]byte]lister{}}
+	t0 := time.Date(2026, 12, 8, 5, 0, 0, 0, time.UTC)
+	c := Caller{Token: Token{ID: 3, Name: "ops", Role: RoleViewer}}
+	l.put("secret-a", c, []*Workload{{ID: 7, Name: "web"}}, t0)
+	tests := []struct {
+		name     string
+		secret   string
+		id       int64
+		at       time.Time
+		wantOK   bool
+		wantName string
+	}{
+		{"same list", "secret-a", 7, t0.Add(time.Second), true, "web"},
+		{"a workload the list did not have", "secret-a", 8, t0.Add(time.Second), true, ""},
+		{"past the TTL", "secret-a", 7, t0.Add(listerTTL), false, ""},
+		{"another token", "secret-b", 7, t0, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, wl, ok := l.get(tt.secret, tt.id, tt.at)
+			name := ""
+			if wl != nil {
+				name = wl.Name
+			}
+			if ok != tt.wantOK || name != tt.wantName || (ok && got.Name != "ops") {
+				t.Errorf("get = %+v, %q, %v; want ok %v, workload %q", got, name, ok, tt.wantOK, tt.wantName)
+			}
+		})
+	}
+	// Expired lists are dropped once the table grows.
+	for i := range 70 {
+		l.put(fmt.Sprintf("s%d", i), c, nil, t0.Add(time.Duration(i)*time.Second))
+	}
+	if len(l.m) >= 70 {
+		t.Errorf("%d lists kept, want the expired ones dropped", len(l.m))
+	}
+}
