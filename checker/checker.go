@@ -13,6 +13,7 @@ import (
 	"io/fs"
 
 	"github.com/tinyforge/tinyforge-check/forge"
+	"github.com/tinyforge/tinyforge-check/gitops"
 )
 
 // ErrNotRegularFile: the path names a symbolic link, device, pipe or other non-regular file,
@@ -38,6 +39,9 @@ type Workload struct {
 	GitOpsPath string
 	// UIURL is the workload's panel page, {public URL}/apps/{id}; "" when unknown.
 	UIURL string
+	// SetBy maps a file field to the last audited change in Tinyforge that set its live value
+	// (drift attribution); nil when Tinyforge does not say (an older server).
+	SetBy map[string]gitops.SetBy
 }
 
 // LiveSource reads workloads from Tinyforge. Errors wrap forge.ErrNotFound for a 404 (and, from

@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -180,6 +181,59 @@ func renderSyncPreview(s *SyncPreview) string {
 	return fmt.Sprintf("\nSync preview: **a Sync of this file would be refused**: %s\n", escapeInline(s.Error, maxMessageRunes))
 }
 
+// renderSetBy says, for each drifted field Tinyforge attributes, what last set its live value:
+// when and the way in, never who (a comment may be public, and the token's name is a person's
+// choice). "" when Tinyforge sent no attribution (an older server) or nothing drifts.
+func renderSetBy(r *Report) string {
+	if r.Workload == nil || len(r.Workload.SetBy) == 0 {
+		return ""
+	}
+	var lines []string
+	for _, d := range r.Drift {
+		sb, ok := r.Workload.SetBy[d.Field]
+		if !ok {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("- `%s`: %s", d.Field, setByText(sb)))
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "\nWhy live differs — the live value was last set:\n" + strings.Join(lines, "\n") + "\n"
+}
+
+// setByText is how an attributed change reads in a comment: the way in and the day, from fixed
+// phrases; only the commit and the date come from Tinyforge, validated.
+func setByText(sb gitops.SetBy) string {
+	var how string
+	switch {
+	case sb.Action == "sync" && isHex(sb.CommitSHA):
+		how = "by a Sync of " + gitops.ShortSHA(sb.CommitSHA)
+	case sb.Action == "sync":
+		how = "by a Sync"
+	case sb.Action == "create":
+		how = "when the workload was created in Tinyforge"
+	case sb.Via == "panel":
+		how = "in Tinyforge's edit form"
+	case sb.Via == "api":
+		how = "through Tinyforge's API"
+	default:
+		how = "in Tinyforge"
+	}
+	if t, err := time.Parse(time.RFC3339, sb.At); err == nil {
+		how += " on " + t.UTC().Format("2006-01-02")
+	}
+	return how
+}
+
+// isHex reports whether s is a plausible commit SHA: 7 to 64 hex digits.
+func isHex(s string) bool {
+	if len(s) < 7 || len(s) > 64 {
+		return false
+	}
+	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
+}
+
 // renderNotices renders the run's notices as a list; "" when there are none.
 func renderNotices(notices []Notice) string {
 	if len(notices) == 0 {
@@ -211,6 +265,7 @@ func renderBody(r *Report, summary bool) string {
 			}
 		}
 	}
+	b.WriteString(renderSetBy(r))
 	if len(r.Diagnostics) > 0 {
 		b.WriteString("\n")
 		limit := len(r.Diagnostics)

@@ -234,3 +234,59 @@ func TestDescriptionLength(t *testing.T) {
 		t.Errorf("description has %d runes: %q", n, d)
 	}
 }
+
+// TestRenderCommentSetBy: with Tinyforge's drift attribution, the comment says, under the
+// table, what last set each drifted field's live value, when and the way in, never the token's
+// name; a field in sync is not explained. Without attribution (an older Tinyforge) the comment
+// is exactly TestRenderCommentDriftPR's.
+func TestRenderCommentSetBy(t *testing.T) {
+	tests := []struct {
+		name string
+		by   gitops.SetBy
+		want string
+	}{
+		{"edit form", gitops.SetBy{EventID: 9, At: "2026-12-05T10:11:12Z", Action: "source_config", Via: "panel", Actor: "token:alice-WHO#6", Role: "admin"},
+			"in Tinyforge's edit form on 2026-12-05"},
+		{"API", gitops.SetBy{EventID: 9, At: "2026-12-05T10:11:12Z", Action: "source_config", Via: "api", Actor: "token:alice-WHO#6"},
+			"through Tinyforge's API on 2026-12-05"},
+		{"sync", gitops.SetBy{EventID: 9, At: "2026-12-04T23:59:59Z", Action: "sync", Via: "panel", CommitSHA: "abc1234def5678", Actor: "token:alice-WHO#6"},
+			"by a Sync of abc1234 on 2026-12-04"},
+		{"creation", gitops.SetBy{EventID: 9, At: "2026-12-01T00:00:00Z", Action: "create", Via: "api", Actor: "token:alice-WHO#6"},
+			"when the workload was created in Tinyforge on 2026-12-01"},
+		{"untrusted values", gitops.SetBy{At: "<b>@here</b>", Action: "sync", CommitSHA: "[x](https://evil)", Via: "<script>", Actor: "token:alice-WHO#6"},
+			"by a Sync"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := liveWeb()
+			w.SetBy = map[string]gitops.SetBy{"deploy.port": tt.by, "deploy.deploy_strategy": tt.by}
+			r := runReport(t, env{workspace: map[string]string{".tinyforge.yml": driftYAML}, workloads: []*Workload{w},
+				files: map[string]string{"base2222222:.tinyforge.yml": inSyncYAML}},
+				Inputs{Workload: "3", FailOn: DefaultFailOn, Event: prEvent(), Forge: ForgeGitHub, RunID: 42})
+			got := RenderComment(r)
+			want := "| `deploy.deploy_strategy` | rolling | rolling | rolling | in sync |\n" +
+				"\nWhy live differs — the live value was last set:\n- `deploy.port`: " + tt.want + "\n\n<details>"
+			if !strings.Contains(got, want) {
+				t.Errorf("comment lacks\n%s\ngot:\n%s", want, got)
+			}
+			for _, leak := range []string{"WHO", "alice", "<b>", "evil", "<script>"} {
+				if strings.Contains(got, leak) {
+					t.Errorf("comment shows %q:\n%s", leak, got)
+				}
+			}
+		})
+	}
+}
+
+// FuzzSetByText: whatever Tinyforge sends as attribution, the phrase is one line of fixed
+// words, a date and a short hex SHA: no markdown, HTML or mention can come through.
+func FuzzSetByText(f *testing.F) {
+	f.Add("2026-12-05T10:11:12Z", "sync", "panel", "abc1234def", "token:x#1")
+	f.Add("<b>", "create", "api", "[x](y)", "@here")
+	f.Fuzz(func(t *testing.T, at, action, via, commit, actor string) {
+		got := setByText(gitops.SetBy{At: at, Action: action, Via: via, CommitSHA: commit, Actor: actor})
+		if strings.ContainsAny(got, "<>[]()@`*_\\|\n\r") || !utf8.ValidString(got) {
+			t.Fatalf("setByText = %q", got)
+		}
+	})
+}

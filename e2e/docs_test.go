@@ -45,7 +45,8 @@ func TestTryItBlock(t *testing.T) {
 	}
 	for _, want := range []string{
 		`"name":"api"`,
-		`"drift":[{"field":"deploy.port","repo_value":"8080","live_value":"3000"}]`,
+		`"drift":[{"field":"deploy.port","repo_value":"8080","live_value":"3000","set_by":{"event_id":`,
+		`"action":"create","via":"api","actor":"token:demo admin#1","role":"admin"}}]`,
 		`"applied":[{"field":"deploy.port","from":"3000","to":"8080"}]`,
 		`"action":"sync"`,
 		`.tinyforge.yml has 2 errors; fix them and push`,

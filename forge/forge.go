@@ -21,6 +21,10 @@ var (
 	// ErrForbidden: the token may not do this (a 403 that is not a rate limit), typically the
 	// read-only token of a fork PR: the check reports a notice rather than failing.
 	ErrForbidden = errors.New("forbidden")
+	// ErrRateLimited: the forge refused the request for a rate limit (GitHub's 403 or 429 with
+	// Retry-After or X-RateLimit-Remaining: 0, Gitea's and GitLab's 429), still after the
+	// client's retries. Ask again later, not at once; the error may say when (providers.APIError).
+	ErrRateLimited = errors.New("rate limited")
 	// ErrNotFound: the repository, PR, branch, commit or Tinyforge workload does not exist, or
 	// the token cannot see it.
 	ErrNotFound = errors.New("not found")

@@ -26,6 +26,29 @@ type DriftEntry struct {
 	// opposed to the string "(unset)". It is not in the JSON, which has Unset for both, so a
 	// decoded entry has it false.
 	LiveMissing bool `json:"-"`
+	// SetBy is the last audited change in Tinyforge that set the live value (drift
+	// attribution); nil when Tinyforge did not say (an older server, or no audited change).
+	SetBy *SetBy `json:"set_by,omitempty"`
+}
+
+// SetBy is one audited change of a workload's live config in Tinyforge, as drift attribution:
+// what set a field's live value, when and the way in. Every field is what the server said.
+type SetBy struct {
+	// EventID is the audit row's id (GET /api/workloads/{id}/events).
+	EventID int64 `json:"event_id"`
+	// At is the change's RFC 3339 UTC time.
+	At string `json:"at"`
+	// Action is the audit action: "create", "source_config" (an edit) or "sync".
+	Action string `json:"action"`
+	// Via is the way in: "api" or "panel"; "" when unknown.
+	Via string `json:"via,omitempty"`
+	// CommitSHA is the commit a Sync applied; "" for other actions.
+	CommitSHA string `json:"commit_sha,omitempty"`
+	// Actor names the token that made the change ("token:NAME#ID"), never its secret. A PR
+	// comment, which may be public, never shows it.
+	Actor string `json:"actor,omitempty"`
+	// Role is the token's role; "" when unknown.
+	Role string `json:"role,omitempty"`
 }
 
 // Change is one field a Sync applied: its live value before and the value written.

@@ -58,6 +58,7 @@ func (g *Gitea) err(op string, resp *gitea.Response, err error) error {
 	if resp != nil && resp.Response != nil && resp.StatusCode >= 300 {
 		e := newAPIError(op, resp.StatusCode, err.Error(), g.opts.Token)
 		e.RateLimited = resp.StatusCode == http.StatusTooManyRequests
+		e.RetryAfter = retryAfterOf(resp.Response)
 		return e
 	}
 	return wrapOp(op, err, g.opts.Token)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 
@@ -104,11 +105,14 @@ func (g *GitHub) err(op string, err error) error {
 	switch {
 	case errors.As(err, &rl):
 		e := newAPIError(op, rl.Response.StatusCode, rl.Message, g.opts.Token)
-		e.RateLimited = true
+		e.RateLimited, e.RetryAfter = true, max(0, time.Until(rl.Rate.Reset.Time))
 		return e
 	case errors.As(err, &ab):
 		e := newAPIError(op, ab.Response.StatusCode, ab.Message, g.opts.Token)
 		e.RateLimited = true
+		if ab.RetryAfter != nil {
+			e.RetryAfter = *ab.RetryAfter
+		}
 		return e
 	case errors.As(err, &er) && er.Response != nil:
 		msg := er.Message

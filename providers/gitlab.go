@@ -105,6 +105,7 @@ func (g *GitLab) apiErr(op string, resp *http.Response) error {
 	}
 	e := newAPIError(op, resp.StatusCode, msg, g.opts.Token)
 	e.RateLimited = resp.StatusCode == http.StatusTooManyRequests
+	e.RetryAfter = retryAfterOf(resp)
 	return e
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/tinyforge/tinyforge-check/forge"
 	"io"
 	"log/slog"
 	"math"
@@ -335,6 +336,37 @@ func retryAfter(resp *http.Response, now time.Time) (float64, bool) {
 	return 0, false
 }
 
+// retryAfterError is ErrRetryAfterTooLong with the wait the forge asked for: a rate limit
+// (then it is forge.ErrRateLimited too) or a 503, whose Backoff says how long to leave it.
+type retryAfterError struct {
+	wait        time.Duration
+	rateLimited bool
+	msg         string
+}
+
+func (e *retryAfterError) Error() string { return e.msg }
+
+// Is matches ErrRetryAfterTooLong, and forge.ErrRateLimited for a rate limit.
+func (e *retryAfterError) Is(target error) bool {
+	return target == ErrRetryAfterTooLong || (e.rateLimited && target == forge.ErrRateLimited)
+}
+
+// Backoff is the wait the forge asked for.
+func (e *retryAfterError) Backoff() time.Duration { return e.wait }
+
+// retryAfterOf is the wait a rate-limited answer asked for (see retryAfter), 0 when it did not
+// say or there is no answer.
+func retryAfterOf(resp *http.Response) time.Duration {
+	if resp == nil {
+		return 0
+	}
+	s, ok := retryAfter(resp, time.Now())
+	if !ok {
+		return 0
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
 func checkRetry(cfg HTTPConfig) retryablehttp.CheckRetry {
 	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if ctx.Err() != nil {
@@ -350,8 +382,9 @@ func checkRetry(cfg HTTPConfig) retryablehttp.CheckRetry {
 		}
 		if rateLimited(resp) || resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
 			if s, ok := retryAfter(resp, time.Now()); ok && s > cfg.MaxRetryAfter.Seconds() {
-				return false, fmt.Errorf("%w: %s %s answered %d asking to wait %.0fs, over the %s cap: try again later or raise the cap",
-					ErrRetryAfterTooLong, resp.Request.Method, safeURL(resp.Request), resp.StatusCode, s, cfg.MaxRetryAfter)
+				return false, &retryAfterError{wait: time.Duration(s * float64(time.Second)), rateLimited: rateLimited(resp),
+					msg: fmt.Sprintf("%s: %s %s answered %d asking to wait %.0fs, over the %s cap: try again later or raise the cap",
+						ErrRetryAfterTooLong, resp.Request.Method, safeURL(resp.Request), resp.StatusCode, s, cfg.MaxRetryAfter)}
 			}
 			if rateLimited(resp) {
 				return true, nil // refused unprocessed: safe for POST too

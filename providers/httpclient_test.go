@@ -553,3 +553,30 @@ type closeRecorder struct {
 }
 
 func (c *closeRecorder) Close() error { c.closed = true; return nil }
+
+// TestRateLimitSaysWhenToAskAgain: a branch read refused by a rate limit, with a wait over the
+// client's cap or not, is forge.ErrRateLimited (never forbidden) and says how long the forge
+// asked to wait, so the server can back off instead of asking again at once.
+func TestRateLimitSaysWhenToAskAgain(t *testing.T) {
+	for _, fc := range forgeCases() {
+		for _, fault := range []forgefake.FaultKind{forgefake.FaultRateLimit, forgefake.FaultTooManyRequests} {
+			t.Run(fmt.Sprintf("%s/%d", fc.name, fault), func(t *testing.T) {
+				f, _ := fc.setup(t, forgefake.Options{}, nil)
+				cfg := testHTTPConfig(nil)
+				cfg.RetryAfterUnit = time.Second
+				cfg.MaxRetryAfter = 30 * time.Second
+				p := fc.newProvider(t, f, Options{Token: testToken, HTTPClient: NewHTTPClient(cfg)})
+				f.PutFile(owner, repoName, "main", "a", []byte("1"))
+				f.SetFault(forgefake.Fault{Kind: fault, RetryAfter: 120})
+				_, err := p.BranchHead(context.Background(), owner, repoName, "main")
+				if !errors.Is(err, forge.ErrRateLimited) || errors.Is(err, forge.ErrForbidden) {
+					t.Fatalf("err = %v, want forge.ErrRateLimited and not forbidden", err)
+				}
+				var b interface{ Backoff() time.Duration }
+				if !errors.As(err, &b) || b.Backoff() < 115*time.Second || b.Backoff() > 120*time.Second {
+					t.Errorf("err = %v: Backoff want 120s", err)
+				}
+			})
+		}
+	}
+}

@@ -102,7 +102,14 @@ type APIError struct {
 	StatusCode  int
 	Message     string // the forge's message, capped, tokens redacted
 	RateLimited bool   // refused by a rate limit (still, after retries)
+	// RetryAfter is how long the forge asked a rate-limited client to wait (Retry-After, or
+	// until X-RateLimit-Reset); 0 when it did not say.
+	RetryAfter time.Duration
 }
+
+// Backoff is RetryAfter: how long to wait before asking again after a rate limit, 0 when the
+// forge did not say.
+func (e *APIError) Backoff() time.Duration { return e.RetryAfter }
 
 func (e *APIError) Error() string {
 	hint := ""
@@ -129,7 +136,7 @@ func (e *APIError) Error() string {
 // Unwrap maps the status onto the package's sentinels.
 func (e *APIError) Unwrap() error {
 	if e.RateLimited {
-		return nil
+		return forge.ErrRateLimited
 	}
 	switch e.StatusCode {
 	case http.StatusUnauthorized:

@@ -26,7 +26,15 @@ type Workload struct {
 	GitOps GitOpsSettings `json:"gitops"`
 	// UIURL is {public URL}/apps/{id}, the panel page.
 	UIURL string `json:"ui_url,omitempty"`
+	// SetBy maps a file field (e.g. "deploy.port") to the last audited change that set its
+	// live value: drift attribution. Optional: absent from older servers, and for fields no
+	// audited change set.
+	SetBy map[string]SetBy `json:"set_by,omitempty"`
 }
+
+// SetBy is the last audited change that set a live value: the domain type itself, whose JSON is
+// the API's.
+type SetBy = gitops.SetBy
 
 // WorkloadSummary is one row of GET /api/workloads.
 type WorkloadSummary struct {
@@ -102,6 +110,13 @@ type GitOpsView struct {
 	ManagedFields     []string     `json:"managed_fields"`
 	LastSyncAt        string       `json:"last_sync_at"`
 	LastSyncCommitSHA string       `json:"last_sync_commit_sha"`
+	// CheckedAt is the RFC 3339 UTC time the server read CommitSHA from the forge; absent when
+	// it did not (an older server, or no head). A view may reuse a head read a little earlier.
+	CheckedAt string `json:"checked_at,omitempty"`
+	// RateLimitedUntil is set when the forge is rate limiting the repo's token: the server
+	// asks it nothing until this RFC 3339 UTC time, and CommitSHA, when set, is the last head
+	// known (of CheckedAt).
+	RateLimitedUntil string `json:"rate_limited_until,omitempty"`
 }
 
 // Diagnostic is one problem in a .tinyforge.yml, as docs/file-format.md shapes it.
@@ -150,6 +165,12 @@ type Event struct {
 	Changes    []Change `json:"changes"`
 	// Outcome is "applied" or "refused: <reason>".
 	Outcome string `json:"outcome"`
+	// Role is the role of the token that made the change ("admin" or "viewer"); "" on rows
+	// written before the server recorded it.
+	Role string `json:"role,omitempty"`
+	// Via is the way in: "api" (the JSON API) or "panel" (the web panel); "" on rows written
+	// before the server recorded it. A Sync's row has Action "sync" and the commit it applied.
+	Via string `json:"via,omitempty"`
 }
 
 // ErrorBody is every error answer: {"error": "..."}.

@@ -92,6 +92,10 @@ func TestEndToEnd(t *testing.T) {
 	wantView := &tinyforge.GitOpsView{Enabled: true, Path: ".tinyforge.yml", Status: "ok", Raw: file, CommitSHA: head, FileSHA: blobSHA1(file),
 		Drift:         []tinyforge.DriftEntry{{Field: "deploy.port", RepoValue: "8080", LiveValue: "3000"}, {Field: "deploy.deploy_strategy", RepoValue: "rolling", LiveValue: "(unset)"}},
 		ManagedFields: []string{"deploy.port", "deploy.deploy_strategy"}}
+	if _, err := time.Parse(time.RFC3339, view.CheckedAt); err != nil {
+		t.Errorf("checked_at %q: %v", view.CheckedAt, err)
+	}
+	wantView.CheckedAt = view.CheckedAt // when the server read the head
 	if diff := cmp.Diff(wantView, view); diff != "" {
 		t.Fatalf("view after enabling (-want +got):\n%s", diff)
 	}
@@ -132,6 +136,13 @@ func TestEndToEnd(t *testing.T) {
 		SourceConfig: json.RawMessage(`{"deploy_strategy":"rolling","dockerfile_path":"Dockerfile","port":8080}`), Version: 2,
 		GitOps: tinyforge.GitOpsSettings{Enabled: true, Path: ".tinyforge.yml", LastSyncAt: res.LastSyncAt, CommitSHA: head, FileSHA: blobSHA1(file)},
 		UIURL:  base + "/apps/1"}
+	// Drift attribution: the Sync set both fields.
+	for _, f := range []string{"deploy.port", "deploy.deploy_strategy"} {
+		if sb := live.SetBy[f]; sb.Action != "sync" || sb.CommitSHA != head || sb.Actor != "token:e2e#1" || sb.At != res.LastSyncAt {
+			t.Errorf("set_by[%s] = %+v, want the Sync of %s", f, sb, head)
+		}
+	}
+	wantLive.SetBy = live.SetBy
 	if diff := cmp.Diff(wantLive, live); diff != "" {
 		t.Errorf("live after Sync (-want +got):\n%s", diff)
 	}
@@ -161,6 +172,7 @@ func TestEndToEnd(t *testing.T) {
 		"token:e2e#1 sync " + short(head2) + " 0 refused",
 		"token:e2e#1 sync " + short(head) + " 2 applied",
 		"token:e2e#1 gitops_settings  1 applied",
+		"token:e2e#1 create  8 applied",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audit log, newest first (-want +got):\n%s", diff)

@@ -56,10 +56,14 @@ type app struct {
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	// forgeRetryWait is the first wait before a forge request is retried; 0 means 200 ms.
 	forgeRetryWait time.Duration
+	// headTTL and maxForgeRequests are serve's --head-ttl and --max-forge-requests (0: the
+	// server's defaults).
+	headTTL          time.Duration
+	maxForgeRequests int
 }
 
 const usage = `usage:
-  tinyforge-server serve --db PATH --addr HOST:PORT [--public-url URL] [--dev] [--secret-key-file PATH] [--allow-forge-net CIDR]...
+  tinyforge-server serve --db PATH --addr HOST:PORT [--public-url URL] [--dev] [--secret-key-file PATH] [--allow-forge-net CIDR]... [--head-ttl 30s] [--max-forge-requests 16]
   tinyforge-server token create --db PATH --role admin|viewer --name NAME [--workload ID|NAME]
   tinyforge-server token list --db PATH
   tinyforge-server token revoke --db PATH --id ID
@@ -164,6 +168,8 @@ func (a *app) serve(ctx context.Context, args []string) int {
 	dev := fs.Bool("dev", false, "development mode: without a secret key, create one in a 0600 file beside the database")
 	keyFile := fs.String("secret-key-file", "", "`file` holding the base64 32-byte key that encrypts repo tokens (else TINYFORGE_SECRET_KEY)")
 	var allow cidrList
+	fs.DurationVar(&a.headTTL, "head-ttl", server.DefaultHeadTTL, "how long the workload list reuses a branch head read from the forge")
+	fs.IntVar(&a.maxForgeRequests, "max-forge-requests", server.DefaultMaxForgeRequests, "the most forge requests in progress at once, server-wide")
 	fs.Var(&allow, "allow-forge-net", "`CIDR` of private or loopback forge addresses the server may fetch from (repeatable); link-local is never allowed")
 	if code, ok := a.parse(fs, args); !ok {
 		return code
@@ -231,7 +237,7 @@ func (a *app) serve(ctx context.Context, args []string) int {
 func (a *app) newServer(st *server.Store, cipher *server.Cipher, pub string, allow []netip.Prefix, log *slog.Logger) (*server.Server, error) {
 	return server.New(server.Config{Store: st, Cipher: cipher, PublicURL: pub, Logger: log,
 		OpenForge: forgeOpener(a.forgeHTTPClient(allow, log)), FetchTimeout: fetchTimeout, LockWait: lockWait,
-		SyncDeadline: syncDeadline, WriteTimeout: writeTimeout})
+		SyncDeadline: syncDeadline, WriteTimeout: writeTimeout, HeadTTL: a.headTTL, MaxForgeRequests: a.maxForgeRequests})
 }
 
 // newHTTPServer serves h with the command's timeouts and size limits, logging its errors as

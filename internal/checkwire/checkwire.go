@@ -85,5 +85,5 @@ func (l liveSource) workload(w *tinyforge.Workload) *checker.Workload {
 		ui = l.c.PageURL(w.ID)
 	}
 	return &checker.Workload{ID: w.ID, Name: w.Name, SourceType: w.SourceType, SourceConfig: w.SourceConfig,
-		GitOpsEnabled: w.GitOps.Enabled, GitOpsPath: w.GitOps.Path, UIURL: ui}
+		GitOpsEnabled: w.GitOps.Enabled, GitOpsPath: w.GitOps.Path, UIURL: ui, SetBy: w.SetBy}
 }

@@ -1,11 +1,16 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // benchEnv is newEnv for benchmarks: n dockerfile workloads with GitOps enabled on a file.
@@ -65,5 +70,91 @@ func BenchmarkSyncParallel(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkListLoads is 100 loads of the panel's workload list by 20 viewers at once (5 each,
+// one after another), with n GitOps-enabled workloads on n repos of a forge that answers every
+// request in 50 ms, on a fresh server each op (the first loads find no head cached). It reports
+// the forge requests the 100 loads cost (branch reads and downloads), the most forge requests in progress at once (the
+// in-process fake's concurrent calls: each is one connection to a real forge) and the median
+// list load. mode=bounded is the server's defaults (head TTL 30 s, cap 16); mode=no-cache reads
+// every head anew (TTL 1 ns) with no cap, single-flight aside.
+func BenchmarkListLoads(b *testing.B) {
+	for _, mode := range []string{"bounded", "no-cache"} {
+		for _, n := range []int{10, 100, 1000} {
+			b.Run(fmt.Sprintf("mode=%s/workloads=%d", mode, n), func(b *testing.B) {
+				var heads, loads, peak int
+				var medians []time.Duration
+				b.StopTimer()
+				for range b.N {
+					e := newEnv(b, func(c *Config) {
+						if mode == "no-cache" {
+							c.HeadTTL, c.MaxForgeRequests = time.Nanosecond, 1<<20
+						}
+					})
+					e.benchWorkloads(n)
+					sessions := make([]*http.Client, 20)
+					for i := range sessions {
+						sessions[i] = e.panelSession(e.viewer)
+					}
+					h0, l0 := e.forge.counts()
+					e.forge.mu.Lock()
+					e.forge.delay, e.forge.peak = 50*time.Millisecond, 0
+					e.forge.mu.Unlock()
+					b.StartTimer()
+					took := make(chan time.Duration, 100)
+					var wg sync.WaitGroup
+					for _, s := range sessions {
+						wg.Go(func() {
+							for range 5 {
+								start := time.Now()
+								if _, err := getList(s, e.http.URL); err != nil {
+									b.Error(err)
+								}
+								took <- time.Since(start)
+							}
+						})
+					}
+					wg.Wait()
+					b.StopTimer()
+					close(took)
+					var all []time.Duration
+					for d := range took {
+						all = append(all, d)
+					}
+					slices.Sort(all)
+					medians = append(medians, all[len(all)/2])
+					h, l := e.forge.counts()
+					e.forge.mu.Lock()
+					heads, loads, peak = heads+h-h0, loads+l-l0, max(peak, e.forge.peak)
+					e.forge.mu.Unlock()
+					e.http.Close()
+				}
+				slices.Sort(medians)
+				b.ReportMetric(float64(heads)/float64(len(medians)), "branch-reads/op")
+				b.ReportMetric(float64(loads)/float64(len(medians)), "downloads/op")
+				b.ReportMetric(float64(peak), "peak-forge-conns")
+				b.ReportMetric(float64(medians[len(medians)/2].Milliseconds()), "list-median-ms")
+			})
+		}
+	}
+}
+
+// benchWorkloads stores n GitOps-enabled workloads on n repos straight into the store (the API
+// would take seconds for 1,000), the fake forge's "main" holding goodFile.
+func (e *env) benchWorkloads(n int) {
+	e.t.Helper()
+	ctx := context.Background()
+	e.forge.push("main", "c1", ".tinyforge.yml", []byte(goodFile))
+	for i := range n {
+		repo := Repo{Provider: "gitea", BaseURL: "https://gitea.example.com", Owner: "acme", Name: fmt.Sprintf("app-%d", i), Branch: "main"}
+		w, err := e.store.CreateWorkload(ctx, NewWorkload{Name: fmt.Sprintf("app-%d", i), SourceType: "dockerfile", SourceConfig: json.RawMessage(`{"port":3000}`), Repo: repo}, e.srv.sealer(forgeCanary))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.store.SetGitOps(ctx, w.ID, true, DefaultGitOpsPath, nil); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 }

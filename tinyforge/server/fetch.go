@@ -49,18 +49,24 @@ type fetchResult struct {
 	FileSHA string
 	Spec    *gitops.Spec
 	Diags   gitops.Diagnostics
+	// CheckedAt is when CommitSHA was read from the forge (zero when it was not).
+	CheckedAt time.Time
+	// RateLimitedUntil is set when the forge is rate limiting the repo's token: until then the
+	// server asks it nothing, and CommitSHA, when set, is the last head known (of CheckedAt).
+	RateLimitedUntil time.Time
 }
 
-// fetch resolves the branch head, reads the file at that commit (from the cache when this
-// commit was read before), and lints it for the workload's source type. It returns within the
-// fetch timeout even when the forge ignores its context.
-func (s *Server) fetch(ctx context.Context, wl *Workload) fetchResult {
-	return s.fetchAt(ctx, wl, "")
+// fetch resolves the branch head (reusing one read less than maxAge ago; 0 reads it now, see
+// resolveHead), reads the file at that commit (from the cache when this commit was read
+// before), and lints it for the workload's source type. It returns within the fetch timeout
+// even when the forge ignores its context.
+func (s *Server) fetch(ctx context.Context, wl *Workload, maxAge time.Duration) fetchResult {
+	return s.fetchAt(ctx, wl, "", maxAge)
 }
 
-// fetchAt is fetch at commit at instead of the branch head ("" for the head): the file a PR
-// proposes, which is not on the branch yet.
-func (s *Server) fetchAt(ctx context.Context, wl *Workload, at string) fetchResult {
+// fetchAt is fetch at commit at instead of the branch head ("" for the head, then maxAge
+// applies): the file a PR proposes, which is not on the branch yet.
+func (s *Server) fetchAt(ctx context.Context, wl *Workload, at string, maxAge time.Duration) fetchResult {
 	if !gitops.SupportsGitOps(wl.SourceType) {
 		return fetchResult{Status: gitops.StatusDisabled, Message: fmt.Sprintf("source type %q cannot use GitOps; only dockerfile and static workloads can", wl.SourceType)}
 	}
@@ -78,7 +84,7 @@ func (s *Server) fetchAt(ctx context.Context, wl *Workload, at string) fetchResu
 	ctx, cancel := context.WithTimeout(ctx, s.fetchTimeout)
 	defer cancel()
 	done := make(chan fetchResult, 1)
-	go func() { done <- s.fetchFromForge(parent, ctx, wl, token, at) }()
+	go func() { done <- s.fetchFromForge(parent, ctx, wl, token, at, maxAge) }()
 	select {
 	case res := <-done:
 		return res
@@ -105,29 +111,35 @@ func (s *Server) requestEnded(parent context.Context) string {
 
 // fetchFromForge fetches under ctx, the fetch deadline derived from parent, the request's
 // context: its messages blame the client when parent ended and the forge when ctx timed out.
-// It reads at commit at, or at the branch head when at is "".
-func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token, at string) fetchResult {
+// It reads at commit at, or at the branch head when at is "" (see resolveHead for maxAge).
+func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token, at string, maxAge time.Duration) fetchResult {
 	forge, err := s.openForge(wl.Repo.Provider, wl.Repo.BaseURL, token)
 	if err != nil {
 		return s.fetchFailed(parent, "cannot use the forge", err, token)
 	}
-	head, err := at, error(nil)
+	h, err := head{sha: at, at: time.Now()}, error(nil)
 	if at == "" {
-		head, err = forge.BranchHead(ctx, wl.Repo.Owner, wl.Repo.Name, wl.Repo.Branch)
+		h, err = s.resolveHead(ctx, forge, wl, token, maxAge)
 	}
 	if err != nil {
 		return s.fetchFailed(parent, fmt.Sprintf("cannot resolve branch %q", wl.Repo.Branch), err, token)
 	}
-	if head == "" {
+	if h.sha == "" {
 		return fetchResult{Status: gitops.StatusFetchFailed, Message: fmt.Sprintf("the forge returned no head commit for branch %q", wl.Repo.Branch)}
 	}
-	ent, err := s.fileAt(ctx, forge, wl, head)
+	ent, err := s.fileAt(ctx, forge, wl, h.sha, headKey(wl, token))
+	var res fetchResult
 	if err != nil {
-		res := s.fetchFailed(parent, fmt.Sprintf("cannot download %s at %s", wl.GitOpsPath, gitops.ShortSHA(head)), err, token)
-		res.CommitSHA = head
-		return res
+		res = s.fetchFailed(parent, fmt.Sprintf("cannot download %s at %s", wl.GitOpsPath, gitops.ShortSHA(h.sha)), err, token)
+		res.CommitSHA = h.sha
+	} else {
+		res = fileResult(wl, h.sha, ent, s.lints)
 	}
-	return fileResult(wl, head, ent)
+	res.CheckedAt = h.at
+	if !h.limitedUntil.IsZero() {
+		res.RateLimitedUntil = h.limitedUntil
+	}
+	return res
 }
 
 // fetchFailed is the fetch_failed result of err while doing what; its message blames the
@@ -135,7 +147,11 @@ func (s *Server) fetchFromForge(parent, ctx context.Context, wl *Workload, token
 func (s *Server) fetchFailed(parent context.Context, what string, err error, token string) fetchResult {
 	msg := what + ": " + secret.Redact(err.Error(), token)
 	var dnsErr *net.DNSError
+	var limited *rateLimitedError
 	switch {
+	case errors.As(err, &limited):
+		// Not a broken repo: the server waits as the forge asked, then asks again.
+		return fetchResult{Status: gitops.StatusFetchFailed, Message: msg, RateLimitedUntil: limited.until}
 	case errors.As(err, &dnsErr):
 		// Viewers read this message: name the host, never the server's own DNS resolver.
 		reason := "could not be looked up"
@@ -154,30 +170,47 @@ func (s *Server) fetchFailed(parent context.Context, what string, err error, tok
 }
 
 // fileAt returns wl's file at commit head: from the cache when this commit was read before,
-// else downloaded (a missing or too large file is cached as such). The error is the download's.
-func (s *Server) fileAt(ctx context.Context, forge Forge, wl *Workload, head string) (cacheEntry, error) {
+// else downloaded (a missing or too large file is cached as such), joining a download of the
+// same file in flight, in a turn of the server's forge requests. A rate limit starts the back-off
+// of hk, the branch's headKey. The error is the download's.
+func (s *Server) fileAt(ctx context.Context, forge Forge, wl *Workload, head, hk string) (cacheEntry, error) {
 	key := cacheKey(wl, head)
 	if ent, ok := s.cache.get(key); ok {
 		return ent, nil
 	}
-	data, err := forge.DownloadFile(ctx, wl.Repo.Owner, wl.Repo.Name, head, wl.GitOpsPath, gitops.MaxFileSize)
-	var ent cacheEntry
-	switch {
-	case errors.Is(err, ErrFileNotFound):
-		ent = cacheEntry{notFound: true}
-	case errors.Is(err, ErrFileTooLarge) || (err == nil && len(data) > gitops.MaxFileSize):
-		ent = cacheEntry{tooLarge: true}
-	case err != nil:
-		return cacheEntry{}, err
-	default:
-		ent = cacheEntry{raw: data}
+	if e, _ := s.heads.get(hk); time.Now().Before(e.limitedUntil) {
+		return cacheEntry{}, &rateLimitedError{until: e.limitedUntil}
 	}
-	s.cache.put(key, ent)
-	return ent, nil
+	return s.fileFlights.do(ctx, key+"\x00"+hk, func() (cacheEntry, error) {
+		if ent, ok := s.cache.get(key); ok { // a download that ended just before this flight
+			return ent, nil
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.fetchTimeout)
+		defer cancel()
+		release, err := s.forgeTurn(fctx)
+		if err != nil {
+			return cacheEntry{}, err
+		}
+		data, err := forge.DownloadFile(fctx, wl.Repo.Owner, wl.Repo.Name, head, wl.GitOpsPath, gitops.MaxFileSize)
+		release()
+		var ent cacheEntry
+		switch {
+		case errors.Is(err, ErrFileNotFound):
+			ent = cacheEntry{notFound: true}
+		case errors.Is(err, ErrFileTooLarge) || (err == nil && len(data) > gitops.MaxFileSize):
+			ent = cacheEntry{tooLarge: true}
+		case err != nil:
+			return cacheEntry{}, s.noteRateLimit(hk, err)
+		default:
+			ent = cacheEntry{raw: data}
+		}
+		s.cache.put(key, ent)
+		return ent, nil
+	})
 }
 
 // fileResult lints wl's file at commit head for the workload's source type.
-func fileResult(wl *Workload, head string, ent cacheEntry) fetchResult {
+func fileResult(wl *Workload, head string, ent cacheEntry, lints *lintCache) fetchResult {
 	switch {
 	case ent.notFound:
 		return fetchResult{Status: gitops.StatusNoFile, CommitSHA: head,
@@ -187,7 +220,7 @@ func fileResult(wl *Workload, head string, ent cacheEntry) fetchResult {
 			Message: fmt.Sprintf("%s is larger than %d KiB; a .tinyforge.yml must be at most 64 KiB", wl.GitOpsPath, gitops.MaxFileSize>>10)}
 	}
 	res := fetchResult{Raw: ent.raw, CommitSHA: head, FileSHA: gitops.FileSHA(ent.raw)}
-	res.Spec, res.Diags = gitops.Lint(ent.raw, wl.SourceType)
+	res.Spec, res.Diags = lints.lint(ent.raw, res.FileSHA, wl.SourceType)
 	if res.Diags.HasErrors() || res.Spec == nil {
 		n := len(res.Diags.Errors())
 		res.Status, res.Spec = gitops.StatusInvalid, nil
@@ -257,3 +290,41 @@ func clip(s string, n int) string {
 
 // timeString formats t as the API's RFC 3339 UTC timestamps.
 func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// lintCache remembers gitops.Lint's result per (file fingerprint, source type), so that the
+// workload list, which views every workload on each load, lints an unchanged file once. Its
+// results are shared: callers never change a Spec or Diagnostics. Bounded: past maxLints it
+// starts again empty.
+type lintCache struct {
+	mu sync.Mutex
+	m  map[string]linted
+}
+
+// linted is one gitops.Lint result.
+type linted struct {
+	spec  *gitops.Spec
+	diags gitops.Diagnostics
+}
+
+// maxLints bounds lintCache.
+const maxLints = 1024
+
+// lint is gitops.Lint(raw, sourceType), from the cache when the file with fingerprint sha was
+// linted for sourceType before.
+func (c *lintCache) lint(raw []byte, sha, sourceType string) (*gitops.Spec, gitops.Diagnostics) {
+	key := sha + "\x00" + sourceType
+	c.mu.Lock()
+	l, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return l.spec, l.diags
+	}
+	spec, diags := gitops.Lint(raw, sourceType)
+	c.mu.Lock()
+	if len(c.m) >= maxLints {
+		c.m = map[string]linted{}
+	}
+	c.m[key] = linted{spec, diags}
+	c.mu.Unlock()
+	return spec, diags
+}

@@ -19,19 +19,26 @@ const (
 	ActionGitOpsSettings = "gitops_settings"
 	// ActionRepoSettings is a change of the repo coordinates or access token (PATCH repo).
 	ActionRepoSettings = "repo_settings"
+	// ActionCreate is a workload's creation: its first source_config and repo settings.
+	ActionCreate = "create"
+	// ActionSourceConfig is an edit of source_config (PATCH, the panel's edit form).
+	ActionSourceConfig = "source_config"
 	// OutcomeApplied marks an accepted write; refusals are "refused: <reason>".
 	OutcomeApplied = "applied"
 )
 
 // View fetches workload id's GitOps file at its branch head and compares it with live.
 func (s *Server) View(ctx context.Context, c Caller, id int64) (tinyforge.GitOpsView, error) {
-	v, _, err := s.viewOf(ctx, c, id)
+	v, _, err := s.viewOf(ctx, c, id, 0)
 	return v, err
 }
 
 // viewOf is View with every declared field compared with live (nil unless the file is valid
 // and compares), which the view's drift is the unequal part of.
-func (s *Server) viewOf(ctx context.Context, c Caller, id int64) (tinyforge.GitOpsView, []gitops.Comparison, error) {
+//
+// The branch head is read anew unless it was read less than maxAge ago (the workload list
+// passes the head TTL).
+func (s *Server) viewOf(ctx context.Context, c Caller, id int64, maxAge time.Duration) (tinyforge.GitOpsView, []gitops.Comparison, error) {
 	if err := c.permit(RoleViewer, id); err != nil {
 		return tinyforge.GitOpsView{}, nil, err
 	}
@@ -39,7 +46,10 @@ func (s *Server) viewOf(ctx context.Context, c Caller, id int64) (tinyforge.GitO
 	if err != nil {
 		return tinyforge.GitOpsView{}, nil, err
 	}
-	v, comps := s.view(wl, s.fetch(ctx, wl))
+	v, comps := s.view(wl, s.fetch(ctx, wl, maxAge))
+	if len(v.Drift) > 0 && maxAge == 0 { // the list shows no attribution
+		attribute(&v, s.setBy(ctx, id))
+	}
 	return v, comps, nil
 }
 
@@ -57,7 +67,7 @@ func (s *Server) viewAt(ctx context.Context, c Caller, id int64, commit string) 
 	if err != nil {
 		return tinyforge.GitOpsView{}, nil, "", err
 	}
-	v, comps := s.view(wl, s.fetchAt(ctx, wl, strings.ToLower(commit)))
+	v, comps := s.view(wl, s.fetchAt(ctx, wl, strings.ToLower(commit), 0))
 	return v, comps, wl.Repo.Branch, nil
 }
 
@@ -83,6 +93,12 @@ func (s *Server) view(wl *Workload, res fetchResult) (tinyforge.GitOpsView, []gi
 		Raw: string(res.Raw), CommitSHA: res.CommitSHA, FileSHA: res.FileSHA,
 		Drift: []tinyforge.DriftEntry{}, ManagedFields: []string{},
 		LastSyncAt: wl.GitOpsLastSyncAt, LastSyncCommitSHA: wl.GitOpsCommitSHA,
+	}
+	if !res.CheckedAt.IsZero() {
+		v.CheckedAt = timeString(res.CheckedAt)
+	}
+	if !res.RateLimitedUntil.IsZero() {
+		v.RateLimitedUntil = timeString(res.RateLimitedUntil)
 	}
 	for _, d := range res.Diags {
 		v.Diagnostics = append(v.Diagnostics, tinyforge.Diagnostic{Severity: string(d.Severity), Line: d.Line, Column: d.Column, Field: d.Field, Code: d.Code, Message: d.Message})
@@ -130,7 +146,7 @@ func (s *Server) SetGitOps(ctx context.Context, c Caller, id int64, req GitOpsCh
 	if err != nil {
 		return tinyforge.GitOpsView{}, err
 	}
-	v, _ := s.view(wl, s.fetch(ctx, wl))
+	v, _ := s.view(wl, s.fetch(ctx, wl, 0))
 	return v, nil
 }
 
@@ -165,7 +181,9 @@ func (s *Server) saveGitOps(ctx context.Context, c Caller, wl *Workload, req Git
 	if req.Path != nil {
 		path = *req.Path
 	}
-	ev := &tinyforge.Event{At: timeString(s.now()), Actor: c.actor(), WorkloadID: wl.ID, Action: ActionGitOpsSettings, Outcome: OutcomeApplied}
+	e := c.event(wl.ID, ActionGitOpsSettings, timeString(s.now()))
+	e.Outcome = OutcomeApplied
+	ev := &e
 	if enabled != wl.GitOpsEnabled {
 		ev.Changes = append(ev.Changes, tinyforge.Change{Field: "gitops.enabled", From: fmt.Sprint(wl.GitOpsEnabled), To: fmt.Sprint(enabled)})
 	}
@@ -207,13 +225,13 @@ func (s *Server) Sync(ctx context.Context, c Caller, id int64, req tinyforge.Syn
 	}
 	auditCtx, cancelAudit := afterDeadline(ctx)
 	defer cancelAudit()
-	run := &syncRun{s: s, ctx: ctx, auditCtx: auditCtx, ev: tinyforge.Event{Actor: c.actor(), WorkloadID: id, Action: ActionSync}}
+	run := &syncRun{s: s, ctx: ctx, auditCtx: auditCtx, ev: c.event(id, ActionSync, "")}
 	wl, unlock, err := s.lockedLoad(ctx, id)
 	if err != nil {
 		return tinyforge.SyncResult{}, run.stoppedEarly(err)
 	}
 	defer unlock()
-	res := s.fetch(ctx, wl)
+	res := s.fetch(ctx, wl, 0)
 	run.ev.CommitSHA, run.ev.FileSHA = res.CommitSHA, res.FileSHA
 	if err := run.stopped(waitedForForge); err != nil {
 		return tinyforge.SyncResult{}, err

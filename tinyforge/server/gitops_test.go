@@ -126,7 +126,8 @@ func TestGitOpsViewStatuses(t *testing.T) {
 			if tt.want.ManagedFields == nil {
 				tt.want.ManagedFields = []string{}
 			}
-			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(tinyforge.GitOpsView{}, "Message", "Diagnostics")); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(tinyforge.GitOpsView{}, "Message", "Diagnostics", "CheckedAt"),
+				cmpopts.IgnoreFields(tinyforge.DriftEntry{}, "SetBy")); diff != "" { // set_by: TestDriftAttribution
 				t.Errorf("view (-want +got):\n%s", diff)
 			}
 			e.forge.mu.Lock()
@@ -820,6 +821,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 	want := []string{
 		"sync refused: another Sync or settings change of this workload held its lock for more than 50ms; retry",
 		"gitops_settings applied",
+		"create applied",
 	}
 	if diff := cmp.Diff(want, outcomes); diff != "" {
 		t.Errorf("audit rows (-want +got):\n%s", diff)
@@ -858,7 +860,7 @@ func TestFetchStopMessageNamesCause(t *testing.T) {
 			if tt.clientGone {
 				time.AfterFunc(10*time.Millisecond, cancel)
 			}
-			res := e.srv.fetch(ctx, wl)
+			res := e.srv.fetch(ctx, wl, 0)
 			if res.Status != "fetch_failed" || !strings.Contains(res.Message, tt.want) {
 				t.Errorf("status %q message %q, want fetch_failed saying %q", res.Status, res.Message, tt.want)
 			}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinyforge/tinyforge-check/forge"
 	"github.com/tinyforge/tinyforge-check/internal/secret"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 )
@@ -38,6 +39,48 @@ type fakeForge struct {
 	heads    int
 	loads    int
 	gotToken string
+	// delay is each call's latency (honouring ctx); active and peak count calls in progress.
+	delay        time.Duration
+	active, peak int
+	// limited answers every call with a rate limit asking to wait retryAfter.
+	limited    bool
+	retryAfter time.Duration
+}
+
+// rateLimitErr is a forge's rate-limit answer as a provider returns it.
+type rateLimitErr struct{ wait time.Duration }
+
+func (e rateLimitErr) Error() string {
+	return "read branch head: HTTP 429: rate limited; try again later"
+}
+func (e rateLimitErr) Is(target error) bool   { return target == forge.ErrRateLimited }
+func (e rateLimitErr) Backoff() time.Duration { return e.wait }
+
+// call counts one call in progress for its latency; the returned func ends it.
+func (f *fakeForge) call(ctx context.Context) (func(), error) {
+	f.mu.Lock()
+	f.active++
+	f.peak = max(f.peak, f.active)
+	d, limited, wait := f.delay, f.limited, f.retryAfter
+	f.mu.Unlock()
+	end := func() {
+		f.mu.Lock()
+		f.active--
+		f.mu.Unlock()
+	}
+	if d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			end()
+			return nil, ctx.Err()
+		}
+	}
+	if limited {
+		end()
+		return nil, rateLimitErr{wait}
+	}
+	return end, nil
 }
 
 func newFakeForge() *fakeForge {
@@ -80,6 +123,13 @@ func (f *fakeForge) wait(ctx context.Context) error {
 func (f *fakeForge) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
 	f.mu.Lock()
 	f.heads++
+	f.mu.Unlock()
+	end, err := f.call(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer end()
+	f.mu.Lock()
 	hang, err, head := f.hang, f.headErr, f.branches[branch]
 	f.mu.Unlock()
 	if hang {
@@ -97,7 +147,14 @@ func (f *fakeForge) BranchHead(ctx context.Context, owner, repo, branch string) 
 func (f *fakeForge) DownloadFile(ctx context.Context, owner, repo, ref, path string, maxBytes int64) ([]byte, error) {
 	f.mu.Lock()
 	f.loads++
-	err := f.fileErr
+	f.mu.Unlock()
+	end, err := f.call(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	f.mu.Lock()
+	err = f.fileErr
 	data, ok := f.files[ref][path]
 	f.mu.Unlock()
 	if err != nil {
@@ -248,7 +305,7 @@ func (e *env) syncTokens(n int) (secrets, actors []string) {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		secrets[i], actors[i] = sec, Caller{tok}.actor()
+		secrets[i], actors[i] = sec, Caller{Token: tok}.actor()
 	}
 	return secrets, actors
 }

@@ -109,6 +109,7 @@ func (s *Server) caller(w http.ResponseWriter, r *http.Request) (Caller, error) 
 		return Caller{}, newError(KindUnauthorized, "missing bearer token; send Authorization: Bearer <token>")
 	}
 	c, err := s.authenticate(r.Context(), secret, r.Method, r.URL.Path)
+	c.Via = ViaAPI
 	var e *Error
 	if errors.As(err, &e) && e.Kind == KindUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tinyforge", error="invalid_token"`)
@@ -228,7 +229,7 @@ func (s *Server) wire(r *http.Request, wl *Workload) tinyforge.Workload {
 // wireAt is the API's shape of wl, its ui_url under base.
 func wireAt(base string, wl *Workload) tinyforge.Workload {
 	return tinyforge.Workload{ID: wl.ID, Name: wl.Name, SourceType: wl.SourceType, SourceConfig: wl.SourceConfig,
-		Version: wl.Version, GitOps: settings(wl), UIURL: base + "/apps/" + strconv.FormatInt(wl.ID, 10)}
+		Version: wl.Version, GitOps: settings(wl), UIURL: base + "/apps/" + strconv.FormatInt(wl.ID, 10), SetBy: wl.SetBy}
 }
 
 func (s *Server) baseURL(r *http.Request) string {

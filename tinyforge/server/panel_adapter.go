@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
@@ -51,6 +52,7 @@ func (b panelBackend) call(ctx context.Context, p panel.Principal, method, path 
 		defer cancel()
 	}
 	c, err := b.s.authenticate(ctx, p.Credential, method, path)
+	c.Via = ViaPanel
 	if err == nil {
 		err = fn(ctx, c)
 	}
@@ -77,6 +79,9 @@ func (b panelBackend) ListWorkloads(ctx context.Context, p panel.Principal) ([]t
 	err := b.call(ctx, p, http.MethodGet, "/api/workloads", false, func(ctx context.Context, c Caller) error {
 		list, err := b.s.ListWorkloads(ctx, c, "")
 		out = summaries(list)
+		if err == nil {
+			b.s.listers.put(p.Credential, c, list, time.Now())
+		}
 		return err
 	})
 	if err != nil {
@@ -104,9 +109,43 @@ func (b panelBackend) Workload(ctx context.Context, p panel.Principal, id int64)
 // comparisons the view's drift is the unequal part of), for the drift view's normalization
 // column.
 func (b panelBackend) GitOps(ctx context.Context, p panel.Principal, id int64) (*panel.View, error) {
+	return b.gitOps(ctx, p, id, 0)
+}
+
+// ListGitOps is GitOps for the workload list's status column: a branch head read less than the
+// head TTL ago is reused, so reloads of the list cost the forge nothing within it. The list's
+// rows act for the caller its ListWorkloads checked a moment before (listerTTL), and compare
+// with the workload as that call read it, instead of checking the token and reading the
+// workload once more per row.
+func (b panelBackend) ListGitOps(ctx context.Context, p panel.Principal, id int64) (*panel.View, error) {
+	c, wl, ok := b.s.listers.get(p.Credential, id, time.Now())
+	if !ok {
+		return b.gitOps(ctx, p, id, b.s.headTTL)
+	}
+	out := &panel.View{}
+	var v tinyforge.GitOpsView
+	var comps []gitops.Comparison
+	var err error
+	if err = c.permit(RoleViewer, id); err == nil && wl != nil {
+		v, comps = b.s.view(wl, b.s.fetch(ctx, wl, b.s.headTTL))
+	} else if err == nil {
+		v, comps, err = b.s.viewOf(ctx, c, id, b.s.headTTL)
+	}
+	out.GitOpsView = v
+	if err == nil && v.Status == string(gitops.StatusOK) {
+		out.Comparisons = comps
+	}
+	if err != nil {
+		return nil, apiError(http.MethodGet, workloadPath(id, "/gitops"), p.Credential, err)
+	}
+	return out, nil
+}
+
+// gitOps is GitOps with a branch head read less than maxAge ago reused (see viewOf).
+func (b panelBackend) gitOps(ctx context.Context, p panel.Principal, id int64, maxAge time.Duration) (*panel.View, error) {
 	out := &panel.View{}
 	err := b.call(ctx, p, http.MethodGet, workloadPath(id, "/gitops"), false, func(ctx context.Context, c Caller) error {
-		v, comps, err := b.s.viewOf(ctx, c, id)
+		v, comps, err := b.s.viewOf(ctx, c, id, maxAge)
 		out.GitOpsView = v
 		if err == nil && v.Status == string(gitops.StatusOK) {
 			out.Comparisons = comps

@@ -76,7 +76,18 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock for sync times; nil means time.Now.
 	Now func() time.Time
+	// HeadTTL is how long the workload list's status column reuses a branch head read from
+	// the forge; 0 means DefaultHeadTTL. Views, Syncs and settings changes always read it anew.
+	HeadTTL time.Duration
+	// MaxForgeRequests caps the forge requests in progress at once, server-wide; 0 means
+	// DefaultMaxForgeRequests.
+	MaxForgeRequests int
 }
+
+// maxCachedFiles bounds the file cache (one entry per repo, path and commit, each at most 64
+// KiB): at 512, a server of 1,000 workloads on as many repos downloaded every file again on
+// each pass of its list (BenchmarkListLoads).
+const maxCachedFiles = 2048
 
 // Server serves the Tinyforge API. Build it with New and mount Handler(); the zero value is
 // not usable.
@@ -91,6 +102,14 @@ type Server struct {
 	syncDeadline time.Duration
 	now          func() time.Time
 	cache        *fileCache
+	headTTL      time.Duration
+	// heads, headFlights, fileFlights and forgeSem bound forge traffic (forgegate.go).
+	heads       *headCache
+	headFlights *flights[head]
+	fileFlights *flights[cacheEntry]
+	forgeSem    chan struct{}
+	lints       *lintCache
+	listers     *listers
 
 	locksMu sync.Mutex
 	locks   map[int64]chan struct{} // one-slot semaphores: the per-workload Sync locks
@@ -105,8 +124,18 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Store, cipher: cfg.Cipher, openForge: cfg.OpenForge,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
 		fetchTimeout: cfg.FetchTimeout, lockWait: cfg.LockWait, syncDeadline: cfg.SyncDeadline, now: cfg.Now,
-		cache: newFileCache(512), locks: map[int64]chan struct{}{},
+		cache: newFileCache(maxCachedFiles), locks: map[int64]chan struct{}{},
+		headTTL: cfg.HeadTTL, heads: &headCache{m: map[string]headEntry{}},
+		headFlights: newFlights[head](), fileFlights: newFlights[cacheEntry](),
+		lints: &lintCache{m: map[string]linted{}}, listers: &listers{m: map[[32]byte]lister{}},
 	}
+	if s.headTTL <= 0 {
+		s.headTTL = DefaultHeadTTL
+	}
+	if cfg.MaxForgeRequests <= 0 {
+		cfg.MaxForgeRequests = DefaultMaxForgeRequests
+	}
+	s.forgeSem = make(chan struct{}, cfg.MaxForgeRequests)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

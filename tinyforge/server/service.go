@@ -20,10 +20,30 @@ import (
 // Caller is who a service call acts for: an authenticated API token (see Server.Authenticate).
 type Caller struct {
 	Token
+	// Via is the way the call came in, for its audit rows: ViaAPI or ViaPanel; "" is ViaAPI.
+	Via string
 }
+
+// The ways in an audit row names (tinyforge.Event.Via).
+const (
+	// ViaAPI is a call of the JSON API (docs/tinyforge-api.md).
+	ViaAPI = "api"
+	// ViaPanel is a form of the web panel.
+	ViaPanel = "panel"
+)
 
 // actor is how the audit log names the caller; never the secret.
 func (c Caller) actor() string { return "token:" + c.Name + "#" + strconv.FormatInt(c.ID, 10) }
+
+// event is the audit row of a change of workload id by the caller (who, role and way in), with
+// action and at; the caller adds the changes and the outcome.
+func (c Caller) event(id int64, action, at string) tinyforge.Event {
+	via := c.Via
+	if via == "" {
+		via = ViaAPI
+	}
+	return tinyforge.Event{At: at, Actor: c.actor(), Role: c.Role, Via: via, WorkloadID: id, Action: action}
+}
 
 // needRole refuses (403) a caller whose token's role is below role.
 func (c Caller) needRole(role string) error {
@@ -168,7 +188,7 @@ func (s *Server) Authenticate(ctx context.Context, secret string) (Caller, error
 	case err != nil:
 		return Caller{}, s.internal("authenticate", err)
 	}
-	return Caller{tok}, nil
+	return Caller{Token: tok}, nil
 }
 
 // authenticate is Authenticate for a request of method path (the API's, or the panel call that
@@ -235,15 +255,24 @@ func (s *Server) ListWorkloads(ctx context.Context, c Caller, name string) ([]*W
 	if err != nil {
 		return nil, s.internal("list workloads", err)
 	}
+	if name != "" { // answered as whole workloads
+		for _, wl := range list {
+			wl.SetBy = s.setBy(ctx, wl.ID)
+		}
+	}
 	return list, nil
 }
 
-// Workload returns workload id.
+// Workload returns workload id, with its drift attribution.
 func (s *Server) Workload(ctx context.Context, c Caller, id int64) (*Workload, error) {
 	if err := c.permit(RoleViewer, id); err != nil {
 		return nil, err
 	}
-	return s.read(ctx, id)
+	wl, err := s.read(ctx, id)
+	if err == nil {
+		wl.SetBy = s.setBy(ctx, id)
+	}
+	return wl, err
 }
 
 // Events returns workload id's audit rows, newest first (admin).
@@ -262,7 +291,8 @@ func (s *Server) Events(ctx context.Context, c Caller, id int64) ([]tinyforge.Ev
 }
 
 // CreateWorkload creates a workload (admin, not limited to one workload), under ctx's
-// deadline (the SyncDeadline, see bound).
+// deadline (the SyncDeadline, see bound), with its audit row (every source_config key and repo
+// setting it starts with) in the same transaction.
 func (s *Server) CreateWorkload(ctx context.Context, c Caller, req tinyforge.CreateWorkloadRequest) (*Workload, error) {
 	if err := c.permit(RoleAdmin, 0); err != nil {
 		return nil, err
@@ -271,6 +301,10 @@ func (s *Server) CreateWorkload(ctx context.Context, c Caller, req tinyforge.Cre
 	if err != nil {
 		return nil, err
 	}
+	ev := c.event(0, ActionCreate, timeString(s.now()))
+	ev.Changes = append(configChanges(nil, nw.SourceConfig), repoChanges(Repo{}, nw.Repo, seal != nil)...)
+	ev.Outcome = OutcomeApplied
+	nw.Event = &ev
 	wl, err := s.store.CreateWorkload(ctx, nw, seal)
 	switch {
 	case errors.Is(err, ErrNotObject):
@@ -316,7 +350,8 @@ func (s *Server) sealer(tok string) func(int64) ([]byte, error) {
 
 // UpdateWorkload applies the edit form (source_config at a version) and/or new repo settings
 // to workload id (admin), under ctx's deadline (the SyncDeadline, see bound), and returns the
-// workload as saved. A repo change is made under the workload's lock and audited.
+// workload as saved. A repo change is made under the workload's lock; each change (the
+// source_config keys, the repo settings) is audited in the same transaction.
 func (s *Server) UpdateWorkload(ctx context.Context, c Caller, id int64, req tinyforge.UpdateWorkloadRequest) (*Workload, error) {
 	if err := c.permit(RoleAdmin, id); err != nil {
 		return nil, err
@@ -324,6 +359,11 @@ func (s *Server) UpdateWorkload(ctx context.Context, c Caller, id int64, req tin
 	u, err := checkUpdate(req)
 	if err != nil {
 		return nil, err
+	}
+	if u.SourceConfig != nil {
+		ev := c.event(id, ActionSourceConfig, timeString(s.now()))
+		ev.Outcome = OutcomeApplied
+		u.ConfigEvent = &ev
 	}
 	if req.Repo != nil {
 		wl, unlock, err := s.lockedLoad(ctx, id)
@@ -370,8 +410,9 @@ func (s *Server) repoUpdate(u *Update, c Caller, wl *Workload, tok string) error
 	}
 	u.Seal = s.sealer(tok)
 	if changes := repoChanges(wl.Repo, *u.Repo, tok != ""); len(changes) > 0 {
-		u.Event = &tinyforge.Event{At: timeString(s.now()), Actor: c.actor(), WorkloadID: wl.ID, Action: ActionRepoSettings,
-			Changes: changes, Outcome: OutcomeApplied}
+		ev := c.event(wl.ID, ActionRepoSettings, timeString(s.now()))
+		ev.Changes, ev.Outcome = changes, OutcomeApplied
+		u.Event = &ev
 	}
 	return nil
 }

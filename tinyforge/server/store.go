@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tinyforge/tinyforge-check/forge"
+	"github.com/tinyforge/tinyforge-check/gitops"
 	"github.com/tinyforge/tinyforge-check/tinyforge"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
@@ -42,6 +43,9 @@ type Store struct {
 	// writeSem is a one-slot semaphore: a writer holds it from BEGIN to COMMIT or ROLLBACK.
 	// Unlike a mutex, the wait for it ends with the writer's context.
 	writeSem chan struct{}
+	// byID and byHash are the two reads of every request (a workload, a token), prepared once:
+	// parsing them took a quarter of a list load's CPU (BenchmarkListLoads).
+	byID, byHash *sql.Stmt
 }
 
 // busyTimeoutMS is how long a connection waits for another process's write lock, when the
@@ -86,11 +90,22 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	if s.byID, err = db.PrepareContext(ctx, workloadByID); err == nil {
+		s.byHash, err = db.PrepareContext(ctx, tokenByHash)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: prepare: %w", path, err)
+	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.byID.Close()
+	s.byHash.Close()
+	return s.db.Close()
+}
 
 var migrations = []string{
 	`CREATE TABLE IF NOT EXISTS workloads (
@@ -138,6 +153,13 @@ var gitopsColumns = []struct{ name, ddl string }{
 	{"gitops_commit_sha", "TEXT NOT NULL DEFAULT ''"},
 }
 
+// eventColumns are the audit row's who and how (tinyforge.Event Role and Via), added
+// idempotently; rows written before them keep "".
+var eventColumns = []struct{ name, ddl string }{
+	{"role", "TEXT NOT NULL DEFAULT ''"},
+	{"via", "TEXT NOT NULL DEFAULT ''"},
+}
+
 func (s *Store) migrate(ctx context.Context) error {
 	release, err := s.acquireWrite(ctx)
 	if err != nil {
@@ -149,8 +171,16 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
+	if err := s.addColumns(ctx, "workloads", gitopsColumns); err != nil {
+		return err
+	}
+	return s.addColumns(ctx, "event_log", eventColumns)
+}
+
+// addColumns adds to table each of cols it does not have yet.
+func (s *Store) addColumns(ctx context.Context, table string, cols []struct{ name, ddl string }) error {
 	have := map[string]bool{}
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info('workloads')`)
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -163,12 +193,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		have[n] = true
 	}
 	rows.Close()
-	for _, c := range gitopsColumns {
+	for _, c := range cols {
 		if have[c.name] {
 			continue
 		}
-		if _, err := s.db.ExecContext(ctx, `ALTER TABLE workloads ADD COLUMN `+c.name+` `+c.ddl); err != nil {
-			return fmt.Errorf("migrate: add %s: %w", c.name, err)
+		if _, err := s.db.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN `+c.name+` `+c.ddl); err != nil {
+			return fmt.Errorf("migrate: add %s.%s: %w", table, c.name, err)
 		}
 	}
 	return nil
@@ -197,6 +227,9 @@ type Workload struct {
 	GitOpsCommitSHA  string
 	// GitOpsFileSHA is the file fingerprint of the last applied Sync, read from event_log.
 	GitOpsFileSHA string
+	// SetBy is drift attribution (Store.LastSets), loaded only where the API answers it; nil
+	// otherwise.
+	SetBy map[string]gitops.SetBy
 }
 
 const workloadColumns = `w.id, w.name, w.source_type, w.source_config, w.version,
@@ -229,11 +262,15 @@ type NewWorkload struct {
 	// SourceConfig must be a JSON object.
 	SourceConfig json.RawMessage
 	Repo         Repo
+	// Event, when not nil, is the creation's audit row, written in the same transaction with
+	// the new workload's id.
+	Event *tinyforge.Event
 }
 
 // CreateWorkload inserts a workload and returns it as stored; seal, when not nil, is called with
 // the new id inside the same transaction to produce the sealed repo token. The workload is read
-// back inside the transaction, so once it is committed no further read can fail the call.
+// back inside the transaction, so once it is committed no further read can fail the call. The
+// audit row (nw.Event) is in the same transaction: a creation that rolls back leaves none.
 func (s *Store) CreateWorkload(ctx context.Context, nw NewWorkload, seal func(id int64) ([]byte, error)) (*Workload, error) {
 	cfg, err := compactObject(nw.SourceConfig)
 	if err != nil {
@@ -268,6 +305,13 @@ func (s *Store) CreateWorkload(ctx context.Context, nw NewWorkload, seal func(id
 				return err
 			}
 		}
+		if nw.Event != nil {
+			ev := *nw.Event
+			ev.WorkloadID = id
+			if err := insertEvent(ctx, tx, &ev); err != nil {
+				return err
+			}
+		}
 		created, err = scanWorkload(tx.QueryRowContext(ctx, workloadByID, id))
 		return err
 	})
@@ -279,7 +323,7 @@ func (s *Store) CreateWorkload(ctx context.Context, nw NewWorkload, seal func(id
 
 // GetWorkload returns workload id, or an error wrapping ErrNotFound.
 func (s *Store) GetWorkload(ctx context.Context, id int64) (*Workload, error) {
-	w, err := scanWorkload(s.db.QueryRowContext(ctx, workloadByID, id))
+	w, err := scanWorkload(s.byID.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("workload %d: %w", id, ErrNotFound)
 	}
@@ -320,8 +364,12 @@ type Update struct {
 	// Seal, when not nil, produces the new sealed repo token for the workload id; nil keeps the
 	// stored token (the form never shows it).
 	Seal func(id int64) ([]byte, error)
-	// Event, when not nil, is the audit row of the change, written in the same transaction.
+	// Event, when not nil, is the audit row of the repo change, written in the same transaction.
 	Event *tinyforge.Event
+	// ConfigEvent, when not nil with SourceConfig, is the audit row of the source_config
+	// change without its changes: UpdateWorkload fills them from the config it replaces, read
+	// in the transaction, and writes no row when no key changed.
+	ConfigEvent *tinyforge.Event
 }
 
 // UpdateWorkload applies an edit-form save in one transaction and returns the workload as
@@ -340,7 +388,8 @@ func (s *Store) UpdateWorkload(ctx context.Context, id int64, u Update) (*Worklo
 	var saved *Workload
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var version int64
-		err := tx.QueryRowContext(ctx, `SELECT version FROM workloads WHERE id = ?`, id).Scan(&version)
+		var old string
+		err := tx.QueryRowContext(ctx, `SELECT version, source_config FROM workloads WHERE id = ?`, id).Scan(&version, &old)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("workload %d: %w", id, ErrNotFound)
 		}
@@ -353,6 +402,9 @@ func (s *Store) UpdateWorkload(ctx context.Context, id int64, u Update) (*Worklo
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE workloads SET source_config = ?, version = version + 1 WHERE id = ? AND version = ?`, cfg, id, u.Version); err != nil {
 				return fmt.Errorf("update source_config: %w", err)
+			}
+			if err := insertConfigEvent(ctx, tx, u.ConfigEvent, old, cfg); err != nil {
+				return err
 			}
 		}
 		if u.Repo != nil {
@@ -457,6 +509,21 @@ func (s *Store) AddEvent(ctx context.Context, ev *tinyforge.Event) error {
 	return s.write(ctx, func(tx *sql.Tx) error { return insertEvent(ctx, tx, ev) })
 }
 
+// insertConfigEvent writes ev (when not nil) with the changes from source_config old to new,
+// unless none changed.
+func insertConfigEvent(ctx context.Context, tx *sql.Tx, ev *tinyforge.Event, old, new string) error {
+	if ev == nil {
+		return nil
+	}
+	changes := configChanges([]byte(old), []byte(new))
+	if len(changes) == 0 {
+		return nil
+	}
+	row := *ev
+	row.Changes = changes
+	return insertEvent(ctx, tx, &row)
+}
+
 func insertEvent(ctx context.Context, tx *sql.Tx, ev *tinyforge.Event) error {
 	if ev.At == "" {
 		ev.At = nowString()
@@ -469,8 +536,8 @@ func insertEvent(ctx context.Context, tx *sql.Tx, ev *tinyforge.Event) error {
 	if err != nil {
 		return fmt.Errorf("write audit row: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO event_log (at, actor, workload_id, action, commit_sha, file_sha, changes, outcome)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ev.At, ev.Actor, ev.WorkloadID, ev.Action, ev.CommitSHA, ev.FileSHA, string(cj), ev.Outcome)
+	res, err := tx.ExecContext(ctx, `INSERT INTO event_log (at, actor, workload_id, action, commit_sha, file_sha, changes, outcome, role, via)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.At, ev.Actor, ev.WorkloadID, ev.Action, ev.CommitSHA, ev.FileSHA, string(cj), ev.Outcome, ev.Role, ev.Via)
 	if err != nil {
 		return fmt.Errorf("write audit row: %w", err)
 	}
@@ -483,7 +550,7 @@ func (s *Store) Events(ctx context.Context, id int64, limit int) ([]tinyforge.Ev
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, workload_id, action, commit_sha, file_sha, changes, outcome
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, workload_id, action, commit_sha, file_sha, changes, outcome, role, via
 		FROM event_log WHERE workload_id = ? ORDER BY id DESC LIMIT ?`, id, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
@@ -493,7 +560,7 @@ func (s *Store) Events(ctx context.Context, id int64, limit int) ([]tinyforge.Ev
 	for rows.Next() {
 		var ev tinyforge.Event
 		var cj string
-		if err := rows.Scan(&ev.ID, &ev.At, &ev.Actor, &ev.WorkloadID, &ev.Action, &ev.CommitSHA, &ev.FileSHA, &cj, &ev.Outcome); err != nil {
+		if err := rows.Scan(&ev.ID, &ev.At, &ev.Actor, &ev.WorkloadID, &ev.Action, &ev.CommitSHA, &ev.FileSHA, &cj, &ev.Outcome, &ev.Role, &ev.Via); err != nil {
 			return nil, fmt.Errorf("read events: %w", err)
 		}
 		if err := json.Unmarshal([]byte(cj), &ev.Changes); err != nil || ev.Changes == nil {

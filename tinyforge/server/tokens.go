@@ -119,14 +119,16 @@ func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	})
 }
 
+// tokenByHash reads one token (Authenticate) by the hash of its secret.
+const tokenByHash = `SELECT id, name, role, COALESCE(workload_id, 0), created_at, revoked_at FROM api_tokens WHERE hash = ?`
+
 // Authenticate returns the valid token whose secret is secret, or ErrBadToken.
 func (s *Store) Authenticate(ctx context.Context, secret string) (Token, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) {
 		return Token{}, ErrBadToken
 	}
 	var t Token
-	err := s.db.QueryRowContext(ctx, `SELECT id, name, role, COALESCE(workload_id, 0), created_at, revoked_at FROM api_tokens WHERE hash = ?`,
-		hashToken(secret)).Scan(&t.ID, &t.Name, &t.Role, &t.WorkloadID, &t.CreatedAt, &t.RevokedAt)
+	err := s.byHash.QueryRowContext(ctx, hashToken(secret)).Scan(&t.ID, &t.Name, &t.Role, &t.WorkloadID, &t.CreatedAt, &t.RevokedAt)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && t.RevokedAt != "") {
 		return Token{}, ErrBadToken
 	}

@@ -38,6 +38,10 @@ type BrowserTarget struct {
 	WantLiveAfterSync string
 	// ScreenshotPrefix names this run's screenshots, e.g. "fake" or "server".
 	ScreenshotPrefix string
+	// OKSetByField, when set, is a drifted field of the ok workload whose drift view row must
+	// show its attribution: OKSetBy[lang] (how and who) and the audit row, in each language.
+	OKSetByField string
+	OKSetBy      map[string]string
 }
 
 // browserTZ is the browser's time zone in the scenario: far from UTC and without daylight
@@ -320,6 +324,13 @@ func RunBrowserScenario(t *testing.T, bt BrowserTarget) {
 			if status == "ok" {
 				if got, want := text("#gitops-state"), listLabels(lang, "drift", bt.OKDrift); got != want {
 					t.Errorf("%s: the ok workload's state says %q, want %q", lang, got, want)
+				}
+				if bt.OKSetByField != "" {
+					got := text(`#drift tr[data-field="` + bt.OKSetByField + `"] .set-by`)
+					event := map[string]string{"en": "event #", "ru": "событие №"}[lang]
+					if !strings.Contains(got, bt.OKSetBy[lang]) || !strings.Contains(got, event) || !eval(`document.querySelector('#drift tr[data-field="`+bt.OKSetByField+`"] .set-by time').dateTime !== ""`) {
+						t.Errorf("%s: the drift view says of %s %q, want %q, when and %q", lang, bt.OKSetByField, got, bt.OKSetBy[lang], event)
+					}
 				}
 			}
 			if body := text("main"); strings.Contains(body, "{id}") || strings.Contains(body, "/api/workloads") {

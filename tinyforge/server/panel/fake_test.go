@@ -353,3 +353,8 @@ func (f *fakeBackend) live(id int64) string {
 	defer f.mu.Unlock()
 	return string(f.workloads[id].wl.SourceConfig)
 }
+
+// ListGitOps is GitOps: the fake keeps no cache of its own.
+func (f *fakeBackend) ListGitOps(ctx context.Context, p Principal, id int64) (*View, error) {
+	return f.GitOps(ctx, p, id)
+}

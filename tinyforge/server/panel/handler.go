@@ -43,6 +43,8 @@ type Panel struct {
 	pages map[string]map[string]*template.Template
 	mux   *http.ServeMux
 	cop   *http.CrossOriginProtection
+	// known is the list's last known state of each workload.
+	known *knownStates
 }
 
 // New returns the panel for cfg, mounting GET /apps, GET /apps/{id}, GET /apps/{id}/edit,
@@ -80,6 +82,7 @@ func build(cfg Config) (*Panel, error) {
 	if window <= 0 {
 		window = DefaultFailedSignInWindow
 	}
+	p.known = &knownStates{m: map[int64]state{}}
 	p.listTimeout = cfg.ListTimeout
 	if p.listTimeout <= 0 {
 		p.listTimeout = DefaultListTimeout

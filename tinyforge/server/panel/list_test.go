@@ -374,3 +374,38 @@ func TestSyncOffSaysWhy(t *testing.T) {
 		t.Errorf("the GitOps-off workload's Sync button does not say GitOps is off:\n%s", res.body)
 	}
 }
+
+// TestListShowsLastKnownWhenLate: a view that misses the list's budget shows the workload's
+// last known state with when it was checked, not "fetch failed"; a view that fails still shows
+// "fetch failed".
+func TestListShowsLastKnownWhenLate(t *testing.T) {
+	e := setup(t, func(c *Config) {
+		c.ListTimeout = 300 * time.Millisecond
+		c.Now = func() time.Time { return time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC) }
+	})
+	b := e.browser()
+	b.signIn(viewerToken) // the first load: every view in time
+	e.fake.mu.Lock()
+	e.fake.gitopsWait = func(ctx context.Context, id int64) {
+		if id == 1 {
+			<-ctx.Done()
+			time.Sleep(200 * time.Millisecond) // its answer comes after the list stopped waiting
+		}
+	}
+	e.fake.gitopsErr = map[int64]error{8: errors.New("connection reset")}
+	e.fake.mu.Unlock()
+	res := b.get("/apps")
+	cells := listCells(t, res.body)
+	if cells["1"].Status != "drift" || cells["8"].Status != "fetch_failed" || cells["6"].Status != "drift" {
+		t.Errorf("states: %+v; want 1 drift (last known), 8 fetch_failed, 6 drift", cells)
+	}
+	row1 := res.body[strings.Index(res.body, `<tr data-id="1"`):]
+	row1 = row1[:strings.Index(row1, "</tr>")]
+	if !has(row1, `as of <time datetime="2026-12-05T09:30:00Z"`) {
+		t.Errorf("the late row does not say when its state was checked:\n%s", row1)
+	}
+	row6 := res.body[strings.Index(res.body, `<tr data-id="6"`):]
+	if has(row6[:strings.Index(row6, "</tr>")], "as of") {
+		t.Errorf("a fresh row says as of")
+	}
+}

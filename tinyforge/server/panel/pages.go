@@ -82,6 +82,37 @@ type liveRow struct {
 type driftRow struct {
 	Field, Repo, Live, Normalization string
 	Equal                            bool
+	// SetBy says what last set a differing live value; nil when the backend did not say.
+	SetBy *setByRow
+}
+
+// setByRow is drift attribution as the drift view shows it, in the page's language: how, who,
+// when and which audit row.
+type setByRow struct {
+	How, Who, Event string
+	When            timeText
+}
+
+// setByOf renders sb in the catalogue's language.
+func setByOf(c *catalogue, sb *gitops.SetBy) *setByRow {
+	if sb == nil {
+		return nil
+	}
+	var how string
+	switch {
+	case sb.Action == "sync":
+		how = c.T("drift.set_by_sync", gitops.ShortSHA(sb.CommitSHA))
+	case sb.Action == "create":
+		how = c.T("drift.set_by_create")
+	case sb.Via == "panel":
+		how = c.T("drift.set_by_edit_panel")
+	case sb.Via == "api":
+		how = c.T("drift.set_by_edit_api")
+	default:
+		how = c.T("drift.set_by_other")
+	}
+	return &setByRow{How: how, Who: c.T("drift.set_by_who", sb.Actor, sb.Role), When: c.when(sb.At),
+		Event: c.T("drift.set_by_event", strconv.FormatInt(sb.EventID, 10))}
 }
 
 // gitopsPanel is everything the #gitops panel shows.
@@ -278,14 +309,22 @@ func pinState(v *View, file, commit string) (mismatch, moved bool) {
 // when the Backend gave no comparisons. Normalizations are in the catalogue's language.
 func driftRows(c *catalogue, v *View) []driftRow {
 	var rows []driftRow
+	setBy := map[string]*gitops.SetBy{}
+	for _, d := range v.Drift {
+		setBy[d.Field] = d.SetBy
+	}
 	if v.Comparisons != nil {
 		for _, comp := range v.Comparisons {
-			rows = append(rows, driftRow{Field: comp.Field, Repo: comp.RepoValue, Live: comp.LiveValue, Normalization: normalization(c, comp), Equal: comp.Equal})
+			row := driftRow{Field: comp.Field, Repo: comp.RepoValue, Live: comp.LiveValue, Normalization: normalization(c, comp), Equal: comp.Equal}
+			if !comp.Equal {
+				row.SetBy = setByOf(c, setBy[comp.Field])
+			}
+			rows = append(rows, row)
 		}
 		return rows
 	}
 	for _, d := range v.Drift {
-		rows = append(rows, driftRow{Field: d.Field, Repo: d.RepoValue, Live: d.LiveValue})
+		rows = append(rows, driftRow{Field: d.Field, Repo: d.RepoValue, Live: d.LiveValue, SetBy: setByOf(c, d.SetBy)})
 	}
 	return rows
 }

@@ -76,14 +76,16 @@ type Backend interface {
 	ListWorkloads(ctx context.Context, p Principal) ([]tinyforge.WorkloadSummary, error)
 	// Workload returns workload id with its live source_config and version.
 	Workload(ctx context.Context, p Principal, id int64) (*tinyforge.Workload, error)
-	// GitOps fetches the workload's file at its branch head and compares it with live. The
-	// workload list calls it for every GitOps-enabled workload, several at once and under one
-	// deadline, for its status column; it must honour ctx.
+	// GitOps fetches the workload's file at its branch head and compares it with live.
 	GitOps(ctx context.Context, p Principal, id int64) (*View, error)
 	// GitOpsAt is GitOps at commit (a full SHA: the head of the pull request a link names)
 	// instead of the branch head, with Branch set: what a Sync would change once that file is
 	// on the branch.
 	GitOpsAt(ctx context.Context, p Principal, id int64, commit string) (*View, error)
+	// ListGitOps is GitOps for the workload list: it may reuse a branch head read a little
+	// earlier (View.CheckedAt says when) and is called for every GitOps-enabled workload on
+	// each list load, several at once under the list's budget; it must honour ctx.
+	ListGitOps(ctx context.Context, p Principal, id int64) (*View, error)
 	// SetGitOps enables or disables GitOps and sets the file path (admin).
 	SetGitOps(ctx context.Context, p Principal, id int64, req tinyforge.SetGitOpsRequest) error
 	// Sync applies the file, pinned to the given commit and file fingerprint (admin).

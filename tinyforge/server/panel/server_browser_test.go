@@ -157,6 +157,10 @@ func TestBrowserRealServer(t *testing.T) {
 		OKCommit: realOKCommit, OKFile: gitops.FileSHA([]byte(realOKRaw)), OKDrift: 2, Live: live,
 		WantLiveAfterSync: `{"deploy_strategy":"rolling","dockerfile_path":"Dockerfile","healthcheck":"/healthz","port":8080}`,
 		ScreenshotPrefix:  "server",
+		// Drift attribution: the workload's creation set the healthcheck that drifts.
+		OKSetByField: "deploy.healthcheck",
+		OKSetBy: map[string]string{"en": "set when the workload was created · by token:ops#1 (admin)",
+			"ru": "задано при создании приложения · токеном token:ops#1 (admin)"},
 	})
 
 	// The Sync went through the API: one audit row, by the admin's token, pinned to the
