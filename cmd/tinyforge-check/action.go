@@ -393,7 +393,12 @@ func (cfg *actionConfig) jobIdentity(jobToken string, forgejo, act bool) {
 
 // eventPayload is the part of GITHUB_EVENT_PATH the action reads; GitHub and Gitea share it.
 type eventPayload struct {
-	After       string `json:"after"`
+	After string `json:"after"`
+	// MergeGroup is GitHub's merge_group payload (schema merge-group of its REST description).
+	MergeGroup *struct {
+		HeadSHA string `json:"head_sha"`
+		HeadRef string `json:"head_ref"`
+	} `json:"merge_group"`
 	PullRequest *struct {
 		Number   int `json:"number"`
 		Comments int `json:"comments"`
@@ -494,7 +499,12 @@ func actionsEventOf(name, sha string, p eventPayload) (checker.Event, error) {
 		}
 		return ev, nil
 	}
-	if p.After != "" && strings.Trim(p.After, "0") != "" {
+	switch {
+	case name == checker.EventMergeGroup && p.MergeGroup != nil:
+		// GITHUB_SHA is the group's head too; the payload says it and names the group.
+		ev.CommitSHA = cmp.Or(p.MergeGroup.HeadSHA, sha)
+		ev.MergeGroup = strings.TrimPrefix(p.MergeGroup.HeadRef, "refs/heads/")
+	case p.After != "" && strings.Trim(p.After, "0") != "":
 		ev.CommitSHA = p.After
 	}
 	if ev.CommitSHA == "" {
