@@ -129,7 +129,7 @@ type actionConfig struct {
 	forgeURL        string // the provider's BaseURL
 	owner, repo     string
 	token           string
-	jobToken        bool   // token is GitHub's job token (or GitLab's CI_JOB_TOKEN)
+	jobToken        bool   // token is the job token of GitHub, Gitea or Forgejo (asked which), or GitLab's CI_JOB_TOKEN
 	jobTokenInput   string // input job-token: the job's own token, compared with token
 	login           string // the identity token writes as (input token-login); "" asks the forge
 	loginHint       string // the identity token probably has (a Gitea or Forgejo job token's)
@@ -373,10 +373,12 @@ func validLogin(s string) bool {
 // jobIdentity notes what the job's own token (input job-token, which defaults to github.token)
 // tells when token is that token. On GitHub it is github-actions[bot], so the comment and issue
 // upserts need no GET /user (which answers that token 403 anyway); not under nektos/act
-// (ACT=true), where github.token is whatever token the user passed. On Gitea and Forgejo the
-// job user is gitea-actions or forgejo-actions, but a runner does not say for sure which server
-// it serves, so that is only a hint: a scheduled run lists the issues by it while it asks the
-// forge who it is, and lists again if the answer differs.
+// (ACT=true), where github.token is whatever token the user passed. On Forgejo (the runner
+// sets FORGEJO_ACTIONS) it is forgejo-actions, known without a request. On a runner that only
+// sets GITEA_ACTIONS the server may be Gitea (gitea-actions) or Forgejo: the provider asks GET
+// /api/forgejo/v1/version in its first read round instead of GET /user, and a scheduled run
+// lists its issues by gitea-actions meanwhile (again by forgejo-actions if Forgejo answers).
+// A token-login given stays.
 func (cfg *actionConfig) jobIdentity(jobToken string, forgejo, act bool) {
 	if jobToken == "" || jobToken != cfg.token {
 		return
@@ -384,10 +386,10 @@ func (cfg *actionConfig) jobIdentity(jobToken string, forgejo, act bool) {
 	switch {
 	case cfg.forge == checker.ForgeGitHub && !act:
 		cfg.jobToken = true
-	case cfg.forge == checker.ForgeGitea && forgejo:
-		cfg.loginHint = providers.ForgejoActionsLogin
-	case cfg.forge == checker.ForgeGitea:
-		cfg.loginHint = providers.GiteaActionsLogin
+	case cfg.forge == checker.ForgeGitea && forgejo && cfg.login == "":
+		cfg.login = providers.ForgejoActionsLogin
+	case cfg.forge == checker.ForgeGitea && cfg.login == "":
+		cfg.jobToken, cfg.loginHint = true, providers.GiteaActionsLogin
 	}
 }
 
