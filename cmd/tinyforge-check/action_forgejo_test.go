@@ -1,10 +1,17 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
+	"github.com/tinyforge/tinyforge-check/internal/testenv"
 )
 
 // forgejoVersion is what the Forgejo fake reports at /api/forgejo/v1/version.
@@ -51,5 +58,73 @@ func TestActionForgejoJobUser(t *testing.T) {
 				t.Errorf("asked the version %d times (want %d) and /user %d times (want 0):\n%s", asked, tc.versionAsked, user, strings.Join(h.requestLog(), "\n"))
 			}
 		})
+	}
+}
+
+// forgejoMirrored are the actions the examples use by short name on Forgejo: its
+// DEFAULT_ACTIONS_URL, https://data.forgejo.org by default, mirrors them.
+var forgejoMirrored = []string{"actions/checkout"}
+
+// TestExamplesUsesResolve checks every uses: line of the example workflows against where the
+// forge resolves it. A short form (owner/repo@ref) is looked up at DEFAULT_ACTIONS_URL:
+// https://github.com on GitHub and, by default, on Gitea, but Forgejo's own mirror
+// (data.forgejo.org) on Forgejo, which has no tinyforge-check. So an example that may run on
+// Forgejo (it names .forgejo/workflows/) uses this action by its full URL, and other actions by full URL
+// or by a short name that mirror has. The Forgejo example lives in .forgejo/workflows and runs
+// on a label Forgejo's runner documents, not ubuntu-latest.
+func TestExamplesUsesResolve(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	paths, err := filepath.Glob(filepath.Join(root, "examples", "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	action := regexp.MustCompile(`^(https://github\.com/)?tinyforge/tinyforge-check(/host)?@v[0-9]+$`)
+	forgejoExamples := 0
+	for _, p := range paths {
+		if filepath.Base(p) == "gitlab-ci.yml" {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forgejo := strings.Contains(string(data), ".forgejo/workflows/")
+		var wf struct {
+			Jobs map[string]struct {
+				RunsOn any `yaml:"runs-on"`
+				Steps  []struct {
+					Uses string `yaml:"uses"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for name, job := range wf.Jobs {
+			for _, st := range job.Steps {
+				u := st.Uses
+				switch {
+				case u == "":
+				case strings.Contains(u, "tinyforge-check") && !action.MatchString(u):
+					t.Errorf("%s: job %s uses %q, not tinyforge/tinyforge-check[/host]@vN", p, name, u)
+				case forgejo && strings.Contains(u, "tinyforge-check") && !strings.HasPrefix(u, "https://github.com/"):
+					t.Errorf("%s: job %s uses %q, which a default Forgejo looks up at data.forgejo.org: give the full URL https://github.com/%s", p, name, u, u)
+				case forgejo && !strings.HasPrefix(u, "https://") && !slices.Contains(forgejoMirrored, strings.Split(u, "@")[0]):
+					t.Errorf("%s: job %s uses %q, which Forgejo's default mirror may not have: give a full URL", p, name, u)
+				}
+			}
+			if strings.HasPrefix(filepath.Base(p), "forgejo") && job.RunsOn == "ubuntu-latest" {
+				t.Errorf("%s: job %s runs on ubuntu-latest, a label Forgejo's runner does not register by default", p, name)
+			}
+		}
+		if strings.HasPrefix(filepath.Base(p), "forgejo") {
+			forgejoExamples++
+			if !strings.HasPrefix(string(data), "# .forgejo/workflows/") {
+				t.Errorf("%s does not say it goes in .forgejo/workflows/", p)
+			}
+		}
+	}
+	if forgejoExamples == 0 {
+		t.Error("no Forgejo example (examples/forgejo-*.yml)")
 	}
 }
