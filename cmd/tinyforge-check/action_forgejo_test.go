@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tinyforge/tinyforge-check/internal/forgefake"
@@ -126,5 +127,32 @@ func TestExamplesUsesResolve(t *testing.T) {
 	}
 	if forgejoExamples == 0 {
 		t.Error("no Forgejo example (examples/forgejo-*.yml)")
+	}
+}
+
+// TestGiteaExamplesPermissions: the Gitea examples declare exactly the least permissions: the
+// check needs on Gitea 1.26 (docs/forges.md, "Gitea 1.26 permissions:"), and the Forgejo example
+// none, since Forgejo ignores them.
+func TestGiteaExamplesPermissions(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	for file, want := range map[string]map[string]string{
+		"gitea-workflow.yml":    {"contents": "write", "pull-requests": "read"},
+		"gitea-host-runner.yml": {"contents": "write", "pull-requests": "read"},
+		"gitea-scheduled.yml":   {"contents": "read", "issues": "write"},
+		"forgejo-workflow.yml":  nil,
+	} {
+		data, err := os.ReadFile(filepath.Join(root, "examples", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf struct {
+			Permissions map[string]string `yaml:"permissions"`
+		}
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if diff := cmp.Diff(want, wf.Permissions); diff != "" {
+			t.Errorf("%s: permissions (-want +got):\n%s", file, diff)
+		}
 	}
 }
