@@ -106,8 +106,6 @@ func newHarness(t testing.TB, bin, forgeKind string) *harness {
 		readOnly.Integration = true // a fork PR's job token: GET /user answers 403 too
 	case "gitea":
 		h.forge = forgefake.NewGitea(t, forgefake.Options{Spec: loopSpecs.Gitea(t)})
-	case "forgejo": // the Gitea fake answering as Forgejo 11 does
-		h.forge = forgefake.NewGitea(t, forgefake.Options{Spec: loopSpecs.Gitea(t), Forgejo: forgejoVersion})
 	case "gitlab":
 		h.owner = "group/sub" // GitLab namespaces nest
 		h.forge = forgefake.NewGitLab(t, forgefake.Options{})
@@ -225,7 +223,7 @@ func (h *harness) env(event string, payload any, inputs map[string]string) map[s
 	case "github":
 		env["GITHUB_API_URL"] = h.forge.URL()
 		env["GITHUB_SERVER_URL"] = "https://github.test"
-	case "gitea", "forgejo":
+	case "gitea":
 		env["GITEA_ACTIONS"] = "true"
 		env["GITHUB_SERVER_URL"] = h.forge.URL()
 		env["GITHUB_API_URL"] = h.forge.URL() + "/api/v1"

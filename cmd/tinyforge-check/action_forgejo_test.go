@@ -18,6 +18,17 @@ import (
 // forgejoVersion is what the Forgejo fake reports at /api/forgejo/v1/version.
 const forgejoVersion = "11.0.3+gitea-1.22.0"
 
+// newForgejoFake is the Gitea fake answering as Forgejo does, holding what newHarness puts in
+// its forge: the events' commits and the forge token.
+func newForgejoFake(t *testing.T) *forgefake.Gitea {
+	f := forgefake.NewGitea(t, forgefake.Options{Spec: loopSpecs.Gitea(t), Forgejo: forgejoVersion})
+	for _, sha := range []string{e2eHead, e2eBase, e2ePush} {
+		f.PutFileAt("o", "r", sha, "", nil)
+	}
+	f.AddToken(forgeCanary, forgefake.Token{Login: botLogin})
+	return f
+}
+
 // TestActionForgejoJobUser runs the built action on a PR with the job token (token and
 // job-token equal) and checks whom it writes as and what it asks to know it: on a runner that
 // says Forgejo (FORGEJO_ACTIONS) nothing; on one that only says GITEA_ACTIONS, GET
@@ -26,17 +37,21 @@ func TestActionForgejoJobUser(t *testing.T) {
 	t.Parallel()
 	bin := buildAction(t, t.TempDir())
 	for _, tc := range []struct {
-		name, kind   string
+		name         string
+		forgejo      bool // the forge is Forgejo
 		forgejoEnv   bool
 		login        string
 		versionAsked int
 	}{
-		{"forgejo runner", "forgejo", true, "forgejo-actions", 0},
-		{"forgejo behind a runner that does not say", "forgejo", false, "forgejo-actions", 1},
-		{"gitea", "gitea", false, "gitea-actions", 1},
+		{"forgejo runner", true, true, "forgejo-actions", 0},
+		{"forgejo behind a runner that does not say", true, false, "forgejo-actions", 1},
+		{"gitea", false, false, "gitea-actions", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, bin, tc.kind)
+			h := newHarness(t, bin, "gitea")
+			if tc.forgejo {
+				h.forge = newForgejoFake(t)
+			}
 			const job = "job-token-CANARY-51c2"
 			h.forge.AddToken(job, forgefake.Token{Login: tc.login})
 			h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
