@@ -54,13 +54,13 @@ func NewGitea(t Owner, opts Options) *Gitea {
 const ForgejoVersionPath = "/api/forgejo/v1/version"
 
 // forgejoVersion answers ForgejoVersionPath: as Forgejo with Options.Forgejo, {"version": ...};
-// as Gitea, its web router's 404 page (text/html, not the API's JSON error, since the path is
-// outside /api/v1).
+// as Gitea, 404 "Not found." in text/plain, not the API's JSON error, since the path is outside
+// /api/v1 (measured on Gitea 1.26 by e2e.TestGiteaPermissionScopes).
 func (g *Gitea) forgejoVersion(w http.ResponseWriter, _ *http.Request) {
 	if g.opts.Forgejo == "" {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Type", "text/plain;charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte("<!DOCTYPE html>\n<html><head><title>Page Not Found - Gitea</title></head><body>404 Page Not Found</body></html>\n"))
+		w.Write([]byte("Not found.\n"))
 		return
 	}
 	writeValue(w, http.StatusOK, map[string]string{"version": g.opts.Forgejo})
