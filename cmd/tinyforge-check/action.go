@@ -260,7 +260,9 @@ func (c *Command) actionConfig() (actionConfig, error) {
 	if cfg.token == "" {
 		cfg.token, cfg.jobToken = c.forgeToken(cfg.forge)
 	}
-	cfg.jobIdentity(cfg.jobTokenInput, c.env("FORGEJO_ACTIONS") == "true", c.env("ACT") == "true")
+	// nektos/act sets ACT; so does Gitea's runner, which also names its version.
+	nektosAct := c.env("ACT") == "true" && c.env("GITEA_ACTIONS_RUNNER_VERSION") == ""
+	cfg.jobIdentity(cfg.jobTokenInput, c.env("FORGEJO_ACTIONS") == "true", nektosAct)
 	cfg.secretsForMasks = secretsOf(cfg.tinyforgeToken, cfg.token, cfg.jobTokenInput)
 	if cfg.forge == "" {
 		return cfg, errors.New("not running in a CI job: set GITHUB_ACTIONS, GITEA_ACTIONS, FORGEJO_ACTIONS or GITLAB_CI, or use the lint and drift commands locally")
@@ -373,22 +375,26 @@ func validLogin(s string) bool {
 // jobIdentity notes what the job's own token (input job-token, which defaults to github.token)
 // tells when token is that token. On GitHub it is github-actions[bot], so the comment and issue
 // upserts need no GET /user (which answers that token 403 anyway); not under nektos/act
-// (ACT=true), where github.token is whatever token the user passed. On Forgejo (the runner
+// (nektosAct), where github.token is whatever token the user passed. On Forgejo (the runner
 // sets FORGEJO_ACTIONS) it is forgejo-actions, known without a request. On a runner that only
 // sets GITEA_ACTIONS the server may be Gitea (gitea-actions) or Forgejo: the provider asks GET
 // /api/forgejo/v1/version in its first read round instead of GET /user, and a scheduled run
 // lists its issues by gitea-actions meanwhile (again by forgejo-actions if Forgejo answers).
-// A token-login given stays.
-func (cfg *actionConfig) jobIdentity(jobToken string, forgejo, act bool) {
+// Under nektos/act gitea-actions is only a hint and GET /user is asked. A token-login given
+// stays.
+func (cfg *actionConfig) jobIdentity(jobToken string, forgejo, nektosAct bool) {
 	if jobToken == "" || jobToken != cfg.token {
 		return
 	}
 	switch {
-	case cfg.forge == checker.ForgeGitHub && !act:
+	case cfg.forge == checker.ForgeGitHub && !nektosAct:
 		cfg.jobToken = true
-	case cfg.forge == checker.ForgeGitea && forgejo && cfg.login == "":
+	case cfg.forge != checker.ForgeGitea || cfg.login != "":
+	case forgejo:
 		cfg.login = providers.ForgejoActionsLogin
-	case cfg.forge == checker.ForgeGitea && cfg.login == "":
+	case nektosAct:
+		cfg.loginHint = providers.GiteaActionsLogin
+	default:
 		cfg.jobToken, cfg.loginHint = true, providers.GiteaActionsLogin
 	}
 }

@@ -32,7 +32,8 @@ func newForgejoFake(t *testing.T) *forgefake.Gitea {
 // TestActionForgejoJobUser runs the built action on a PR with the job token (token and
 // job-token equal) and checks whom it writes as and what it asks to know it: on a runner that
 // says Forgejo (FORGEJO_ACTIONS) nothing; on one that only says GITEA_ACTIONS, GET
-// /api/forgejo/v1/version once, which Forgejo answers and Gitea 404s; never GET /user.
+// /api/forgejo/v1/version once, which Forgejo answers and Gitea 404s, and never GET /user;
+// under nektos/act, GET /user.
 func TestActionForgejoJobUser(t *testing.T) {
 	t.Parallel()
 	bin := buildAction(t, t.TempDir())
@@ -46,6 +47,9 @@ func TestActionForgejoJobUser(t *testing.T) {
 		{"forgejo runner", true, true, "forgejo-actions", 0},
 		{"forgejo behind a runner that does not say", true, false, "forgejo-actions", 1},
 		{"gitea", false, false, "gitea-actions", 1},
+		// nektos/act (ACT=true without Gitea's runner version): github.token is whatever the
+		// user passed, so GET /user decides and the version is not asked.
+		{"gitea under nektos/act", false, false, "gitea-actions", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, bin, "gitea")
@@ -60,6 +64,10 @@ func TestActionForgejoJobUser(t *testing.T) {
 			if tc.forgejoEnv {
 				env["FORGEJO_ACTIONS"] = "true"
 			}
+			wantUser := 0
+			if strings.Contains(tc.name, "nektos/act") {
+				env["ACT"], wantUser = "true", 1
+			}
 			h.forge.ResetRequests()
 			res := h.run(env, "action")
 			if res.code != 0 || res.outputs["verdict"] != "drift" {
@@ -70,8 +78,8 @@ func TestActionForgejoJobUser(t *testing.T) {
 			}
 			asked := strings.Count(strings.Join(h.requestLog(), "\n")+"\n", "GET /api/forgejo/v1/version\n")
 			user := strings.Count(strings.Join(h.requestLog(), "\n")+"\n", "GET /api/v1/user\n")
-			if asked != tc.versionAsked || user != 0 {
-				t.Errorf("asked the version %d times (want %d) and /user %d times (want 0):\n%s", asked, tc.versionAsked, user, strings.Join(h.requestLog(), "\n"))
+			if asked != tc.versionAsked || user != wantUser {
+				t.Errorf("asked the version %d times (want %d) and /user %d times (want %d):\n%s", asked, tc.versionAsked, user, wantUser, strings.Join(h.requestLog(), "\n"))
 			}
 		})
 	}
