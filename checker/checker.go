@@ -124,6 +124,10 @@ const (
 	EventSchedule = "schedule"
 	// EventMergeRequest is a GitLab merge request pipeline.
 	EventMergeRequest = "merge_request"
+	// EventMergeGroup is a run for a group of pull requests in GitHub's merge queue: the check
+	// reports a commit status on the group's head commit (the queue waits for it when the
+	// status context is required) and writes no comment and no issue, whatever Inputs.Report.
+	EventMergeGroup = "merge_group"
 )
 
 // Event is what triggered the run.
@@ -135,6 +139,9 @@ type Event struct {
 	CommitSHA string
 	// PR is set on pull request (and merge request) events.
 	PR *PullRequest
+	// MergeGroup is the merge group's branch on merge_group events, without refs/heads/
+	// (e.g. gh-readonly-queue/main/pr-42-SHA); "" on other events or when the payload lacks it.
+	MergeGroup string
 }
 
 // PullRequest is the PR a run is about.

@@ -41,6 +41,10 @@ func (f *fakeIssues) UpsertIssue(_ context.Context, req forge.IssueRequest) (for
 	return forge.IssueResult{Action: "closed", Number: 1001}, nil
 }
 
+func mergeGroupEvent() Event {
+	return Event{Name: EventMergeGroup, CommitSHA: "group555555", MergeGroup: "gh-readonly-queue/main/pr-42-group555555"}
+}
+
 func scheduleEvent() Event { return Event{Name: EventSchedule, CommitSHA: "main4444444"} }
 
 // TestScheduledRunKeepsAnIssue: a scheduled run reports through the drift issue instead of a
@@ -66,6 +70,8 @@ func TestScheduledRunKeepsAnIssue(t *testing.T) {
 		{name: "push: a status, no issue", event: pushEvent(), file: driftYAML, wantStatus: true},
 		{name: "push, report issue: open", event: pushEvent(), report: ReportIssue, file: driftYAML, wantOpen: []bool{true}, wantTitle: "Tinyforge: web drifts from live (tinyforge/gitops)"},
 		{name: "pull request: never an issue", event: prEvent(), report: ReportIssue, file: driftYAML, wantStatus: true},
+		{name: "merge group, report issue: a status, no issue", event: mergeGroupEvent(), report: ReportIssue, file: driftYAML, wantStatus: true},
+		{name: "merge group, report none: still a status", event: mergeGroupEvent(), report: ReportNone, file: driftYAML, wantStatus: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := fstest.MapFS{}
@@ -114,6 +120,31 @@ func TestScheduledRunKeepsAnIssue(t *testing.T) {
 				t.Errorf("report's issue %+v", r.Issue)
 			}
 		})
+	}
+}
+
+// TestMergeGroupRun: a merge group run sets one status on the group's head commit and writes
+// no comment and no issue, even with comment always; its summary names the merge group.
+func TestMergeGroupRun(t *testing.T) {
+	issues, status, comments := &fakeIssues{}, &fakeStatus{}, &fakeComments{}
+	c := &Checker{Workspace: fstest.MapFS{".tinyforge.yml": {Data: []byte(driftYAML)}}, Live: &fakeLive{workloads: []*Workload{liveWeb()}},
+		Files: &fakeFiles{}, Status: status, Issues: issues, Comments: comments}
+	r, err := c.Run(t.Context(), Inputs{Workload: "3", FailOn: DefaultFailOn, Forge: ForgeGitHub, Event: mergeGroupEvent(),
+		Comment: CommentAlways, StatusContext: DefaultStatusContext, RunID: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(status.got) != 1 || status.got[0].SHA != "group555555" || status.got[0].Context != DefaultStatusContext {
+		t.Errorf("statuses %+v, want one on the group's head group555555", status.got)
+	}
+	if len(comments.got) != 0 || len(issues.got) != 0 || issues.prefetched {
+		t.Errorf("a merge group wrote comments %+v, issues %+v (prefetched %v)", comments.got, issues.got, issues.prefetched)
+	}
+	summary := RenderSummary(r)
+	for _, want := range []string{"merge group gh-readonly-queue/main/pr-42-group555555", "commit group55", "a merge group gets no comment and no issue"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
 	}
 }
 

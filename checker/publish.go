@@ -15,9 +15,11 @@ import (
 
 // ReportMode is what a run without a pull request reports: Report, or when blank, an issue on
 // schedule and workflow_dispatch runs and a commit status on others. Pull request runs always
-// set the status and write the comment.
+// set the status and write the comment; merge group runs always set the status, whatever Report.
 func (in Inputs) ReportMode() ReportMode {
 	switch {
+	case in.Event.Name == EventMergeGroup:
+		return ReportStatus // the merge queue waits for the status
 	case in.Report != "":
 		return in.Report
 	case in.Event.Name == EventSchedule || in.Event.Name == EventWorkflowDispatch:

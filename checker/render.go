@@ -122,6 +122,9 @@ func renderHead(r *Report, summary bool) string {
 			escapeInline(r.Path, maxCellRunes), escapeInline(r.TinyforgePath, maxCellRunes), escapeInline(r.TinyforgePath, maxCellRunes))
 	}
 	b.WriteString(renderSyncPreview(r.Sync))
+	if summary && r.Event.Name == EventMergeGroup {
+		b.WriteString("\nA merge group run: the status is set on the merge group's head commit, for the merge queue; a merge group gets no comment and no issue.\n")
+	}
 	if summary {
 		b.WriteString(renderNotices(r.Notices))
 	}
@@ -143,6 +146,9 @@ func facts(r *Report) []string {
 	}
 	if sha := r.Status.SHA; sha != "" {
 		out = append(out, "commit "+escapeInline(gitops.ShortSHA(sha), 12))
+	}
+	if g := r.Event.MergeGroup; g != "" {
+		out = append(out, "merge group "+escapeInline(g, maxCellRunes))
 	}
 	return append(out, "check "+escapeInline(r.StatusContext, maxCellRunes))
 }

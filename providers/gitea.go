@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"code.gitea.io/sdk/gitea"
 
@@ -20,6 +22,14 @@ type Gitea struct {
 	base string // web root without trailing slash, e.g. https://gitea.example.com
 	hc   *http.Client
 	opts Options
+	job  jobUser // the job token's user, asked once (Options.JobToken)
+}
+
+// jobUser is the login of Gitea's or Forgejo's job token, once known; the zero value knows
+// nothing yet. mu is held while it is asked, so concurrent callers share one request.
+type jobUser struct {
+	mu    sync.Mutex
+	login string
 }
 
 // NewGitea builds a Gitea/Forgejo provider. Options.BaseURL is the forge's
@@ -115,6 +125,9 @@ func (s *giteaComments) identity(ctx context.Context) (string, error) {
 	if s.g.opts.Login != "" {
 		return s.g.opts.Login, nil
 	}
+	if s.g.opts.JobToken {
+		return s.g.jobLogin(ctx)
+	}
 	c, err := s.g.client(ctx)
 	if err != nil {
 		return "", err
@@ -129,6 +142,36 @@ func (s *giteaComments) identity(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return u.UserName, nil
+}
+
+// jobLogin is the user a job token writes as: ForgejoActionsLogin when the forge answers GET
+// /api/forgejo/v1/version (Forgejo's own API, operation getVersion), GiteaActionsLogin when it
+// answers 404 (Gitea has no such route). It asks once per provider.
+func (g *Gitea) jobLogin(ctx context.Context) (string, error) {
+	g.job.mu.Lock()
+	defer g.job.mu.Unlock()
+	if g.job.login != "" {
+		return g.job.login, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base+"/api/forgejo/v1/version", nil)
+	if err != nil {
+		return "", wrapOp("ask whether the forge is Forgejo", err, g.opts.Token)
+	}
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		return "", wrapOp("ask whether the forge is Forgejo", err, g.opts.Token)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	switch resp.StatusCode {
+	case http.StatusOK:
+		g.job.login = ForgejoActionsLogin
+	case http.StatusNotFound:
+		g.job.login = GiteaActionsLogin
+	default:
+		return "", newAPIError("ask whether the forge is Forgejo (GET /api/forgejo/v1/version)", resp.StatusCode, string(msg), g.opts.Token)
+	}
+	return g.job.login, nil
 }
 
 // gtLogin is the login of a comment's or an issue's poster; "" when Gitea names none.

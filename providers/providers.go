@@ -53,8 +53,10 @@ type Options struct {
 	// NewHTTPClient(HTTPConfig{}). The provider never mutates it.
 	HTTPClient *http.Client
 	// JobToken says Token is a CI job token: GitHub's GITHUB_TOKEN (whose
-	// identity is github-actions[bot]; /user is not called) or GitLab's
-	// CI_JOB_TOKEN (sent as JOB-TOKEN).
+	// identity is github-actions[bot]; /user is not called), Gitea's or
+	// Forgejo's job token (gitea-actions or forgejo-actions, whichever GET
+	// /api/forgejo/v1/version tells: Forgejo answers it, Gitea 404s; /user is
+	// not called) or GitLab's CI_JOB_TOKEN (sent as JOB-TOKEN).
 	JobToken bool
 	// Login, when set, is the identity whose comments UpsertComment may edit,
 	// skipping the /user lookup. A token GET /user answers 403 (a GitHub App
@@ -88,8 +90,8 @@ const githubActionsBot = "github-actions[bot]"
 
 // GiteaActionsLogin and ForgejoActionsLogin are the identities Gitea's and Forgejo's job tokens
 // write as (Gitea: user id -2, what GET /api/v1/user answers a job token, recorded from Gitea
-// 1.26's runner). A runner does not tell for sure which of the two servers it serves, so pass
-// them as Options.LoginHint, not Login.
+// 1.26's runner; Forgejo renamed that user forgejo-actions). Pass one as Options.Login when the
+// runner says which server it serves (FORGEJO_ACTIONS), else Options.JobToken, which asks.
 const (
 	GiteaActionsLogin   = "gitea-actions"
 	ForgejoActionsLogin = "forgejo-actions"

@@ -17,7 +17,12 @@ tools_bin=$(bash scripts/tools.sh)
 export TINYFORGE_TOOLS_BIN=$tools_bin
 
 step "actionlint: .github/workflows and the example workflows"
-"$tools_bin/actionlint" .github/workflows/*.yml $(ls examples/*.yml | grep -v '/gitlab-ci.yml$')
+# Two findings are GitHub-only rules the Gitea and Forgejo examples break on purpose: a full-URL
+# uses: (the form that resolves on Forgejo, whose DEFAULT_ACTIONS_URL is not GitHub) and the
+# runner label docker (Forgejo's runner has no default label). TestExamplesUsesResolve checks
+# those uses: lines instead.
+"$tools_bin/actionlint" -ignore 'specifying action "https://github\.com/tinyforge/tinyforge-check(/host)?@v1" in invalid format' \
+  -ignore 'label "docker" is unknown' .github/workflows/*.yml $(ls examples/*.yml | grep -v '/gitlab-ci.yml$')
 
 step "goreleaser check and a snapshot release (nothing published)"
 "$tools_bin/goreleaser" check
@@ -36,8 +41,8 @@ fi
 step "go vet"
 go vet ./...
 
-step "gocyclo: no function of checker/ or providers/ above cyclomatic complexity 15 (tests aside)"
-if ! "$tools_bin/gocyclo" -over 15 -ignore '_test\.go$' checker providers; then
+step "gocyclo: no function of cmd/, checker/ or providers/ above cyclomatic complexity 15 (tests aside)"
+if ! "$tools_bin/gocyclo" -over 15 -ignore '_test\.go$' cmd checker providers; then
   echo "the functions above are over the limit of 15: split them into small named steps"; exit 1
 fi
 

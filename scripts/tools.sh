@@ -7,7 +7,7 @@
 #   act         v0.2.89   runs host/action.yml through a real workflow runner, host mode
 #   gitea       v1.26.0   a real forge on loopback for the provider and action tests
 #   toxiproxy   v2.5.0    latency on loopback for the round-trip benchmark (toxiproxy-server)
-#   gocyclo     v0.6.0    cyclomatic complexity of checker/ and providers/ (at most 15 a function)
+#   gocyclo     v0.6.0    cyclomatic complexity of cmd/, checker/ and providers/ (at most 15 a function)
 #   staticcheck v0.8.2    static analysis of the whole module, tests included (staticcheck 2026.2.2; needs Go 1.26)
 #
 # Usage: bash scripts/tools.sh [NAME...]   (no names: all of them)

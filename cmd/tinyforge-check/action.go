@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,27 +58,70 @@ Exit codes: 0 nothing to fail on, 1 invalid/no_file or drift (per fail-on), 2 us
 // actionDeadline bounds a whole action run, every request included.
 const actionDeadline = 2 * time.Minute
 
-// actionInput is one input of action.yml and the variable read when INPUT_<NAME> is empty.
-type actionInput struct{ name, fallback string }
+// actionInput is one input of action.yml, declared once: action.yml, host/action.yml and the
+// inputs table of docs/action.md are checked against this (TestActionInputsDeclaredOnce).
+type actionInput struct {
+	name     string // the input's name in action.yml; INPUT_<NAME> carries it
+	fallback string // the variable read when INPUT_<NAME> is empty; "" for none
+	def      string // action.yml's default; the binary applies the same when the value is empty
+	// parse stores a value (already trimmed, "" when unset) in cfg, or says why it is wrong.
+	parse func(cfg *actionConfig, v string) error
+}
 
-// actionInputs lists each input with its fallback variable, in action.yml order. The token
-// input's fallbacks depend on the forge (see actionConfig).
+// actionInputs lists each input, in action.yml order. The token input's fallbacks depend on
+// the forge (see forgeToken), and job-token only tells who token writes as (see jobIdentity).
 func actionInputs() []actionInput {
 	return []actionInput{
-		{"path", "TINYFORGE_PATH"},
-		{"tinyforge-url", "TINYFORGE_URL"},
-		{"tinyforge-token", "TINYFORGE_TOKEN"},
-		{"workload", "TINYFORGE_WORKLOAD"},
-		{"token", ""},
-		{"job-token", ""},
-		{"token-login", "TINYFORGE_TOKEN_LOGIN"},
-		{"fail-on", "TINYFORGE_FAIL_ON"},
-		{"comment", "TINYFORGE_COMMENT"},
-		{"status-context", "TINYFORGE_STATUS_CONTEXT"},
-		{"report", "TINYFORGE_REPORT"},
-		{"issue-labels", "TINYFORGE_ISSUE_LABELS"},
-		{"source-type", "TINYFORGE_SOURCE_TYPE"},
+		{"path", "TINYFORGE_PATH", "", func(cfg *actionConfig, v string) error { cfg.in.Path = v; return nil }},
+		{"tinyforge-url", "TINYFORGE_URL", "", func(cfg *actionConfig, v string) error { cfg.tinyforgeURL = v; return nil }},
+		{"tinyforge-token", "TINYFORGE_TOKEN", "", func(cfg *actionConfig, v string) error { cfg.tinyforgeToken = v; return nil }},
+		{"workload", "TINYFORGE_WORKLOAD", "", func(cfg *actionConfig, v string) error { cfg.in.Workload = v; return nil }},
+		{"token", "", "${{ github.token }}", func(cfg *actionConfig, v string) error { cfg.token = v; return nil }},
+		{"job-token", "", "${{ github.token }}", func(cfg *actionConfig, v string) error { cfg.jobTokenInput = v; return nil }},
+		{"token-login", "TINYFORGE_TOKEN_LOGIN", "", parseTokenLogin},
+		{"fail-on", "TINYFORGE_FAIL_ON", checker.DefaultFailOn.String(), func(cfg *actionConfig, v string) (err error) {
+			cfg.in.FailOn, err = checker.ParseFailOn(v)
+			return err
+		}},
+		{"comment", "TINYFORGE_COMMENT", string(checker.CommentAuto), func(cfg *actionConfig, v string) (err error) {
+			cfg.in.Comment, err = checker.ParseCommentMode(v)
+			return err
+		}},
+		{"status-context", "TINYFORGE_STATUS_CONTEXT", checker.DefaultStatusContext, func(cfg *actionConfig, v string) error {
+			cfg.in.StatusContext = cmp.Or(v, checker.DefaultStatusContext)
+			return nil
+		}},
+		{"report", "TINYFORGE_REPORT", "", func(cfg *actionConfig, v string) (err error) {
+			cfg.in.Report, err = checker.ParseReportMode(v)
+			return err
+		}},
+		{"issue-labels", "TINYFORGE_ISSUE_LABELS", "", parseIssueLabels},
+		{"source-type", "TINYFORGE_SOURCE_TYPE", "", func(cfg *actionConfig, v string) error {
+			cfg.in.SourceType = v
+			if err := checkSourceType(v); err != nil {
+				return fmt.Errorf("source-type: %w", err)
+			}
+			return nil
+		}},
 	}
+}
+
+// parseTokenLogin takes input token-login: empty, or a user name.
+func parseTokenLogin(cfg *actionConfig, v string) error {
+	if cfg.login = v; v != "" && !validLogin(v) {
+		return fmt.Errorf("token-login %q is not a user name: give the login the token writes as, e.g. my-app[bot] for a GitHub App", gitops.Truncate(v, 40))
+	}
+	return nil
+}
+
+// parseIssueLabels takes input issue-labels: comma-separated, blanks and empty items dropped.
+func parseIssueLabels(cfg *actionConfig, v string) error {
+	for _, l := range strings.Split(v, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			cfg.in.IssueLabels = append(cfg.in.IssueLabels, l)
+		}
+	}
+	return nil
 }
 
 // actionConfig is everything the action reads from its environment.
@@ -86,7 +130,8 @@ type actionConfig struct {
 	forgeURL        string // the provider's BaseURL
 	owner, repo     string
 	token           string
-	jobToken        bool   // token is GitHub's job token (or GitLab's CI_JOB_TOKEN)
+	jobToken        bool   // token is the job token of GitHub, Gitea or Forgejo (asked which), or GitLab's CI_JOB_TOKEN
+	jobTokenInput   string // input job-token: the job's own token, compared with token
 	login           string // the identity token writes as (input token-login); "" asks the forge
 	loginHint       string // the identity token probably has (a Gitea or Forgejo job token's)
 	tinyforgeURL    string
@@ -202,101 +247,116 @@ func appendFile(path string, write func(io.Writer) error) error {
 // actionConfig reads the environment. It returns the secrets even with an error, so they
 // can be masked before the error is printed.
 func (c *Command) actionConfig() (actionConfig, error) {
-	var cfg actionConfig
-	cfg.githubActions = c.env("GITHUB_ACTIONS") == "true"
-	switch {
-	case c.env("GITLAB_CI") == "true":
-		cfg.forge = checker.ForgeGitLab
-	case c.env("FORGEJO_ACTIONS") == "true" || c.env("GITEA_ACTIONS") == "true":
-		cfg.forge = checker.ForgeGitea
-	case cfg.githubActions:
-		cfg.forge = checker.ForgeGitHub
-	}
-	val := map[string]string{}
+	cfg := actionConfig{githubActions: c.env("GITHUB_ACTIONS") == "true"}
+	cfg.forge = c.actionForge(cfg.githubActions)
+	// Every input is parsed before the first error is returned, so that the secrets among them
+	// are known (and masked) whatever the error.
+	var inputErr error
 	for _, in := range actionInputs() {
-		val[in.name] = c.input(in.name, in.fallback)
+		if err := in.parse(&cfg, c.input(in.name, in.fallback)); err != nil && inputErr == nil {
+			inputErr = err
+		}
 	}
-	cfg.tinyforgeURL, cfg.tinyforgeToken = val["tinyforge-url"], val["tinyforge-token"]
-	cfg.token = val["token"]
 	if cfg.token == "" {
-		switch cfg.forge {
-		case checker.ForgeGitLab:
-			for _, k := range []string{"TINYFORGE_FORGE_TOKEN", "GITLAB_TOKEN"} {
-				if cfg.token = c.env(k); cfg.token != "" {
-					break
-				}
-			}
-			if cfg.token == "" {
-				cfg.token, cfg.jobToken = c.env("CI_JOB_TOKEN"), true
-			}
-		default:
-			cfg.token = c.env("GITHUB_TOKEN")
-		}
+		cfg.token, cfg.jobToken = c.forgeToken(cfg.forge)
 	}
-	cfg.jobIdentity(val["job-token"], c.env("FORGEJO_ACTIONS") == "true", c.env("ACT") == "true")
-	if cfg.login = val["token-login"]; cfg.login != "" && !validLogin(cfg.login) {
-		return cfg, fmt.Errorf("token-login %q is not a user name: give the login the token writes as, e.g. my-app[bot] for a GitHub App", gitops.Truncate(cfg.login, 40))
-	}
-	for _, s := range []string{cfg.tinyforgeToken, cfg.token, val["job-token"]} {
-		if s != "" && !slices.Contains(cfg.secretsForMasks, s) {
-			cfg.secretsForMasks = append(cfg.secretsForMasks, s)
-		}
-	}
+	// nektos/act sets ACT; so does Gitea's runner, which also names its version.
+	nektosAct := c.env("ACT") == "true" && c.env("GITEA_ACTIONS_RUNNER_VERSION") == ""
+	cfg.jobIdentity(cfg.jobTokenInput, c.env("FORGEJO_ACTIONS") == "true", nektosAct)
+	cfg.secretsForMasks = secretsOf(cfg.tinyforgeToken, cfg.token, cfg.jobTokenInput)
 	if cfg.forge == "" {
 		return cfg, errors.New("not running in a CI job: set GITHUB_ACTIONS, GITEA_ACTIONS, FORGEJO_ACTIONS or GITLAB_CI, or use the lint and drift commands locally")
 	}
-
-	in := &cfg.in
-	in.Forge = cfg.forge
-	in.Secrets = cfg.secretsForMasks
-	in.Path, in.Workload, in.SourceType = val["path"], val["workload"], val["source-type"]
-	if err := checkSourceType(in.SourceType); err != nil {
-		return cfg, fmt.Errorf("source-type: %w", err)
+	if inputErr != nil {
+		return cfg, inputErr
 	}
+	cfg.in.Forge = cfg.forge
+	cfg.in.Secrets = cfg.secretsForMasks
 	var err error
-	if in.FailOn, err = checker.ParseFailOn(val["fail-on"]); err != nil {
+	if cfg.verifyDelay, err = c.commentVerifyDelay(); err != nil {
 		return cfg, err
 	}
-	if in.Comment, err = checker.ParseCommentMode(val["comment"]); err != nil {
+	if err := cfg.liveCredentials(); err != nil {
 		return cfg, err
 	}
-	if in.Report, err = checker.ParseReportMode(val["report"]); err != nil {
-		return cfg, err
+	if cfg.forge == checker.ForgeGitLab {
+		return cfg, c.gitlabEvent(&cfg)
 	}
-	for _, l := range strings.Split(val["issue-labels"], ",") {
-		if l = strings.TrimSpace(l); l != "" {
-			in.IssueLabels = append(in.IssueLabels, l)
+	return cfg, c.actionsEvent(&cfg)
+}
+
+// secretsOf lists the secrets among values once each, for masking and redaction.
+func secretsOf(values ...string) []string {
+	var out []string
+	for _, s := range values {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
 		}
 	}
-	in.StatusContext = val["status-context"]
-	if in.StatusContext == "" {
-		in.StatusContext = checker.DefaultStatusContext
+	return out
+}
+
+// commentVerifyDelay reads TINYFORGE_COMMENT_VERIFY_DELAY: the least time to wait after writing
+// the comment or issue before re-reading it. Unset is 0, which leaves the wait to the providers
+// (a few of this run's measured round trips); a value only raises it; 0s is negative, which
+// disables the settle wait (the read-your-write fence stays).
+func (c *Command) commentVerifyDelay() (time.Duration, error) {
+	d := c.env("TINYFORGE_COMMENT_VERIFY_DELAY")
+	if d == "" {
+		return 0, nil
 	}
-	cfg.verifyDelay = 0 // providers: a few measured round trips
-	if d := c.env("TINYFORGE_COMMENT_VERIFY_DELAY"); d != "" {
-		if cfg.verifyDelay, err = time.ParseDuration(d); err != nil || cfg.verifyDelay < 0 {
-			return cfg, fmt.Errorf("TINYFORGE_COMMENT_VERIFY_DELAY %q: use a Go duration such as 2s or 0s", d)
-		}
-		if cfg.verifyDelay == 0 {
-			cfg.verifyDelay = -1 // providers: negative disables the settle wait (the fence stays)
+	delay, err := time.ParseDuration(d)
+	if err != nil || delay < 0 {
+		return 0, fmt.Errorf("TINYFORGE_COMMENT_VERIFY_DELAY %q: use a Go duration such as 2s or 0s", d)
+	}
+	if delay == 0 {
+		delay = -1 // providers: negative disables the settle wait (the fence stays)
+	}
+	return delay, nil
+}
+
+// actionForge tells which forge's CI runs the job from the runner's variables; "" for none.
+func (c *Command) actionForge(githubActions bool) checker.Forge {
+	switch {
+	case c.env("GITLAB_CI") == "true":
+		return checker.ForgeGitLab
+	case c.env("FORGEJO_ACTIONS") == "true" || c.env("GITEA_ACTIONS") == "true":
+		return checker.ForgeGitea
+	case githubActions:
+		return checker.ForgeGitHub
+	}
+	return ""
+}
+
+// forgeToken is the token used when input token is empty, and whether it is the job's own:
+// on GitLab TINYFORGE_FORGE_TOKEN, GITLAB_TOKEN, else CI_JOB_TOKEN; elsewhere GITHUB_TOKEN.
+func (c *Command) forgeToken(forge checker.Forge) (token string, jobToken bool) {
+	if forge != checker.ForgeGitLab {
+		return c.env("GITHUB_TOKEN"), false
+	}
+	for _, k := range []string{"TINYFORGE_FORGE_TOKEN", "GITLAB_TOKEN"} {
+		if t := c.env(k); t != "" {
+			return t, false
 		}
 	}
+	return c.env("CI_JOB_TOKEN"), true
+}
+
+// liveCredentials checks that the Tinyforge inputs go together, and notes in liveMissing why
+// the check lints only when they are absent.
+func (cfg *actionConfig) liveCredentials() error {
 	switch {
 	case cfg.tinyforgeURL == "" && cfg.tinyforgeToken == "":
 		cfg.liveMissing = "no tinyforge-url and no tinyforge-token were given"
 	case cfg.tinyforgeToken == "":
 		cfg.liveMissing = "no tinyforge-token (fork PRs get no secrets)"
 	case cfg.tinyforgeURL == "":
-		return cfg, errors.New("tinyforge-token is set but tinyforge-url is not: give Tinyforge's base URL")
-	case in.Workload == "":
-		return cfg, errors.New("workload is empty: give the Tinyforge workload's id or name")
+		return errors.New("tinyforge-token is set but tinyforge-url is not: give Tinyforge's base URL")
+	case cfg.in.Workload == "":
+		return errors.New("workload is empty: give the Tinyforge workload's id or name")
 	}
-	in.LiveMissingReason = cfg.liveMissing
-
-	if cfg.forge == checker.ForgeGitLab {
-		return cfg, c.gitlabEvent(&cfg)
-	}
-	return cfg, c.actionsEvent(&cfg)
+	cfg.in.LiveMissingReason = cfg.liveMissing
+	return nil
 }
 
 // validLogin reports whether s can be a forge user name: letters, digits, '-', '_' and '.',
@@ -317,27 +377,38 @@ func validLogin(s string) bool {
 // jobIdentity notes what the job's own token (input job-token, which defaults to github.token)
 // tells when token is that token. On GitHub it is github-actions[bot], so the comment and issue
 // upserts need no GET /user (which answers that token 403 anyway); not under nektos/act
-// (ACT=true), where github.token is whatever token the user passed. On Gitea and Forgejo the
-// job user is gitea-actions or forgejo-actions, but a runner does not say for sure which server
-// it serves, so that is only a hint: a scheduled run lists the issues by it while it asks the
-// forge who it is, and lists again if the answer differs.
-func (cfg *actionConfig) jobIdentity(jobToken string, forgejo, act bool) {
+// (nektosAct), where github.token is whatever token the user passed. On Forgejo (the runner
+// sets FORGEJO_ACTIONS) it is forgejo-actions, known without a request. On a runner that only
+// sets GITEA_ACTIONS the server may be Gitea (gitea-actions) or Forgejo: the provider asks GET
+// /api/forgejo/v1/version in its first read round instead of GET /user, and a scheduled run
+// lists its issues by gitea-actions meanwhile (again by forgejo-actions if Forgejo answers).
+// Under nektos/act gitea-actions is only a hint and GET /user is asked. A token-login given
+// stays.
+func (cfg *actionConfig) jobIdentity(jobToken string, forgejo, nektosAct bool) {
 	if jobToken == "" || jobToken != cfg.token {
 		return
 	}
 	switch {
-	case cfg.forge == checker.ForgeGitHub && !act:
+	case cfg.forge == checker.ForgeGitHub && !nektosAct:
 		cfg.jobToken = true
-	case cfg.forge == checker.ForgeGitea && forgejo:
-		cfg.loginHint = providers.ForgejoActionsLogin
-	case cfg.forge == checker.ForgeGitea:
+	case cfg.forge != checker.ForgeGitea || cfg.login != "":
+	case forgejo:
+		cfg.login = providers.ForgejoActionsLogin
+	case nektosAct:
 		cfg.loginHint = providers.GiteaActionsLogin
+	default:
+		cfg.jobToken, cfg.loginHint = true, providers.GiteaActionsLogin
 	}
 }
 
 // eventPayload is the part of GITHUB_EVENT_PATH the action reads; GitHub and Gitea share it.
 type eventPayload struct {
-	After       string `json:"after"`
+	After string `json:"after"`
+	// MergeGroup is GitHub's merge_group payload (schema merge-group of its REST description).
+	MergeGroup *struct {
+		HeadSHA string `json:"head_sha"`
+		HeadRef string `json:"head_ref"`
+	} `json:"merge_group"`
 	PullRequest *struct {
 		Number   int `json:"number"`
 		Comments int `json:"comments"`
@@ -358,16 +429,31 @@ type eventPayload struct {
 
 // actionsEvent reads a GitHub or Gitea/Forgejo Actions run: repo, event payload, commit.
 func (c *Command) actionsEvent(cfg *actionConfig) error {
+	if err := c.actionsRepo(cfg); err != nil {
+		return err
+	}
+	p, err := c.eventPayload()
+	if err != nil {
+		return err
+	}
+	ev, err := actionsEventOf(c.env("GITHUB_EVENT_NAME"), c.env("GITHUB_SHA"), p)
+	if err != nil {
+		return err
+	}
+	cfg.in.Event = ev
+	return nil
+}
+
+// actionsRepo reads where an Actions run reports: the forge's API root, the repo, the
+// workspace, the runner files and the run id.
+func (c *Command) actionsRepo(cfg *actionConfig) error {
 	if cfg.forge == checker.ForgeGitea {
 		cfg.forgeURL = c.env("GITHUB_SERVER_URL")
 		if cfg.forgeURL == "" {
 			return errors.New("GITHUB_SERVER_URL is empty: Gitea/Forgejo Actions set it to the forge's root URL")
 		}
 	} else {
-		cfg.forgeURL = c.env("GITHUB_API_URL")
-		if cfg.forgeURL == "" {
-			cfg.forgeURL = "https://api.github.com"
-		}
+		cfg.forgeURL = cmp.Or(c.env("GITHUB_API_URL"), "https://api.github.com")
 	}
 	owner, repo, ok := strings.Cut(c.env("GITHUB_REPOSITORY"), "/")
 	if !ok || owner == "" || repo == "" {
@@ -382,41 +468,58 @@ func (c *Command) actionsEvent(cfg *actionConfig) error {
 		}
 		cfg.in.RunID = n
 	}
-	name := c.env("GITHUB_EVENT_NAME")
+	return nil
+}
+
+// eventPayload reads GITHUB_EVENT_PATH, at most 25 MiB; none gives a zero payload.
+func (c *Command) eventPayload() (eventPayload, error) {
 	var p eventPayload
-	if path := c.env("GITHUB_EVENT_PATH"); path != "" {
-		const maxEvent = 25 << 20
-		data, err := c.readSpecFile(path, maxEvent)
-		if err != nil {
-			return fmt.Errorf("read the event payload: %w", err)
-		}
-		if len(data) > maxEvent {
-			return fmt.Errorf("the event payload %s is larger than %d MiB: the check reads only the pull request and commit from it; check GITHUB_EVENT_PATH", path, maxEvent>>20)
-		}
-		if err := json.Unmarshal(data, &p); err != nil {
-			return fmt.Errorf("the event payload %s cannot be read: %w", path, gitops.DescribeJSONError(err))
-		}
+	path := c.env("GITHUB_EVENT_PATH")
+	if path == "" {
+		return p, nil
 	}
-	ev := checker.Event{Name: name, CommitSHA: c.env("GITHUB_SHA")}
-	isPR := strings.HasPrefix(name, "pull_request")
-	if isPR {
-		if p.PullRequest == nil || p.PullRequest.Number <= 0 || p.PullRequest.Head.SHA == "" {
-			return fmt.Errorf("event %s has no pull_request with a number and head sha in GITHUB_EVENT_PATH", name)
-		}
+	const maxEvent = 25 << 20
+	data, err := c.readSpecFile(path, maxEvent)
+	if err != nil {
+		return p, fmt.Errorf("read the event payload: %w", err)
+	}
+	if len(data) > maxEvent {
+		return p, fmt.Errorf("the event payload %s is larger than %d MiB: the check reads only the pull request and commit from it; check GITHUB_EVENT_PATH", path, maxEvent>>20)
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return p, fmt.Errorf("the event payload %s cannot be read: %w", path, gitops.DescribeJSONError(err))
+	}
+	return p, nil
+}
+
+// actionsEventOf is the event of a run named name (GITHUB_EVENT_NAME) at commit sha
+// (GITHUB_SHA) with payload p.
+func actionsEventOf(name, sha string, p eventPayload) (checker.Event, error) {
+	ev := checker.Event{Name: name, CommitSHA: sha}
+	if strings.HasPrefix(name, "pull_request") {
 		pr := p.PullRequest
+		if pr == nil || pr.Number <= 0 || pr.Head.SHA == "" {
+			return ev, fmt.Errorf("event %s has no pull_request with a number and head sha in GITHUB_EVENT_PATH", name)
+		}
 		fork := pr.Head.Repo != nil && pr.Base.Repo != nil && !strings.EqualFold(pr.Head.Repo.FullName, pr.Base.Repo.FullName)
 		ev.PR = &checker.PullRequest{Number: pr.Number, HeadSHA: pr.Head.SHA, BaseSHA: pr.Base.SHA, Fork: fork, Comments: max(pr.Comments, 0)}
 		if name != checker.EventPullRequestTarget {
 			ev.Name = checker.EventPullRequest // Gitea's pull_request_sync & co. are checked alike
 		}
-	} else if p.After != "" && strings.Trim(p.After, "0") != "" {
+		return ev, nil
+	}
+	switch {
+	case name == checker.EventMergeGroup && p.MergeGroup != nil:
+		// GITHUB_SHA is the group's head too; the payload says it and names the group.
+		ev.CommitSHA = cmp.Or(p.MergeGroup.HeadSHA, sha)
+		ev.MergeGroup = strings.TrimPrefix(p.MergeGroup.HeadRef, "refs/heads/")
+	case p.After != "" && strings.Trim(p.After, "0") != "":
 		ev.CommitSHA = p.After
 	}
-	if ev.CommitSHA == "" && ev.PR == nil {
-		return errors.New("GITHUB_SHA is empty: cannot tell which commit to report on")
+	if ev.CommitSHA == "" {
+		return ev, errors.New("GITHUB_SHA is empty: cannot tell which commit to report on")
 	}
-	cfg.in.Event = ev
-	return nil
+	return ev, nil
 }
 
 // gitlabEvent reads a GitLab CI job: project, merge request, commit.

@@ -77,31 +77,40 @@ func (a *app) run(ctx context.Context, args []string) int {
 		fmt.Fprint(a.stderr, usage)
 		return 2
 	}
-	switch {
-	case args[0] == "serve":
+	switch args[0] {
+	case "serve":
 		return a.serve(ctx, args[1:])
-	case args[0] == "demo":
+	case "demo":
 		return a.demo(ctx, args[1:])
-	case args[0] == "token" && len(args) > 1 && args[1] == "create":
-		return a.tokenCreate(ctx, args[2:])
-	case args[0] == "token" && len(args) > 1 && args[1] == "list":
-		return a.tokenList(ctx, args[2:])
-	case args[0] == "token" && len(args) > 1 && args[1] == "revoke":
-		return a.tokenRevoke(ctx, args[2:])
-	case args[0] == "token" && len(args) == 1:
-		fmt.Fprintf(a.stderr, "tinyforge-server token: give a subcommand: create, list or revoke\n%s", usage)
-		return 2
-	case args[0] == "token":
-		fmt.Fprintf(a.stderr, "tinyforge-server token: unknown subcommand %q: use create, list or revoke\n%s", args[1], usage)
-		return 2
-	case args[0] == "version" || args[0] == "--version":
+	case "token":
+		return a.token(ctx, args[1:])
+	case "version", "--version":
 		fmt.Fprintln(a.stdout, buildinfo.String("tinyforge-server"))
 		return 0
-	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
+	case "-h", "--help", "help":
 		fmt.Fprint(a.stdout, usage)
 		return 0
 	}
 	fmt.Fprintf(a.stderr, "unknown command %q\n%s", strings.Join(args, " "), usage)
+	return 2
+}
+
+// token runs a token subcommand (create, list or revoke) with its arguments; ok is false
+// when args name none, an unknown command.
+func (a *app) token(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintf(a.stderr, "tinyforge-server token: give a subcommand: create, list or revoke\n%s", usage)
+		return 2
+	}
+	switch args[0] {
+	case "create":
+		return a.tokenCreate(ctx, args[1:])
+	case "list":
+		return a.tokenList(ctx, args[1:])
+	case "revoke":
+		return a.tokenRevoke(ctx, args[1:])
+	}
+	fmt.Fprintf(a.stderr, "tinyforge-server token: unknown subcommand %q: use create, list or revoke\n%s", args[0], usage)
 	return 2
 }
 

@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// Gitea is a stateful fake of the Gitea/Forgejo API v1 (under /api/v1).
+// Gitea is a stateful fake of the Gitea/Forgejo API v1 (under /api/v1). With
+// Options.Forgejo it is Forgejo, which answers GET /api/forgejo/v1/version; else
+// Gitea, which 404s there.
 // Like Gitea it answers the whole issue-comment list at once (no
 // pagination), names a status's state "status" and accepts "warning". Issues
 // are listed newest first, limit 30 by default and at most 50, with
@@ -41,9 +43,28 @@ func NewGitea(t Owner, opts Options) *Gitea {
 	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/raw/{path...}", g.raw)
 	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/branches/{branch...}", g.branch)
 	mux.HandleFunc("GET "+p+"/repos/{owner}/{repo}/commits/{sha}/pull", g.commitPull)
+	mux.HandleFunc("GET "+ForgejoVersionPath, g.forgejoVersion)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { gtError(w, http.StatusNotFound, "not found") })
 	g.start(mux)
 	return g
+}
+
+// ForgejoVersionPath is the route where Forgejo says it is Forgejo, and which version
+// (operation getVersion of Forgejo's own API description, forgejo/api/v1/openapi.yml; public,
+// no token needed). Gitea has no such route.
+const ForgejoVersionPath = "/api/forgejo/v1/version"
+
+// forgejoVersion answers ForgejoVersionPath: as Forgejo with Options.Forgejo, {"version": ...};
+// as Gitea, 404 "Not found." in text/plain, not the API's JSON error, since the path is outside
+// /api/v1 (measured on Gitea 1.26 by e2e.TestGiteaPermissionScopes).
+func (g *Gitea) forgejoVersion(w http.ResponseWriter, _ *http.Request) {
+	if g.opts.Forgejo == "" {
+		w.Header().Set("Content-Type", "text/plain;charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte("Not found.\n"))
+		return
+	}
+	writeValue(w, http.StatusOK, map[string]string{"version": g.opts.Forgejo})
 }
 
 func gtError(w http.ResponseWriter, status int, msg string) {
