@@ -58,7 +58,7 @@ func TestActionForgejoJobUser(t *testing.T) {
 			}
 			const job = "job-token-CANARY-51c2"
 			h.forge.AddToken(job, forgefake.Token{Login: tc.login})
-			h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+			h.commit(map[string]string{".tinyforge.yml": e2eDrift})
 			h.setFile(e2eBase, ".tinyforge.yml", e2eInSync)
 			env := h.env("pull_request", prPayload("synchronize", false), map[string]string{"token": job, "job-token": job})
 			if tc.forgejoEnv {

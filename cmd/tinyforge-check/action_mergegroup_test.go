@@ -37,8 +37,7 @@ func TestActionMergeGroup(t *testing.T) {
 	}
 	head := p.MergeGroup.HeadSHA
 	h := newHarness(t, buildAction(t, t.TempDir()), "github")
-	h.forge.PutFileAt(h.owner, "r", head, "", nil)
-	h.writeWorkspace(map[string]string{".tinyforge.yml": e2eDrift})
+	h.setFile(head, ".tinyforge.yml", e2eDrift) // read through the API at the group's head
 	env := h.env("merge_group", json.RawMessage(payload), map[string]string{"comment": "always", "report": "issue"})
 	env["GITHUB_SHA"], env["GITHUB_REF"] = head, p.MergeGroup.HeadRef
 	h.forge.ResetRequests()
