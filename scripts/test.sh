@@ -19,9 +19,9 @@ export TINYFORGE_TOOLS_BIN=$tools_bin
 step "actionlint: .github/workflows and the example workflows"
 "$tools_bin/actionlint" .github/workflows/*.yml $(ls examples/*.yml | grep -v '/gitlab-ci.yml$')
 
-step "goreleaser check and a snapshot release (nothing published)"
+step "goreleaser check and a snapshot release with SBOMs (nothing published)"
 "$tools_bin/goreleaser" check
-"$tools_bin/goreleaser" release --snapshot --clean --skip=docker >/tmp/goreleaser-$$.log 2>&1 \
+PATH="$tools_bin:$PATH" "$tools_bin/goreleaser" release --snapshot --clean >/tmp/goreleaser-$$.log 2>&1 \
   || { cat /tmp/goreleaser-$$.log; exit 1; }
 tail -n 3 /tmp/goreleaser-$$.log
 (cd dist && ls -1 && cat checksums.txt)
