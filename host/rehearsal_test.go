@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -231,6 +232,15 @@ func TestReleaseRehearsal(t *testing.T) {
 		if s, n, ok := strings.Cut(line, "  "); ok {
 			sums[n] = s
 		}
+	}
+
+	if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(meta.Commit) {
+		// GoReleaser writes "none" when it cannot read git (a worktree it does not understand).
+		out, err := exec.Command("git", "-C", testenv.ModuleRoot(t), "rev-parse", "HEAD").Output()
+		if err != nil {
+			t.Fatalf("metadata.json has commit %q and git rev-parse HEAD fails: %v", meta.Commit, err)
+		}
+		meta.Commit = strings.TrimSpace(string(out))
 	}
 
 	host, storage := startRegistry(t, tools)

@@ -164,7 +164,7 @@ func TestGoReleaserSnapshot(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("CI=true but TINYFORGE_DIST is not set: .ci/run builds a GoReleaser snapshot into dist/ and sets it")
 		}
-		t.Skip("set TINYFORGE_DIST to a GoReleaser snapshot (goreleaser release --snapshot --clean --skip=docker; TINYFORGE_DIST=$PWD/dist); .ci/run does")
+		t.Skip("set TINYFORGE_DIST to a GoReleaser snapshot (PATH=$TINYFORGE_TOOLS_BIN:$PATH goreleaser release --snapshot --clean; TINYFORGE_DIST=$PWD/dist); .ci/run does")
 	}
 	if !filepath.IsAbs(dist) {
 		dist = filepath.Join(testenv.ModuleRoot(t), dist)
