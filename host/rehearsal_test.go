@@ -195,7 +195,15 @@ func imageFile(img v1.Image, path string) ([]byte, error) {
 			return nil, fmt.Errorf("%s not found in the image: %w", path, err)
 		}
 		if strings.TrimPrefix(h.Name, "/") == path {
-			return io.ReadAll(tr)
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return nil, err
+			}
+			// Read to the end: a layer's digest is checked once all of it has been read.
+			if _, err := io.Copy(io.Discard, rc); err != nil {
+				return nil, err
+			}
+			return data, rc.Close()
 		}
 	}
 }
@@ -314,7 +322,12 @@ func TestReleaseRehearsal(t *testing.T) {
 		if size > imageSizeGoal {
 			t.Errorf("the %s image weighs %d bytes compressed, over the goal of %d", arch, size, imageSizeGoal)
 		}
-		layerDigest[arch] = m.Layers[len(m.Layers)-1].Digest
+		var largest int64
+		for _, l := range m.Layers { // the largest layer: the binary's
+			if l.Size > largest {
+				largest, layerDigest[arch] = l.Size, l.Digest
+			}
+		}
 
 		cf, err := img.ConfigFile()
 		if err != nil {
@@ -434,6 +447,23 @@ func TestReleaseRehearsal(t *testing.T) {
 			t.Fatal("the changed layer was read without an error")
 		}
 		t.Logf("refused, as it must be: %v", err)
+		// The compressed bytes themselves fail their digest (not only gzip's own check).
+		lref, err := name.NewDigest(repo + "@" + h.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		layer, err := remote.Layer(lref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := layer.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		if _, err := io.Copy(io.Discard, rc); err == nil || !strings.Contains(err.Error(), h.Hex) {
+			t.Errorf("reading the changed layer by its digest: %v, want a digest mismatch naming %s", err, h.Hex)
+		}
 	})
 }
 
