@@ -175,11 +175,15 @@ func releaseImage(t *testing.T, tools, base string, args ...string) string {
 }
 
 // cosign runs the pinned cosign in dir with an empty key password and returns its error and output.
+// cosign looks for Sigstore's public trust root on the internet even to check a key's signature
+// (it warns and goes on without it); a proxy on a closed loopback port keeps every such request
+// on this machine. Go never proxies loopback addresses, so the test registry is reached directly.
 func cosign(t *testing.T, tools, dir string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(tools, "cosign"), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "COSIGN_YES=true", "TUF_ROOT="+filepath.Join(dir, "tuf"))
+	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "COSIGN_YES=true", "TUF_ROOT="+filepath.Join(dir, "tuf"),
+		"HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9", "https_proxy=", "http_proxy=", "NO_PROXY=", "no_proxy=")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
