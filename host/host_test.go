@@ -251,6 +251,27 @@ func pathWithout(t *testing.T, missing ...string) string {
 	return dir
 }
 
+// unwritableDir returns a folder that this process cannot create anything in. Tests often run as
+// root, which chmod does not stop, so for root it is a folder of sysfs (read-only to every user).
+func unwritableDir(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+		return dir
+	}
+	const dir = "/sys/fs"
+	probe := filepath.Join(dir, "tinyforge-check-probe")
+	if err := os.Mkdir(probe, 0o755); err == nil {
+		os.Remove(probe)
+		t.Skipf("root can write %s here; no folder is unwritable to root on this machine", dir)
+	}
+	return dir
+}
+
 // goTripwire returns a folder with a `go` that records being called in the returned file.
 func goTripwire(t *testing.T) (dir, calls string) {
 	t.Helper()
@@ -429,6 +450,87 @@ func TestResolveRelease(t *testing.T) {
 		}
 		if got := versionOf(t, st.outputs["path"]); !strings.Contains(got, version) {
 			t.Errorf("version %q", got)
+		}
+	})
+
+	t.Run("the tool cache cannot be written: a notice, and the verified download still runs", func(t *testing.T) {
+		for _, tc := range []struct {
+			name  string
+			cache func(t *testing.T) string // RUNNER_TOOL_CACHE
+		}{
+			{"a regular file where the tool's folder goes", func(t *testing.T) string {
+				cache := t.TempDir()
+				if err := os.WriteFile(filepath.Join(cache, "tinyforge-check"), []byte("not a folder"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return cache
+			}},
+			{"a regular file where the arch folder goes", func(t *testing.T) string {
+				cache := t.TempDir()
+				dir := filepath.Join(cache, "tinyforge-check", version)
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, cacheArch), []byte("not a folder"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return cache
+			}},
+			{"a folder this user cannot write", unwritableDir},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := newRelease(t, version, bin, nil)
+				st := resolve(t, r.action, env(r, tc.cache(t), safePath))
+				if st.code != 0 || st.outputs["source"] != "download" {
+					t.Fatalf("exit %d, outputs %v, want the verified download to run:\n%s", st.code, st.outputs, st.stdout)
+				}
+				if !strings.Contains(st.stdout, "::notice title=tinyforge-check::the tool cache ") || !strings.Contains(st.stdout, "cannot be written") {
+					t.Errorf("no notice that the tool cache cannot be written:\n%s", st.stdout)
+				}
+				if strings.Contains(st.stdout, "::error") {
+					t.Errorf("an error annotation for a best-effort cache:\n%s", st.stdout)
+				}
+				if got := versionOf(t, st.outputs["path"]); !strings.HasPrefix(got, "tinyforge-check "+version+" (") {
+					t.Errorf("the resolved binary says %q", got)
+				}
+			})
+		}
+	})
+
+	t.Run("download-url is printed escaped: it cannot start a workflow command", func(t *testing.T) {
+		r := newRelease(t, version, bin, nil)
+		e := env(r, t.TempDir(), safePath)
+		e["TINYFORGE_DOWNLOAD_URL"] = r.server.URL + "/x\n::warning::injected\r\n::add-mask::y"
+		st := resolve(t, r.action, e)
+		if st.code == 0 {
+			t.Errorf("exit 0 for a download-url with line breaks:\n%s", st.stdout)
+		}
+		for _, line := range strings.Split(st.stdout, "\n") {
+			if strings.HasPrefix(line, "::warning::") || strings.HasPrefix(line, "::add-mask::") {
+				t.Errorf("the download-url became a workflow command: %q\n%s", line, st.stdout)
+			}
+		}
+		if !strings.Contains(st.stdout, "downloading "+r.server.URL+"/x%0A::warning::injected%0D%0A::add-mask::y/v1.2.3/") {
+			t.Errorf("the download line does not show the escaped URL:\n%s", st.stdout)
+		}
+	})
+
+	t.Run("a download-url that looks like an option is a URL to curl", func(t *testing.T) {
+		// Read as an option, -KFILE would make curl read FILE as its config and fetch the URL it names.
+		r := newRelease(t, version, bin, nil)
+		base := t.TempDir()
+		file := filepath.Join(base, "v"+version, fileName(version, runtime.GOOS, runtime.GOARCH))
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte("url = \""+r.server.URL+"/config-was-read\"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e := env(r, t.TempDir(), safePath)
+		e["TINYFORGE_DOWNLOAD_URL"] = "-K" + base
+		st := resolve(t, r.action, e)
+		if st.code == 0 || r.requests.Load() != 0 {
+			t.Errorf("exit %d, %d requests: curl took the download-url as an option:\n%s", st.code, r.requests.Load(), st.stdout)
 		}
 	})
 

@@ -51,9 +51,14 @@ func pin(t *testing.T, tree string, args ...string) (int, string) {
 	return 0, string(out)
 }
 
+// testDigest is a made-up image digest, as scripts/release-image.sh prints it.
+const testDigest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 func TestPinRelease(t *testing.T) {
 	t.Parallel()
 	const version = "1.4.0"
+	const image = "127.0.0.1:5000/tinyforge-check@" + testDigest
+	const pinned = "docker://ghcr.io/tinyforge/tinyforge-check:v" + version + "@" + testDigest
 	var checksums strings.Builder
 	var wantSums []string
 	for _, name := range []string{"darwin_amd64", "darwin_arm64", "linux_amd64", "linux_arm64", "windows_amd64.exe"} {
@@ -70,7 +75,7 @@ func TestPinRelease(t *testing.T) {
 		cs := filepath.Join(t.TempDir(), "checksums.txt")
 		os.WriteFile(cs, []byte(checksums.String()), 0o644)
 		before, _ := os.ReadFile(filepath.Join(tree, "action.yml"))
-		if code, out := pin(t, tree, "v"+version, cs); code != 0 {
+		if code, out := pin(t, tree, "v"+version, cs, image); code != 0 {
 			t.Fatalf("exit %d: %s", code, out)
 		}
 		got, _ := os.ReadFile(filepath.Join(tree, "host", "release.sha256"))
@@ -78,30 +83,34 @@ func TestPinRelease(t *testing.T) {
 			t.Errorf("host/release.sha256 (-want +got):\n%s", diff)
 		}
 		after, _ := os.ReadFile(filepath.Join(tree, "action.yml"))
-		wantAfter := strings.Replace(string(before), "  image: Dockerfile\n", "  image: docker://ghcr.io/tinyforge/tinyforge-check:v"+version+"\n", 1)
+		wantAfter := strings.Replace(string(before), "  image: Dockerfile\n", "  image: "+pinned+"\n", 1)
 		if diff := cmp.Diff(wantAfter, string(after)); diff != "" {
 			t.Errorf("action.yml after pinning (-want +got):\n%s", diff)
 		}
 		md := readMetadata(t, filepath.Join(tree, "action.yml"))
-		if md.Runs.Using != "docker" || md.Runs.Image != "docker://ghcr.io/tinyforge/tinyforge-check:v"+version {
+		if md.Runs.Using != "docker" || md.Runs.Image != pinned {
 			t.Errorf("runs = %+v", md.Runs)
 		}
 	})
 
-	t.Run("--check: the committed sums must equal a rebuild's", func(t *testing.T) {
+	t.Run("--check: the committed sums and image digest must equal a rebuild's", func(t *testing.T) {
 		tree := copyTree(t)
 		cs := filepath.Join(t.TempDir(), "checksums.txt")
 		os.WriteFile(cs, []byte(checksums.String()), 0o644)
-		if code, out := pin(t, tree, version, cs); code != 0 {
+		if code, out := pin(t, tree, version, cs, image); code != 0 {
 			t.Fatalf("pin: exit %d: %s", code, out)
 		}
-		if code, out := pin(t, tree, "--check", version, cs); code != 0 {
-			t.Errorf("--check against the same sums: exit %d: %s", code, out)
+		if code, out := pin(t, tree, "--check", version, cs, "ghcr.io/tinyforge/tinyforge-check@"+testDigest); code != 0 {
+			t.Errorf("--check against the same sums and digest: exit %d: %s", code, out)
+		}
+		otherImage := strings.Replace(image, "0123", "3210", 1)
+		if code, out := pin(t, tree, "--check", version, cs, otherImage); code != 1 || !strings.Contains(out, "the image digest does not match") {
+			t.Errorf("--check against another image digest: exit %d %q, want 1 and a message", code, out)
 		}
 		other := strings.Replace(checksums.String(), wantSums[2][:64], strings.Repeat("0", 64), 1)
 		os.WriteFile(cs, []byte(other), 0o644)
 		before, _ := os.ReadFile(filepath.Join(tree, "host", "release.sha256"))
-		if code, out := pin(t, tree, "--check", version, cs); code != 1 || !strings.Contains(out, "did not reproduce") {
+		if code, out := pin(t, tree, "--check", version, cs, image); code != 1 || !strings.Contains(out, "did not reproduce") {
 			t.Errorf("--check against other sums: exit %d %q, want 1 and a message", code, out)
 		}
 		if after, _ := os.ReadFile(filepath.Join(tree, "host", "release.sha256")); string(after) != string(before) {
@@ -119,10 +128,11 @@ func TestPinRelease(t *testing.T) {
 			code int
 			want string
 		}{
-			{[]string{"main", cs}, 2, "is not a version"},
-			{[]string{"1.4.1", cs}, 1, "has no SHA-256 for tinyforge-check_1.4.1_darwin_amd64"},
-			{[]string{"1.4.0", cs + ".missing"}, 1, "no checksums file"},
-			{[]string{"1.4.0"}, 2, "usage:"},
+			{[]string{"main", cs, image}, 2, "is not a version"},
+			{[]string{"1.4.1", cs, image}, 1, "has no SHA-256 for tinyforge-check_1.4.1_darwin_amd64"},
+			{[]string{"1.4.0", cs + ".missing", image}, 1, "no checksums file"},
+			{[]string{"1.4.0", cs, "ghcr.io/tinyforge/tinyforge-check:v1.4.0"}, 2, "is not a reference by digest"},
+			{[]string{"1.4.0", cs}, 2, "usage:"},
 		} {
 			code, out := pin(t, tree, tc.args...)
 			if code != tc.code || !strings.Contains(out, tc.want) {
@@ -154,7 +164,7 @@ func TestGoReleaserSnapshot(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("CI=true but TINYFORGE_DIST is not set: .ci/run builds a GoReleaser snapshot into dist/ and sets it")
 		}
-		t.Skip("set TINYFORGE_DIST to a GoReleaser snapshot (goreleaser release --snapshot --clean --skip=docker; TINYFORGE_DIST=$PWD/dist); .ci/run does")
+		t.Skip("set TINYFORGE_DIST to a GoReleaser snapshot (PATH=$TINYFORGE_TOOLS_BIN:$PATH goreleaser release --snapshot --clean; TINYFORGE_DIST=$PWD/dist); .ci/run does")
 	}
 	if !filepath.IsAbs(dist) {
 		dist = filepath.Join(testenv.ModuleRoot(t), dist)
@@ -218,7 +228,7 @@ func TestGoReleaserSnapshot(t *testing.T) {
 
 	// The release path of the composite action, pinned to this snapshot.
 	tree := copyTree(t)
-	if code, out := pin(t, tree, meta.Version, checksums); code != 0 {
+	if code, out := pin(t, tree, meta.Version, checksums, "127.0.0.1:5000/tinyforge-check@"+testDigest); code != 0 {
 		t.Fatalf("pin-release: exit %d: %s", code, out)
 	}
 	var mu sync.Mutex
@@ -266,5 +276,60 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// TestMajorTag: the one decision whether a release moves vX (scripts/major-tag.sh), which the
+// release workflow passes to both the image tag and the git tag.
+func TestMajorTag(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not on PATH")
+	}
+	script := filepath.Join(testenv.ModuleRoot(t), "scripts", "major-tag.sh")
+	repo := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	git("commit", "-q", "--allow-empty", "-m", "release")
+	for _, tag := range []string{"v1.2.3", "v1.3.0", "v1.9.0", "v1.10.0-rc.1", "v2.0.0-rc.1", "v10.0.0"} {
+		git("tag", tag)
+	}
+	for _, tc := range []struct {
+		version, want string
+		why           string
+	}{
+		{"1.2.4", "", "a backport after 1.3.0 does not move v1"},
+		{"1.3.0", "", "an older release than 1.9.0 (already tagged) does not move v1"},
+		{"1.9.1", "v1", "the newest final 1.x moves v1"},
+		{"1.9.0", "v1", "the newest final 1.x, already tagged, still moves v1 (a retried workflow)"},
+		{"1.10.0", "v1", "1.10.0 is newer than 1.9.0 (versions, not strings)"},
+		{"1.11.0-rc.1", "", "a prerelease moves nothing"},
+		{"2.0.0", "v2", "the first final 2.x moves v2; 2.0.0-rc.1 does not count"},
+		{"v1.9.2", "v1", "a leading v is accepted"},
+		{"10.0.1", "v10", "v10 is not v1"},
+		{"1.0.0", "", "far behind"},
+	} {
+		cmd := exec.Command("bash", script, tc.version)
+		cmd.Dir = repo
+		out, err := cmd.Output()
+		if err != nil {
+			t.Errorf("%s: %v", tc.version, err)
+			continue
+		}
+		if got := strings.TrimSpace(string(out)); got != tc.want {
+			t.Errorf("major-tag.sh %s = %q, want %q: %s", tc.version, got, tc.want, tc.why)
+		}
+	}
+	cmd := exec.Command("bash", script, "main")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "is not a version") {
+		t.Errorf("major-tag.sh main: %v %q, want a refusal", err, out)
 	}
 }

@@ -59,14 +59,32 @@ hasher() {
 
 sha256_of() { "${hash_cmd[@]}" "$1" | cut -d' ' -f1; }
 
-download() { # url file
+# download URL FILE: `--` ends the options, so a download-url that starts with a dash is a URL.
+download() {
   if command -v curl >/dev/null 2>&1; then
-    curl --fail --silent --show-error --location --retry 3 --connect-timeout 10 --max-time 120 -o "$2" "$1"
+    curl --fail --silent --show-error --location --retry 3 --connect-timeout 10 --max-time 120 -o "$2" -- "$1"
   elif command -v wget >/dev/null 2>&1; then
-    wget --quiet --tries=3 --timeout=30 -O "$2" "$1"
+    wget --quiet --tries=3 --timeout=30 -O "$2" -- "$1"
   else
     fail "neither curl nor wget is on PATH: cannot download $1"
   fi
+}
+
+# keep COPY DIR FILE stores the verified copy in the tool cache for the next job on this runner
+# (verified again when used). The cache is best-effort: when DIR cannot be made or written (a
+# regular file in its place, another user's folder on a shared runner) a notice says so and the
+# step goes on with the verified copy.
+keep() {
+  local copy=$1 dir=$2 file=$3 part
+  if ! mkdir -p -- "$dir" 2>/dev/null || ! part=$(mktemp "$dir/.$tool.XXXXXX" 2>/dev/null); then
+    note "the tool cache $dir cannot be written, so the verified binary is not kept for the next job; this job goes on with it"
+    return 0
+  fi
+  if ! { cp -- "$copy" "$part" && chmod 0755 "$part" && mv -f -- "$part" "$file" && touch -- "$dir.complete"; } 2>/dev/null; then
+    rm -f -- "$part" 2>/dev/null || true
+    note "the tool cache $dir cannot be written, so the verified binary is not kept for the next job; this job goes on with it"
+  fi
+  return 0
 }
 
 release() {
@@ -110,13 +128,13 @@ release() {
     fi
     rm -f "$copy"
     note "the cached $file does not match host/release.sha256; downloading it again"
-    rm -f "$file" "$dir.complete"
+    rm -f -- "$file" "$dir.complete" 2>/dev/null || true
   fi
 
   local base=${TINYFORGE_DOWNLOAD_URL:-}
   base=${base:-https://github.com/tinyforge/tinyforge-check/releases/download}
   local url="${base%/}/v$version/$name"
-  say "downloading $url"
+  say "downloading $(escape "$url")"
   download "$url" "$copy" || { rm -f "$copy"; fail "could not download $url; set the download-url input to a mirror of the release if this runner cannot reach it"; }
   local got
   got=$(sha256_of "$copy")
@@ -125,12 +143,7 @@ release() {
     fail "checksum mismatch for $url: got sha256 $got, host/release.sha256 of this action says $want. The file was deleted and not run; check the mirror (download-url)"
   fi
   chmod 0755 "$copy"
-  if [[ -n $dir ]]; then # keep it for the next job on this runner (verified again when used)
-    local part
-    mkdir -p "$dir"
-    part=$(mktemp "$dir/.$tool.XXXXXX")
-    cp "$copy" "$part" && chmod 0755 "$part" && mv -f "$part" "$file" && touch "$dir.complete" || rm -f "$part"
-  fi
+  if [[ -n $dir ]]; then keep "$copy" "$dir" "$file"; fi
   output path "$copy"
   output source download
 }

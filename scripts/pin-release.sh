@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# pin-release.sh VERSION CHECKSUMS turns the current tree into the release commit's tree of
+# pin-release.sh VERSION CHECKSUMS IMAGE turns the current tree into the release commit's tree of
 # VERSION (e.g. 1.2.3, no leading v), so that no job that uses the action at that tag compiles:
 #
-# - action.yml runs the prebuilt image docker://ghcr.io/tinyforge/tinyforge-check:vVERSION
-#   instead of building Dockerfile;
+# - action.yml runs the prebuilt image docker://ghcr.io/tinyforge/tinyforge-check:vVERSION@sha256:DIGEST
+#   instead of building Dockerfile: the tag for people, the digest for trust (a registry tag can
+#   be pushed again; a digest names one image). IMAGE is what scripts/release-image.sh printed,
+#   REPO@sha256:DIGEST; only its digest is used;
 # - host/release.sha256 holds the SHA-256 of each Linux and macOS binary of that version, taken
 #   from CHECKSUMS (GoReleaser's dist/checksums.txt of the same release run). The composite
 #   action checks every download and cached binary against these committed sums, never against
 #   sums fetched from where the binary came from.
 #
-# pin-release.sh --check VERSION CHECKSUMS changes nothing: it exits 1 unless the committed
-# host/release.sha256 holds exactly the sums CHECKSUMS has for those binaries, which proves that
-# a build of the release commit reproduced the binaries the sums were taken from.
+# pin-release.sh --check VERSION CHECKSUMS IMAGE changes nothing: it exits 1 unless the committed
+# host/release.sha256 holds exactly the sums CHECKSUMS has for those binaries and action.yml runs
+# exactly IMAGE's digest, which proves that a build of the release commit reproduced the binaries
+# and the image that were pinned (or, after publishing, that the published ones are those).
 #
 # The release workflow (.github/workflows/release.yml) builds the binaries, pins with them,
 # commits the result on top of main's head, rebuilds there and checks, and only then tags that
@@ -25,12 +28,17 @@ if [[ ${1:-} == --check ]]; then
   check=1
   shift
 fi
-if [[ $# -ne 2 ]]; then
-  echo "usage: scripts/pin-release.sh [--check] VERSION CHECKSUMS   (e.g. 1.2.3 dist/checksums.txt)" >&2
+if [[ $# -ne 3 ]]; then
+  echo "usage: scripts/pin-release.sh [--check] VERSION CHECKSUMS IMAGE   (e.g. 1.2.3 dist/checksums.txt ghcr.io/tinyforge/tinyforge-check@sha256:…, from scripts/release-image.sh)" >&2
   exit 2
 fi
 version=${1#v}
 checksums=$2
+if [[ ! $3 =~ @(sha256:[0-9a-f]{64})$ ]]; then
+  echo "pin-release: image '$3' is not a reference by digest (REPO@sha256:64 hex), as scripts/release-image.sh prints" >&2
+  exit 2
+fi
+image="docker://ghcr.io/tinyforge/tinyforge-check:v$version@${BASH_REMATCH[1]}"
 if [[ ! $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$ ]]; then
   echo "pin-release: '$1' is not a version like 1.2.3 or 1.2.3-rc.1" >&2
   exit 2
@@ -57,13 +65,17 @@ if ((check)); then
     diff "$sums" "$tmp" >&2 || true
     exit 1
   fi
-  echo "pin-release: $sums matches $checksums" >&2
+  pinned=$(sed -n -E 's#^  image: ##p' action.yml)
+  if [[ $pinned != "$image" ]]; then
+    echo "pin-release: action.yml runs '$pinned', not $image: the image digest does not match the pinned one" >&2
+    exit 1
+  fi
+  echo "pin-release: $sums matches $checksums and action.yml runs $image" >&2
   exit 0
 fi
 mv "$tmp" "$sums"
 trap - EXIT
 
-image="docker://ghcr.io/tinyforge/tinyforge-check:v$version"
 if ! grep -qE '^  image: ' action.yml; then
   echo "pin-release: action.yml has no runs.image line to pin" >&2
   exit 1

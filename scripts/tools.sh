@@ -9,6 +9,10 @@
 #   toxiproxy   v2.5.0    latency on loopback for the round-trip benchmark (toxiproxy-server)
 #   gocyclo     v0.6.0    cyclomatic complexity of cmd/, checker/ and providers/ (at most 15 a function)
 #   staticcheck v0.8.2    static analysis of the whole module, tests included (staticcheck 2026.2.2; needs Go 1.26)
+#   registry    v3.1.2    an OCI registry on loopback that receives the release rehearsal's image (distribution)
+#   ko          v0.19.1   builds the release image from the release build's flags, without a Docker daemon
+#   cyclonedx-gomod v1.10.0 the releases' SBOMs (GoReleaser sboms, one CycloneDX file per binary of each archive)
+#   cosign      v2.6.5    signs and verifies in the release rehearsal (v3 needs Go 1.27; slow: minutes on 2 cores)
 #
 # Usage: bash scripts/tools.sh [NAME...]   (no names: all of them)
 # Prints nothing but progress on stderr; the binaries land in $TINYFORGE_TOOLS/bin/NAME-VERSION and
@@ -28,6 +32,10 @@ GITEA_VERSION=v1.26.0
 TOXIPROXY_VERSION=v2.5.0
 GOCYCLO_VERSION=v0.6.0
 STATICCHECK_VERSION=v0.8.2
+REGISTRY_VERSION=v3.1.2
+KO_VERSION=v0.19.1
+COSIGN_VERSION=v2.6.5
+CYCLONEDX_GOMOD_VERSION=v1.10.0
 
 log() { printf 'tools: %s\n' "$*" >&2; }
 
@@ -75,7 +83,7 @@ gitea() {
 }
 
 want=("$@")
-((${#want[@]})) || want=(actionlint goreleaser act gitea toxiproxy gocyclo staticcheck)
+((${#want[@]})) || want=(actionlint goreleaser act gitea toxiproxy gocyclo staticcheck registry ko cyclonedx-gomod cosign)
 for t in "${want[@]}"; do
   case $t in
     goreleaser) goinstall goreleaser "$GORELEASER_VERSION" github.com/goreleaser/goreleaser/v2 ;;
@@ -85,7 +93,11 @@ for t in "${want[@]}"; do
     toxiproxy) goinstall toxiproxy-server "$TOXIPROXY_VERSION" github.com/Shopify/toxiproxy/v2/cmd/server ;;
     gocyclo) goinstall gocyclo "$GOCYCLO_VERSION" github.com/fzipp/gocyclo/cmd/gocyclo ;;
     staticcheck) goinstall staticcheck "$STATICCHECK_VERSION" honnef.co/go/tools/cmd/staticcheck ;;
-    *) log "unknown tool $t (want goreleaser, actionlint, act, gitea, toxiproxy, gocyclo or staticcheck)"; exit 2 ;;
+    registry) goinstall registry "$REGISTRY_VERSION" github.com/distribution/distribution/v3/cmd/registry ;;
+    ko) goinstall ko "$KO_VERSION" github.com/google/ko ;;
+    cyclonedx-gomod) goinstall cyclonedx-gomod "$CYCLONEDX_GOMOD_VERSION" github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod ;;
+    cosign) goinstall cosign "$COSIGN_VERSION" github.com/sigstore/cosign/v2/cmd/cosign ;;
+    *) log "unknown tool $t (want goreleaser, actionlint, act, gitea, toxiproxy, gocyclo, staticcheck, registry, ko, cyclonedx-gomod or cosign)"; exit 2 ;;
   esac
 done
 echo "$bin"

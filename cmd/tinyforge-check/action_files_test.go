@@ -115,50 +115,54 @@ func TestDockerfileStructure(t *testing.T) {
 	}
 }
 
-// TestReleaseDockerfileStructure: the release image copies GoReleaser's binary for the target
-// platform onto scratch with the CA bundle; it compiles nothing and runs nothing.
-func TestReleaseDockerfileStructure(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "Dockerfile.release"))
-	if err != nil {
-		t.Fatal(err)
+// TestKoConfigMatchesGoReleaser: the release image (.ko.yaml, built by scripts/release-image.sh)
+// compiles tinyforge-check with exactly the env, flags and ldflags of GoReleaser's build, so that
+// it holds the binary whose SHA-256 is in checksums.txt (the release rehearsal checks the bytes).
+func TestKoConfigMatchesGoReleaser(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	type build struct {
+		ID      string   `yaml:"id"`
+		Main    string   `yaml:"main"`
+		Env     []string `yaml:"env"`
+		Flags   []string `yaml:"flags"`
+		Ldflags []string `yaml:"ldflags"`
 	}
-	stages := parseDockerfile(t, string(data))
-	if len(stages) != 2 {
-		t.Fatalf("want 2 stages (a CA bundle source and scratch), got %d", len(stages))
+	var ko struct {
+		DefaultBaseImage string   `yaml:"defaultBaseImage"`
+		DefaultPlatforms []string `yaml:"defaultPlatforms"`
+		Builds           []build  `yaml:"builds"`
 	}
-	certs, final := stages[0], stages[1]
-	if !regexp.MustCompile(`^--platform=\$BUILDPLATFORM alpine:3\.\d+ AS certs$`).MatchString(certs.from) {
-		t.Errorf("first stage FROM %q: want a pinned alpine on the build platform named certs", certs.from)
+	var gr struct {
+		Builds []build `yaml:"builds"`
 	}
-	if final.from != "scratch" {
-		t.Errorf("final stage FROM %q, want scratch", final.from)
-	}
-	for _, st := range stages {
-		for _, ins := range st.instructions {
-			if strings.HasPrefix(ins, "RUN ") {
-				t.Errorf("stage %q runs %q: the release image must only copy prebuilt files", st.from, ins)
-			}
+	for name, v := range map[string]any{".ko.yaml": &ko, ".goreleaser.yaml": &gr} {
+		data, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(data, v); err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	want := []string{
-		"ARG TARGETPLATFORM",
-		"COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
-		"COPY $TARGETPLATFORM/tinyforge-check /tinyforge-check",
-		`ENTRYPOINT ["/tinyforge-check"]`,
-		`CMD ["action"]`,
+	if len(ko.Builds) != 1 || len(gr.Builds) == 0 {
+		t.Fatalf("builds: ko %d, goreleaser %d", len(ko.Builds), len(gr.Builds))
 	}
-	if diff := cmp.Diff(want, final.instructions); diff != "" {
-		t.Errorf("final stage (-want +got):\n%s", diff)
+	want := gr.Builds[0]
+	if want.ID != "tinyforge-check" {
+		t.Fatalf("GoReleaser's first build is %q, want tinyforge-check", want.ID)
 	}
-	// Its ENTRYPOINT and CMD are the development Dockerfile's: the two images behave alike.
-	dev, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
+	// The one difference: GoReleaser's template {{ .Version }} is ko's {{ .Env.VERSION }}.
+	for i, l := range want.Ldflags {
+		want.Ldflags[i] = strings.ReplaceAll(l, "{{ .Version }}", "{{ .Env.VERSION }}")
 	}
-	devStages := parseDockerfile(t, string(dev))
-	devFinal := devStages[len(devStages)-1].instructions
-	if diff := cmp.Diff(devFinal[len(devFinal)-2:], final.instructions[len(final.instructions)-2:]); diff != "" {
-		t.Errorf("ENTRYPOINT/CMD differ between Dockerfile and Dockerfile.release (-dev +release):\n%s", diff)
+	if diff := cmp.Diff(want, ko.Builds[0]); diff != "" {
+		t.Errorf(".ko.yaml's build differs from .goreleaser.yaml's (-goreleaser +ko):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"linux/amd64", "linux/arm64"}, ko.DefaultPlatforms); diff != "" {
+		t.Errorf("image platforms (-want +got):\n%s", diff)
+	}
+	if ko.DefaultBaseImage == "" {
+		t.Error(".ko.yaml names no base image")
 	}
 }
 
@@ -256,9 +260,12 @@ func TestActionMetadata(t *testing.T) {
 		if m == nil {
 			t.Fatalf("host/release.sha256 has no linux_amd64 line:\n%s", sums)
 		}
-		wantImage = "docker://ghcr.io/tinyforge/tinyforge-check:v" + string(m[1])
+		wantImage = "docker://ghcr.io/tinyforge/tinyforge-check:v" + string(m[1]) + "@sha256:"
 	}
-	if md.Runs.Using != "docker" || md.Runs.Image != wantImage || !cmp.Equal(md.Runs.Args, []string{"action"}) {
+	// A release pins the image by digest too: the tag is for people, the digest for trust.
+	pinned := wantImage == "Dockerfile" && md.Runs.Image == wantImage ||
+		strings.HasPrefix(md.Runs.Image, wantImage) && regexp.MustCompile(`@sha256:[0-9a-f]{64}$`).MatchString(md.Runs.Image)
+	if md.Runs.Using != "docker" || !pinned || !cmp.Equal(md.Runs.Args, []string{"action"}) {
 		t.Errorf("runs = %+v, want docker %s [action]", md.Runs, wantImage)
 	}
 	if md.Name == "" || md.Branding.Icon == "" || md.Branding.Color == "" {
