@@ -143,26 +143,26 @@ func (b panelBackend) ListGitOps(ctx context.Context, p panel.Principal, id int6
 
 // gitOps is GitOps with a branch head read less than maxAge ago reused (see viewOf).
 func (b panelBackend) gitOps(ctx context.Context, p panel.Principal, id int64, maxAge time.Duration) (*panel.View, error) {
-	out := &panel.View{}
-	err := b.call(ctx, p, http.MethodGet, workloadPath(id, "/gitops"), false, func(ctx context.Context, c Caller) error {
+	return b.view(ctx, p, id, func(ctx context.Context, c Caller) (tinyforge.GitOpsView, []gitops.Comparison, string, error) {
 		v, comps, err := b.s.viewOf(ctx, c, id, maxAge)
-		out.GitOpsView = v
-		if err == nil && v.Status == string(gitops.StatusOK) {
-			out.Comparisons = comps
-		}
-		return err
+		return v, comps, "", err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // GitOpsAt is GitOps at commit, the head of the PR a link names, with the workload's branch.
 func (b panelBackend) GitOpsAt(ctx context.Context, p panel.Principal, id int64, commit string) (*panel.View, error) {
+	return b.view(ctx, p, id, func(ctx context.Context, c Caller) (tinyforge.GitOpsView, []gitops.Comparison, string, error) {
+		return b.s.viewAt(ctx, c, id, commit)
+	})
+}
+
+// view makes the panel's View of workload id from read, called as the API's GET
+// /api/workloads/{id}/gitops would be: the view, its comparisons when the file was read and
+// linted (Status ok), and the branch when read names one ("" otherwise).
+func (b panelBackend) view(ctx context.Context, p panel.Principal, id int64, read func(context.Context, Caller) (tinyforge.GitOpsView, []gitops.Comparison, string, error)) (*panel.View, error) {
 	out := &panel.View{}
 	err := b.call(ctx, p, http.MethodGet, workloadPath(id, "/gitops"), false, func(ctx context.Context, c Caller) error {
-		v, comps, branch, err := b.s.viewAt(ctx, c, id, commit)
+		v, comps, branch, err := read(ctx, c)
 		out.GitOpsView, out.Branch = v, branch
 		if err == nil && v.Status == string(gitops.StatusOK) {
 			out.Comparisons = comps
