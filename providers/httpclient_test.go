@@ -559,7 +559,11 @@ func (c *closeRecorder) Close() error { c.closed = true; return nil }
 // asked to wait, so the server can back off instead of asking again at once.
 func TestRateLimitSaysWhenToAskAgain(t *testing.T) {
 	for _, fc := range forgeCases() {
-		for _, fault := range []forgefake.FaultKind{forgefake.FaultRateLimit, forgefake.FaultTooManyRequests} {
+		faults := []forgefake.FaultKind{forgefake.FaultRateLimit, forgefake.FaultTooManyRequests}
+		if fc.name == "github" { // the primary limit's answer is GitHub's alone
+			faults = append(faults, forgefake.FaultPrimaryRateLimit)
+		}
+		for _, fault := range faults {
 			t.Run(fmt.Sprintf("%s/%d", fc.name, fault), func(t *testing.T) {
 				f, _ := fc.setup(t, forgefake.Options{}, nil)
 				cfg := testHTTPConfig(nil)

@@ -169,6 +169,10 @@ const (
 	// FaultRedirect answers 307 to RedirectTo + the request's path and
 	// query (another origin).
 	FaultRedirect
+	// FaultPrimaryRateLimit answers GitHub's primary rate limit: 403 with
+	// X-RateLimit-Remaining: 0 and X-RateLimit-Reset RetryAfter seconds from now (an epoch
+	// time), and no Retry-After, as GitHub does when a token's hourly budget is spent.
+	FaultPrimaryRateLimit
 )
 
 // Fault injects a failure into matching requests.
@@ -186,7 +190,8 @@ type Fault struct {
 	// Body, when set, is FaultStatus's JSON answer instead of the status text: a forge error
 	// that quotes what it was sent (tests of redaction).
 	Body string
-	// RetryAfter is the Retry-After, in seconds, of the rate-limit faults.
+	// RetryAfter is the Retry-After, in seconds, of the rate-limit faults (for
+	// FaultPrimaryRateLimit: how far ahead X-RateLimit-Reset is).
 	RetryAfter int
 	// RedirectTo is the origin FaultRedirect sends the client to.
 	RedirectTo string
@@ -636,6 +641,16 @@ func (c *core) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 	case FaultTooManyRequests:
 		w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
 		http.Error(w, "429 Too Many Requests", http.StatusTooManyRequests)
+	case FaultPrimaryRateLimit:
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", "5000")
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("X-RateLimit-Used", "5000")
+		h.Set("X-RateLimit-Resource", "core")
+		h.Set("X-RateLimit-Reset", fmt.Sprint(time.Now().Add(time.Duration(f.RetryAfter)*time.Second).Unix()))
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"message":"API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api","status":"403"}`)
 	case FaultRedirect:
 		target := strings.TrimSuffix(f.RedirectTo, "/") + r.URL.RequestURI()
 		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
