@@ -29,7 +29,7 @@ const peerEnv = "TINYFORGE_PEER_COMMENT_JS"
 // time and their ratio, ours ÷ peer; and, in the same rotation, ours with the fixed 2 s wait the
 // check made before issue 24 (TINYFORGE_COMMENT_VERIFY_DELAY=2s, which now sets the least wait).
 //
-//	TINYFORGE_PEER_COMMENT_JS=/work/peer/dist/index.js \
+//	TINYFORGE_PEER_COMMENT_JS=$HOME/peer/dist/index.js \
 //	  go test ./cmd/tinyforge-check -run '^$' -bench PeerComment -benchtime 1x
 func BenchmarkPeerComment(b *testing.B) {
 	peer := os.Getenv(peerEnv)
