@@ -106,9 +106,14 @@ func TestPanelBackendMatchesAPI(t *testing.T) {
 	var apiView tinyforge.GitOpsView
 	e.doJSON("GET", fmt.Sprintf("/api/workloads/%d/gitops", w.ID), e.viewer, "", http.StatusOK, &apiView)
 	// LiveMissing is not in the API's JSON (a missing live value is "(unset)" there), so the
-	// decoded view cannot hold it.
-	if diff := cmp.Diff(apiView, v.GitOpsView, cmpopts.IgnoreFields(gitops.DriftEntry{}, "LiveMissing")); diff != "" {
+	// decoded view cannot hold it. CheckedAt is when each call read the branch head (both read
+	// it fresh, to the second): the two may straddle a second, so it is only required of both.
+	if diff := cmp.Diff(apiView, v.GitOpsView, cmpopts.IgnoreFields(gitops.DriftEntry{}, "LiveMissing"),
+		cmpopts.IgnoreFields(tinyforge.GitOpsView{}, "CheckedAt")); diff != "" {
 		t.Errorf("GitOps view (-API +backend):\n%s", diff)
+	}
+	if apiView.CheckedAt == "" || v.CheckedAt == "" {
+		t.Errorf("checked_at: API %q, backend %q; want both set", apiView.CheckedAt, v.CheckedAt)
 	}
 	if len(v.Comparisons) == 0 {
 		t.Error("the view of a valid file has no comparisons")
