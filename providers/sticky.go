@@ -300,10 +300,9 @@ func commentChanged(id int64, old string) func([]comment) bool {
 }
 
 // writtenAs is the identity to look for after the token wrote something authored by author:
-// author, when the forge named one. It corrects an identity that was only inferred (GitHub
-// answers GET /user 403 to every app installation token, which the provider takes for
-// github-actions[bot], though another app's token writes as its own bot), so that the verify
-// re-read finds what the run wrote instead of writing it again.
+// author, when the forge named one. No identity is inferred any more (GET /user 403 fails with
+// forge.ErrIdentityUnknown), so it only corrects a given Options.Login the forge contradicts,
+// so that the verify re-read finds what the run wrote instead of writing it again.
 func writtenAs(login, author string) string {
 	if author == "" {
 		return login
