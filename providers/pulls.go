@@ -53,10 +53,7 @@ func (g *Gitea) mergedPulls(ctx context.Context, owner, repo, sha string) ([]int
 		return nil, err
 	}
 	pr, resp, err := c.GetCommitPullRequest(owner, repo, sha)
-	if resp != nil && resp.StatusCode == http.StatusNotFound {
-		return nil, nil
-	}
-	if err != nil {
+	if err != nil { // a 404 (merged none) wraps forge.ErrNotFound, which MergedPulls takes for none
 		return nil, g.err("read the pull request of the commit", resp, err)
 	}
 	if pr == nil || !pr.HasMerged {
@@ -78,11 +75,7 @@ func (g *GitLab) mergedPulls(ctx context.Context, owner, repo, sha string) ([]in
 	var mrs []glMergeRequest
 	_, err := g.do(ctx, "list the merge requests of the commit", http.MethodGet,
 		g.project(owner, repo)+"/repository/commits/"+url.PathEscape(sha)+"/merge_requests", nil, &mrs)
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound {
-		return nil, nil
-	}
-	if err != nil {
+	if err != nil { // a 404 wraps forge.ErrNotFound, which MergedPulls takes for none
 		return nil, err
 	}
 	var out []int
