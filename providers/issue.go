@@ -285,7 +285,7 @@ type issueRun struct {
 func (run *issueRun) look(ctx context.Context, all []issue, listErr error) (fence[issue], error) {
 	run.wrote = fence[issue]{}
 	if listErr != nil {
-		_, err := run.fail("list issues", listErr)
+		err := run.fail("list issues", listErr)
 		return fence[issue]{}, err
 	}
 	ours, dups := markedIssues(all, run.login, run.req.Context, run.req.Workload)
@@ -294,7 +294,7 @@ func (run *issueRun) look(ctx context.Context, all []issue, listErr error) (fenc
 			list[i].mark.run = trustedRun(list[i].mark.run, run.req.RunID)
 		}
 	}
-	if _, err := run.step(ctx, ours, dups); err != nil {
+	if err := run.step(ctx, ours, dups); err != nil {
 		return fence[issue]{}, err
 	}
 	return run.wrote, nil
@@ -304,28 +304,28 @@ func (run *issueRun) look(ctx context.Context, all []issue, listErr error) (fenc
 // ascending number, and dups the closed duplicates holding their runs' bodies. At the first
 // look a newer run that decided the other way wins. Then, as the request wants the issue open
 // or not and an issue of ours is open or not: nothing to do, close, reopen or open, or converge
-// the open ones. wrote reports a write, after which upsertIssue re-reads to verify; on an error
+// the open ones. Its writes go to run.wrote, after which upsertIssue re-reads to verify; on an error
 // run.res is what to report.
-func (run *issueRun) step(ctx context.Context, ours, dups []markedIssue) (wrote bool, err error) {
+func (run *issueRun) step(ctx context.Context, ours, dups []markedIssue) error {
 	open, top := openIssues(ours), newestIssue(ours)
 	first := run.res.Action == ""
 	if first && top != nil && top.mark.run > run.req.RunID && top.Open != run.req.Open {
 		run.res = forge.IssueResult{Action: forge.IssueSkipped, Number: top.Number, URL: top.URL,
 			Reason: fmt.Sprintf("a newer run (%d) already decided the issue", top.mark.run)}
-		return false, nil
+		return nil
 	}
 	switch {
 	case !run.req.Open && len(open) == 0:
 		if first {
 			run.res = forge.IssueResult{Action: forge.IssueNone}
 		}
-		return false, nil
+		return nil
 	case !run.req.Open:
 		return run.close(ctx, open, first)
 	case len(open) == 0 && first:
 		return run.open(ctx, ours)
 	case len(open) == 0:
-		return false, run.closedUnder(top)
+		return run.closedUnder(top)
 	}
 	return run.converge(ctx, open, dups, first)
 }
@@ -341,7 +341,7 @@ func (run *issueRun) closedUnder(top *markedIssue) error {
 
 // close closes every open issue of ours, keeping its since and the higher run id in its marker,
 // with the close comment; at the first look the result names the (last) issue closed.
-func (run *issueRun) close(ctx context.Context, open []markedIssue, first bool) (bool, error) {
+func (run *issueRun) close(ctx context.Context, open []markedIssue, first bool) error {
 	req := run.req
 	for _, is := range open {
 		mark := IssueMarker(req.Context, req.Workload, max(req.RunID, is.mark.run), is.mark.since)
@@ -358,18 +358,18 @@ func (run *issueRun) close(ctx context.Context, open []markedIssue, first bool) 
 			run.res = forge.IssueResult{Action: forge.IssueClosed, Number: is.Number, URL: is.URL}
 		}
 	}
-	return true, nil
+	return nil
 }
 
 // open is the first look's step when live differs and no issue of ours is open: a drift begins
 // now. It reopens the newest (highest-numbered) closed issue of ours with this run's title and
 // body, or opens one when there is none.
-func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error) {
+func (run *issueRun) open(ctx context.Context, ours []markedIssue) error {
 	req := run.req
 	since := run.now().UTC().Truncate(time.Second)
 	body := IssueMarker(req.Context, req.Workload, req.RunID, since) + "\n" + req.Body(since)
 	if err := checkIssueLength(body); err != nil {
-		return false, err
+		return err
 	}
 	if len(ours) > 0 {
 		closed := ours[len(ours)-1] // ours are by ascending number
@@ -379,7 +379,7 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 		}
 		run.wrote.add(issueChanged(closed.issue))
 		run.res = forge.IssueResult{Action: forge.IssueReopened, Number: closed.Number, URL: cmp.Or(is.URL, closed.URL), Since: since}
-		return true, nil
+		return nil
 	}
 	is, missing, err := run.s.createIssue(ctx, req.Title, body, req.Labels)
 	if err != nil {
@@ -391,13 +391,13 @@ func (run *issueRun) open(ctx context.Context, ours []markedIssue) (bool, error)
 	if len(missing) > 0 {
 		run.res.Reason = "labels not set (they do not exist in the repo): " + strings.Join(missing, ", ")
 	}
-	return true, nil
+	return nil
 }
 
 // converge is the step when live differs and issues of ours are open: the lowest-numbered one
 // survives with the earliest since and the wanted title and body (the newest among open and
 // dups); the others are closed as duplicates.
-func (run *issueRun) converge(ctx context.Context, open, dups []markedIssue, first bool) (bool, error) {
+func (run *issueRun) converge(ctx context.Context, open, dups []markedIssue, first bool) error {
 	survivor, newest, since := open[0], *newestIssue(open), earliestSince(open)
 	if dup := newestIssue(dups); dup != nil && dup.mark.run > newest.mark.run {
 		newest = *dup // the newest body may live in a closed duplicate only (see duplicateBody)
@@ -408,15 +408,13 @@ func (run *issueRun) converge(ctx context.Context, open, dups []markedIssue, fir
 	}
 	wantTitle, want := wantedIssue(run.req, run.res, newest, since, body)
 	if err := checkIssueLength(want); err != nil {
-		return false, err
+		return err
 	}
-	wrote := false
 	if survivor.Body != want || survivor.Title != wantTitle {
 		if _, err := run.s.editIssue(ctx, survivor.Number, wantTitle, want, true); err != nil {
 			return run.fail("update the issue", err)
 		}
 		run.wrote.add(issueChanged(survivor.issue))
-		wrote = true
 	}
 	if len(open) > 1 {
 		if err := closeDuplicates(ctx, run.s, survivor.Number, open[1:]); err != nil {
@@ -425,10 +423,9 @@ func (run *issueRun) converge(ctx context.Context, open, dups []markedIssue, fir
 		for _, is := range open[1:] {
 			run.wrote.add(issueChanged(is.issue))
 		}
-		wrote = true
 	}
 	run.res.Number, run.res.URL = survivor.Number, survivor.URL
-	return wrote, nil
+	return nil
 }
 
 // checkIssueLength refuses, before any write, a whole body (marker included) the forges would
@@ -441,9 +438,9 @@ func checkIssueLength(body string) error {
 }
 
 // fail ends the loop on a failed write of op: a 403 reports a skip.
-func (run *issueRun) fail(op string, err error) (bool, error) {
+func (run *issueRun) fail(op string, err error) error {
 	run.res, err = issueForbiddenSkip(op, err)
-	return false, err
+	return err
 }
 
 // openIssues are the open ones of ours, in order.

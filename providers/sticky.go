@@ -198,14 +198,14 @@ type stickyRun struct {
 func (run *stickyRun) look(ctx context.Context, all []comment, listErr error) (fence[comment], error) {
 	run.wrote = fence[comment]{}
 	if listErr != nil {
-		_, err := run.fail("list comments", listErr)
+		err := run.fail("list comments", listErr)
 		return fence[comment]{}, err
 	}
 	ours := markerComments(all, run.login, run.req.Context)
 	for i := range ours {
 		ours[i].run = trustedRun(ours[i].run, run.req.RunID)
 	}
-	if _, err := run.step(ctx, ours); err != nil {
+	if err := run.step(ctx, ours); err != nil {
 		return fence[comment]{}, err
 	}
 	return run.wrote, nil
@@ -213,9 +213,9 @@ func (run *stickyRun) look(ctx context.Context, all []comment, listErr error) (f
 
 // step makes one look at the comments converge: ours are the marker comments of our identity,
 // by ascending id. The survivor (the lowest id) gets the wanted body and the others are deleted.
-// wrote reports a write, after which upsert re-reads to verify; on an error run.res is what to
+// Its writes go to run.wrote, after which upsert re-reads to verify; on an error run.res is what to
 // report.
-func (run *stickyRun) step(ctx context.Context, ours []markerComment) (wrote bool, err error) {
+func (run *stickyRun) step(ctx context.Context, ours []markerComment) error {
 	if len(ours) == 0 {
 		return run.create(ctx)
 	}
@@ -235,7 +235,6 @@ func (run *stickyRun) step(ctx context.Context, ours []markerComment) (wrote boo
 			survivor.URL = c.URL
 		}
 		run.wrote.add(commentChanged(survivor.ID, survivor.Body))
-		wrote = true
 	}
 	if len(ours) > 1 {
 		if err := removeComments(ctx, run.s, ours[1:]); err != nil {
@@ -244,23 +243,22 @@ func (run *stickyRun) step(ctx context.Context, ours []markerComment) (wrote boo
 		for _, c := range ours[1:] {
 			run.wrote.add(commentChanged(c.ID, c.Body))
 		}
-		wrote = true
 	}
 	run.res.URL = survivor.URL
-	return wrote, nil
+	return nil
 }
 
 // create is the step when there is no comment of ours: skip when the run may only update and
 // has not written, give up when ours vanished twice under the run (someone deletes it), else
 // create it. Creating counts as a write: a racing run may have created one too.
-func (run *stickyRun) create(ctx context.Context) (bool, error) {
+func (run *stickyRun) create(ctx context.Context) error {
 	acted := run.res.Action != ""
 	switch {
 	case !acted && run.req.UpdateOnly:
 		run.res = forge.CommentResult{Action: forge.CommentSkipped, Reason: "no earlier comment to update"}
-		return false, nil
+		return nil
 	case acted && run.recreated: // ours vanished twice (deleted by someone): stop fighting
-		return false, errors.New("the sticky comment was deleted while being written: rerun the check")
+		return errors.New("the sticky comment was deleted while being written: rerun the check")
 	}
 	run.recreated = acted
 	c, err := createOrAdopt(ctx, run.s, run.login, run.req.Context, run.desired)
@@ -270,7 +268,7 @@ func (run *stickyRun) create(ctx context.Context) (bool, error) {
 	run.login = writtenAs(run.login, c.Author)
 	run.res = forge.CommentResult{Action: forge.CommentCreated, URL: c.URL}
 	run.wrote.add(commentCreated(c.ID))
-	return true, nil
+	return nil
 }
 
 // commentCreated is the fence of a created comment id: a list shows it once it holds a comment
@@ -311,9 +309,9 @@ func writtenAs(login, author string) string {
 }
 
 // fail ends the loop on a failed write of op: a 403 reports a skip.
-func (run *stickyRun) fail(op string, err error) (bool, error) {
+func (run *stickyRun) fail(op string, err error) error {
 	run.res, err = forbiddenSkip(op, err)
-	return false, err
+	return err
 }
 
 // newestComment is the comment of the highest run (the lowest id among equals).
