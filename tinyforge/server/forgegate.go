@@ -77,22 +77,13 @@ func (g *flights[T]) do(ctx context.Context, key string, fn func() (T, error)) (
 	}
 }
 
-// headEntry is what the server knows of one branch head.
-type headEntry struct {
-	// sha is the last head read, at at; "" when none was read yet.
-	sha string
-	at  time.Time
-	// limitedUntil is the end of a rate-limit back-off: no request before it.
-	limitedUntil time.Time
-}
-
-// headCache maps headKey to headEntry, bounded by maxHeads.
+// headCache maps headKey to head, bounded by maxHeads.
 type headCache struct {
 	mu sync.Mutex
-	m  map[string]headEntry
+	m  map[string]head
 }
 
-func (c *headCache) get(k string) (headEntry, bool) {
+func (c *headCache) get(k string) (head, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
@@ -100,7 +91,7 @@ func (c *headCache) get(k string) (headEntry, bool) {
 }
 
 // update changes k's entry with fn, dropping the oldest read first when the cache is full.
-func (c *headCache) update(k string, fn func(*headEntry)) {
+func (c *headCache) update(k string, fn func(*head)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
@@ -124,12 +115,14 @@ func headKey(wl *Workload, token string) string {
 	return strings.Join([]string{wl.Repo.Provider, wl.Repo.BaseURL, wl.Repo.Owner, wl.Repo.Name, wl.Repo.Branch, hex.EncodeToString(sum[:8])}, "\x00")
 }
 
-// head is a branch head as a fetch uses it.
+// head is a branch head as a fetch uses it, and what the server knows of one branch (headCache).
 type head struct {
+	// sha is the last head read, at at; "" when none was read yet.
 	sha string
 	// at is when it was read from the forge.
 	at time.Time
-	// limitedUntil is set when the forge is rate limiting and sha is the last one known.
+	// limitedUntil is the end of a rate-limit back-off: no request before it. In a fetch's
+	// head it is set when the forge is rate limiting and sha is the last one known.
 	limitedUntil time.Time
 }
 
@@ -153,7 +146,7 @@ func (s *Server) resolveHead(ctx context.Context, fg Forge, wl *Workload, token 
 	e, _ := s.heads.get(key)
 	switch {
 	case now.Before(e.limitedUntil) && e.sha != "" && maxAge > 0:
-		return head(e), nil // the last head known, in the back-off
+		return e, nil // the last head known, in the back-off
 	case now.Before(e.limitedUntil):
 		return head{}, &rateLimitedError{until: e.limitedUntil}
 	case e.sha != "" && maxAge > 0 && now.Sub(e.at) < maxAge:
@@ -177,7 +170,7 @@ func (s *Server) resolveHead(ctx context.Context, fg Forge, wl *Workload, token 
 		}
 		h := head{sha: sha, at: time.Now()}
 		if sha != "" {
-			s.heads.update(key, func(e *headEntry) { e.sha, e.at = sha, h.at })
+			s.heads.update(key, func(e *head) { e.sha, e.at = sha, h.at })
 		}
 		return h, nil
 	})
@@ -195,7 +188,7 @@ func (s *Server) noteRateLimit(key string, err error) error {
 		wait = min(max(b.Backoff(), time.Second), maxRateLimitWait)
 	}
 	until := time.Now().Add(wait)
-	s.heads.update(key, func(e *headEntry) { e.limitedUntil = until })
+	s.heads.update(key, func(e *head) { e.limitedUntil = until })
 	s.log.Warn("the forge is rate limiting a repo's token; no request until the back-off ends", "until", timeString(until))
 	return &rateLimitedError{until: until}
 }

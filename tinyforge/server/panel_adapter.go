@@ -122,23 +122,18 @@ func (b panelBackend) ListGitOps(ctx context.Context, p panel.Principal, id int6
 	if !ok {
 		return b.gitOps(ctx, p, id, b.s.headTTL)
 	}
-	out := &panel.View{}
 	var v tinyforge.GitOpsView
 	var comps []gitops.Comparison
 	var err error
-	if err = c.permit(RoleViewer, id); err == nil && wl != nil {
+	if wl == nil {
+		v, comps, err = b.s.viewOf(ctx, c, id, b.s.headTTL) // permits as below
+	} else if err = c.permit(RoleViewer, id); err == nil {
 		v, comps = b.s.view(wl, b.s.fetch(ctx, wl, b.s.headTTL))
-	} else if err == nil {
-		v, comps, err = b.s.viewOf(ctx, c, id, b.s.headTTL)
-	}
-	out.GitOpsView = v
-	if err == nil && v.Status == string(gitops.StatusOK) {
-		out.Comparisons = comps
 	}
 	if err != nil {
 		return nil, apiError(http.MethodGet, workloadPath(id, "/gitops"), p.Credential, err)
 	}
-	return out, nil
+	return panelView(v, comps, ""), nil
 }
 
 // gitOps is GitOps with a branch head read less than maxAge ago reused (see viewOf).
@@ -160,19 +155,26 @@ func (b panelBackend) GitOpsAt(ctx context.Context, p panel.Principal, id int64,
 // /api/workloads/{id}/gitops would be: the view, its comparisons when the file was read and
 // linted (Status ok), and the branch when read names one ("" otherwise).
 func (b panelBackend) view(ctx context.Context, p panel.Principal, id int64, read func(context.Context, Caller) (tinyforge.GitOpsView, []gitops.Comparison, string, error)) (*panel.View, error) {
-	out := &panel.View{}
+	var out *panel.View
 	err := b.call(ctx, p, http.MethodGet, workloadPath(id, "/gitops"), false, func(ctx context.Context, c Caller) error {
 		v, comps, branch, err := read(ctx, c)
-		out.GitOpsView, out.Branch = v, branch
-		if err == nil && v.Status == string(gitops.StatusOK) {
-			out.Comparisons = comps
-		}
+		out = panelView(v, comps, branch)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// panelView is the panel's View of v with branch: comps only when the file was read and
+// linted (Status ok).
+func panelView(v tinyforge.GitOpsView, comps []gitops.Comparison, branch string) *panel.View {
+	out := &panel.View{GitOpsView: v, Branch: branch}
+	if v.Status == string(gitops.StatusOK) {
+		out.Comparisons = comps
+	}
+	return out
 }
 
 func (b panelBackend) SetGitOps(ctx context.Context, p panel.Principal, id int64, req tinyforge.SetGitOpsRequest) error {

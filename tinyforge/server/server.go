@@ -125,7 +125,7 @@ func New(cfg Config) (*Server, error) {
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
 		fetchTimeout: cfg.FetchTimeout, lockWait: cfg.LockWait, syncDeadline: cfg.SyncDeadline, now: cfg.Now,
 		cache: newFileCache(maxCachedFiles), locks: map[int64]chan struct{}{},
-		headTTL: cfg.HeadTTL, heads: &headCache{m: map[string]headEntry{}},
+		headTTL: cfg.HeadTTL, heads: &headCache{m: map[string]head{}},
 		headFlights: newFlights[head](), fileFlights: newFlights[cacheEntry](),
 		lints: &lintCache{m: map[string]linted{}}, listers: &listers{m: map[[32]byte]lister{}},
 	}
