@@ -136,8 +136,5 @@ func RenderMergedComment(r *Report) string {
 		b.WriteString("This PR's file is on the branch now; the check of the merged commit says:\n\n")
 	}
 	b.WriteString(strings.Replace(RenderComment(r), "### ", "#### ", 1))
-	if out := b.String(); len(out) <= MaxRenderedComment {
-		return out
-	}
-	return cutLines(b.String(), MaxRenderedComment-len(truncationNote)) + truncationNote
+	return capLines(b.String(), MaxRenderedComment)
 }

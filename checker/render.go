@@ -65,6 +65,15 @@ func render(r *Report, summary bool) string {
 			return out
 		}
 	}
+	return capLines(out, limit)
+}
+
+// capLines is out when it fits in limit bytes, else its longest prefix that ends at a line
+// break, followed by truncationNote, in limit bytes all told.
+func capLines(out string, limit int) string {
+	if len(out) <= limit {
+		return out
+	}
 	return cutLines(out, limit-len(truncationNote)) + truncationNote
 }
 

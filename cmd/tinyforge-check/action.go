@@ -140,7 +140,6 @@ type actionConfig struct {
 	summaryPath     string
 	githubActions   bool
 	verifyDelay     time.Duration
-	liveMissing     string
 	in              checker.Inputs
 	secretsForMasks []string
 }
@@ -342,20 +341,19 @@ func (c *Command) forgeToken(forge checker.Forge) (token string, jobToken bool) 
 	return c.env("CI_JOB_TOKEN"), true
 }
 
-// liveCredentials checks that the Tinyforge inputs go together, and notes in liveMissing why
-// the check lints only when they are absent.
+// liveCredentials checks that the Tinyforge inputs go together, and notes in
+// in.LiveMissingReason why the check lints only when they are absent.
 func (cfg *actionConfig) liveCredentials() error {
 	switch {
 	case cfg.tinyforgeURL == "" && cfg.tinyforgeToken == "":
-		cfg.liveMissing = "no tinyforge-url and no tinyforge-token were given"
+		cfg.in.LiveMissingReason = "no tinyforge-url and no tinyforge-token were given"
 	case cfg.tinyforgeToken == "":
-		cfg.liveMissing = "no tinyforge-token (fork PRs get no secrets)"
+		cfg.in.LiveMissingReason = "no tinyforge-token (fork PRs get no secrets)"
 	case cfg.tinyforgeURL == "":
 		return errors.New("tinyforge-token is set but tinyforge-url is not: give Tinyforge's base URL")
 	case cfg.in.Workload == "":
 		return errors.New("workload is empty: give the Tinyforge workload's id or name")
 	}
-	cfg.in.LiveMissingReason = cfg.liveMissing
 	return nil
 }
 
@@ -575,7 +573,7 @@ func (c *Command) actionChecker(cfg actionConfig) (*checker.Checker, error) {
 		return nil, errors.New("CI_JOB_TOKEN cannot read repository files through GitLab's API, and the check reads the committed file that way (never the workspace): " +
 			"set TINYFORGE_FORGE_TOKEN to a project access token (read_api to read; api to write the note and the status)")
 	}
-	if cfg.liveMissing == "" {
+	if cfg.in.LiveMissingReason == "" {
 		tf, err := tinyforge.NewClient(cfg.tinyforgeURL, cfg.tinyforgeToken, hc)
 		if err != nil {
 			return nil, fmt.Errorf("tinyforge-url: %w", err)

@@ -95,8 +95,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 	return 2
 }
 
-// token runs a token subcommand (create, list or revoke) with its arguments; ok is false
-// when args name none, an unknown command.
+// token runs a token subcommand (create, list or revoke) with its arguments; it returns 2,
+// with the usage, when args name none or an unknown one.
 func (a *app) token(ctx context.Context, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprintf(a.stderr, "tinyforge-server token: give a subcommand: create, list or revoke\n%s", usage)
