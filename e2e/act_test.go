@@ -254,15 +254,6 @@ func TestActionUnderActOnGitea(t *testing.T) {
 			workflow: checkWorkflow(srv.url, downloadURL, failOn), workspace: map[string]string{".tinyforge.yml": content},
 			env: giteaRunnerEnv(f, runID), secrets: secrets})
 	}
-	ourComments := func() []giteaComment {
-		var out []giteaComment
-		for _, c := range g.comments(t, tokenAuth(f.botToken), f.owner.user, f.repo, f.number) {
-			if c.User.Login == f.bot.user {
-				out = append(out, c)
-			}
-		}
-		return out
-	}
 	latestStatus := func(sha string) giteaStatus {
 		st := g.statuses(t, tokenAuth(f.botToken), f.owner.user, f.repo, sha)
 		if len(st) == 0 {
@@ -289,7 +280,7 @@ func TestActionUnderActOnGitea(t *testing.T) {
 	if st := latestStatus(f.head); st.State != "warning" || st.Context != "tinyforge/gitops" || !strings.HasPrefix(st.TargetURL, wantSync) {
 		t.Errorf("status after drift: %+v", st)
 	}
-	comments := ourComments()
+	comments := f.botComments(t)
 	if len(comments) != 1 || !strings.Contains(comments[0].Body, wantSync) || !strings.Contains(comments[0].Body, "9090") {
 		t.Fatalf("comments after drift: %+v", comments)
 	}
@@ -318,7 +309,7 @@ func TestActionUnderActOnGitea(t *testing.T) {
 	if st := latestStatus(f.head); st.State != "success" {
 		t.Errorf("status after the fix: %+v", st)
 	}
-	if comments = ourComments(); len(comments) != 1 || comments[0].ID != commentID || strings.Contains(comments[0].Body, "9090") {
+	if comments = f.botComments(t); len(comments) != 1 || comments[0].ID != commentID || strings.Contains(comments[0].Body, "9090") {
 		t.Errorf("after the fix, want comment %d edited in place: %+v", commentID, comments)
 	}
 	if downloads.Load() != 1 {
@@ -356,7 +347,7 @@ func TestActionUnderActOnGitea(t *testing.T) {
 	if after := len(g.statuses(t, tokenAuth(f.botToken), f.owner.user, f.repo, f.head)); after != before {
 		t.Errorf("a read-only token set a status (%d -> %d)", before, after)
 	}
-	if comments = ourComments(); len(comments) != 1 || comments[0].ID != commentID || !strings.Contains(comments[0].Body, "9090") {
+	if comments = f.botComments(t); len(comments) != 1 || comments[0].ID != commentID || !strings.Contains(comments[0].Body, "9090") {
 		t.Errorf("the read-only run did not update comment %d: %+v", commentID, comments)
 	}
 	res = run(5, action, drifting, "drift", ro)

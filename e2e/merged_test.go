@@ -53,15 +53,6 @@ func TestGiteaMergedPRComment(t *testing.T) {
 		}
 		return r
 	}
-	ours := func() []giteaComment {
-		var out []giteaComment
-		for _, c := range g.comments(t, tokenAuth(f.botToken), f.owner.user, f.repo, f.number) {
-			if c.User.Login == f.bot.user {
-				out = append(out, c)
-			}
-		}
-		return out
-	}
 
 	// 1. The PR run: drift, one comment, the link names the PR.
 	r := run(1, checker.Event{Name: checker.EventPullRequest, CommitSHA: f.head,
@@ -69,7 +60,7 @@ func TestGiteaMergedPRComment(t *testing.T) {
 	if r.Verdict != checker.VerdictDrift || !strings.HasSuffix(r.SyncURL, fmt.Sprintf("&pr=%d#gitops", f.number)) {
 		t.Fatalf("PR run: verdict %s, sync URL %s", r.Verdict, r.SyncURL)
 	}
-	cs := ours()
+	cs := f.botComments(t)
 	if len(cs) != 1 {
 		t.Fatalf("after the PR run, our comments: %+v", cs)
 	}
@@ -103,7 +94,7 @@ func TestGiteaMergedPRComment(t *testing.T) {
 	if r.Verdict != checker.VerdictDrift || len(r.Merged) != 1 || r.Merged[0].Number != f.number {
 		t.Fatalf("push run: verdict %s, merged PRs %+v", r.Verdict, r.Merged)
 	}
-	cs = ours()
+	cs = f.botComments(t)
 	want := "Merged in " + gitops.ShortSHA(merge) + " — ready to Sync"
 	if len(cs) != 1 || cs[0].ID != id || !strings.Contains(cs[0].Body, want) ||
 		!strings.Contains(cs[0].Body, fmt.Sprintf("/apps/%d?file=%s&amp;commit=%s#gitops", wl.ID, gitops.FileSHA([]byte(drifting)), merge)) &&
@@ -117,7 +108,7 @@ func TestGiteaMergedPRComment(t *testing.T) {
 		t.Fatalf("sync: %v", err)
 	}
 	r = run(3, checker.Event{Name: checker.EventPush, CommitSHA: merge})
-	if cs = ours(); r.Verdict != checker.VerdictInSync || len(cs) != 1 ||
+	if cs = f.botComments(t); r.Verdict != checker.VerdictInSync || len(cs) != 1 ||
 		!strings.Contains(cs[0].Body, "Merged in "+gitops.ShortSHA(merge)+" — live matches it: nothing to Sync") {
 		t.Errorf("after the Sync: verdict %s, comments %+v", r.Verdict, cs)
 	}

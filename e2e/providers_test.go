@@ -30,6 +30,18 @@ type fixture struct {
 	head     string
 }
 
+// botComments returns the comments on the fixture's PR that the bot wrote.
+func (f *fixture) botComments(t *testing.T) []giteaComment {
+	t.Helper()
+	var out []giteaComment
+	for _, c := range w.gitea.comments(t, tokenAuth(f.botToken), f.owner.user, f.repo, f.number) {
+		if c.User.Login == f.bot.user {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func newFixture(t *testing.T, private bool, files map[string]string) *fixture {
 	t.Helper()
 	g := w.gitea

@@ -222,16 +222,7 @@ func imageFile(img v1.Image, path string) ([]byte, error) {
 // the signature, and an action.yml whose digest is not the image's, each fail.
 func TestReleaseRehearsal(t *testing.T) {
 	tools := rehearsalTools(t)
-	dist := os.Getenv("TINYFORGE_DIST")
-	if dist == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but TINYFORGE_DIST is not set: .ci/run builds a GoReleaser snapshot into dist/ and sets it")
-		}
-		t.Skip("set TINYFORGE_DIST to a GoReleaser snapshot (goreleaser release --snapshot --clean; TINYFORGE_DIST=$PWD/dist); .ci/run does")
-	}
-	if !filepath.IsAbs(dist) {
-		dist = filepath.Join(testenv.ModuleRoot(t), dist)
-	}
+	dist := snapshotDist(t)
 	var meta struct{ Version, Commit string }
 	readJSON(t, filepath.Join(dist, "metadata.json"), &meta)
 	checksums := filepath.Join(dist, "checksums.txt")

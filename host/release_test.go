@@ -154,11 +154,10 @@ type artifact struct {
 	Name, Path, Type, Goos, Goarch string
 }
 
-// TestGoReleaserSnapshot checks a real GoReleaser snapshot build (run by .ci/run, which sets
-// TINYFORGE_DIST=dist): the checksums verify, both binaries print one version, and the
-// composite action's release path, pinned to that snapshot by scripts/pin-release.sh, gets its
-// binary from a release server on loopback, verifies it and runs it without a compiler.
-func TestGoReleaserSnapshot(t *testing.T) {
+// snapshotDist returns the absolute path of the GoReleaser snapshot in TINYFORGE_DIST, which
+// .ci/run builds and sets; unset, the test skips (fails under CI=true).
+func snapshotDist(t *testing.T) string {
+	t.Helper()
 	dist := os.Getenv("TINYFORGE_DIST")
 	if dist == "" {
 		if os.Getenv("CI") == "true" {
@@ -169,6 +168,15 @@ func TestGoReleaserSnapshot(t *testing.T) {
 	if !filepath.IsAbs(dist) {
 		dist = filepath.Join(testenv.ModuleRoot(t), dist)
 	}
+	return dist
+}
+
+// TestGoReleaserSnapshot checks a real GoReleaser snapshot build (run by .ci/run, which sets
+// TINYFORGE_DIST=dist): the checksums verify, both binaries print one version, and the
+// composite action's release path, pinned to that snapshot by scripts/pin-release.sh, gets its
+// binary from a release server on loopback, verifies it and runs it without a compiler.
+func TestGoReleaserSnapshot(t *testing.T) {
+	dist := snapshotDist(t)
 	runnerOS, runnerArch := runnerPlatform(t)
 
 	var meta struct{ Version string }

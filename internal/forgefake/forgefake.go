@@ -601,7 +601,8 @@ func (c *core) serve(w http.ResponseWriter, r *http.Request) {
 func (c *core) handle(rw *bufferedWriter, r *http.Request, body []byte) {
 	// Forgejo's own API (/api/forgejo/v1) is in no Gitea description: the Gitea fake checks
 	// that route's answers itself (forgejoVersion).
-	if c.opts.Spec != nil && !(c.forge == "gitea" && r.URL.Path == ForgejoVersionPath) {
+	validate := c.opts.Spec != nil && !(c.forge == "gitea" && r.URL.Path == ForgejoVersionPath)
+	if validate {
 		if err := c.opts.Spec.ValidateRequest(r, body); err != nil {
 			c.t.Errorf("forgefake %s: %v", c.forge, err)
 			http.Error(rw, "request violates the API description", http.StatusBadRequest)
@@ -614,7 +615,7 @@ func (c *core) handle(rw *bufferedWriter, r *http.Request, body []byte) {
 		return
 	}
 	c.handler.ServeHTTP(rw, r)
-	if c.opts.Spec != nil && !(c.forge == "gitea" && r.URL.Path == ForgejoVersionPath) {
+	if validate {
 		if err := c.opts.Spec.ValidateResponse(r, body, rw.status, rw.header, rw.body.Bytes()); err != nil {
 			c.t.Errorf("forgefake %s: %v", c.forge, err)
 		}

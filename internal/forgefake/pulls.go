@@ -66,11 +66,7 @@ func (c *core) MergePull(owner, name string, number int) (string, error) {
 func pullsOf(r *repo, sha string) []*pull {
 	var out []*pull
 	for _, p := range r.pulls {
-		head := p.headSHA
-		if !p.merged {
-			head = r.branches[p.head]
-		}
-		if p.mergeSHA == sha || (!p.merged && head == sha) {
+		if p.mergeSHA == sha || (!p.merged && r.branches[p.head] == sha) {
 			out = append(out, p)
 		}
 	}
@@ -126,9 +122,9 @@ func ghPull(base, owner, name string, p *pull, now string) map[string]any {
 	if p.merged {
 		mergedAt, closedAt, mergeSHA = now, now, p.mergeSHA
 	}
-	user := ghUser(base, owner, loginID(owner))
+	user, repo := ghUser(base, owner, loginID(owner)), ghRepository(base, owner, name)
 	branch := func(ref, sha string) map[string]any {
-		return map[string]any{"label": owner + ":" + ref, "ref": ref, "sha": sha, "user": user, "repo": ghRepository(base, owner, name)}
+		return map[string]any{"label": owner + ":" + ref, "ref": ref, "sha": sha, "user": user, "repo": repo}
 	}
 	link := func(u string) map[string]any { return map[string]any{"href": u} }
 	return map[string]any{
