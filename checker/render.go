@@ -222,7 +222,7 @@ func renderSetBy(r *Report) string {
 func setByText(sb gitops.SetBy) string {
 	var how string
 	switch {
-	case sb.Action == "sync" && isHex(sb.CommitSHA):
+	case sb.Action == "sync" && gitops.IsSHA(sb.CommitSHA, false):
 		how = "by a Sync of " + gitops.ShortSHA(sb.CommitSHA)
 	case sb.Action == "sync":
 		how = "by a Sync"
@@ -239,14 +239,6 @@ func setByText(sb gitops.SetBy) string {
 		how += " on " + t.UTC().Format("2006-01-02")
 	}
 	return how
-}
-
-// isHex reports whether s is a plausible commit SHA: 7 to 64 hex digits.
-func isHex(s string) bool {
-	if len(s) < 7 || len(s) > 64 {
-		return false
-	}
-	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
 }
 
 // renderNotices renders the run's notices as a list; "" when there are none.

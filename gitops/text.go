@@ -33,6 +33,16 @@ func ShortSHA(sha string) string {
 	return sha
 }
 
+// IsSHA reports whether s is a commit SHA written in hexadecimal digits of either case: a full
+// one (40 digits for SHA-1, 64 for SHA-256) when full is true, else one of ShortSHALength to 64
+// digits, an abbreviation included.
+func IsSHA(s string, full bool) bool {
+	if full && len(s) != 40 && len(s) != 64 || len(s) < ShortSHALength || len(s) > 64 {
+		return false
+	}
+	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
+}
+
 // PinnedURL is a workload's panel page pinned to the reviewed file and commit, the link of the PR
 // comment and the commit status: page?file=<fileSHA>&commit=<commitSHA>#gitops, leaving out an
 // empty value. It is "" when page is not an absolute http(s) URL without query or fragment: only

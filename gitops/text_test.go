@@ -1,6 +1,9 @@
 package gitops
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestTruncate(t *testing.T) {
 	for _, tt := range []struct {
@@ -27,6 +30,33 @@ func TestShortSHA(t *testing.T) {
 	}
 	if got := ShortSHA("abc"); got != "abc" {
 		t.Errorf("ShortSHA of a short string = %q", got)
+	}
+}
+
+func TestIsSHA(t *testing.T) {
+	sha1 := "0803663839f9917afdfe21ce964b96ced9bf0c9d"
+	sha256 := strings.Repeat("ab", 32)
+	tests := []struct {
+		s          string
+		full, want bool
+	}{
+		{sha1, true, true},
+		{strings.ToUpper(sha1), true, true},
+		{sha256, true, true},
+		{sha1[:7], true, false},
+		{sha1[:7], false, true},
+		{sha1[:6], false, false},
+		{sha1 + "0", true, false},
+		{sha1 + "0", false, true},
+		{sha256 + "0", false, false},
+		{sha1[:39] + "g", true, false},
+		{"main", false, false},
+		{"", false, false},
+	}
+	for _, tt := range tests {
+		if got := IsSHA(tt.s, tt.full); got != tt.want {
+			t.Errorf("IsSHA(%q, %v) = %v, want %v", tt.s, tt.full, got, tt.want)
+		}
 	}
 }
 

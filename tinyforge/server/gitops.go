@@ -60,7 +60,7 @@ func (s *Server) viewAt(ctx context.Context, c Caller, id int64, commit string) 
 	if err := c.permit(RoleViewer, id); err != nil {
 		return tinyforge.GitOpsView{}, nil, "", err
 	}
-	if !isSHA(commit) {
+	if !gitops.IsSHA(commit, true) {
 		return tinyforge.GitOpsView{}, nil, "", newError(KindInvalid, "commit must be a full hexadecimal commit SHA (40 or 64 digits)")
 	}
 	wl, err := s.read(ctx, id)
@@ -69,20 +69,6 @@ func (s *Server) viewAt(ctx context.Context, c Caller, id int64, commit string) 
 	}
 	v, comps := s.view(wl, s.fetchAt(ctx, wl, strings.ToLower(commit), 0))
 	return v, comps, wl.Repo.Branch, nil
-}
-
-// isSHA reports whether s is a full hexadecimal commit SHA (SHA-1, or SHA-256 in a repo that
-// uses it).
-func isSHA(s string) bool {
-	if len(s) != 40 && len(s) != 64 {
-		return false
-	}
-	for _, r := range s {
-		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-			return false
-		}
-	}
-	return true
 }
 
 // view renders a fetch result as the API's GitOps view, with drift against the live config,
