@@ -126,22 +126,22 @@ type timedIssues struct {
 }
 
 func (t timedIssues) listIssues(ctx context.Context, login string) ([]issue, error) {
-	defer t.meter.since(t.meter.clock())
+	defer t.meter.request()()
 	return t.issueStore.listIssues(ctx, login)
 }
 
 func (t timedIssues) createIssue(ctx context.Context, title, body string, labels []string) (issue, []string, error) {
-	defer t.meter.since(t.meter.clock())
+	defer t.meter.request()()
 	return t.issueStore.createIssue(ctx, title, body, labels)
 }
 
 func (t timedIssues) editIssue(ctx context.Context, number int, title, body string, open bool) (issue, error) {
-	defer t.meter.since(t.meter.clock())
+	defer t.meter.request()()
 	return t.issueStore.editIssue(ctx, number, title, body, open)
 }
 
 func (t timedIssues) commentIssue(ctx context.Context, number int, body string) error {
-	defer t.meter.since(t.meter.clock())
+	defer t.meter.request()()
 	return t.issueStore.commentIssue(ctx, number, body)
 }
 
@@ -241,7 +241,7 @@ func upsertIssue(ctx context.Context, s issueStore, req forge.IssueRequest, read
 	if reads.loginErr != nil {
 		return issueForbiddenSkip("read the token's identity", reads.loginErr)
 	}
-	meter := &rttMeter{now: st.now}
+	meter := st.meter()
 	s = timedIssues{issueStore: s, meter: meter}
 	run := &issueRun{s: s, req: req, login: reads.login, now: time.Now}
 	if req.Now != nil {

@@ -81,26 +81,26 @@ func (s settle) fence() time.Duration {
 
 // rttMeter keeps the longest request of one upsert's convergence (its writes and re-reads, not
 // the first read round, whose requests may include opening the connection): the round-trip
-// time its waits are multiples of. The zero value measures on the real clock; safe for concurrent use.
+// time its waits are multiples of. Make one with settle.meter; safe for concurrent use.
 type rttMeter struct {
 	now     func() time.Time
 	mu      sync.Mutex
 	longest time.Duration
 }
 
-// since records the request that started at start.
-func (m *rttMeter) since(start time.Time) {
-	d := m.clock().Sub(start)
-	m.mu.Lock()
-	m.longest = max(m.longest, d)
-	m.mu.Unlock()
-}
+// meter is a new rttMeter on s's clock.
+func (s settle) meter() *rttMeter { return &rttMeter{now: s.clock} }
 
-func (m *rttMeter) clock() time.Time {
-	if m.now == nil {
-		return time.Now()
+// request starts timing one request; calling what it returns records it, as in
+// defer m.request()().
+func (m *rttMeter) request() func() {
+	start := m.now()
+	return func() {
+		d := m.now().Sub(start)
+		m.mu.Lock()
+		m.longest = max(m.longest, d)
+		m.mu.Unlock()
 	}
-	return m.now()
 }
 
 func (m *rttMeter) rtt() time.Duration {

@@ -125,7 +125,7 @@ func upsert(ctx context.Context, s commentStore, req forge.CommentRequest, reads
 	if reads.loginErr != nil {
 		return forbiddenSkip("read the token's identity", reads.loginErr)
 	}
-	meter := &rttMeter{now: st.now}
+	meter := st.meter()
 	s = timedComments{commentStore: s, meter: meter}
 	run := &stickyRun{s: s, req: req, login: reads.login, desired: desired}
 	err = converge(ctx, "sticky comment", st, meter, reads, func(ctx context.Context, prev []comment) ([]comment, error) {
@@ -141,22 +141,22 @@ type timedComments struct {
 }
 
 func (t timedComments) list(ctx context.Context, expected int) ([]comment, error) {
-	defer t.meter.since(t.meter.clock())
+	defer t.meter.request()()
 	return t.commentStore.list(ctx, expected)
 }
 
 func (t timedComments) create(ctx context.Context, body string) (comment, error) {
-	defer t.meter.since(t.meter.clock())
+	defer t.meter.request()()
 	return t.commentStore.create(ctx, body)
 }
 
 func (t timedComments) edit(ctx context.Context, id int64, body string) (comment, error) {
-	defer t.meter.since(t.meter.clock())
+	defer t.meter.request()()
 	return t.commentStore.edit(ctx, id, body)
 }
 
 func (t timedComments) remove(ctx context.Context, id int64) error {
-	defer t.meter.since(t.meter.clock())
+	defer t.meter.request()()
 	return t.commentStore.remove(ctx, id)
 }
 
